@@ -1,0 +1,40 @@
+# orderhub developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install demo test lint fmt bench clean
+
+help:  ## Show the targets and what they do
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install orderhub with its dev tools
+
+demo: $(STAMP)  ## Install, then run the demo (sample orders + the API on http://127.0.0.1:8000)
+	$(BIN)/orderhub demo
+
+test: $(STAMP)  ## Install, then run every test on SQLite and PostgreSQL (skips PostgreSQL if absent)
+	$(BIN)/pytest -n 2 --dist loadfile
+
+lint: $(STAMP)  ## ruff, mypy and the layer contracts (import-linter)
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP)  ## Format and autofix
+	$(BIN)/ruff format src tests $(wildcard bench)
+	$(BIN)/ruff check --fix src tests $(wildcard bench)
+
+bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs bare SQL
+	$(BIN)/python bench/read.py
+
+clean:  ## Remove the virtualenv, caches and local databases
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis orderhub.db*

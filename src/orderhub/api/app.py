@@ -1,0 +1,29 @@
+"""The hub's HTTP API: FastAPI app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.responses import Response
+
+from orderhub import __version__
+from orderhub.api import orders, problems
+from orderhub.settings import get_settings
+from orderhub.store import make_engine
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title="orderhub",
+        version=__version__,
+        description="One API over every sales channel's orders, with the MALL query language.",
+    )
+    app.state.engine = engine or make_engine(get_settings().database_url)
+    problems.install(app)
+    app.include_router(orders.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")
+    def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return app

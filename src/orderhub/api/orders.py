@@ -1,0 +1,99 @@
+"""Thin routes for reading orders: parse, call the service, render."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from orderhub.api.problems import request_format
+from orderhub.api.render import Format, full_order, page_envelope, page_items, render
+from orderhub.api.schemas import PROBLEMS, IdList, Order, OrderList, query_parameters
+from orderhub.domain import InvalidInput
+from orderhub.query import parse_query
+from orderhub.query.values import INT64_MAX
+from orderhub.services import orders as service
+
+router = APIRouter(prefix="/v1", tags=["orders"])
+_QUERY = {"parameters": query_parameters()}
+
+
+@router.get(
+    "/orders",
+    response_model=None,
+    responses={200: {"model": OrderList}, **PROBLEMS},
+    openapi_extra=_QUERY,
+    summary="List orders (the MALL query language)",
+)
+def list_orders(request: Request) -> Response:
+    query = parse_query(request.query_params.multi_items())
+    page = service.list_orders(request.app.state.engine, query)
+    fmt = request_format(request)
+    items = page_items(query, page, ids_only=False, fmt=fmt)
+    return _respond(page_envelope(query, page, items), fmt)
+
+
+@router.get("/orders.xml", include_in_schema=False)
+def list_orders_xml(request: Request) -> Response:
+    return list_orders(request)
+
+
+@router.get("/orders.json", include_in_schema=False)
+def list_orders_json(request: Request) -> Response:
+    return list_orders(request)
+
+
+@router.get(
+    "/orders/unconfirmed",
+    response_model=None,
+    responses={200: {"model": IdList}, **PROBLEMS},
+    openapi_extra=_QUERY,
+    summary="Unconfirmed orders: ids, or basic objects with filter=basic",
+)
+def list_unconfirmed(request: Request) -> Response:
+    query, page = service.list_unconfirmed(
+        request.app.state.engine, request.query_params.multi_items()
+    )
+    fmt = request_format(request)
+    items = page_items(query, page, ids_only=query.view.value == "full", fmt=fmt)
+    return _respond(page_envelope(query, page, items), fmt)
+
+
+@router.get("/orders/unconfirmed.xml", include_in_schema=False)
+def list_unconfirmed_xml(request: Request) -> Response:
+    return list_unconfirmed(request)
+
+
+@router.get(
+    "/orders/{order_id}",
+    response_model=None,
+    responses={200: {"model": Order}, **PROBLEMS},
+    summary="One order, with its ETag",
+)
+def get_order(order_id: str, request: Request) -> Response:
+    number = parse_order_id(order_id)
+    order = service.get_order(request.app.state.engine, number)
+    etag = f'"{order.version}"'
+    if etag in _etags(request.headers.get("if-none-match")):
+        return Response(status_code=304, headers={"ETag": etag})
+    fmt = request_format(request)
+    body, media_type = render(full_order(order, parse_nested=fmt is Format.XML), fmt, root="order")
+    return Response(body, media_type=media_type, headers={"ETag": etag})
+
+
+def parse_order_id(raw: str) -> int:
+    """`123`, `123.json` or `123.xml` -> 123; anything else is a 400 naming `order_id`."""
+    text = raw.removesuffix(".xml").removesuffix(".json")
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= INT64_MAX:
+        raise InvalidInput("order_id", "a positive 64-bit integer order id", raw)
+    return int(text)
+
+
+def _respond(document: dict[str, object], fmt: Format) -> Response:
+    body, media_type = render(document, fmt)
+    return Response(body, media_type=media_type)
+
+
+def _etags(header: str | None) -> list[str]:
+    if not header:
+        return []
+    return [tag.strip().removeprefix("W/") for tag in header.split(",")]

@@ -1,0 +1,98 @@
+"""One error handler: every orderhub error and every bad request becomes an RFC 9457 problem."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from orderhub.api.render import Format, to_json, to_xml
+from orderhub.domain import InvalidInput, OrderhubError, TransitionRefused
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_XML = "application/problem+xml"
+TYPE_BASE = "https://orderhub.dev/problems/"
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    kind: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    if wants_xml(request):
+        return Response(to_xml("problem", body), status, headers, PROBLEM_XML)
+    return Response(to_json(body), status, headers, PROBLEM_JSON)
+
+
+def wants_xml(request: Request) -> bool:
+    if request.url.path.endswith(".xml"):
+        return True
+    accept = request.headers.get("accept", "")
+    return ("application/xml" in accept or "text/xml" in accept) and "json" not in accept
+
+
+def request_format(request: Request) -> Format:
+    return Format.XML if wants_xml(request) else Format.JSON
+
+
+async def _orderhub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OrderhubError)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput):
+        extra["errors"] = [{"parameter": exc.parameter, "expected": exc.expected}]
+    if isinstance(exc, TransitionRefused):
+        extra["allowed"] = [str(s) for s in exc.allowed]
+    kind = type(exc).__name__.lower()
+    return problem(request, exc.status_code, exc.title, str(exc), kind, **extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        location = [
+            str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
+        ]
+        errors.append({"parameter": ".".join(location) or "body", "expected": error.get("msg", "")})
+    detail = "; ".join(f"{e['parameter']}: {e['expected']}" for e in errors)
+    return problem(request, 400, "Invalid parameter", detail, "invalidinput", errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem(
+        request, exc.status_code, str(exc.detail), str(exc.detail), "http", headers=exc.headers
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return problem(
+        request, 500, "Internal error", "The server failed; it has been logged.", "internal"
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(OrderhubError, _orderhub_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,146 @@
+"""Render orders and envelopes as JSON (spliced, never re-parsed) or XML (element for element)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import orjson
+
+from orderhub.domain import SCALAR_FIELDS
+from orderhub.domain.codec import NESTED_FIELDS
+from orderhub.domain.jsonfmt import dumps, loads, money_text, timestamp_text
+from orderhub.query import OrderQuery
+from orderhub.query.cursor import Cursor, encode_cursor, fingerprint
+from orderhub.store import BASIC_FIELDS, OrderPage, StoredOrder
+
+
+class Format(StrEnum):
+    JSON = "json"
+    XML = "xml"
+
+
+JSON_TYPE = "application/json"
+XML_TYPE = "application/xml"
+OK = {"code": 200, "status": "OK"}
+
+#: The element name of one item of each list, so XML reads like the JSON it mirrors.
+_ITEM_NAMES = {
+    "lines": "line",
+    "status_history": "change",
+    "errors": "error",
+    "orders": "order",
+    "ids": "id",
+}
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def full_order(
+    order: StoredOrder | Mapping[str, Any], *, parse_nested: bool = False
+) -> dict[str, Any]:
+    """The full order object; nested parts stay JSON text (spliced) unless parse_nested."""
+    row = order.scalars | order.nested_json if isinstance(order, StoredOrder) else order
+    result = {name: row[name] for name in SCALAR_FIELDS}
+    for name in NESTED_FIELDS:
+        text = row[name]
+        if text is None:
+            result[name] = None
+        else:
+            result[name] = loads(text) if parse_nested else orjson.Fragment(text)
+    return result
+
+
+def basic_order(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in BASIC_FIELDS}
+
+
+def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[str, Any]:
+    """MALL's envelope: data, result, paging {total, pages, size, page} plus the next cursor."""
+    cursor = None
+    if page.next_after is not None:
+        cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), page.next_after))
+    return {
+        "data": items,
+        "result": OK,
+        "paging": {
+            "total": page.total,
+            "pages": page.pages,
+            "size": page.page_size,
+            "page": page.page,
+            "cursor": cursor,
+        },
+    }
+
+
+def page_items(query: OrderQuery, page: OrderPage, *, ids_only: bool, fmt: Format) -> list[Any]:
+    if ids_only:
+        return [row["id"] for row in page.rows]
+    if query.view.value == "basic":
+        return [basic_order(row) for row in page.rows]
+    return [full_order(row, parse_nested=fmt is Format.XML) for row in page.rows]
+
+
+def to_json(document: Any) -> bytes:
+    return dumps(document)
+
+
+def to_xml(root: str, document: Any) -> bytes:
+    element = Element(root)
+    _fill(element, document, root)
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(element, encoding="unicode").encode()
+    )
+
+
+def _fill(element: Element, value: Any, name: str) -> None:
+    if isinstance(value, orjson.Fragment):
+        value = loads(value.contents)
+    if value is None:
+        element.set("nil", "true")
+    elif isinstance(value, Mapping):
+        _fill_mapping(element, value)
+    elif isinstance(value, list | tuple):
+        _fill_sequence(element, value, name)
+    else:
+        element.text = _scalar_text(value)
+
+
+def _fill_mapping(element: Element, value: Mapping[str, Any]) -> None:
+    for key, item in value.items():
+        key = str(key)
+        if _XML_NAME.fullmatch(key) and not key.lower().startswith("xml"):
+            child = SubElement(element, key)
+        else:
+            child = SubElement(element, "entry", key=key)
+        _fill(child, item, key)
+
+
+def _fill_sequence(element: Element, value: Sequence[Any], name: str) -> None:
+    item_name = _ITEM_NAMES.get(name, "item")
+    if name == "data":
+        item_name = "id" if value and not isinstance(value[0], Mapping) else "order"
+    for item in value:
+        _fill(SubElement(element, item_name), item, item_name)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, datetime):
+        return timestamp_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def render(document: Any, fmt: Format, root: str = "response") -> tuple[bytes, str]:
+    if fmt is Format.XML:
+        return to_xml(root, document), XML_TYPE
+    return to_json(document), JSON_TYPE

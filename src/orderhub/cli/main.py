@@ -1,0 +1,103 @@
+"""The root command and its groups."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from orderhub.cli import orders as orders_cli
+from orderhub.cli.common import console, engine_from_settings
+from orderhub.services.generate import write_orders
+from orderhub.store import upgrade
+
+app = typer.Typer(
+    help="orderhub: every sales channel's orders in one store and one API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orders_cli.app, name="orders")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    console.print(f"[green]database is up to date[/] ({engine.url.render_as_string()})")
+
+
+@app.command()
+def generate(
+    orders: int = typer.Option(10_000, "--orders", "-n", min=1, help="How many orders."),
+    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Processes."),
+) -> None:
+    """Write realistic sample orders (all channel types, several accounts and currencies)."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    columns = (
+        TextColumn("[bold]generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.0f} orders/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("orders", total=orders, rate=0.0)
+
+        def advance(done: int) -> None:
+            progress.advance(task, done)
+            elapsed = progress.tasks[0].elapsed or 1e-9
+            progress.update(task, rate=progress.tasks[0].completed / elapsed)
+
+        write_orders(engine, orders, seed, advance, workers=workers)
+        elapsed = progress.tasks[0].elapsed or 1e-9
+    console.print(f"wrote {orders:,} orders in {elapsed:.1f} s ({orders / elapsed:,.0f} orders/s)")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from orderhub.api.app import create_app
+
+    engine = engine_from_settings()
+    upgrade(engine)
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port of the API."),
+    orders: int = typer.Option(10_000, "--orders", "-n", min=1, help="Sample orders to create."),
+) -> None:
+    """Create sample orders (once) and serve the API on http://127.0.0.1:PORT."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    from orderhub.services.orders import count_orders
+
+    if count_orders(engine) == 0:
+        generate(orders=orders, seed=1, workers=os.cpu_count() or 1)
+    base = f"http://127.0.0.1:{port}"
+    console.print(f"\n[bold green]orderhub is serving[/] at {base}  (Ctrl-C stops it)\n")
+    for example in (
+        f"curl '{base}/v1/orders?status=open&_sort=total:desc&page_size=5'",
+        f"curl '{base}/v1/orders?total=bt:100,500&filter=basic'",
+        f"curl '{base}/v1/orders/unconfirmed'",
+        f"curl '{base}/v1/orders/1.xml'",
+        f"open {base}/docs",
+    ):
+        console.print(f"  {example}")
+    serve(host="127.0.0.1", port=port)
+
+
+def main() -> None:
+    app()

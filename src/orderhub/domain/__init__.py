@@ -1,0 +1,46 @@
+"""The canonical order model: pure Python, no I/O."""
+
+from orderhub.domain.errors import Conflict, InvalidInput, NotFound, OrderhubError
+from orderhub.domain.money import Money
+from orderhub.domain.order import (
+    SCALAR_FIELDS,
+    Address,
+    FieldKind,
+    LineType,
+    Order,
+    OrderLine,
+    ScalarField,
+    StatusChange,
+    StatusSource,
+)
+from orderhub.domain.status import (
+    MERCHANT_TRANSITIONS,
+    ChannelType,
+    PaymentStatus,
+    Status,
+    TransitionRefused,
+    check_transition,
+)
+
+__all__ = [
+    "MERCHANT_TRANSITIONS",
+    "SCALAR_FIELDS",
+    "Address",
+    "ChannelType",
+    "Conflict",
+    "FieldKind",
+    "InvalidInput",
+    "LineType",
+    "Money",
+    "NotFound",
+    "Order",
+    "OrderLine",
+    "OrderhubError",
+    "PaymentStatus",
+    "ScalarField",
+    "Status",
+    "StatusChange",
+    "StatusSource",
+    "TransitionRefused",
+    "check_transition",
+]

@@ -1,0 +1,49 @@
+"""JSON text as orderhub writes it: exact money as JSON numbers, zoned ISO-8601 timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+_CENTS = Decimal("0.01")
+
+
+def money_text(amount: Decimal) -> str:
+    """At least two decimal places, more only where the amount has them: 1495.00, 12.345."""
+    exponent = amount.as_tuple().exponent
+    if exponent == -2:
+        return str(amount)
+    normal = amount.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2:
+        return str(amount.quantize(_CENTS))
+    return format(normal, "f")
+
+
+def timestamp_text(value: datetime) -> str:
+    text = value.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(money_text(value))
+    if isinstance(value, datetime):
+        return timestamp_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=_OPTIONS)
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)

@@ -1,0 +1,63 @@
+"""The parsed form of a query: filters, sort, page and view. Validated, typed, SQL-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orderhub.query.values import Value
+
+
+class View(StrEnum):
+    FULL = "full"
+    BASIC = "basic"
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One `field=modifier:value` condition. `values` is empty when the value is `$null`."""
+
+    field: str
+    operator: str
+    values: tuple[Value, ...]
+    raw: str
+
+    @property
+    def is_null(self) -> bool:
+        return not self.values
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.field}:{'desc' if self.descending else 'asc'}"
+
+
+@dataclass(frozen=True, slots=True)
+class After:
+    """Where a keyset page starts: the sort values of the last row already seen."""
+
+    values: tuple[Value | None, ...]
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    filters: tuple[Filter, ...]
+    sort: tuple[SortKey, ...]
+    page: int
+    page_size: int
+    view: View
+    after: After | None = None
+    #: Filters added by the default visibility rules (pending and test orders hidden).
+    implicit: tuple[Filter, ...] = ()
+
+    def filters_on(self, field: str) -> bool:
+        return any(f.field == field for f in self.filters)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size

@@ -1,0 +1,105 @@
+"""Compile an OrderQuery to SQLAlchemy Core: a WHERE clause, an ORDER BY and a keyset predicate.
+
+Every value is a bound parameter, and only registered fields reach SQL: the caller supplies the
+column for each field name. NULL sorts as the greatest value on both databases (NULLS LAST when
+ascending, NULLS FIRST when descending), so keyset paging means the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, false, or_, true, tuple_
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+
+from orderhub.domain import SCALAR_FIELDS
+from orderhub.query.ast import Filter, OrderQuery, SortKey
+from orderhub.query.operators import OPERATORS, Column, Predicate, null_predicate
+from orderhub.query.values import Value
+
+Columns = Mapping[str, Column]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    where: Predicate
+    order_by: list[UnaryExpression[Any]]
+    #: The keyset condition "comes after the cursor's row", or None on the first page.
+    after: Predicate | None
+
+
+def compile_filter(f: Filter, columns: Columns) -> Predicate:
+    col = columns[f.field]
+    if f.is_null:
+        return null_predicate(col, negated=f.operator == "neq")
+    predicate = OPERATORS[f.operator].build(col, f.values)
+    if OPERATORS[f.operator].negated and not SCALAR_FIELDS[f.field].nullable:
+        # The "or is null" arm of a negation can never match a NOT NULL column: drop it.
+        predicate = ~OPERATORS[_positive(f.operator)].build(col, f.values)
+    return predicate
+
+
+def compile_where(filters: Sequence[Filter], columns: Columns) -> Predicate:
+    if not filters:
+        return true()
+    return and_(*(compile_filter(f, columns) for f in filters))
+
+
+def compile_order_by(sort: Sequence[SortKey], columns: Columns) -> list[UnaryExpression[Any]]:
+    clauses = []
+    for key in sort:
+        col = columns[key.field]
+        nullable = SCALAR_FIELDS[key.field].nullable
+        if key.descending:
+            clauses.append(col.desc().nulls_first() if nullable else col.desc())
+        else:
+            clauses.append(col.asc().nulls_last() if nullable else col.asc())
+    return clauses
+
+
+def compile_after(
+    sort: Sequence[SortKey], values: Sequence[Value | None], columns: Columns
+) -> Predicate:
+    """Rows strictly after `values` in the order of `sort` (NULL greatest)."""
+    cols = [columns[k.field] for k in sort]
+    directions = {k.descending for k in sort}
+    plain = all(
+        v is not None and not SCALAR_FIELDS[k.field].nullable
+        for k, v in zip(sort, values, strict=True)
+    )
+    if plain and len(directions) == 1:
+        # One direction, no NULLs: a row-value comparison the index can serve directly.
+        left, right = tuple_(*cols), tuple_(*values)
+        return left < right if sort[0].descending else left > right
+    arms = []
+    for i, key in enumerate(sort):
+        ties = [_same(cols[j], values[j]) for j in range(i)]
+        arms.append(and_(*ties, _beyond(cols[i], key, values[i])))
+    return or_(*arms)
+
+
+def compile_query(query: OrderQuery, columns: Columns) -> Compiled:
+    where = compile_where((*query.filters, *query.implicit), columns)
+    after = None
+    if query.after is not None:
+        after = compile_after(query.sort, query.after.values, columns)
+    return Compiled(where, compile_order_by(query.sort, columns), after)
+
+
+def _same(col: Column, value: Value | None) -> Predicate:
+    return col.is_(None) if value is None else col == value
+
+
+def _beyond(col: Column, key: SortKey, value: Value | None) -> ColumnElement[bool]:
+    nullable = SCALAR_FIELDS[key.field].nullable
+    if key.descending:
+        return col.is_not(None) if value is None else col < value
+    if value is None:
+        return false()
+    return or_(col > value, col.is_(None)) if nullable else col > value
+
+
+def _positive(name: str) -> str:
+    return {"neq": "eq", "nin": "in", "nbt": "bt"}[name]

@@ -1,0 +1,158 @@
+"""Turn request parameters (`field=modifier:value`, `_sort`, `page`, ...) into an OrderQuery."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from orderhub.domain import SCALAR_FIELDS, InvalidInput, ScalarField, Status
+from orderhub.query.ast import After, Filter, OrderQuery, SortKey, View
+from orderhub.query.cursor import PARAMETER as CURSOR
+from orderhub.query.cursor import decode_cursor, fingerprint
+from orderhub.query.operators import ALIASES, ALLOWED_BY_KIND, OPERATORS, Arity
+from orderhub.query.values import NULL, Value, parse_value
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_PAGE = 10_000_000
+DEFAULT_SORT = (SortKey("id"),)
+#: Parameters that are not field filters.
+RESERVED = ("_sort", "page", "page_size", "cursor", "filter")
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_MODIFIER = re.compile(r"([a-z]{2,3}):(.*)", re.DOTALL)
+
+
+def parse_query(params: Iterable[tuple[str, str]], *, hide_by_default: bool = True) -> OrderQuery:
+    """Parse query parameters; raise InvalidInput naming the first bad parameter."""
+    filters: list[Filter] = []
+    single: dict[str, str] = {}
+    for name, raw in params:
+        if name in RESERVED:
+            if name in single:
+                raise InvalidInput(name, "at most one value")
+            single[name] = raw
+        else:
+            filters.append(parse_filter(name, raw))
+    sort = parse_sort(single.get("_sort"))
+    page = _bounded_int("page", single.get("page"), 1, 1, MAX_PAGE)
+    page_size = _bounded_int(
+        "page_size", single.get("page_size"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE
+    )
+    view = _view(single.get("filter"))
+    after = None
+    if CURSOR in single:
+        if "page" in single:
+            raise InvalidInput("page", "no page together with cursor (the cursor knows its page)")
+        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort))
+        page = after.page
+    query = OrderQuery(tuple(filters), sort, page, page_size, view, after)
+    if hide_by_default:
+        query = _with_default_visibility(query)
+    return query
+
+
+def parse_filter(name: str, raw: str) -> Filter:
+    field = SCALAR_FIELDS.get(name)
+    if field is None:
+        known = ", ".join((*SCALAR_FIELDS, *RESERVED))
+        raise InvalidInput(name, f"a known field or parameter ({known})")
+    operator, text = _split_modifier(field, raw)
+    if text == NULL:
+        return _null_filter(field, operator, raw)
+    arity = OPERATORS[operator].arity
+    parts = [text] if arity is Arity.ONE else text.split(",")
+    if arity is Arity.TWO and len(parts) != 2:
+        raise InvalidInput(name, f"{operator} with exactly two comma-separated values", raw)
+    if any(part == "" for part in parts) or (arity is Arity.ONE and text == ""):
+        raise InvalidInput(name, f"{operator} with {arity.value}", raw)
+    values = tuple(_value(field, part, raw) for part in parts)
+    return Filter(name, operator, values, raw)
+
+
+def _split_modifier(field: ScalarField, raw: str) -> tuple[str, str]:
+    match = _MODIFIER.fullmatch(raw)
+    if match is None:
+        return "eq", raw
+    modifier = ALIASES.get(match[1], match[1])
+    if modifier not in OPERATORS:
+        known = ", ".join(OPERATORS)
+        raise InvalidInput(
+            field.name, f"a modifier among {known} (or ne); write eq:{raw} for a literal", raw
+        )
+    allowed = ALLOWED_BY_KIND[field.kind]
+    if modifier not in allowed:
+        raise InvalidInput(
+            field.name, f"a modifier {', '.join(allowed)} for a {field.kind} field", raw
+        )
+    return modifier, match[2]
+
+
+def _null_filter(field: ScalarField, operator: str, raw: str) -> Filter:
+    if operator not in ("eq", "neq"):
+        raise InvalidInput(field.name, "$null only with eq or neq", raw)
+    if not field.nullable:
+        raise InvalidInput(field.name, f"a value ({field.name} is never null)", raw)
+    return Filter(field.name, operator, (), raw)
+
+
+def _value(field: ScalarField, text: str, raw: str) -> Value:
+    if text == NULL:
+        raise InvalidInput(field.name, "$null only with eq or neq", raw)
+    return parse_value(field, text, field.name)
+
+
+def parse_sort(raw: str | None) -> tuple[SortKey, ...]:
+    """`_sort=a:asc,b:desc`; ties are always broken by id so paging is stable."""
+    if raw is None or raw.strip() == "":
+        return DEFAULT_SORT
+    keys: list[SortKey] = []
+    for item in raw.split(","):
+        name, _, direction = item.strip().partition(":")
+        if name not in SCALAR_FIELDS:
+            raise InvalidInput("_sort", f"field[:asc|:desc] with a known field, got {name!r}")
+        if direction not in ("", "asc", "desc"):
+            raise InvalidInput("_sort", f"asc or desc after {name}:", direction)
+        if any(k.field == name for k in keys):
+            raise InvalidInput("_sort", f"each field at most once, got {name} twice")
+        keys.append(SortKey(name, direction == "desc"))
+    if all(k.field != "id" for k in keys):
+        keys.append(SortKey("id"))
+    return tuple(keys)
+
+
+def _bounded_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise InvalidInput(name, f"an integer from {low} to {high}", raw)
+    return int(raw)
+
+
+def _view(raw: str | None) -> View:
+    if raw is None:
+        return View.FULL
+    if raw != View.BASIC:
+        raise InvalidInput("filter", "basic", raw)
+    return View.BASIC
+
+
+def _with_default_visibility(query: OrderQuery) -> OrderQuery:
+    """As MALL hides blocked and test orders: pending and test orders unless asked for."""
+    implicit: list[Filter] = []
+    if not query.filters_on("status"):
+        implicit.append(Filter("status", "neq", (Status.PENDING.value,), Status.PENDING.value))
+    if not query.filters_on("test"):
+        implicit.append(Filter("test", "eq", (False,), "0"))
+    return OrderQuery(
+        query.filters,
+        query.sort,
+        query.page,
+        query.page_size,
+        query.view,
+        query.after,
+        tuple(implicit),
+    )
+
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "After", "parse_query", "parse_sort"]

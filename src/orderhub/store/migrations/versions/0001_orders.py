@@ -1,0 +1,75 @@
+"""Canonical orders.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-23
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from orderhub.store.types import Amount, Id64, Str, UTCDateTime
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "orders",
+        sa.Column("id", Id64, autoincrement=True, nullable=False),
+        sa.Column("channel", Str(64), nullable=False),
+        sa.Column("channel_type", Str(16), nullable=False),
+        sa.Column("external_id", Str(128), nullable=False),
+        sa.Column("status", Str(16), nullable=False),
+        sa.Column("channel_status", Str(64), nullable=False),
+        sa.Column("payment_status", Str(16), nullable=False),
+        sa.Column("confirmed", sa.Boolean(), nullable=False),
+        sa.Column("test", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("ship_date", sa.Date(), nullable=True),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
+        sa.Column("customer_id", sa.BigInteger(), nullable=True),
+        sa.Column("customer", Str(255), nullable=True),
+        sa.Column("email", Str(320), nullable=True),
+        sa.Column("phone", Str(64), nullable=True),
+        sa.Column("country", Str(2), nullable=True),
+        sa.Column("currency", Str(3), nullable=False),
+        sa.Column("total", Amount(), nullable=False),
+        sa.Column("subtotal", Amount(), nullable=True),
+        sa.Column("shipping_cost", Amount(), nullable=True),
+        sa.Column("discount", Amount(), nullable=True),
+        sa.Column("tax_total", Amount(), nullable=True),
+        sa.Column("cod", Amount(), nullable=True),
+        sa.Column("payment_method", Str(64), nullable=True),
+        sa.Column("tracking_number", Str(128), nullable=True),
+        sa.Column("tracking_url", Str(1024), nullable=True),
+        sa.Column("vendor_ref", Str(64), nullable=True),
+        sa.Column("language", Str(16), nullable=True),
+        sa.Column("shipping_address", sa.Text(), nullable=True),
+        sa.Column("billing_address", sa.Text(), nullable=True),
+        sa.Column("lines", sa.Text(), nullable=False),
+        sa.Column("status_history", sa.Text(), nullable=False),
+        sa.Column("extra", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_orders"),
+        sa.UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
+    )
+    for columns in (
+        ["status", "ship_date"],
+        ["customer_id"],
+        ["confirmed", "test", "status"],
+        ["test", "status"],
+        ["created_at"],
+        ["updated_at"],
+        ["vendor_ref"],
+        ["email"],
+    ):
+        op.create_index(f"ix_orders_{'_'.join(columns)}", "orders", columns)
+
+
+def downgrade() -> None:
+    op.drop_table("orders")

@@ -1,0 +1,83 @@
+"""The tables, in SQLAlchemy Core. Migrations in store/migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from orderhub.domain import SCALAR_FIELDS
+from orderhub.store.types import Amount, Id64, Str, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("channel", Str(64), nullable=False),
+    Column("channel_type", Str(16), nullable=False),
+    Column("external_id", Str(128), nullable=False),
+    Column("status", Str(16), nullable=False),
+    Column("channel_status", Str(64), nullable=False),
+    Column("payment_status", Str(16), nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    Column("test", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("ship_date", Date),
+    Column("delivered_at", UTCDateTime),
+    Column("customer_id", BigInteger),
+    Column("customer", Str(255)),
+    Column("email", Str(320)),
+    Column("phone", Str(64)),
+    Column("country", Str(2)),
+    Column("currency", Str(3), nullable=False),
+    Column("total", Amount, nullable=False),
+    Column("subtotal", Amount),
+    Column("shipping_cost", Amount),
+    Column("discount", Amount),
+    Column("tax_total", Amount),
+    Column("cod", Amount),
+    Column("payment_method", Str(64)),
+    Column("tracking_number", Str(128)),
+    Column("tracking_url", Str(1024)),
+    Column("vendor_ref", Str(64)),
+    Column("language", Str(16)),
+    # Nested parts, each one JSON document kept as text: rendered by splicing, never re-parsed.
+    Column("shipping_address", Text),
+    Column("billing_address", Text),
+    Column("lines", Text, nullable=False),
+    Column("status_history", Text, nullable=False),
+    Column("extra", Text, nullable=False),
+    # Bumped on every change: the ETag and the optimistic-concurrency token.
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("channel", "external_id"),
+    Index(None, "status", "ship_date"),
+    Index(None, "customer_id"),
+    Index(None, "confirmed", "test", "status"),
+    Index(None, "test", "status"),
+    Index(None, "created_at"),
+    Index(None, "updated_at"),
+    Index(None, "vendor_ref"),
+    Index(None, "email"),
+)
+
+#: The column behind each query-language field: the only names that ever reach SQL.
+ORDER_COLUMNS: dict[str, ColumnElement[object]] = {name: orders.c[name] for name in SCALAR_FIELDS}

@@ -1,0 +1,39 @@
+"""A unit of work: one transaction, the repositories bound to it, commit at the boundary."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from orderhub.store.orders import OrderRepository
+
+
+class UnitOfWork:
+    """`with UnitOfWork(engine) as uow:` commits on a clean exit and rolls back on an error."""
+
+    conn: Connection
+    orders: OrderRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        self.orders = OrderRepository(self.conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        finally:
+            self.conn.close()

@@ -1,0 +1,106 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ORDERHUB_TEST_POSTGRES_URL (default: the local server, database `test`);
+each test session creates its own database there and drops it at the end. When PostgreSQL
+cannot be reached the PostgreSQL half is skipped and the summary says so plainly, unless
+ORDERHUB_REQUIRE_POSTGRES=1 (as .ci/run sets), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from orderhub.store import make_engine, upgrade
+from orderhub.store.tables import metadata
+
+PG_ADMIN_URL = os.environ.get(
+    "ORDERHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("ORDERHUB_REQUIRE_POSTGRES") == "1"
+
+
+def _pg_reason() -> str | None:
+    try:
+        engine = make_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means "no PostgreSQL here"
+        return f"PostgreSQL unreachable at {PG_ADMIN_URL}: {type(exc).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (one per xdist worker)."""
+    reason = _pg_reason()
+    if reason is not None:
+        if REQUIRE_PG:
+            pytest.fail(reason + " (ORDERHUB_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    name = f"orderhub_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_engine(PG_ADMIN_URL).url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database URL: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'orderhub.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+    url = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Read the skip reports (not module state) so this also works under pytest-xdist.
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "PostgreSQL unreachable" in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        terminalreporter.write_sep("!", "PostgreSQL half SKIPPED", yellow=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL tests were skipped: no PostgreSQL at {PG_ADMIN_URL}. "
+            "Only the SQLite half ran. Start PostgreSQL (or set ORDERHUB_TEST_POSTGRES_URL)."
+        )

@@ -1,0 +1,73 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from orderhub.api.app import create_app
+from orderhub.domain import Order
+from orderhub.store import UnitOfWork
+
+
+def store(engine: Engine, orders: Iterable[Order]) -> None:
+    with UnitOfWork(engine) as uow:
+        uow.orders.upsert_many(list(orders))
+
+
+def client(engine: Engine) -> TestClient:
+    return TestClient(create_app(engine))
+
+
+def json_decimal(response: Any) -> Any:
+    """The body with JSON numbers as Decimal, as a money-aware client reads it."""
+    import json
+
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def all_ids(http: TestClient, url: str, params: list[tuple[str, str]]) -> list[int]:
+    """Follow the cursor through every page and return the ids in order."""
+    ids: list[int] = []
+    cursor = None
+    while True:
+        page_params = [*params, ("page_size", "1000")]
+        if cursor:
+            page_params.append(("cursor", cursor))
+        response = http.get(url, params=page_params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        ids += [item if isinstance(item, int) else item["id"] for item in body["data"]]
+        cursor = body["paging"]["cursor"]
+        if cursor is None:
+            return ids
+
+
+def make_order(external_id: str = "1", **fields: Any) -> Order:
+    """A small valid order; any field can be overridden."""
+    from datetime import UTC, datetime
+
+    from orderhub.domain import ChannelType, PaymentStatus, Status, StatusChange, StatusSource
+
+    created = fields.pop("created_at", datetime(2024, 1, 10, 8, 30, tzinfo=UTC))
+    status = Status(fields.pop("status", Status.OPEN))
+    values: dict[str, Any] = {
+        "channel": "mall-cz",
+        "channel_type": ChannelType.MALL,
+        "external_id": external_id,
+        "status": status,
+        "channel_status": status.value,
+        "payment_status": PaymentStatus.PAID,
+        "created_at": created,
+        "updated_at": created,
+        "currency": "CZK",
+        "total": Decimal("100.00"),
+        "confirmed": True,
+        "status_history": [StatusChange(status, created, StatusSource.CHANNEL)],
+    }
+    values.update(fields)
+    return Order(**values)
