@@ -11,7 +11,7 @@ from orderhub.store.tables import ORDER_COLUMNS, orders
 
 
 def compiled(query_string: str, dialect=sqlite.dialect()) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
-    query = parse_query(parse_qsl(query_string, keep_blank_values=True), hide_by_default=False)
+    query = parse_query(parse_qsl(query_string, keep_blank_values=True), defaults=None)
     parts = compile_query(query, ORDER_COLUMNS)
     where = parts.where if parts.after is None else parts.where & parts.after
     stmt = select(orders.c.id).where(where).order_by(*parts.order_by)

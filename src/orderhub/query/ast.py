@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from orderhub.domain import SCALAR_FIELDS, ScalarField
 from orderhub.query.values import Value
+
+#: Which fields a query may name, with their types: the canonical order's by default; a
+#: channel sandbox passes its own (MALL's fields) to reuse the language.
+Fields = Mapping[str, ScalarField]
 
 
 class View(StrEnum):
@@ -54,6 +60,7 @@ class OrderQuery:
     after: After | None = None
     #: Filters added by the default visibility rules (pending and test orders hidden).
     implicit: tuple[Filter, ...] = ()
+    fields: Fields = field(default_factory=lambda: SCALAR_FIELDS, compare=False, repr=False)
 
     def filters_on(self, field: str) -> bool:
         return any(f.field == field for f in self.filters)

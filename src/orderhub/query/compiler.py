@@ -15,7 +15,7 @@ from sqlalchemy import and_, false, or_, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from orderhub.domain import SCALAR_FIELDS
-from orderhub.query.ast import Filter, OrderQuery, SortKey
+from orderhub.query.ast import Fields, Filter, OrderQuery, SortKey
 from orderhub.query.operators import OPERATORS, Column, Predicate, null_predicate
 from orderhub.query.values import Value
 
@@ -30,28 +30,32 @@ class Compiled:
     after: Predicate | None
 
 
-def compile_filter(f: Filter, columns: Columns) -> Predicate:
+def compile_filter(f: Filter, columns: Columns, fields: Fields = SCALAR_FIELDS) -> Predicate:
     col = columns[f.field]
     if f.is_null:
         return null_predicate(col, negated=f.operator == "neq")
     predicate = OPERATORS[f.operator].build(col, f.values)
-    if OPERATORS[f.operator].negated and not SCALAR_FIELDS[f.field].nullable:
+    if OPERATORS[f.operator].negated and not fields[f.field].nullable:
         # The "or is null" arm of a negation can never match a NOT NULL column: drop it.
         predicate = ~OPERATORS[_positive(f.operator)].build(col, f.values)
     return predicate
 
 
-def compile_where(filters: Sequence[Filter], columns: Columns) -> Predicate:
+def compile_where(
+    filters: Sequence[Filter], columns: Columns, fields: Fields = SCALAR_FIELDS
+) -> Predicate:
     if not filters:
         return true()
-    return and_(*(compile_filter(f, columns) for f in filters))
+    return and_(*(compile_filter(f, columns, fields) for f in filters))
 
 
-def compile_order_by(sort: Sequence[SortKey], columns: Columns) -> list[UnaryExpression[Any]]:
+def compile_order_by(
+    sort: Sequence[SortKey], columns: Columns, fields: Fields = SCALAR_FIELDS
+) -> list[UnaryExpression[Any]]:
     clauses = []
     for key in sort:
         col = columns[key.field]
-        nullable = SCALAR_FIELDS[key.field].nullable
+        nullable = fields[key.field].nullable
         if key.descending:
             clauses.append(col.desc().nulls_first() if nullable else col.desc())
         else:
@@ -60,14 +64,16 @@ def compile_order_by(sort: Sequence[SortKey], columns: Columns) -> list[UnaryExp
 
 
 def compile_after(
-    sort: Sequence[SortKey], values: Sequence[Value | None], columns: Columns
+    sort: Sequence[SortKey],
+    values: Sequence[Value | None],
+    columns: Columns,
+    fields: Fields = SCALAR_FIELDS,
 ) -> Predicate:
     """Rows strictly after `values` in the order of `sort` (NULL greatest)."""
     cols = [columns[k.field] for k in sort]
     directions = {k.descending for k in sort}
     plain = all(
-        v is not None and not SCALAR_FIELDS[k.field].nullable
-        for k, v in zip(sort, values, strict=True)
+        v is not None and not fields[k.field].nullable for k, v in zip(sort, values, strict=True)
     )
     if plain and len(directions) == 1:
         # One direction, no NULLs: a row-value comparison the index can serve directly.
@@ -76,24 +82,24 @@ def compile_after(
     arms = []
     for i, key in enumerate(sort):
         ties = [_same(cols[j], values[j]) for j in range(i)]
-        arms.append(and_(*ties, _beyond(cols[i], key, values[i])))
+        arms.append(and_(*ties, _beyond(cols[i], key, values[i], fields[key.field].nullable)))
     return or_(*arms)
 
 
 def compile_query(query: OrderQuery, columns: Columns) -> Compiled:
-    where = compile_where((*query.filters, *query.implicit), columns)
+    fields = query.fields
+    where = compile_where((*query.filters, *query.implicit), columns, fields)
     after = None
     if query.after is not None:
-        after = compile_after(query.sort, query.after.values, columns)
-    return Compiled(where, compile_order_by(query.sort, columns), after)
+        after = compile_after(query.sort, query.after.values, columns, fields)
+    return Compiled(where, compile_order_by(query.sort, columns, fields), after)
 
 
 def _same(col: Column, value: Value | None) -> Predicate:
     return col.is_(None) if value is None else col == value
 
 
-def _beyond(col: Column, key: SortKey, value: Value | None) -> ColumnElement[bool]:
-    nullable = SCALAR_FIELDS[key.field].nullable
+def _beyond(col: Column, key: SortKey, value: Value | None, nullable: bool) -> ColumnElement[bool]:
     if key.descending:
         return col.is_not(None) if value is None else col < value
     if value is None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import orjson
 
 from orderhub.domain import SCALAR_FIELDS, FieldKind, InvalidInput
-from orderhub.query.ast import After, Filter, SortKey
+from orderhub.query.ast import After, Fields, Filter, SortKey
 from orderhub.query.values import Value, parse_value
 
 PARAMETER = "cursor"
@@ -42,7 +42,9 @@ def encode_cursor(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
-def decode_cursor(raw: str, sort: Sequence[SortKey], expected_fingerprint: str) -> After:
+def decode_cursor(
+    raw: str, sort: Sequence[SortKey], expected_fingerprint: str, fields: Fields = SCALAR_FIELDS
+) -> After:
     """Decode a cursor for this query's sort keys, or raise InvalidInput naming `cursor`."""
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
@@ -55,7 +57,7 @@ def decode_cursor(raw: str, sort: Sequence[SortKey], expected_fingerprint: str) 
         raise InvalidInput(PARAMETER, EXPECTED, raw)
     decoded: list[Value | None] = []
     for key, value in zip(sort, values, strict=True):
-        field = SCALAR_FIELDS[key.field]
+        field = fields[key.field]
         if value is None:
             decoded.append(None)
         elif not isinstance(value, str):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from orderhub.domain import SCALAR_FIELDS, InvalidInput, ScalarField, Status
-from orderhub.query.ast import After, Filter, OrderQuery, SortKey, View
+from orderhub.query.ast import After, Fields, Filter, OrderQuery, SortKey, View
 from orderhub.query.cursor import PARAMETER as CURSOR
 from orderhub.query.cursor import decode_cursor, fingerprint
 from orderhub.query.operators import ALIASES, ALLOWED_BY_KIND, OPERATORS, Arity
@@ -23,8 +24,29 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 _MODIFIER = re.compile(r"([a-z]{2,3}):(.*)", re.DOTALL)
 
 
-def parse_query(params: Iterable[tuple[str, str]], *, hide_by_default: bool = True) -> OrderQuery:
-    """Parse query parameters; raise InvalidInput naming the first bad parameter."""
+Defaults = Callable[[OrderQuery], tuple[Filter, ...]]
+
+
+def default_visibility(query: OrderQuery) -> tuple[Filter, ...]:
+    """As MALL hides blocked and test orders: pending and test orders unless asked for."""
+    implicit: list[Filter] = []
+    if not query.filters_on("status"):
+        implicit.append(Filter("status", "neq", (Status.PENDING.value,), Status.PENDING.value))
+    if not query.filters_on("test"):
+        implicit.append(Filter("test", "eq", (False,), "0"))
+    return tuple(implicit)
+
+
+def parse_query(
+    params: Iterable[tuple[str, str]],
+    *,
+    fields: Fields = SCALAR_FIELDS,
+    defaults: Defaults | None = default_visibility,
+) -> OrderQuery:
+    """Parse query parameters; raise InvalidInput naming the first bad parameter.
+
+    `defaults` adds the implicit filters of the default visibility rules (None: no rules).
+    """
     filters: list[Filter] = []
     single: dict[str, str] = {}
     for name, raw in params:
@@ -33,8 +55,8 @@ def parse_query(params: Iterable[tuple[str, str]], *, hide_by_default: bool = Tr
                 raise InvalidInput(name, "at most one value")
             single[name] = raw
         else:
-            filters.append(parse_filter(name, raw))
-    sort = parse_sort(single.get("_sort"))
+            filters.append(parse_filter(name, raw, fields))
+    sort = parse_sort(single.get("_sort"), fields)
     page = _bounded_int("page", single.get("page"), 1, 1, MAX_PAGE)
     page_size = _bounded_int(
         "page_size", single.get("page_size"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE
@@ -44,18 +66,18 @@ def parse_query(params: Iterable[tuple[str, str]], *, hide_by_default: bool = Tr
     if CURSOR in single:
         if "page" in single:
             raise InvalidInput("page", "no page together with cursor (the cursor knows its page)")
-        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort))
+        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort), fields)
         page = after.page
-    query = OrderQuery(tuple(filters), sort, page, page_size, view, after)
-    if hide_by_default:
-        query = _with_default_visibility(query)
+    query = OrderQuery(tuple(filters), sort, page, page_size, view, after, fields=fields)
+    if defaults is not None:
+        query = replace(query, implicit=defaults(query))
     return query
 
 
-def parse_filter(name: str, raw: str) -> Filter:
-    field = SCALAR_FIELDS.get(name)
+def parse_filter(name: str, raw: str, fields: Fields = SCALAR_FIELDS) -> Filter:
+    field = fields.get(name)
     if field is None:
-        known = ", ".join((*SCALAR_FIELDS, *RESERVED))
+        known = ", ".join((*fields, *RESERVED))
         raise InvalidInput(name, f"a known field or parameter ({known})")
     operator, text = _split_modifier(field, raw)
     if text == NULL:
@@ -102,14 +124,14 @@ def _value(field: ScalarField, text: str, raw: str) -> Value:
     return parse_value(field, text, field.name)
 
 
-def parse_sort(raw: str | None) -> tuple[SortKey, ...]:
+def parse_sort(raw: str | None, fields: Fields = SCALAR_FIELDS) -> tuple[SortKey, ...]:
     """`_sort=a:asc,b:desc`; ties are always broken by id so paging is stable."""
     if raw is None or raw.strip() == "":
         return DEFAULT_SORT
     keys: list[SortKey] = []
     for item in raw.split(","):
         name, _, direction = item.strip().partition(":")
-        if name not in SCALAR_FIELDS:
+        if name not in fields:
             raise InvalidInput("_sort", f"field[:asc|:desc] with a known field, got {name!r}")
         if direction not in ("", "asc", "desc"):
             raise InvalidInput("_sort", f"asc or desc after {name}:", direction)
@@ -135,24 +157,6 @@ def _view(raw: str | None) -> View:
     if raw != View.BASIC:
         raise InvalidInput("filter", "basic", raw)
     return View.BASIC
-
-
-def _with_default_visibility(query: OrderQuery) -> OrderQuery:
-    """As MALL hides blocked and test orders: pending and test orders unless asked for."""
-    implicit: list[Filter] = []
-    if not query.filters_on("status"):
-        implicit.append(Filter("status", "neq", (Status.PENDING.value,), Status.PENDING.value))
-    if not query.filters_on("test"):
-        implicit.append(Filter("test", "eq", (False,), "0"))
-    return OrderQuery(
-        query.filters,
-        query.sort,
-        query.page,
-        query.page_size,
-        query.view,
-        query.after,
-        tuple(implicit),
-    )
 
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "After", "parse_query", "parse_sort"]

@@ -1,0 +1,1 @@
+"""CS-Cart-style web shop REST API (`/api`): codec between CS-Cart order JSON and orderhub."""

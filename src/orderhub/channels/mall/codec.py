@@ -1,0 +1,429 @@
+"""MALL order JSON <-> the canonical Order, both directions. Pure: no I/O.
+
+Where the seeds are silent the choices are written down in docs/channels-mall.md. Money is read
+with `to_decimal` and written as Decimal: serialise the encoded dicts with `domain.jsonfmt.dumps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from orderhub.domain.money import to_decimal
+from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange, StatusSource
+from orderhub.domain.status import ChannelType, PaymentStatus, Status
+
+#: A channel order object as JSON decoding gives it.
+Payload = Mapping[str, Any]
+
+#: MALL times ("YYYY-MM-DD HH:MM:SS") carry no zone: they are read as Prague wall time.
+MALL_ZONE = ZoneInfo("Europe/Prague")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: Currency of an order that states none and whose `source` is unknown.
+DEFAULT_CURRENCY = "CZK"
+
+#: MALL status -> canonical status, in lifecycle order (also the tie-break order of the history).
+STATUS_MAP: dict[str, Status] = {
+    "blocked": Status.PENDING, "open": Status.OPEN, "shipping": Status.SHIPPING,
+    "shipped": Status.SHIPPED, "delivered": Status.DELIVERED, "returned": Status.RETURNED,
+    "cancelled": Status.CANCELLED, "lost": Status.LOST,
+}  # fmt: skip
+_TIMESTAMPED: dict[Status, str] = {status: name for name, status in STATUS_MAP.items()}
+#: Canonical status -> MALL status; those MALL lacks are written as the nearest MALL status.
+_ENCODE_STATUS: dict[Status, str] = _TIMESTAMPED | {
+    Status.BACKORDERED: "open", Status.RETURNING: "shipped", Status.FAILED: "cancelled",
+}  # fmt: skip
+
+#: A MALL order's `source` (its country shop) -> (currency, country, language).
+SOURCES: dict[str, tuple[str, str, str]] = {
+    "mallCz": ("CZK", "CZ", "cs"), "mallSk": ("EUR", "SK", "sk"), "mallPl": ("PLN", "PL", "pl"),
+    "mallHu": ("HUF", "HU", "hu"), "mallHr": ("EUR", "HR", "hr"), "mallSi": ("EUR", "SI", "sl"),
+}  # fmt: skip
+
+#: Keys of `extra` keeping the fields of nested objects that have no canonical place.
+ITEMS_EXTRA = "items_extra"
+ADDRESS_EXTRA = {"address": "address_extra", "billing_address": "billing_address_extra"}
+
+_ADDRESS_FIELDS = ("name", "company", "street", "city", "zip", "country", "phone", "email")
+_ITEM_FIELDS = ("id", "title", "quantity", "price", "vat")
+#: Top-level MALL fields decoded into canonical fields; every other field is kept in `extra`.
+CONSUMED = frozenset({
+    "id", "status", "confirmed", "test", "customer_id", "customer", "cod", "ship_date",
+    "delivered_at", "currency", "price", "delivery_price", "discount", "payment_type",
+    "tracking_number", "tracking_url", "email", "phone", "address", "billing_address",
+    "items", "created", "updated", *STATUS_MAP,
+})  # fmt: skip
+#: The fields of MALL's `filter=basic` order objects (seed 001, "Basic data").
+BASIC_FIELDS = (
+    "id", "external_id", "purchase_id", "cod", "ship_date", "delivered_at", "status",
+    "confirmed", "test", "mdp", "customer_id", "customer",
+)  # fmt: skip
+_CENT = Decimal("0.01")
+_FLAGS: dict[int | str, bool] = {
+    0: False,
+    1: True,
+    "0": False,
+    "1": True,
+    "false": False,
+    "true": True,
+}
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def decode_order(payload: Payload, *, channel: str) -> Order:
+    """Decode one MALL order object; a ValueError names the field that is not as expected."""
+    status_name = _status_name(payload.get("status"))
+    history = _history(payload)
+    created_at, updated_at = _times(payload, history)
+    items = _list(payload.get("items"), "items")
+    lines = [_line(number, item) for number, item in enumerate(items, start=1)]
+    cod = _money(payload.get("cod"), "cod") or None
+    shipping_address = _address(payload.get("address"), "address")
+    return Order(
+        channel=channel,
+        channel_type=ChannelType.MALL,
+        external_id=_external_id(payload.get("id")),
+        status=STATUS_MAP[status_name],
+        channel_status=status_name,
+        payment_status=_payment_status(status_name, cod, history),
+        created_at=created_at,
+        updated_at=updated_at,
+        confirmed=_flag(payload.get("confirmed"), "confirmed"),
+        test=_flag(payload.get("test"), "test"),
+        ship_date=_date(payload.get("ship_date"), "ship_date"),
+        delivered_at=_moment(payload.get("delivered_at"), "delivered_at"),
+        cod=cod,
+        payment_method=_text(payload.get("payment_type"), "payment_type"),
+        tracking_number=_text(payload.get("tracking_number"), "tracking_number"),
+        tracking_url=_text(payload.get("tracking_url"), "tracking_url"),
+        shipping_address=shipping_address,
+        billing_address=_address(payload.get("billing_address"), "billing_address"),
+        lines=lines,
+        status_history=history,
+        extra=_extra(payload, items),
+        **_party(payload, shipping_address),
+        **_amounts(payload, lines, cod),
+    )
+
+
+def _status_name(value: object) -> str:
+    if not isinstance(value, str) or value not in STATUS_MAP:
+        _fail("status", f"one of {', '.join(STATUS_MAP)}", value)
+    return value
+
+
+def _external_id(value: object) -> str:
+    number = _int(value, "id")
+    if number is None:
+        _fail("id", "the MALL order id", value)
+    return str(number)
+
+
+def _history(payload: Payload) -> list[StatusChange]:
+    """One change per non-null status timestamp, by time; equal times in lifecycle order."""
+    changes = [
+        StatusChange(status, at, StatusSource.CHANNEL)
+        for name, status in STATUS_MAP.items()
+        if (at := _moment(payload.get(name), name)) is not None
+    ]
+    return sorted(changes, key=lambda change: change.at)
+
+
+def _times(payload: Payload, history: list[StatusChange]) -> tuple[datetime, datetime]:
+    """created_at and updated_at: explicit `created`/`updated`, else the first/last status time."""
+    created = _moment(payload.get("created"), "created")
+    updated = _moment(payload.get("updated"), "updated")
+    created = created or (history[0].at if history else updated)
+    updated = updated or (history[-1].at if history else created)
+    if created is None or updated is None:
+        _fail("created", "a creation time or at least one status timestamp", None)
+    return created, updated
+
+
+def _payment_status(name: str, cod: Decimal | None, history: list[StatusChange]) -> PaymentStatus:
+    """Blocked: unpaid; prepaid: paid; cash on delivery: paid once delivered."""
+    if name == "blocked":
+        return PaymentStatus.UNPAID
+    if cod is None:
+        return PaymentStatus.PAID
+    was_delivered = any(change.status is Status.DELIVERED for change in history)
+    if name == "delivered" or (name == "returned" and was_delivered):
+        return PaymentStatus.PAID
+    return PaymentStatus.UNPAID
+
+
+def _party(payload: Payload, address: Address | None) -> dict[str, Any]:
+    """Customer fields: top-level values first, then the shipping address, then `source`."""
+    _, source_country, language = _source(payload)
+    fallback = address or Address()
+    customer_id = _int(payload.get("customer_id"), "customer_id")
+    if customer_id is None and isinstance(payload.get("address"), Mapping):
+        customer_id = _int(payload["address"].get("customer_id"), "address.customer_id")
+    return {
+        "customer_id": customer_id,
+        "customer": _text(payload.get("customer"), "customer") or fallback.name,
+        "email": _text(payload.get("email"), "email") or fallback.email,
+        "phone": _text(payload.get("phone"), "phone") or fallback.phone,
+        "country": fallback.country or source_country,
+        "language": language,
+    }
+
+
+def _amounts(payload: Payload, lines: list[OrderLine], cod: Decimal | None) -> dict[str, Any]:
+    return {
+        "currency": _text(payload.get("currency"), "currency") or _source(payload)[0],
+        "total": _total(payload, lines, cod),
+        "subtotal": _sum(line.total for line in lines) if lines else None,
+        "tax_total": _sum(line.tax_amount for line in lines) if lines else None,
+        "shipping_cost": _money(payload.get("delivery_price"), "delivery_price"),
+        "discount": _money(payload.get("discount"), "discount"),
+    }
+
+
+def _source(payload: Payload) -> tuple[str, str | None, str | None]:
+    """(currency, country, language) implied by the order's `source` shop."""
+    source = payload.get("source")
+    if isinstance(source, str) and source in SOURCES:
+        return SOURCES[source]
+    return DEFAULT_CURRENCY, None, None
+
+
+def _total(payload: Payload, lines: list[OrderLine], cod: Decimal | None) -> Decimal:
+    """`price` if sent; else items + delivery + COD fee - discount; else the COD amount."""
+    price = _money(payload.get("price"), "price")
+    if price is not None:
+        return price
+    if not lines:
+        return cod if cod is not None else Decimal(0)
+    charges = [_money(payload.get(name), name) for name in ("delivery_price", "cod_price")]
+    discount = _money(payload.get("discount"), "discount") or Decimal(0)
+    return _sum(line.total for line in lines) + _sum(c or Decimal(0) for c in charges) - discount
+
+
+def _line(number: int, item: object) -> OrderLine:
+    """One MALL item (prices include VAT, `vat` is a percentage) as an article line."""
+    where = f"items[{number - 1}]"
+    data = _object(item, where)
+    quantity = _int(data.get("quantity"), f"{where}.quantity")
+    unit_price = _money(data.get("price"), f"{where}.price")
+    if quantity is None or unit_price is None:
+        _fail(where, "an item with quantity and price", item)
+    rate = _money(data.get("vat"), f"{where}.vat") or Decimal(0)
+    total = unit_price * quantity
+    return OrderLine(
+        line_id=str(number),
+        sku=_text(data.get("id"), f"{where}.id"),
+        name=_text(data.get("title"), f"{where}.title") or "",
+        type=LineType.ARTICLE,
+        quantity=quantity,
+        unit_price=unit_price,
+        tax_rate=rate,
+        tax_amount=(total * rate / (100 + rate)).quantize(_CENT),
+        total=total,
+    )
+
+
+def _address(value: object, where: str) -> Address | None:
+    if value is None:
+        return None
+    data = _object(value, where)
+    return Address(**{name: _text(data.get(name), f"{where}.{name}") for name in _ADDRESS_FIELDS})
+
+
+def _extra(payload: Payload, items: list[Any]) -> dict[str, Any]:
+    """Every field without a canonical place, verbatim; nested leftovers under their own keys."""
+    extra = {key: value for key, value in payload.items() if key not in CONSUMED}
+    leftovers = {str(n): _rest(item, _ITEM_FIELDS) for n, item in enumerate(items, start=1)}
+    if any(leftovers.values()):
+        extra[ITEMS_EXTRA] = {key: rest for key, rest in leftovers.items() if rest}
+    for key, extra_key in ADDRESS_EXTRA.items():
+        if rest := _rest(payload.get(key), _ADDRESS_FIELDS):
+            extra[extra_key] = rest
+    return extra
+
+
+def _rest(value: object, known: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {key: item for key, item in value.items() if key not in known}
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def encode_order(order: Order) -> dict[str, Any]:
+    """Encode a canonical Order as a MALL order object (the inverse of decode_order)."""
+    extra = dict(order.extra)
+    items_rest: dict[str, Any] = extra.pop(ITEMS_EXTRA, None) or {}
+    address_rest = {key: extra.pop(name, None) or {} for key, name in ADDRESS_EXTRA.items()}
+    encoded = {
+        **extra,
+        **_encode_head(order),
+        **_encode_timestamps(order.status_history),
+        "address": _encode_address(order.shipping_address, address_rest["address"]),
+        "billing_address": _encode_address(order.billing_address, address_rest["billing_address"]),
+        "items": [_encode_item(line, items_rest.get(line.line_id) or {}) for line in order.lines],
+    }
+    encoded.update(_encode_times(order, encoded))
+    return encoded
+
+
+def encode_basic(order: Order) -> dict[str, Any]:
+    """The order as MALL's `filter=basic` object."""
+    full = encode_order(order)
+    return {name: full.get(name, False if name == "mdp" else None) for name in BASIC_FIELDS}
+
+
+def _encode_head(order: Order) -> dict[str, Any]:
+    return {
+        "id": _mall_id(order.external_id),
+        "customer_id": order.customer_id,
+        "customer": order.customer,
+        "ship_date": order.ship_date.isoformat() if order.ship_date else None,
+        "delivered_at": _local(order.delivered_at),
+        "status": _ENCODE_STATUS[order.status],
+        "confirmed": order.confirmed,
+        "test": order.test,
+        "payment_type": order.payment_method,
+        "tracking_number": order.tracking_number,
+        "tracking_url": order.tracking_url,
+        "email": order.email,
+        "phone": order.phone,
+        "cod": order.cod if order.cod is not None else Decimal(0),
+        "currency": order.currency,
+        "price": order.total,
+        "delivery_price": order.shipping_cost,
+        "discount": order.discount,
+    }
+
+
+def _mall_id(external_id: str) -> int:
+    try:
+        return int(external_id)
+    except ValueError:
+        _fail("id", "a numeric MALL order id in external_id", external_id)
+
+
+def _encode_timestamps(history: list[StatusChange]) -> dict[str, str | None]:
+    """One timestamp per MALL status: the latest change to it (null when never reached)."""
+    latest: dict[str, datetime] = {}
+    for change in history:
+        name = _TIMESTAMPED.get(change.status)
+        if name is not None and (name not in latest or change.at > latest[name]):
+            latest[name] = change.at
+    return {name: _local(latest.get(name)) for name in STATUS_MAP}
+
+
+def _encode_times(order: Order, encoded: Payload) -> dict[str, str | None]:
+    """`created`/`updated`, only where the status timestamps would not give them back."""
+    history = _history(encoded)
+    implied = (history[0].at, history[-1].at) if history else (None, None)
+    times = zip(("created", "updated"), (order.created_at, order.updated_at), implied, strict=True)
+    return {name: _local(at) for name, at, was in times if was is None or _local(at) != _local(was)}
+
+
+def _encode_address(address: Address | None, rest: Mapping[str, Any]) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {**rest, **{name: getattr(address, name) for name in _ADDRESS_FIELDS}}
+
+
+def _encode_item(line: OrderLine, rest: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **rest,
+        "id": line.sku,
+        "title": line.name,
+        "quantity": line.quantity,
+        "price": line.unit_price,
+        "vat": line.tax_rate,
+    }
+
+
+def _local(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(MALL_ZONE).strftime(TIME_FORMAT)
+
+
+# --- reading values -------------------------------------------------------------------------
+
+
+def _fail(field: str, expected: str, value: object) -> NoReturn:
+    raise ValueError(f"MALL order field {field!r}: expected {expected}, got {value!r}")
+
+
+def _text(value: object, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    _fail(field, "a string", value)
+
+
+def _int(value: object, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
+        return int(value)
+    _fail(field, "an integer", value)
+
+
+def _money(value: object, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return to_decimal(value)
+    except ValueError as exc:
+        raise ValueError(f"MALL order field {field!r}: {exc}") from exc
+
+
+def _flag(value: object, field: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | str) and value in _FLAGS:
+        return _FLAGS[value]
+    _fail(field, "true, false, 1 or 0", value)
+
+
+def _moment(value: object, field: str) -> datetime | None:
+    """A MALL time ('YYYY-MM-DD HH:MM:SS', Prague wall time unless it carries an offset) in UTC."""
+    parsed = _parsed(value, field, "a time 'YYYY-MM-DD HH:MM:SS'")
+    if parsed is None:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=MALL_ZONE)).astimezone(UTC)
+
+
+def _date(value: object, field: str) -> date | None:
+    parsed = _parsed(value, field, "a date 'YYYY-MM-DD'")
+    return None if parsed is None else parsed.date()
+
+
+def _parsed(value: object, field: str, expected: str) -> datetime | None:
+    text = _text(value, field)
+    try:
+        return None if text is None else datetime.fromisoformat(text)
+    except ValueError:
+        _fail(field, expected, value)
+
+
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        _fail(where, "an object", value)
+    return value
+
+
+def _list(value: object, where: str) -> list[Any]:
+    if value is None or isinstance(value, list):
+        return value or []
+    _fail(where, "an array", value)
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    return sum(values, Decimal(0))
