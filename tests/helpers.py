@@ -21,7 +21,24 @@ def store(engine: Engine, orders: Iterable[Order]) -> None:
 
 
 def client(engine: Engine) -> TestClient:
-    return TestClient(create_app(engine))
+    """A client of a new app, sending a fresh unlimited key with every scope (see api_key)."""
+    return TestClient(create_app(engine), headers=auth_header(api_key(engine)))
+
+
+def api_key(
+    engine: Engine, scopes: str = "orders:read,orders:write,admin", daily_limit: int | None = None
+) -> str:
+    """Create an API key with a unique name and return it (the bearer token)."""
+    import uuid
+
+    from orderhub.services.keys import create_key, parse_scopes
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    return create_key(engine, name, parse_scopes(scopes), daily_limit).token
+
+
+def auth_header(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def json_decimal(response: Any) -> Any:
@@ -75,17 +92,15 @@ def make_order(external_id: str = "1", **fields: Any) -> Order:
 
 
 @contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    import socket
+def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port (or `port`); yields its base URL."""
     import threading
     import time
 
     import uvicorn
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    if port is None:
+        port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -101,3 +116,12 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on (yet)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

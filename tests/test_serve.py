@@ -3,7 +3,7 @@
 import httpx
 from sqlalchemy import Engine
 
-from helpers import make_order, serve_in_thread, store
+from helpers import api_key, auth_header, make_order, serve_in_thread, store
 from orderhub.api.app import create_app
 
 
@@ -16,4 +16,4 @@ def test_api_answers_over_real_http(engine: Engine) -> None:
 
 
 def _auth(engine: Engine) -> dict[str, str]:
-    return {}
+    return auth_header(api_key(engine))

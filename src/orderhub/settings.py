@@ -11,6 +11,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERHUB_", extra="ignore")
 
     database_url: str = "sqlite:///orderhub.db"
+    #: The channel accounts to sync (docs/channels.md); ORDERHUB_CONFIG_FILE.
+    config_file: str = "orderhub.toml"
+    #: Customer e-mail goes out through this server (smtp://, smtp+starttls://, smtps://);
+    #: unset, mail waits in the outbox (`orderhub mail list`). docs/writes-and-mail.md.
+    smtp_url: str | None = None
+    #: The From of customer e-mail, e.g. "My Shop <shop@example.com>".
+    mail_from: str = "orderhub@localhost"
+    #: Let webhook subscribers live on private/loopback addresses (tests, the demo); SSRF guard.
+    webhooks_allow_private: bool = False
 
 
 @lru_cache(maxsize=1)

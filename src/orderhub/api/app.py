@@ -7,7 +7,8 @@ from sqlalchemy import Engine
 from starlette.responses import Response
 
 from orderhub import __version__
-from orderhub.api import orders, problems
+from orderhub.api import auth, channels, order_writes, orders, problems
+from orderhub.api import webhooks as webhooks_api
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
 
@@ -20,7 +21,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine or make_engine(get_settings().database_url)
     problems.install(app)
+    auth.install(app)  # before any router: it guards the routes included after it
+    app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
+    app.include_router(channels.router)
+    app.include_router(webhooks_api.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")
     def healthz() -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from orderhub.api.auth import READ, require
 from orderhub.api.problems import request_format
 from orderhub.api.render import Format, full_order, page_envelope, page_items, render
 from orderhub.api.schemas import PROBLEMS, IdList, Order, OrderList, query_parameters
@@ -19,6 +20,7 @@ _QUERY = {"parameters": query_parameters()}
 
 @router.get(
     "/orders",
+    dependencies=[require(READ)],
     response_model=None,
     responses={200: {"model": OrderList}, **PROBLEMS},
     openapi_extra=_QUERY,
@@ -32,18 +34,19 @@ def list_orders(request: Request) -> Response:
     return _respond(page_envelope(query, page, items), fmt)
 
 
-@router.get("/orders.xml", include_in_schema=False)
+@router.get("/orders.xml", include_in_schema=False, dependencies=[require(READ)])
 def list_orders_xml(request: Request) -> Response:
     return list_orders(request)
 
 
-@router.get("/orders.json", include_in_schema=False)
+@router.get("/orders.json", include_in_schema=False, dependencies=[require(READ)])
 def list_orders_json(request: Request) -> Response:
     return list_orders(request)
 
 
 @router.get(
     "/orders/unconfirmed",
+    dependencies=[require(READ)],
     response_model=None,
     responses={200: {"model": IdList}, **PROBLEMS},
     openapi_extra=_QUERY,
@@ -58,13 +61,14 @@ def list_unconfirmed(request: Request) -> Response:
     return _respond(page_envelope(query, page, items), fmt)
 
 
-@router.get("/orders/unconfirmed.xml", include_in_schema=False)
+@router.get("/orders/unconfirmed.xml", include_in_schema=False, dependencies=[require(READ)])
 def list_unconfirmed_xml(request: Request) -> Response:
     return list_unconfirmed(request)
 
 
 @router.get(
     "/orders/{order_id}",
+    dependencies=[require(READ)],
     response_model=None,
     responses={200: {"model": Order}, **PROBLEMS},
     summary="One order, with its ETag",

@@ -56,13 +56,20 @@ def request_format(request: Request) -> Format:
 
 async def _orderhub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OrderhubError)
+    return orderhub_problem(request, exc)
+
+
+def orderhub_problem(
+    request: Request, exc: OrderhubError, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The problem for one of orderhub's errors (also for middleware, outside the handlers)."""
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput):
         extra["errors"] = [{"parameter": exc.parameter, "expected": exc.expected}]
     if isinstance(exc, TransitionRefused):
         extra["allowed"] = [str(s) for s in exc.allowed]
     kind = type(exc).__name__.lower()
-    return problem(request, exc.status_code, exc.title, str(exc), kind, **extra)
+    return problem(request, exc.status_code, exc.title, str(exc), kind, headers, **extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

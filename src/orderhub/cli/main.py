@@ -7,9 +7,16 @@ import os
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orderhub.cli import keys as keys_cli
+from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
+from orderhub.cli import sandbox as sandbox_cli
+from orderhub.cli import sync as sync_cli
 from orderhub.cli.common import console, engine_from_settings
+from orderhub.cli.worker import worker as worker_command
 from orderhub.services.generate import write_orders
+from orderhub.services.keys import SCOPES, create_key
+from orderhub.settings import get_settings
 from orderhub.store import upgrade
 
 app = typer.Typer(
@@ -20,6 +27,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orders_cli.app, name="orders")
+app.add_typer(sandbox_cli.app, name="sandbox")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(sync_cli.channels_app, name="channels")
+app.add_typer(sync_cli.quarantine_app, name="quarantine")
+app.command("sync")(sync_cli.sync)
+app.add_typer(mail_cli.app, name="mail")
+app.command("worker")(worker_command)
 
 
 @db_app.command("upgrade")
@@ -80,6 +94,9 @@ def demo(
     orders: int = typer.Option(10_000, "--orders", "-n", min=1, help="Sample orders to create."),
 ) -> None:
     """Create sample orders (once) and serve the API on http://127.0.0.1:PORT."""
+    # The demo's webhook subscribers run on this machine (docs/webhooks.md, private addresses).
+    os.environ.setdefault("ORDERHUB_WEBHOOKS_ALLOW_PRIVATE", "1")
+    get_settings.cache_clear()
     engine = engine_from_settings()
     upgrade(engine)
     from orderhub.services.orders import count_orders
@@ -87,15 +104,19 @@ def demo(
     if count_orders(engine) == 0:
         generate(orders=orders, seed=1, workers=os.cpu_count() or 1)
     base = f"http://127.0.0.1:{port}"
+    key = create_key(engine, "demo", SCOPES, replace=True).token
     console.print(f"\n[bold green]orderhub is serving[/] at {base}  (Ctrl-C stops it)\n")
+    console.print("API key [bold]demo[/] (every scope; re-created on each demo run):")
+    console.print(f"  {key}\n", soft_wrap=True, markup=False, highlight=False)
+    auth = f'-H "Authorization: Bearer {key}"'
     for example in (
-        f"curl '{base}/v1/orders?status=open&_sort=total:desc&page_size=5'",
-        f"curl '{base}/v1/orders?total=bt:100,500&filter=basic'",
-        f"curl '{base}/v1/orders/unconfirmed'",
-        f"curl '{base}/v1/orders/1.xml'",
-        f"open {base}/docs",
+        f"curl {auth} '{base}/v1/orders?status=open&_sort=total:desc&page_size=5'",
+        f"curl {auth} '{base}/v1/orders?total=bt:100,500&filter=basic'",
+        f"curl {auth} '{base}/v1/orders/unconfirmed'",
+        f"curl {auth} '{base}/v1/orders/1.xml'",
+        f"open {base}/docs  (Authorize with the key)",
     ):
-        console.print(f"  {example}")
+        console.print(f"  {example}", soft_wrap=True, markup=False, highlight=False)
     serve(host="127.0.0.1", port=port)
 
 

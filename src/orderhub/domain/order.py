@@ -94,6 +94,7 @@ class Order:
     payment_method: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = None
+    carrier: str | None = None
     vendor_ref: str | None = None
     language: str | None = None
     shipping_address: Address | None = None
@@ -169,6 +170,7 @@ SCALAR_FIELDS: dict[str, ScalarField] = {
         ScalarField("payment_method", FieldKind.STR, True, "How the customer pays."),
         ScalarField("tracking_number", FieldKind.STR, True, "Carrier tracking number."),
         ScalarField("tracking_url", FieldKind.STR, True, "Carrier tracking URL."),
+        ScalarField("carrier", FieldKind.STR, True, "Carrier that ships the order."),
         ScalarField("vendor_ref", FieldKind.STR, True, "The merchant's own reference."),
         ScalarField("language", FieldKind.STR, True, "Customer language, e.g. cs or en."),
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Engine
 
 from orderhub.domain import NotFound
 from orderhub.query import OrderQuery, parse_query
-from orderhub.store import OrderPage, OrderRepository, StoredOrder
+from orderhub.store import OrderPage, OrderRepository, StoredOrder, UnitOfWork
 
 
 class OrderNotFound(NotFound):
@@ -43,3 +44,26 @@ def get_order(engine: Engine, order_id: int) -> StoredOrder:
 def count_orders(engine: Engine) -> int:
     with engine.connect() as conn:
         return OrderRepository(conn).count()
+
+
+class NoSearchResults(NotFound):
+    def __init__(self) -> None:
+        # The CS-Cart shop's words (seed 002), which its integrations may look for.
+        super().__init__("Your search did not return any results")
+
+
+def search_vendor_ref(engine: Engine, vendor_ref: str) -> list[StoredOrder]:
+    """Every order with this merchant reference; NoSearchResults when there is none."""
+    with engine.connect() as conn:
+        found = OrderRepository(conn).with_vendor_ref(vendor_ref)
+    if not found:
+        raise NoSearchResults()
+    return found
+
+
+def order_history(engine: Engine, order_id: int) -> list[dict[str, Any]]:
+    """Every recorded field change of the order, oldest first (OrderNotFound if none)."""
+    with UnitOfWork(engine) as uow:
+        if uow.orders.get(order_id) is None:
+            raise OrderNotFound(order_id)
+        return uow.events.history(order_id)

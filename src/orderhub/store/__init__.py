@@ -1,15 +1,34 @@
 """Storage: the only package that talks SQL (SQLite and PostgreSQL through SQLAlchemy Core)."""
 
+from orderhub.store import events, outbox  # noqa: F401  (their tables join the metadata)
+from orderhub.store import webhooks as webhooks  # its table joins; its fan-out joins SINKS
 from orderhub.store.engine import make_engine
+from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
 from orderhub.store.migrate import upgrade
-from orderhub.store.orders import BASIC_FIELDS, OrderPage, OrderRepository, StoredOrder
+from orderhub.store.orders import (
+    BASIC_FIELDS,
+    MergeResult,
+    OrderPage,
+    OrderRepository,
+    StoredOrder,
+)
+from orderhub.store.sync import ChannelState, QuarantinedRecord, RunCounts, SyncRepository, SyncRun
 from orderhub.store.uow import UnitOfWork
 
 __all__ = [
     "BASIC_FIELDS",
+    "ChannelState",
+    "KeyRepository",
+    "KeyWithUsage",
+    "MergeResult",
     "OrderPage",
     "OrderRepository",
+    "QuarantinedRecord",
+    "RunCounts",
+    "StoredKey",
     "StoredOrder",
+    "SyncRepository",
+    "SyncRun",
     "UnitOfWork",
     "make_engine",
     "upgrade",

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from orderhub.domain import SCALAR_FIELDS, Order
+from orderhub.domain import SCALAR_FIELDS, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
+from orderhub.domain.events import (
+    EventType,
+    FieldChange,
+    OrderEvent,
+    diff_orders,
+    events_for_change,
+)
 from orderhub.domain.jsonfmt import dumps, loads
 from orderhub.query import OrderQuery, View, compile_query
 from orderhub.query.ast import After
@@ -55,6 +63,16 @@ class StoredOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeResult:
+    """What merging a batch of channel orders did: new ids, changed ids, how many were same."""
+
+    created: list[int]
+    changed: list[int]
+    unchanged: int
+    events: list[OrderEvent]
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPage:
     rows: Sequence[Mapping[Any, Any]]
     total: int
@@ -77,14 +95,20 @@ class OrderRepository:
         if batch:
             execute_many(self.conn, orders.insert(), orders, [_row(order) for order in batch])
 
-    def upsert_many(self, batch: Sequence[Order]) -> None:
-        """Insert or update keyed on (channel, external_id); an update applies only if newer."""
+    def upsert_many(self, batch: Sequence[Order], *, keep_confirmed: bool = True) -> None:
+        """Insert or update keyed on (channel, external_id); an update applies only if newer.
+
+        An update keeps the hub's own fields (vendor_ref, and confirmed unless told otherwise).
+        """
         if not batch:
             return
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         stmt = dialect.insert(orders)
-        updated = {c.name: stmt.excluded[c.name] for c in orders.c if c.name not in _KEEP}
+        keep = _KEEP if keep_confirmed else _KEEP - {"confirmed"}
+        updated = {c.name: stmt.excluded[c.name] for c in orders.c if c.name not in keep}
         updated["version"] = orders.c.version + literal_column("1")
+        # Channels that know no carrier keep the one the merchant set (PUT /v1/orders/{id}).
+        updated["carrier"] = func.coalesce(stmt.excluded.carrier, orders.c.carrier)
         stmt = stmt.on_conflict_do_update(
             index_elements=["channel", "external_id"],
             set_=updated,
@@ -92,9 +116,98 @@ class OrderRepository:
         )
         execute_many(self.conn, stmt, orders, [_row(order) for order in batch])
 
+    def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
+        """Store orders as a channel reports them, and say what changed.
+
+        New orders and orders the channel changed (a newer `updated_at`) are written; older
+        or identical reports change nothing. The hub's `confirmed` flag is the merchant's: a
+        new order, or one the channel changed, waits for the merchant again. The caller
+        records `result.events` (history and webhooks) in the same transaction.
+        """
+        latest = _latest_per_key(batch)
+        existing = self._existing(latest)
+        writes: list[Order] = []
+        changed: list[tuple[int, list[FieldChange]]] = []
+        events: list[OrderEvent] = []
+        at = datetime.now(UTC)
+        for key, order in latest.items():
+            before = existing.get(key)
+            if before is None:
+                writes.append(replace(order, id=None, confirmed=False))
+            elif order.updated_at > before.updated_at:
+                diffs = _channel_diff(before, order)
+                changed.append((before.id or 0, diffs))
+                writes.append(replace(order, id=None, confirmed=before.confirmed and not diffs))
+        self.upsert_many(writes, keep_confirmed=False)
+        created_ids = self._ids_for([o for k, o in latest.items() if k not in existing])
+        for order_id in created_ids:
+            events.append(OrderEvent(EventType.CREATED, order_id, at, StatusSource.CHANNEL))
+        for order_id, diffs in changed:
+            events += events_for_change(order_id, diffs, at, StatusSource.CHANNEL)
+        changed_ids = [order_id for order_id, diffs in changed if diffs]
+        unchanged = len(latest) - len(created_ids) - len(changed_ids)
+        return MergeResult(created_ids, changed_ids, unchanged, events)
+
+    def _existing(self, latest: Mapping[tuple[str, str], Order]) -> dict[tuple[str, str], Order]:
+        found: dict[tuple[str, str], Order] = {}
+        by_channel: dict[str, list[str]] = {}
+        for channel, external_id in latest:
+            by_channel.setdefault(channel, []).append(external_id)
+        for channel, external_ids in by_channel.items():
+            stmt = select(*_FULL_COLUMNS).where(
+                orders.c.channel == channel, orders.c.external_id.in_(external_ids)
+            )
+            for row in self.conn.execute(stmt):
+                order = stored(row._mapping).to_order()
+                found[(order.channel, order.external_id)] = order
+        return found
+
+    def _ids_for(self, batch: Sequence[Order]) -> list[int]:
+        ids: list[int] = []
+        for channel in sorted({o.channel for o in batch}):
+            mine = [o.external_id for o in batch if o.channel == channel]
+            found = self.ids_by_external(channel, mine)
+            ids += [found[external_id] for external_id in mine]
+        return ids
+
     def get(self, order_id: int) -> StoredOrder | None:
         row = self.conn.execute(select(*_FULL_COLUMNS).where(orders.c.id == order_id)).first()
         return None if row is None else stored(row._mapping)
+
+    def get_for_update(self, order_id: int) -> StoredOrder | None:
+        """The order, locked until this transaction ends, so concurrent writers take turns."""
+        stmt = select(*_FULL_COLUMNS).where(orders.c.id == order_id)
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        else:
+            # SQLite has no row locks; a write that changes nothing takes the database's write
+            # lock now, so the read below is not stale by the time this transaction writes.
+            self.conn.execute(
+                orders.update().where(orders.c.id == order_id).values(version=orders.c.version)
+            )
+        row = self.conn.execute(stmt).first()
+        return None if row is None else stored(row._mapping)
+
+    def update(self, order: Order, names: Iterable[str], expected_version: int) -> bool:
+        """Write the named fields of `order` and bump its version, only if it is still at
+        `expected_version` (If-Match, and no lost update); False when it was not."""
+        values: dict[str, Any] = {}
+        for name in names:
+            value = getattr(order, name)
+            if name in NESTED_FIELDS:
+                value = None if value is None else dumps(value).decode()
+            values[name] = value
+        stmt = (
+            orders.update()
+            .where(orders.c.id == order.id, orders.c.version == expected_version)
+            .values(**values, version=expected_version + 1)
+        )
+        return self.conn.execute(stmt).rowcount == 1
+
+    def with_vendor_ref(self, vendor_ref: str) -> list[StoredOrder]:
+        """Every order carrying this merchant reference (test and pending ones too), by id."""
+        stmt = select(*_FULL_COLUMNS).where(orders.c.vendor_ref == vendor_ref)
+        return [stored(row._mapping) for row in self.conn.execute(stmt.order_by(orders.c.id))]
 
     def ids_by_external(self, channel: str, external_ids: Iterable[str]) -> dict[str, int]:
         stmt = select(orders.c.external_id, orders.c.id).where(
@@ -127,6 +240,28 @@ class OrderRepository:
 
 
 _KEEP = {"id", "channel", "external_id", "confirmed", "vendor_ref", "version"}
+
+
+def _channel_diff(before: Order, reported: Order) -> list[FieldChange]:
+    """What the channel changed, ignoring the fields the hub owns (never set by a channel)."""
+    hub_owned = replace(
+        reported,
+        id=before.id,
+        confirmed=before.confirmed,
+        vendor_ref=before.vendor_ref,
+        carrier=reported.carrier if reported.carrier is not None else before.carrier,
+    )
+    return diff_orders(before, hub_owned)
+
+
+def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:
+    """One order per (channel, external_id): the newest, when a batch repeats one."""
+    latest: dict[tuple[str, str], Order] = {}
+    for order in batch:
+        key = (order.channel, order.external_id)
+        if key not in latest or order.updated_at > latest[key].updated_at:
+            latest[key] = order
+    return latest
 
 
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:

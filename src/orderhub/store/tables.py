@@ -58,6 +58,7 @@ orders = Table(
     Column("payment_method", Str(64)),
     Column("tracking_number", Str(128)),
     Column("tracking_url", Str(1024)),
+    Column("carrier", Str(64)),  # migration 0006
     Column("vendor_ref", Str(64)),
     Column("language", Str(16)),
     # Nested parts, each one JSON document kept as text: rendered by splicing, never re-parsed.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from orderhub.domain.events import OrderEvent
+from orderhub.store.events import EventRepository, RecordedEvent
 from orderhub.store.orders import OrderRepository
+from orderhub.store.outbox import OutboxRepository
 
 
 class UnitOfWork:
@@ -14,6 +18,8 @@ class UnitOfWork:
 
     conn: Connection
     orders: OrderRepository
+    events: EventRepository
+    outbox: OutboxRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -22,7 +28,13 @@ class UnitOfWork:
         self.conn = self.engine.connect()
         self._tx = self.conn.begin()
         self.orders = OrderRepository(self.conn)
+        self.events = EventRepository(self.conn)
+        self.outbox = OutboxRepository(self.conn)
         return self
+
+    def publish(self, events: Sequence[OrderEvent]) -> list[RecordedEvent]:
+        """Record events (history, webhook fan-out) in this transaction."""
+        return self.events.record(events)
 
     def __exit__(
         self,

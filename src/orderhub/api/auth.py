@@ -1,0 +1,176 @@
+"""API keys on every /v1 request: authenticate, count the daily quota, check the route's scope.
+
+- `ApiKeyMiddleware` (pure ASGI, so it sees every /v1 answer, errors and unknown paths
+  included) authenticates the bearer key, counts the request (401 / 429 stop it there) and adds
+  the `RateLimit-Policy` / `RateLimit` headers to whatever answer follows.
+- Routes declare the scopes they need in one line, `dependencies=[require(READ)]`; an app-wide
+  dependency checks them (403). A /v1 route that declares nothing needs `admin`: fail closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderhub.api.problems import orderhub_problem
+from orderhub.services import keys
+from orderhub.services.keys import (
+    ADMIN,
+    READ,
+    SCOPES,
+    WRITE,
+    Admission,
+    ApiKey,
+    InvalidApiKey,
+    MissingScope,
+    Quota,
+    QuotaExceeded,
+)
+
+__all__ = ["ADMIN", "READ", "WRITE", "ApiKeyMiddleware", "current_key", "install", "require"]
+
+REALM = 'Bearer realm="orderhub"'
+POLICY = "daily"
+WINDOW_SECONDS = 86_400
+_STATE = "orderhub_api_key"
+_ROUTE_SCOPES = "_orderhub_scopes"
+
+#: Documents the scheme in OpenAPI (the "Authorize" button of /docs); checking is ours.
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    bearerFormat="ohk_<id>_<secret>",
+    description="An orderhub API key: `orderhub keys create --name NAME --scopes ...`.",
+)
+
+
+def guarded(path: str) -> bool:
+    """Whether a path needs a key: everything under /v1 (not /healthz, /docs, /openapi.json)."""
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def require(*scopes: str) -> Any:
+    """Declare the scopes a route needs: `dependencies=[require(READ)]`, or as a parameter
+    default (`key: ApiKey = require(WRITE)`) to receive the admitted key."""
+    return Depends(_ScopeMarker(frozenset(scopes)))
+
+
+def current_key(request: Request) -> ApiKey:
+    """The key the middleware admitted this request with."""
+    key = request.scope.get("state", {}).get(_STATE)
+    if not isinstance(key, ApiKey):
+        raise InvalidApiKey("a valid API key is required", presented=False)
+    return key
+
+
+class _ScopeMarker:
+    """The dependency `require` returns: its scopes are read by `_check_scopes`."""
+
+    def __init__(self, scopes: frozenset[str]) -> None:
+        unknown = scopes - set(SCOPES)
+        if not scopes or unknown:
+            raise ValueError(f"require(): scopes must be some of {SCOPES}, got {sorted(scopes)}")
+        self.scopes = scopes
+
+    async def __call__(
+        self, request: Request, _: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> ApiKey:
+        # `_check_scopes` has checked the route's scopes; checking again here keeps a route
+        # safe even on a router included before `install` ran.
+        key = current_key(request)
+        if not key.allows(self.scopes):
+            raise MissingScope(self.scopes, key.scopes)
+        return key
+
+
+async def _check_scopes(request: Request) -> None:
+    """App-wide dependency: the admitted key must hold every scope the route declares."""
+    if not guarded(request.scope["path"]):
+        return
+    needed = _route_scopes(request.scope.get("route"))
+    key = current_key(request)
+    if not key.allows(needed):
+        raise MissingScope(needed, key.scopes)
+
+
+def _route_scopes(route: object) -> frozenset[str]:
+    cached = getattr(route, _ROUTE_SCOPES, None)
+    if isinstance(cached, frozenset):
+        return cached
+    dependant = getattr(route, "dependant", None)
+    calls = [dep.call for dep in getattr(dependant, "dependencies", [])]
+    declared = frozenset().union(*(c.scopes for c in calls if isinstance(c, _ScopeMarker)))
+    scopes = declared or frozenset({ADMIN})
+    if route is not None:
+        vars(route)[_ROUTE_SCOPES] = scopes
+    return scopes
+
+
+class ApiKeyMiddleware:
+    """Admits /v1 requests (401, 429) and puts the RateLimit headers on every /v1 answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not guarded(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            admission = await _admit(request)
+        except InvalidApiKey as exc:
+            await orderhub_problem(request, exc, _challenge(exc))(scope, receive, send)
+            return
+        quota = admission.quota
+        if quota is not None and quota.exceeded:
+            headers = {**rate_limit_headers(quota), "Retry-After": str(quota.reset_seconds)}
+            await orderhub_problem(request, QuotaExceeded(quota), headers)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_STATE] = admission.key
+        if quota is None:
+            await self.app(scope, receive, send)
+            return
+        extra = [(k.lower().encode(), v.encode()) for k, v in rate_limit_headers(quota).items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def rate_limit_headers(quota: Quota) -> dict[str, str]:
+    """draft-ietf-httpapi-ratelimit-headers: the policy and what is left of it."""
+    return {
+        "RateLimit-Policy": f'"{POLICY}";q={quota.limit};w={WINDOW_SECONDS}',
+        "RateLimit": f'"{POLICY}";r={quota.remaining};t={quota.reset_seconds}',
+    }
+
+
+async def _admit(request: Request) -> Admission:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidApiKey(
+            "a valid API key is required: send Authorization: Bearer <key>", presented=False
+        )
+    return await run_in_threadpool(keys.admit, request.app.state.engine, token)
+
+
+def _challenge(exc: InvalidApiKey) -> dict[str, str]:
+    """RFC 6750's WWW-Authenticate: `invalid_token` only when a token was presented."""
+    if not exc.presented:
+        return {"WWW-Authenticate": REALM}
+    return {"WWW-Authenticate": f'{REALM}, error="invalid_token", error_description="{exc}"'}
+
+
+def install(app: FastAPI) -> None:
+    """Guard every /v1 route; call before any router is included (dependencies are copied)."""
+    app.router.dependencies.append(Depends(_check_scopes))
+    app.add_middleware(ApiKeyMiddleware)

@@ -1,0 +1,127 @@
+"""Thin routes for channel accounts: their sync state, last run metrics and quarantine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from orderhub.api.auth import READ, require
+from orderhub.api.problems import request_format
+from orderhub.api.render import OK, render
+from orderhub.api.schemas import PROBLEMS
+from orderhub.domain import InvalidInput
+from orderhub.services import channels as service
+from orderhub.settings import get_settings
+from orderhub.store import QuarantinedRecord, SyncRun
+
+router = APIRouter(prefix="/v1", tags=["channels"])
+MAX_PAGE_SIZE = 1000
+
+
+@router.get(
+    "/channels",
+    response_model=None,
+    responses=PROBLEMS,
+    dependencies=[require(READ)],
+    summary="Channel accounts with their sync state and last run's metrics",
+)
+def list_channels(request: Request) -> Response:
+    configs = _configs(request)
+    views = service.overview(request.app.state.engine, configs)
+    data = [_channel(view) for view in views]
+    body, media_type = render({"data": data, "result": OK}, request_format(request), "channels")
+    return Response(body, media_type=media_type)
+
+
+@router.get(
+    "/channels/{name}/quarantine",
+    response_model=None,
+    responses=PROBLEMS,
+    dependencies=[require(READ)],
+    summary="Records of a channel that could not be decoded, with their raw payloads",
+)
+def list_quarantine(name: str, request: Request) -> Response:
+    page = _positive(request, "page", 1, None)
+    page_size = _positive(request, "page_size", 50, MAX_PAGE_SIZE)
+    engine = request.app.state.engine
+    service.known_channel(engine, _configs(request), name)
+    records, total = service.quarantined(engine, name, page, page_size)
+    document = {
+        "data": [_record(r) for r in records],
+        "result": OK,
+        "paging": {
+            "total": total,
+            "pages": -(-total // page_size),
+            "size": page_size,
+            "page": page,
+        },
+    }
+    body, media_type = render(document, request_format(request), "quarantine")
+    return Response(body, media_type=media_type)
+
+
+def _configs(request: Request) -> list[service.ChannelConfig]:
+    path = getattr(request.app.state, "config_file", None) or get_settings().config_file
+    return service.load_config(path)
+
+
+def _positive(request: Request, name: str, default: int, largest: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    expected = "a positive integer" + (f" up to {largest}" if largest else "")
+    if not raw.isdigit() or int(raw) < 1 or (largest is not None and int(raw) > largest):
+        raise InvalidInput(name, expected, raw)
+    return int(raw)
+
+
+def _channel(view: service.ChannelOverview) -> dict[str, Any]:
+    state = view.state
+    return {
+        "name": view.name,
+        "type": view.type,
+        "configured": view.configured,
+        "base_url": view.base_url,
+        "sync_interval": view.sync_interval,
+        "missing_credentials": view.missing_credentials,
+        "cursor": state.cursor if state else None,
+        "last_success_at": state.last_success_at if state else None,
+        "next_sync_at": view.next_sync_at,
+        "last_run": _run(view.last_run) if view.last_run else None,
+    }
+
+
+def _run(run: SyncRun) -> dict[str, Any]:
+    counts = run.counts
+    return {
+        "id": run.id,
+        "status": run.status,
+        "full": run.full,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "orders_new": counts.orders_new,
+        "orders_changed": counts.orders_changed,
+        "orders_unchanged": counts.orders_unchanged,
+        "quarantined": counts.quarantined,
+        "acknowledged": counts.acknowledged,
+        "requests": counts.requests,
+        "requests_per_1000_orders": counts.requests_per_1000,
+        "retries": counts.retries,
+        "errors": counts.errors,
+        "seconds": counts.seconds,
+        "error": run.error,
+    }
+
+
+def _record(record: QuarantinedRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "channel": record.channel,
+        "external_id": record.external_id,
+        "reason": record.reason,
+        "first_seen": record.first_seen,
+        "last_seen": record.last_seen,
+        "payload": record.payload,
+    }

@@ -1,0 +1,160 @@
+"""Thin routes for changing orders and reading what changed: PUT /v1/orders/{id}, its history,
+and the vendor_ref search. Included before api/orders.py so /orders/search is not an id."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from orderhub.api.auth import READ, WRITE, require
+from orderhub.api.orders import parse_order_id
+from orderhub.api.problems import request_format
+from orderhub.api.render import OK, Format, full_order, render
+from orderhub.api.schemas import PROBLEMS, Order, Problem
+from orderhub.domain import InvalidInput, Status
+from orderhub.services import orders as reads
+from orderhub.services import updates
+from orderhub.services.keys import ApiKey
+from orderhub.services.update_request import MAX_VENDOR_REF, parse_update
+
+router = APIRouter(prefix="/v1", tags=["orders"])
+
+Flag = bool | Literal[0, 1, "0", "1", "true", "false"]
+
+
+class OrderChanges(BaseModel):
+    """The body of PUT /v1/orders/{id}: any of these; nothing else (documentation only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal[tuple(s.value for s in Status)] | None = Field(  # type: ignore[valid-type]
+        None, description="Next status; see the transition table (409 lists what is allowed)."
+    )
+    confirmed: Flag | None = Field(None, description="true: acknowledged; false: unconfirmed.")
+    tracking_number: str | None = Field(None, pattern=r"^[0-9A-Za-z._-]+$", max_length=128)
+    tracking_url: str | None = Field(None, max_length=1024, description="http(s) URL.")
+    carrier: str | None = Field(None, max_length=64)
+    delivered_at: str | None = Field(
+        None, description="2024-05-01T14:30:00Z, or 2024-05-01 14:30:00 (UTC)."
+    )
+    vendor_ref: str | None = Field(None, max_length=MAX_VENDOR_REF, description="One string.")
+    notify_user: Flag = Field(False, description="E-mail the customer about a status change.")
+
+
+_CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    409: {"model": Problem, "description": "A status change the transition table refuses."},
+    412: {"model": Problem, "description": "If-Match names an older version."},
+}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": OrderChanges.model_json_schema()}},
+    }
+}
+
+
+@router.get(
+    "/orders/search",
+    dependencies=[require(READ)],
+    response_model=None,
+    responses={404: {"model": Problem, "description": "No order has that reference."}},
+    summary="Full orders with a vendor_ref (404 when none)",
+)
+def search(request: Request) -> Response:
+    vendor_ref = _vendor_ref_param(request)
+    found = reads.search_vendor_ref(request.app.state.engine, vendor_ref)
+    fmt = request_format(request)
+    items = [full_order(order, parse_nested=fmt is Format.XML) for order in found]
+    body, media_type = render({"data": items, "result": OK}, fmt)
+    return Response(body, media_type=media_type)
+
+
+@router.get("/orders/search.xml", include_in_schema=False, dependencies=[require(READ)])
+def search_xml(request: Request) -> Response:
+    return search(request)
+
+
+@router.put(
+    "/orders/{order_id}",
+    response_model=None,
+    responses={200: {"model": Order}, **_CHANGE_PROBLEMS},
+    openapi_extra=_BODY,
+    summary="Change an order (status, tracking, confirmed, vendor_ref); If-Match honoured",
+)
+async def put_order(order_id: str, request: Request, key: ApiKey = require(WRITE)) -> Response:
+    number = parse_order_id(order_id)
+    update = parse_update(_json_body(await request.body()))
+    if_match = parse_if_match(request.headers.get("if-match"))
+    engine = request.app.state.engine
+    result = await run_in_threadpool(
+        updates.update_order, engine, number, update, key.name, if_match
+    )
+    fmt = request_format(request)
+    document = full_order(result.order, parse_nested=fmt is Format.XML)
+    if result.notification is not None:
+        document["notification"] = result.notification.as_dict()
+    body, media_type = render(document, fmt, root="order")
+    return Response(body, media_type=media_type, headers={"ETag": f'"{result.order.version}"'})
+
+
+@router.get(
+    "/orders/{order_id}/history",
+    dependencies=[require(READ)],
+    response_model=None,
+    responses=PROBLEMS,
+    summary="Every recorded change: field, old and new value, when, source, which API key",
+)
+def history(order_id: str, request: Request) -> Response:
+    number = parse_order_id(order_id)
+    changes = reads.order_history(request.app.state.engine, number)
+    entries = [
+        {k: change[k] for k in ("at", "field", "old", "new", "source", "actor", "event_id")}
+        for change in changes
+    ]
+    document = {"order_id": number, "history": entries, "result": OK}
+    body, media_type = render(document, request_format(request))
+    return Response(body, media_type=media_type)
+
+
+def parse_if_match(header: str | None) -> frozenset[int] | None:
+    """The versions an If-Match accepts; None for no header or `*`. Weak tags never match
+    (If-Match compares strongly); a tag that is not a quoted string is a 400."""
+    if header is None:
+        return None
+    versions: set[int] = set()
+    for raw in header.split(","):
+        tag = raw.strip()
+        if tag == "*":
+            return None
+        weak = tag.startswith("W/")
+        opaque = tag.removeprefix("W/")
+        if len(opaque) < 2 or not opaque.startswith('"') or not opaque.endswith('"'):
+            raise InvalidInput("If-Match", 'quoted ETags as GET returns them, e.g. "3", or *', raw)
+        text = opaque[1:-1]
+        if not weak and text.isascii() and text.isdigit() and len(text) <= 18:
+            versions.add(int(text))
+    return frozenset(versions)
+
+
+def _json_body(raw: bytes) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("body", 'a JSON object, e.g. {"status": "shipped", ...}') from None
+
+
+def _vendor_ref_param(request: Request) -> str:
+    for name in request.query_params:
+        if name != "vendor_ref":
+            raise InvalidInput(name, "no such parameter; the search takes vendor_ref only")
+    values = request.query_params.getlist("vendor_ref")
+    expected = f"one vendor_ref of 1 to {MAX_VENDOR_REF} characters"
+    if len(values) != 1 or not values[0] or len(values[0]) > MAX_VENDOR_REF:
+        raise InvalidInput("vendor_ref", expected, values[0] if len(values) == 1 else None)
+    return values[0]

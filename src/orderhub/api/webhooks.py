@@ -1,0 +1,155 @@
+"""Thin routes for webhook subscriptions and their delivery log (scope `admin`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from orderhub.api.auth import ADMIN, require
+from orderhub.api.render import JSON_TYPE, to_json
+from orderhub.api.schemas import PROBLEMS
+from orderhub.domain import InvalidInput
+from orderhub.query.values import INT64_MAX
+from orderhub.services import webhooks as service
+from orderhub.store.webhooks import Delivery, Subscription
+
+router = APIRouter(prefix="/v1", tags=["webhooks"], dependencies=[require(ADMIN)])
+_DELIVERY_PARAMS = ("status", "limit")
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="Where to POST: http(s); public addresses only by default.")
+    event_types: list[str] = Field(
+        description="Some of order.created, order.updated, order.status_changed."
+    )
+    filter: str | None = Field(
+        None,
+        description="Only orders matching this query-language filter, e.g. "
+        "`channel=mall-cz&status=in:shipped,delivered`.",
+    )
+
+
+@router.post(
+    "/webhooks",
+    status_code=201,
+    response_model=None,
+    responses=PROBLEMS,
+    summary="Subscribe: the answer carries the signing secret, once",
+)
+def create_webhook(body: WebhookIn, request: Request) -> Response:
+    created = service.create_subscription(
+        request.app.state.engine, body.url, body.event_types, body.filter
+    )
+    return _json(subscription_document(created) | {"secret": created.secret}, 201)
+
+
+@router.get("/webhooks", response_model=None, responses=PROBLEMS, summary="Subscriptions")
+def list_webhooks(request: Request) -> Response:
+    found = service.list_subscriptions(request.app.state.engine)
+    return _json({"data": [subscription_document(s) for s in found]})
+
+
+@router.get("/webhooks/{subscription_id}", response_model=None, responses=PROBLEMS, summary="One")
+def get_webhook(subscription_id: str, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    found = service.get_subscription(request.app.state.engine, number)
+    return _json(subscription_document(found))
+
+
+@router.delete(
+    "/webhooks/{subscription_id}",
+    status_code=204,
+    response_model=None,
+    responses=PROBLEMS,
+    summary="Unsubscribe (pending deliveries are dropped)",
+)
+def delete_webhook(subscription_id: str, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    service.delete_subscription(request.app.state.engine, number)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/webhooks/{subscription_id}/deliveries",
+    response_model=None,
+    responses=PROBLEMS,
+    summary="The delivery log, newest first (?status=pending|delivered|failed, ?limit=)",
+)
+def list_deliveries(subscription_id: str, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    status, limit = _delivery_params(request)
+    found = service.list_deliveries(request.app.state.engine, number, status, limit)
+    return _json({"data": [delivery_document(d) for d in found]})
+
+
+@router.post(
+    "/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",
+    status_code=202,
+    response_model=None,
+    responses=PROBLEMS,
+    summary="Send a failed (or delivered) delivery again, with the same webhook-id",
+)
+def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    delivery = parse_id("delivery_id", delivery_id)
+    queued = service.resend_delivery(request.app.state.engine, number, delivery)
+    return _json(delivery_document(queued), 202)
+
+
+def subscription_document(sub: Subscription) -> dict[str, Any]:
+    """A subscription as the API shows it: never its secret."""
+    return {
+        "id": sub.id,
+        "url": sub.url,
+        "event_types": list(sub.event_types),
+        "filter": sub.filter,
+        "active": sub.active,
+        "disabled_reason": sub.disabled_reason,
+        "created_at": sub.created_at,
+    }
+
+
+def delivery_document(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "type": delivery.type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.next_attempt_at,
+        "delivered_at": delivery.delivered_at,
+    }
+
+
+def parse_id(name: str, raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= INT64_MAX:
+        raise InvalidInput(name, "a positive 64-bit integer id", raw)
+    return int(raw)
+
+
+def _delivery_params(request: Request) -> tuple[str | None, int]:
+    params = request.query_params
+    for name in params:
+        if name not in _DELIVERY_PARAMS:
+            raise InvalidInput(name, f"a known parameter ({', '.join(_DELIVERY_PARAMS)})")
+    status = params.get("status")
+    if status is not None and status not in service.DELIVERY_STATUSES:
+        raise InvalidInput("status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status)
+    raw_limit = params.get("limit", "100")
+    if not raw_limit.isascii() or not raw_limit.isdigit() or len(raw_limit) > 4:
+        raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
+    limit = int(raw_limit)
+    if not 1 <= limit <= service.MAX_DELIVERIES:
+        raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
+    return status, limit
+
+
+def _json(document: dict[str, Any], status: int = 200) -> Response:
+    return Response(to_json(document), status, media_type=JSON_TYPE)

@@ -1,0 +1,209 @@
+"""The MALL sandbox: MALL's order API (seeds 000 and 001, design section 4) at `/v1`, served
+locally with generated orders, order life, a daily quota, webhooks and injectable faults.
+
+`create_app(...)` returns the ASGI app; `app.state.sandbox` is its `MallSandbox`. Control
+endpoints for tests and the demo live under `/_sandbox/` (not MALL's): never faulted, counted,
+throttled or authenticated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from orderhub.channels.mall.sandbox_listing import OK
+from orderhub.channels.mall.sandbox_state import CLIENT_ID, DEFAULT_DAILY_LIMIT, MallSandbox
+from orderhub.channels.mall.sandbox_store import loads
+from orderhub.channels.mall.sandbox_updates import MallError, error_body
+from orderhub.channels.sandbox_kit import (
+    FaultInjector,
+    FaultSpec,
+    SandboxApp,
+    respond,
+    with_headers,
+)
+from orderhub.domain.jsonfmt import dumps
+
+__all__ = ["CLIENT_ID", "MallSandbox", "create_app"]
+
+MAX_LIFE_STEPS = 10_000
+
+
+def create_app(
+    orders: int = 1000,
+    seed: int = 1,
+    faults: str | None = None,
+    webhook_url: str | None = None,
+    daily_limit: int | None = None,
+    life: bool = False,
+    *,
+    life_interval: float = 10.0,
+    webhook_interval: float = 60.0,
+) -> SandboxApp:
+    """The MALL sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7` (ValueError
+    when malformed); `life` runs a step of order life every `life_interval` seconds."""
+    spec = FaultSpec.parse(faults)
+    sandbox = MallSandbox(
+        orders,
+        seed,
+        spec,
+        webhook_url,
+        daily_limit if daily_limit is not None else DEFAULT_DAILY_LIMIT,
+        webhook_interval,
+    )
+    app = SandboxApp(
+        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, error_body),
+        routes=_routes(sandbox),
+        middleware=[Middleware(MallGate, sandbox=sandbox)],
+        exception_handlers={
+            MallError: _mall_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.sandbox = sandbox
+    sandbox.start(life_interval if life else None)
+    return app
+
+
+class MallGate:
+    """`client_id` (required on every /v1 request, else 401) and the daily quota per endpoint
+    group, reported as X-RateLimit-Limit/Remaining/Reset on every answer, 429 past it."""
+
+    def __init__(self, app: ASGIApp, sandbox: MallSandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/v1" or path.startswith("/v1/")):
+            await self.app(scope, receive, send)
+            return
+        group = endpoint_group(path)
+        quota = self.sandbox.quota
+        if not self._authorised(scope):
+            error = MallError(401, "UNAUTHORIZED", "client_id missing or not valid", {})
+            await respond(send, 401, dumps(error.body()), quota.peek(group).headers())
+            return
+        state = quota.take(group)
+        if not state.allowed:
+            message = f"daily API limit of {state.limit} requests for {group} exceeded"
+            error = MallError(429, "LIMIT_EXCEEDED", message, {"group": group})
+            await respond(send, 429, dumps(error.body()), state.headers())
+            return
+        await self.app(scope, receive, with_headers(send, state.headers()))
+
+    def _authorised(self, scope: Scope) -> bool:
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        return any(name == "client_id" and value == CLIENT_ID for name, value in query)
+
+
+def endpoint_group(path: str) -> str:
+    """The quota group of a /v1 path: its first segment (`/v1/orders/5` -> `orders`)."""
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[2] else "root"
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _routes(sandbox: MallSandbox) -> list[Route]:
+    async def orders(request: Request) -> Response:
+        params = request.query_params.multi_items()
+        return _json(sandbox.list_orders(params, unconfirmed=False))
+
+    async def unconfirmed(request: Request) -> Response:
+        params = request.query_params.multi_items()
+        return _json(sandbox.list_orders(params, unconfirmed=True))
+
+    async def order(request: Request) -> Response:
+        return _json({"data": sandbox.order(_order_id(request)), "result": OK})
+
+    async def update(request: Request) -> Response:
+        changed = sandbox.update(_order_id(request), await _body(request))
+        return _json({"data": changed, "result": OK})
+
+    async def tracking(request: Request) -> Response:
+        changed = sandbox.update_tracking(_order_id(request), await _body(request))
+        return _json({"data": changed, "result": OK})
+
+    return [
+        Route("/v1/orders", orders, methods=["GET"]),
+        Route("/v1/orders/unconfirmed", unconfirmed, methods=["GET"]),
+        Route("/v1/orders/{order_id}", order, methods=["GET"]),
+        Route("/v1/orders/{order_id}", update, methods=["PUT"]),
+        Route("/v1/orders/{order_id}/tracking", tracking, methods=["PUT"]),
+        *_control_routes(sandbox),
+    ]
+
+
+def _control_routes(sandbox: MallSandbox) -> list[Route]:
+    async def life(request: Request) -> Response:
+        raw = request.query_params.get("steps", "1")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
+            raise MallError(400, "INVALID_PARAMETER", f"steps: expected 1 to {MAX_LIFE_STEPS}")
+        return _json({"changed": sandbox.step_life(int(raw))})
+
+    async def stats(request: Request) -> Response:
+        return _json(sandbox.stats())
+
+    async def flush(request: Request) -> Response:
+        if sandbox.webhooks is None:
+            raise MallError(400, "NO_WEBHOOK_URL", "the sandbox has no webhook URL configured")
+        return _json({"sent": sandbox.flush_webhooks()})
+
+    async def all_orders(request: Request) -> Response:
+        return _json({"data": sandbox.orders_json()})
+
+    return [
+        Route("/_sandbox/life", life, methods=["POST"]),
+        Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/webhooks/flush", flush, methods=["POST"]),
+        Route("/_sandbox/orders", all_orders, methods=["GET"]),
+    ]
+
+
+def _order_id(request: Request) -> int:
+    raw = request.path_params["order_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise MallError(400, "INVALID_PARAMETER", "id: expected an order id", {"id": raw})
+    return int(raw)
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return loads(await request.body())
+    except ValueError:
+        raise MallError(400, "INVALID_JSON", "the body must be a JSON object") from None
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json")
+
+
+# --- errors in MALL's shape -----------------------------------------------------------------
+
+
+async def _mall_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MallError)
+    return _json(exc.body(), exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return Response(error_body(exc.status_code, exc.detail), exc.status_code, exc.headers,
+                    media_type="application/json")  # fmt: skip
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return Response(error_body(500, "internal error"), 500, media_type="application/json")

@@ -1,0 +1,127 @@
+"""The MALL sandbox's orders: generated canonical orders, reshaped to MALL's rules, as MALL JSON.
+
+Deterministic: the same seed gives the same orders (and the same ids, external ids, MALL
+Delivery flags).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from orderhub.channels.mall.codec import MALL_ZONE, TIME_FORMAT, encode_order
+from orderhub.channels.mall.sandbox_store import Payload, loads
+from orderhub.domain import Order, Status, StatusChange, StatusSource
+from orderhub.domain.jsonfmt import dumps
+from orderhub.domain.samples import ACCOUNTS, generate_orders
+
+#: The MALL account the sandbox generates orders for; its ids start above 2**32.
+ACCOUNT = next(account for account in ACCOUNTS if account.name == "mall-cz")
+SOURCE = "mallCz"
+#: Share of orders delivered by MALL Delivery (`mdp`).
+MDP_SHARE = 0.25
+#: Days between an order becoming open and its ship date.
+SHIP_DAYS = 2
+
+#: Canonical statuses MALL has no word for: dropped from a generated order's path.
+_NOT_IN_MALL = frozenset({Status.BACKORDERED, Status.RETURNING})
+
+
+def mall_time(at: datetime) -> str:
+    """A zoned instant as MALL writes times: Prague wall time, no zone."""
+    return at.astimezone(MALL_ZONE).strftime(TIME_FORMAT)
+
+
+def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
+    """Orders number start.. of the seed's MALL order sequence, reshaped to MALL's rules."""
+    for order in generate_orders(count, seed, start=start, accounts=[ACCOUNT]):
+        yield as_mall(order)
+
+
+def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
+    """The sandbox's starting orders as MALL JSON, and the latest time any of them carries."""
+    orders = list(generated(count, seed))
+    latest = max((order.updated_at for order in orders), default=None)
+    return [to_payload(order, seed) for order in orders], latest
+
+
+def arrival(order: Order, seed: int, now: datetime) -> Payload:
+    """A generated order placed just now: blocked until paid, or open (COD and test orders)."""
+    status = Status.OPEN if _starts_open(order) else Status.PENDING
+    fresh = replace(
+        order,
+        status=status,
+        status_history=[StatusChange(status, now, StatusSource.CHANNEL)],
+        created_at=now,
+        updated_at=now,
+        confirmed=False,
+        delivered_at=None,
+        ship_date=_ship_date(now) if status is Status.OPEN else None,
+        tracking_number=None,
+        tracking_url=None,
+    )
+    return to_payload(fresh, seed)
+
+
+def to_payload(order: Order, seed: int) -> Payload:
+    """MALL JSON for a MALL-shaped order, with MALL's own fields (UUID, purchase, mdp)."""
+    number = int(order.external_id)
+    payload = encode_order(replace(order, extra=mall_extras(number, seed)))
+    return loads(dumps(payload))  # amounts exactly as the store gives them back
+
+
+def mall_extras(number: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(f"mall:{seed}:{number}")
+    mdp = rng.random() < MDP_SHARE
+    classic = mdp and rng.random() < 0.7
+    return {
+        "external_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        # The seed's example purchase is its order id + 1.
+        "purchase_id": number + 1,
+        "source": SOURCE,
+        "mdp": mdp,
+        "mdp_classic": classic,
+        "mdp_spectrum": mdp and not classic,
+    }
+
+
+def as_mall(order: Order) -> Order:
+    """Reshape a generated order to what MALL can show.
+
+    Statuses MALL lacks leave the path (backordered, returning; failed becomes cancelled), and
+    COD and test orders never pass through blocked (seed 000: they start in open).
+    """
+    history = [
+        replace(change, status=Status.CANCELLED) if change.status is Status.FAILED else change
+        for change in order.status_history
+        if change.status not in _NOT_IN_MALL
+    ]
+    if _starts_open(order) and history[0].status is Status.PENDING:
+        if len(history) > 1 and history[1].status is Status.OPEN:
+            history = history[1:]
+        else:
+            history = [replace(history[0], status=Status.OPEN), *history[1:]]
+    last = history[-1]
+    blocked = last.status is Status.PENDING
+    return replace(
+        order,
+        status=last.status,
+        status_history=history,
+        created_at=history[0].at,
+        updated_at=last.at,
+        delivered_at=last.at if last.status is Status.DELIVERED else None,
+        confirmed=order.confirmed and not blocked,
+        ship_date=None if blocked else order.ship_date or _ship_date(history[0].at),
+    )
+
+
+def _starts_open(order: Order) -> bool:
+    return order.cod is not None or order.test
+
+
+def _ship_date(opened: datetime) -> date:
+    return (opened.astimezone(MALL_ZONE) + timedelta(days=SHIP_DAYS)).date()

@@ -1,0 +1,140 @@
+"""The MALL sandbox's state: its orders, order life, quota, traffic, faults and webhooks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from orderhub.channels.mall.sandbox_life import MallLife
+from orderhub.channels.mall.sandbox_listing import list_orders
+from orderhub.channels.mall.sandbox_orders import initial_orders
+from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
+from orderhub.channels.mall.sandbox_updates import MallError, apply_tracking, apply_update
+from orderhub.channels.sandbox_kit import (
+    DailyQuota,
+    FaultSpec,
+    RequestRecord,
+    StrictClock,
+    Ticker,
+    Traffic,
+    WebhookBatcher,
+)
+
+#: The only client_id the sandbox accepts.
+CLIENT_ID = "sandbox"
+DEFAULT_DAILY_LIMIT = 100_000
+#: How often the background webhook ticker looks whether a batch is due (seconds).
+WEBHOOK_TICK = 1.0
+
+
+class MallSandbox:
+    def __init__(
+        self,
+        orders: int = 1000,
+        seed: int = 1,
+        faults: FaultSpec | None = None,
+        webhook_url: str | None = None,
+        daily_limit: int = DEFAULT_DAILY_LIMIT,
+        webhook_interval: float = 60.0,
+    ) -> None:
+        self.seed = seed
+        self.client_id = CLIENT_ID
+        self.faults = faults or FaultSpec()
+        self.store = MallOrderStore()
+        payloads, latest = initial_orders(orders, seed)
+        self.store.insert(payloads)
+        self.clock = StrictClock(latest)
+        self.life = MallLife(self.store, seed, orders, self.clock)
+        self.traffic = Traffic()
+        self.quota = DailyQuota(daily_limit)
+        self.webhooks = WebhookBatcher(webhook_url, webhook_interval) if webhook_url else None
+        self._tickers: list[Ticker] = []
+
+    # --- what tests and the demo use ----------------------------------------------------------
+
+    def orders_json(self) -> list[Payload]:
+        """Every order as MALL JSON (test and blocked included), by id: the sandbox's truth."""
+        return self.store.all()
+
+    def step_life(self, n: int = 1) -> list[int]:
+        """Advance order life n steps; the ids created or changed (each made unconfirmed)."""
+        changed: list[int] = []
+        for _ in range(n):
+            changed += self.life.step()
+        if self.webhooks is not None:
+            self.webhooks.notify(changed)
+        return list(dict.fromkeys(changed))
+
+    def flush_webhooks(self) -> list[int]:
+        """Send the pending webhook now; the ids sent ([] when none or no URL is configured)."""
+        return self.webhooks.flush() if self.webhooks is not None else []
+
+    @property
+    def request_count(self) -> int:
+        return self.traffic.request_count
+
+    @property
+    def requests_by_path(self) -> Counter[str]:
+        """Requests per "METHOD /path" (control paths excluded)."""
+        return self.traffic.requests_by_path
+
+    @property
+    def fault_log(self) -> list[RequestRecord]:
+        """Every injected fault: kind, method, path, time and (429) the Retry-After given."""
+        return self.traffic.fault_log
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return list(self.traffic.requests)
+
+    def stats(self) -> dict[str, Any]:
+        webhooks = self.webhooks.log if self.webhooks is not None else []
+        return {
+            **self.traffic.summary(),
+            "orders": self.store.count(),
+            "life_steps": self.life.steps,
+            "quota": {"limit": self.quota.limit, "used": self.quota.used()},
+            "webhooks": [
+                {"at": d.at.isoformat(), "ids": d.ids, "status": d.status, "error": d.error}
+                for d in webhooks
+            ],
+            "webhooks_pending": self.webhooks.pending if self.webhooks is not None else [],
+        }
+
+    # --- MALL's API ---------------------------------------------------------------------------
+
+    def list_orders(self, params: Sequence[tuple[str, str]], *, unconfirmed: bool) -> Any:
+        return list_orders(self.store, params, unconfirmed=unconfirmed)
+
+    def order(self, order_id: int) -> Payload:
+        payload = self.store.get(order_id)
+        if payload is None:
+            raise MallError(404, "NOT_FOUND", f"order {order_id} not found", {"id": order_id})
+        return payload
+
+    def update(self, order_id: int, body: object) -> Payload:
+        with self.store.lock:
+            changed = apply_update(self.order(order_id), body, self.clock.now())
+            self.store.save(changed)
+        return changed
+
+    def update_tracking(self, order_id: int, body: object) -> Payload:
+        with self.store.lock:
+            changed = apply_tracking(self.order(order_id), body)
+            self.store.save(changed)
+        return changed
+
+    # --- background work ----------------------------------------------------------------------
+
+    def start(self, life_interval: float | None = None) -> None:
+        """Start the webhook ticker (when a URL is set) and, if asked, order life."""
+        if self.webhooks is not None:
+            self._tickers.append(Ticker(WEBHOOK_TICK, self.webhooks.tick).start())
+        if life_interval:
+            self._tickers.append(Ticker(life_interval, self.step_life).start())
+
+    def close(self) -> None:
+        for ticker in self._tickers:
+            ticker.stop()
+        self._tickers.clear()

@@ -1,0 +1,199 @@
+"""The MALL sandbox's orders: an in-memory SQLite table with MALL's fields as columns, queried
+with orderhub's own query language over a MALL field registry.
+
+MALL times ("YYYY-MM-DD HH:MM:SS") carry no zone and MALL filters compare them as written, so
+the time columns hold MALL's wall time as it is written (labelled UTC only to fit the column type).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+
+from orderhub.channels.mall.codec import STATUS_MAP, TIME_FORMAT
+from orderhub.domain import FieldKind, ScalarField
+from orderhub.domain.jsonfmt import dumps
+from orderhub.domain.money import to_decimal
+from orderhub.query import OrderQuery, compile_query
+from orderhub.store.types import Amount, UTCDateTime
+
+#: MALL's order statuses, in lifecycle order; each also names the order's timestamp for it.
+MALL_STATUSES = tuple(STATUS_MAP)
+
+#: An order as MALL JSON (amounts as Decimal).
+Payload = dict[str, Any]
+
+
+def _field(name: str, kind: FieldKind, nullable: bool, text: str) -> ScalarField:
+    return ScalarField(name, kind, nullable, text)
+
+
+_I, _S, _D, _B = FieldKind.INT, FieldKind.STR, FieldKind.DECIMAL, FieldKind.BOOL
+
+#: Every filterable and sortable field of a MALL order (seed 001: "any field from the results").
+MALL_FIELDS: dict[str, ScalarField] = {
+    f.name: f
+    for f in (
+        _field("id", _I, False, "MALL order id (exceeds 32 bits)."),
+        _field("external_id", _S, False, "MALL's UUID of the order."),
+        _field("purchase_id", _I, True, "The purchase the order belongs to."),
+        _field("source", _S, False, "The MALL shop, e.g. mallCz."),
+        _field("customer_id", _I, True, "MALL customer id."),
+        _field("customer", _S, True, "Customer name."),
+        _field("email", _S, True, "Customer e-mail."),
+        _field("phone", _S, True, "Customer phone."),
+        _field("cod", _D, False, "Cash-on-delivery amount; 0 when not COD."),
+        _field("currency", _S, False, "Currency of the amounts."),
+        _field("price", _D, False, "Order total."),
+        _field("delivery_price", _D, True, "Delivery price."),
+        _field("discount", _D, True, "Discount."),
+        _field("payment_type", _S, True, "How the customer pays."),
+        _field("ship_date", FieldKind.DATE, True, "Date the order is due to ship."),
+        _field("delivered_at", FieldKind.DATETIME, True, "When it was delivered."),
+        ScalarField("status", FieldKind.ENUM, False, "MALL order status.", MALL_STATUSES),
+        _field("confirmed", _B, False, "The merchant confirmed the latest change."),
+        _field("test", _B, False, "A test order."),
+        _field("mdp", _B, False, "Delivered by MALL Delivery."),
+        _field("mdp_classic", _B, False, "MALL Delivery classic."),
+        _field("mdp_spectrum", _B, False, "MALL Delivery spectrum."),
+        _field("tracking_number", _S, True, "Carrier tracking number."),
+        _field("tracking_url", _S, True, "Carrier tracking URL."),
+        *(_field(s, FieldKind.DATETIME, True, f"When it became {s}.") for s in MALL_STATUSES),
+    )
+}
+
+_TYPES: dict[FieldKind, TypeEngine[Any]] = {
+    FieldKind.INT: BigInteger(),
+    FieldKind.STR: String(),
+    FieldKind.DECIMAL: Amount(),
+    FieldKind.BOOL: Boolean(),
+    FieldKind.DATE: Date(),
+    FieldKind.DATETIME: UTCDateTime(),
+    FieldKind.ENUM: String(),
+}
+
+_metadata = MetaData()
+mall_orders = Table(
+    "mall_orders",
+    _metadata,
+    *(
+        Column(f.name, _TYPES[f.kind], primary_key=f.name == "id", nullable=f.nullable)
+        for f in MALL_FIELDS.values()
+    ),
+    Column("payload", Text, nullable=False),
+)
+COLUMNS: dict[str, ColumnElement[Any]] = {name: mall_orders.c[name] for name in MALL_FIELDS}
+
+
+class MallOrderStore:
+    """Thread-safe: the API, the life ticker and tests may touch it at once."""
+
+    def __init__(self) -> None:
+        self.engine = create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+        _metadata.create_all(self.engine)
+        self.lock = threading.RLock()
+
+    def insert(self, payloads: Sequence[Payload]) -> None:
+        if not payloads:
+            return
+        with self.lock, self.engine.begin() as conn:
+            conn.execute(mall_orders.insert(), [row(p) for p in payloads])
+
+    def save(self, payload: Payload) -> None:
+        with self.lock, self.engine.begin() as conn:
+            values = row(payload)
+            conn.execute(
+                mall_orders.update().where(mall_orders.c.id == payload["id"]).values(values)
+            )
+
+    def get(self, order_id: int) -> Payload | None:
+        with self.lock, self.engine.connect() as conn:
+            text = conn.scalar(select(mall_orders.c.payload).where(mall_orders.c.id == order_id))
+        return None if text is None else loads(text)
+
+    def ids(self, where: ColumnElement[bool]) -> list[int]:
+        with self.lock, self.engine.connect() as conn:
+            stmt = select(mall_orders.c.id).where(where).order_by(mall_orders.c.id)
+            return list(conn.scalars(stmt))
+
+    def all(self) -> list[Payload]:
+        with self.lock, self.engine.connect() as conn:
+            texts = conn.scalars(select(mall_orders.c.payload).order_by(mall_orders.c.id))
+            return [loads(text) for text in texts]
+
+    def count(self) -> int:
+        with self.lock, self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(mall_orders)) or 0)
+
+    def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, str]]]:
+        """(total matching, [(id, payload JSON text)] of the query's page)."""
+        compiled = compile_query(query, COLUMNS)
+        rows = (
+            select(mall_orders.c.id, mall_orders.c.payload)
+            .where(compiled.where)
+            .order_by(*compiled.order_by)
+            .limit(query.page_size)
+            .offset(query.offset)
+        )
+        total = select(func.count()).select_from(mall_orders).where(compiled.where)
+        with self.lock, self.engine.connect() as conn:
+            count = int(conn.scalar(total) or 0)
+            return count, [(r.id, r.payload) for r in conn.execute(rows)]
+
+
+def row(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The table row of a MALL order: each field's column value, plus the JSON itself."""
+    values = {name: column_value(f, payload.get(name)) for name, f in MALL_FIELDS.items()}
+    values["payload"] = dumps(payload).decode()
+    return values
+
+
+def column_value(field: ScalarField, value: Any) -> Any:
+    if value is None or value == "":
+        return Decimal(0) if field.name == "cod" else None
+    kind = field.kind
+    if kind is FieldKind.INT:
+        return int(value)
+    if kind is FieldKind.DECIMAL:
+        return to_decimal(value)
+    if kind is FieldKind.BOOL:
+        return bool(value)
+    if kind is FieldKind.DATE:
+        return date.fromisoformat(value)
+    if kind is FieldKind.DATETIME:
+        return wall_time(value)
+    return str(value)
+
+
+def wall_time(text: str) -> datetime:
+    """A MALL time as written, labelled UTC (see the module docstring)."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def loads(text: str | bytes) -> Payload:
+    """MALL JSON with exact amounts (JSON numbers with a fraction read as Decimal)."""
+    value: Payload = json.loads(text, parse_float=Decimal)
+    return value

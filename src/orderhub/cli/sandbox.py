@@ -1,0 +1,72 @@
+"""`orderhub sandbox <channel>`: serve a channel's local sandbox API on 127.0.0.1.
+
+One command per channel, each building its app and handing it to `_serve`; a later channel
+(`cscart`, `dexero`, `cdon`) adds one function the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from orderhub.cli.common import console
+
+app = typer.Typer(help="Local sandboxes of the channels' APIs.", no_args_is_help=True)
+
+HOST = "127.0.0.1"
+FAULTS_HELP = "Fault rates, e.g. 429=0.2,500=0.05,timeout=0.01,truncate=0.01,reset=0.01,seed=7"
+LIFE_HELP = "Run a step of order life every SECONDS (0: off; POST /_sandbox/life steps it)."
+
+
+@app.command("mall")
+def mall(
+    port: int = typer.Option(8101, "--port", min=1, max=65535, help="TCP port."),
+    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
+    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
+    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
+    webhook_url: str | None = typer.Option(
+        None, "--webhook-url", help="POST changed order ids here (at most once a minute)."
+    ),
+    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
+) -> None:
+    """Serve the MALL API (/v1, client_id=sandbox) with generated orders."""
+    from orderhub.channels.mall.sandbox import CLIENT_ID, create_app
+
+    with console.status(f"generating {orders:,} MALL orders"):
+        sandbox_app = _build(
+            create_app,
+            orders=orders,
+            seed=seed,
+            faults=faults,
+            webhook_url=webhook_url,
+            life=life_interval > 0,
+            life_interval=life_interval or 10.0,
+        )
+    base = f"http://{HOST}:{port}/v1"
+    console.print(f"\n[bold green]MALL sandbox[/] at {base}  client_id={CLIENT_ID}  (Ctrl-C stops)")
+    for example in (
+        f"curl '{base}/orders?client_id={CLIENT_ID}&page_size=5'",
+        f"curl '{base}/orders/unconfirmed?client_id={CLIENT_ID}&filter=basic'",
+        f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
+        f"curl 'http://{HOST}:{port}/_sandbox/stats'",
+    ):
+        console.print(f"  {example}")
+    _serve(sandbox_app, port)
+
+
+def _build(factory: Any, **options: Any) -> Any:
+    """The sandbox app, or a clean usage error when an option (e.g. --faults) is malformed."""
+    try:
+        return factory(**options)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _serve(sandbox_app: Any, port: int) -> None:
+    import uvicorn
+
+    try:
+        uvicorn.run(sandbox_app, host=HOST, port=port, log_level="warning")
+    finally:
+        sandbox_app.state.sandbox.close()

@@ -1,0 +1,182 @@
+"""`orderhub sync`, `orderhub channels list`, `orderhub quarantine list`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from orderhub.cli.common import console, engine_from_settings
+from orderhub.domain import OrderhubError
+from orderhub.domain.jsonfmt import dumps
+from orderhub.services import channels as accounts
+from orderhub.services.sync import SyncProgress, SyncResult, sync_account
+from orderhub.settings import get_settings
+from orderhub.store import upgrade
+
+channels_app = typer.Typer(help="Channel accounts (orderhub.toml) and their sync state.")
+quarantine_app = typer.Typer(help="Channel records that could not be decoded.")
+
+
+def sync(
+    channel: str | None = typer.Option(None, "--channel", "-c", help="Only this account."),
+    full: bool = typer.Option(False, "--full", help="Re-read every order, not just changes."),
+) -> None:
+    """Pull orders from the configured channel accounts into the hub."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    try:
+        configs = accounts.select_configs(_configs(), channel)
+        selected = [config.account() for config in configs]
+    except OrderhubError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    if not selected:
+        console.print(f"[yellow]no channel accounts in {get_settings().config_file}[/]")
+        raise typer.Exit(2)
+    results = []
+    with _progress() as progress:
+        for account in selected:
+            bar = _SyncBar(progress, account.name)
+            results.append(sync_account(engine, account, full=full, progress=bar.update))
+            bar.done()
+    for result in results:
+        _report(result)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+class _SyncBar:
+    """One account's rich progress task: orders (of the channel's total), requests, rate."""
+
+    def __init__(self, progress: Progress, name: str) -> None:
+        self.progress = progress
+        self.task: TaskID = progress.add_task(name, total=None, requests=0, rate=0.0)
+
+    def update(self, event: SyncProgress) -> None:
+        orders = event.counts.orders
+        elapsed = self.progress.tasks[self.task].elapsed or 1e-9
+        total = max(event.total, orders) if event.total is not None else None
+        self.progress.update(
+            self.task,
+            completed=orders,
+            total=total,
+            requests=event.counts.requests,
+            rate=orders / elapsed,
+        )
+
+    def done(self) -> None:
+        task = self.progress.tasks[self.task]
+        self.progress.update(self.task, total=task.completed)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("orders"),
+        TextColumn("{task.fields[requests]:>6} requests"),
+        TextColumn("{task.fields[rate]:>8.0f} orders/s"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _report(result: SyncResult) -> None:
+    c = result.counts
+    per_1000 = "-" if c.requests_per_1000 is None else f"{c.requests_per_1000:g}"
+    line = (
+        f"{result.channel}: [bold]{result.status}[/] {c.orders_new} new, {c.orders_changed} "
+        f"changed, {c.orders_unchanged} unchanged, {c.quarantined} quarantined, "
+        f"{c.acknowledged} confirmed; {c.requests} requests ({per_1000} per 1,000 orders), "
+        f"{c.retries} retries, {c.seconds:.1f} s"
+    )
+    console.print(line if result.ok else f"[red]{line}[/]\n  {result.error}")
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    """Every configured account with its sync state and last run."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    views = accounts.overview(engine, _configs())
+    table = Table(
+        "name", "type", "base_url", "every", "last success", "last run", "new", "changed",
+        "requests", "req/1000", "seconds", "note",
+        title=f"channel accounts ({get_settings().config_file})",
+    )  # fmt: skip
+    for view in views:
+        run = view.last_run
+        c = run.counts if run else None
+        note = ", ".join(f"set {var}" for var in view.missing_credentials)
+        if not view.configured:
+            note = "not in the configuration"
+        if run and run.error:
+            note = (note + "; " if note else "") + run.error[:80]
+        table.add_row(
+            view.name, view.type, view.base_url or "",
+            f"{view.sync_interval}s" if view.sync_interval else "",
+            _when(view.state.last_success_at if view.state else None),
+            run.status if run else "never",
+            _num(c.orders_new if c else None), _num(c.orders_changed if c else None),
+            _num(c.requests if c else None), _num(c.requests_per_1000 if c else None),
+            _num(c.seconds if c else None), note,
+        )  # fmt: skip
+    console.print(table)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    channel: str | None = typer.Option(None, "--channel", "-c", help="Only this account."),
+    page: int = typer.Option(1, "--page", min=1),
+    page_size: int = typer.Option(20, "--page-size", min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="Print the records with their payloads."),
+) -> None:
+    """Records a sync could not decode, newest first, with the reason."""
+    engine = engine_from_settings()
+    upgrade(engine)
+    records, total = accounts.quarantined(engine, channel, page, page_size)
+    if as_json:
+        typer.echo(dumps([_record(r) for r in records]).decode())
+        return
+    table = Table("id", "channel", "external_id", "reason", "last seen", title=f"{total} records")
+    for r in records:
+        table.add_row(str(r.id), r.channel, r.external_id or "", r.reason, _when(r.last_seen))
+    console.print(table)
+
+
+def _record(record: accounts.QuarantinedRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "channel": record.channel,
+        "external_id": record.external_id,
+        "reason": record.reason,
+        "last_seen": record.last_seen,
+        "payload": record.payload,
+    }
+
+
+def _configs() -> list[accounts.ChannelConfig]:
+    try:
+        return accounts.load_config(get_settings().config_file)
+    except accounts.ConfigError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:,g}"

@@ -1,0 +1,199 @@
+"""Channel accounts: read from orderhub.toml, shown with their sync state and quarantine.
+
+```toml
+[[channels]]
+name = "mall-cz"                       # the account name orders carry as `channel`
+type = "mall"                          # mall | cscart | dexero | cdon
+base_url = "http://127.0.0.1:9001/v1"
+client_id_env = "MALL_CZ_CLIENT_ID"    # any `<credential>_env` names the variable holding it
+sync_interval = 300                    # seconds between scheduled syncs
+# optional: page_size = 100, overlap = 60, timeout = 30, max_attempts = 8, max_pause = 120,
+#           confirm = true (MALL: confirm orders back once stored)
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Engine
+
+from orderhub.channels.base import Account
+from orderhub.domain import InvalidInput, NotFound, OrderhubError
+from orderhub.store import ChannelState, QuarantinedRecord, SyncRepository, SyncRun
+
+_ENV_SUFFIX = "_env"
+
+
+class ConfigError(OrderhubError):
+    """orderhub.toml (or the environment it points at) is not as expected."""
+
+    title = "Configuration error"
+
+
+class ChannelNotConfigured(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no channel account named {name!r} is configured or has synced")
+
+
+class ChannelConfig(BaseModel):
+    """One `[[channels]]` entry of orderhub.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    type: Literal["mall", "cscart", "dexero", "cdon"]
+    base_url: str = Field(pattern=r"^https?://\S+$")
+    sync_interval: int = Field(300, ge=10)
+    page_size: int = Field(100, ge=1, le=1000)
+    overlap: float = Field(60.0, ge=0)
+    timeout: float = Field(30.0, gt=0)
+    max_attempts: int = Field(8, ge=1, le=50)
+    max_pause: float = Field(120.0, ge=0)
+    confirm: bool = True
+    #: credential name -> the environment variable holding it (from the `<name>_env` keys).
+    credentials_env: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_credentials(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        rest = {k: v for k, v in data.items() if not k.endswith(_ENV_SUFFIX)}
+        names = {k.removesuffix(_ENV_SUFFIX): v for k, v in data.items() if k.endswith(_ENV_SUFFIX)}
+        return {**rest, "credentials_env": {**rest.get("credentials_env", {}), **names}}
+
+    def missing_credentials(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """The environment variables this account needs that are not set."""
+        env = os.environ if environ is None else environ
+        return [var for var in self.credentials_env.values() if not env.get(var)]
+
+    def account(self, environ: Mapping[str, str] | None = None) -> Account:
+        """The account as a connector needs it, credentials read from the environment."""
+        env = os.environ if environ is None else environ
+        missing = self.missing_credentials(env)
+        if missing:
+            raise ConfigError(f"channel {self.name!r}: set the environment variable {missing[0]}")
+        return Account(
+            name=self.name,
+            type=self.type,
+            base_url=self.base_url,
+            credentials={name: env[var] for name, var in self.credentials_env.items()},
+            page_size=self.page_size,
+            timeout=self.timeout,
+            max_attempts=self.max_attempts,
+            overlap=self.overlap,
+            max_pause=self.max_pause,
+            options={"confirm": self.confirm},
+        )
+
+
+def load_config(path: str | Path) -> list[ChannelConfig]:
+    """The channel accounts of an orderhub.toml; none when the file does not exist."""
+    file = Path(path)
+    if not file.exists():
+        return []
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from exc
+    entries = data.get("channels", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{file}: `channels` must be an array of tables ([[channels]])")
+    configs = [_entry(file, number, entry) for number, entry in enumerate(entries, start=1)]
+    names = [c.name for c in configs]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise ConfigError(f"{file}: channel names must be unique, repeated: {duplicates}")
+    return configs
+
+
+def _entry(file: Path, number: int, entry: object) -> ChannelConfig:
+    try:
+        return ChannelConfig.model_validate(entry)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{file}: [[channels]] entry {number}: {problems}") from None
+
+
+def select_configs(configs: Sequence[ChannelConfig], name: str | None) -> list[ChannelConfig]:
+    """All accounts, or the one named (ConfigError naming the known ones if it is not there)."""
+    if name is None:
+        return list(configs)
+    chosen = [c for c in configs if c.name == name]
+    if not chosen:
+        known = ", ".join(c.name for c in configs) or "none"
+        raise InvalidInput("channel", f"a configured channel name (known: {known})", name)
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelOverview:
+    """One account for `GET /v1/channels` and `orderhub channels list`."""
+
+    name: str
+    type: str
+    configured: bool
+    base_url: str | None
+    sync_interval: int | None
+    missing_credentials: list[str]
+    state: ChannelState | None
+    last_run: SyncRun | None
+
+    @property
+    def next_sync_at(self) -> datetime | None:
+        if self.sync_interval is None or self.state is None or not self.state.last_success_at:
+            return None
+        return self.state.last_success_at + timedelta(seconds=self.sync_interval)
+
+
+def overview(engine: Engine, configs: Sequence[ChannelConfig]) -> list[ChannelOverview]:
+    """Configured accounts, then accounts known only from earlier syncs, with their state."""
+    with engine.connect() as conn:
+        repo = SyncRepository(conn)
+        states, runs = repo.states(), repo.last_runs()
+    views = [
+        ChannelOverview(
+            name=c.name,
+            type=c.type,
+            configured=True,
+            base_url=c.base_url,
+            sync_interval=c.sync_interval,
+            missing_credentials=c.missing_credentials(),
+            state=states.get(c.name),
+            last_run=runs.get(c.name),
+        )
+        for c in configs
+    ]
+    configured = {c.name for c in configs}
+    for name in sorted((states.keys() | runs.keys()) - configured):
+        state = states.get(name)
+        kind = state.channel_type if state else "?"
+        views.append(ChannelOverview(name, kind, False, None, None, [], state, runs.get(name)))
+    return views
+
+
+def quarantined(
+    engine: Engine, channel: str | None, page: int = 1, page_size: int = 50
+) -> tuple[list[QuarantinedRecord], int]:
+    """A page of quarantined records (newest first) and their count."""
+    with engine.connect() as conn:
+        return SyncRepository(conn).quarantined(channel, (page - 1) * page_size, page_size)
+
+
+def known_channel(engine: Engine, configs: Sequence[ChannelConfig], name: str) -> None:
+    """ChannelNotConfigured unless the name is configured or has synced before."""
+    if any(c.name == name for c in configs):
+        return
+    with engine.connect() as conn:
+        repo = SyncRepository(conn)
+        if repo.state(name) is None and name not in repo.last_runs():
+            raise ChannelNotConfigured(name)

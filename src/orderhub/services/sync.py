@@ -1,0 +1,190 @@
+"""The sync engine: pull each channel account's changed orders into the store, page by page.
+
+Each page is one transaction: its orders are merged (new, changed if newer, history and events
+recorded), its undecodable records quarantined, the cursor after it saved and the run's totals
+updated, together. A run killed at any point resumes from the last committed page: no order is
+lost, none duplicated. Orders are acknowledged to the channel (MALL: confirmed) only once they
+are stored. See docs/sync.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from orderhub.channels.base import (
+    Account,
+    ChannelError,
+    Connector,
+    Cursor,
+    Page,
+    RequestStats,
+)
+from orderhub.channels.registry import open_connector
+from orderhub.store import RunCounts, SyncRepository, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """Reported after every stored page."""
+
+    channel: str
+    counts: RunCounts
+    #: The channel's count of records this pull reads, when it says so.
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    channel: str
+    run_id: int
+    status: str
+    counts: RunCounts
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+Progress = Callable[[SyncProgress], None]
+
+
+def sync_account(
+    engine: Engine,
+    account: Account,
+    *,
+    full: bool = False,
+    connector: Connector | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """One run for one account. A channel failure ends the run as `failed` (pages kept)."""
+    run = _Run(engine, account, full)
+    owned = connector is None
+    try:
+        connector = connector or open_connector(account)
+    except ChannelError as exc:
+        return run.finish("failed", RequestStats(), str(exc))
+    try:
+        run.pull(connector, progress)
+        if account.options.get("confirm", True):
+            run.acknowledge(connector)
+    except ChannelError as exc:
+        log.warning("sync of %s failed: %s", account.name, exc)
+        return run.finish("failed", connector.stats, str(exc))
+    except BaseException as exc:
+        run.finish("failed", connector.stats, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if owned:
+            connector.close()
+    return run.finish("ok", connector.stats)
+
+
+def sync_accounts(
+    engine: Engine,
+    accounts: Sequence[Account],
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> list[SyncResult]:
+    """Sync each account in turn; one account's failure does not stop the others."""
+    return [sync_account(engine, a, full=full, progress=progress) for a in accounts]
+
+
+class _Run:
+    """One sync run's bookkeeping: its row, its totals, the page transactions."""
+
+    def __init__(self, engine: Engine, account: Account, full: bool) -> None:
+        self.engine = engine
+        self.account = account
+        self.counts = RunCounts()
+        self.started = time.monotonic()
+        with UnitOfWork(engine) as uow:
+            repo = SyncRepository(uow.conn)
+            self.run_id = repo.start_run(account.name, full, _now())
+            state = repo.state(account.name)
+        self.cursor: Cursor | None = None if full or state is None else state.cursor
+
+    def pull(self, connector: Connector, progress: Progress | None) -> None:
+        for page in connector.pull(self.cursor):
+            self.store(page, connector, save_cursor=True)
+            if progress is not None:
+                progress(SyncProgress(self.account.name, self.counts, page.total))
+
+    def acknowledge(self, connector: Connector) -> None:
+        """Acknowledge what the channel waits for, once it is stored (fetching what is not)."""
+        for batch in connector.unacknowledged():
+            known = self._stored_ids(batch)
+            missing = [i for i in batch if i not in known]
+            if missing:
+                self.store(connector.fetch(missing), connector, save_cursor=False)
+            stored = self._stored_ids(batch)
+            ready = [i for i in batch if i in stored]
+            connector.acknowledge(ready)
+            self.counts.acknowledged += len(ready)
+
+    def store(self, page: Page, connector: Connector, *, save_cursor: bool) -> None:
+        """One transaction: orders, events, quarantine, cursor, run totals."""
+        now = _now()
+        with UnitOfWork(self.engine) as uow:
+            repo = SyncRepository(uow.conn)
+            result = uow.orders.merge_from_channel(page.orders)
+            uow.publish(result.events)
+            self._count(result.created, result.changed, result.unchanged, page, connector)
+            repo.quarantine(self.account.name, self.run_id, _skipped(page), now)
+            repo.release(self.account.name, [o.external_id for o in page.orders])
+            if save_cursor:
+                repo.save_cursor(self.account.name, self.account.type, page.cursor, now)
+            repo.save_counts(self.run_id, self.counts)
+
+    def finish(self, status: str, stats: RequestStats, error: str | None = None) -> SyncResult:
+        self._take_stats(stats)
+        if status != "ok":
+            self.counts.errors += 1
+        now = _now()
+        with UnitOfWork(self.engine) as uow:
+            repo = SyncRepository(uow.conn)
+            repo.finish_run(self.run_id, status, now, self.counts, error)
+            if status == "ok":
+                repo.mark_success(self.account.name, self.account.type, self.run_id, now)
+        return SyncResult(self.account.name, self.run_id, status, self.counts, error)
+
+    def _count(
+        self,
+        created: Sequence[int],
+        changed: Sequence[int],
+        unchanged: int,
+        page: Page,
+        connector: Connector,
+    ) -> None:
+        self.counts.orders_new += len(created)
+        self.counts.orders_changed += len(changed)
+        self.counts.orders_unchanged += unchanged
+        self.counts.quarantined += len(page.skipped)
+        self._take_stats(connector.stats)
+
+    def _take_stats(self, stats: RequestStats) -> None:
+        self.counts.requests = stats.requests
+        self.counts.retries = stats.retries
+        self.counts.errors = self.counts.retries
+        self.counts.seconds = round(time.monotonic() - self.started, 3)
+
+    def _stored_ids(self, external_ids: Sequence[str]) -> set[str]:
+        with UnitOfWork(self.engine) as uow:
+            return set(uow.orders.ids_by_external(self.account.name, external_ids))
+
+
+def _skipped(page: Page) -> list[tuple[str | None, str, object]]:
+    return [(s.external_id, s.reason, s.payload) for s in page.skipped]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,157 @@
+"""Merchant changes to an order (PUT /v1/orders/{id}): one transaction for the change, its
+history and events (webhooks), and the customer's e-mail in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from orderhub.domain import (
+    Conflict,
+    InvalidInput,
+    Order,
+    OrderhubError,
+    Status,
+    StatusChange,
+    StatusSource,
+    check_transition,
+)
+from orderhub.domain.events import FieldChange, diff_orders, events_for_change
+from orderhub.services.mail import STATUS_UNCHANGED, Notification, notify_customer
+from orderhub.services.orders import OrderNotFound
+from orderhub.services.update_request import OrderUpdate
+from orderhub.store import StoredOrder, UnitOfWork
+
+#: What an order must carry to be in a status (MALL's rules, for every channel).
+REQUIRED_FOR: dict[Status, tuple[str, ...]] = {
+    Status.SHIPPED: ("tracking_number", "tracking_url"),
+    Status.DELIVERED: ("delivered_at",),
+}
+#: Tries when another writer changed the order between our read and our write (no If-Match);
+#: the row lock of get_for_update makes that rare, the version check makes it safe.
+_ATTEMPTS = 3
+
+
+class PreconditionFailed(OrderhubError):
+    """If-Match named a version the order is no longer at (412)."""
+
+    status_code = 412
+    title = "Precondition failed"
+
+    def __init__(self, order_id: int, current: int | None = None) -> None:
+        self.current = current
+        now = f"; it is now at {current}" if current is not None else ""
+        super().__init__(f"order {order_id} changed since the version If-Match names{now}")
+
+
+class _LostRace(Exception):
+    """Another writer changed the order after we read it."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    order: StoredOrder
+    changes: tuple[FieldChange, ...]
+    #: None unless the request asked for notify_user.
+    notification: Notification | None
+
+
+def update_order(
+    engine: Engine,
+    order_id: int,
+    update: OrderUpdate,
+    actor: str,
+    if_match: Collection[int] | None = None,
+) -> UpdateResult:
+    """Apply a merchant's change; `if_match` holds the versions the client accepts (None: any)."""
+    for _ in range(_ATTEMPTS):
+        try:
+            with UnitOfWork(engine) as uow:
+                return _apply(uow, order_id, update, actor, if_match)
+        except _LostRace:
+            if if_match is not None:
+                raise PreconditionFailed(order_id) from None
+    raise Conflict(f"order {order_id} kept changing while this change was made; send it again")
+
+
+def _apply(
+    uow: UnitOfWork,
+    order_id: int,
+    update: OrderUpdate,
+    actor: str,
+    if_match: Collection[int] | None,
+) -> UpdateResult:
+    stored = uow.orders.get_for_update(order_id)
+    if stored is None:
+        raise OrderNotFound(order_id)
+    if if_match is not None and stored.version not in if_match:
+        raise PreconditionFailed(order_id, stored.version)
+    before = stored.to_order()
+    at = datetime.now(UTC)
+    after = planned(before, update)
+    changes = diff_orders(before, after)
+    if not changes:
+        return UpdateResult(stored, (), STATUS_UNCHANGED if update.notify_user else None)
+    after, written = _stamped(before, after, changes, at)
+    if not uow.orders.update(after, written, stored.version):
+        raise _LostRace
+    uow.publish(events_for_change(order_id, changes, at, StatusSource.API, actor))
+    notification = _notify(uow, before, after, update, version=stored.version + 1)
+    fresh = uow.orders.get(order_id)
+    assert fresh is not None  # we hold the row we just wrote
+    return UpdateResult(fresh, tuple(changes), notification)
+
+
+def _notify(
+    uow: UnitOfWork, before: Order, after: Order, update: OrderUpdate, version: int
+) -> Notification | None:
+    """The customer hears about status changes only, and only when the merchant asks."""
+    if not update.notify_user:
+        return None
+    if after.status == before.status:
+        return STATUS_UNCHANGED
+    return notify_customer(uow.outbox, after, version)
+
+
+def planned(before: Order, update: OrderUpdate) -> Order:
+    """The order as the merchant wants it, or TransitionRefused / InvalidInput why not."""
+    requested = update.changes.get("status")
+    if isinstance(requested, Status):
+        check_transition(before.status, requested)
+    after = replace(before, **update.changes)
+    _check_requirements(before, after, update.changes.keys())
+    if after.delivered_at is not None and after.delivered_at < after.created_at:
+        raise InvalidInput(
+            "delivered_at", f"a time after the order was placed ({after.created_at.isoformat()})"
+        )
+    return after
+
+
+def _check_requirements(before: Order, after: Order, touched: Collection[str]) -> None:
+    """A status that needs fields (shipped: tracking, delivered: delivered_at) gets them when it
+    is entered, and keeps them while the merchant changes other things."""
+    required = REQUIRED_FOR.get(after.status, ())
+    if after.status == before.status and not set(required) & set(touched):
+        return
+    missing = [name for name in required if getattr(after, name) is None]
+    if missing:
+        raise InvalidInput(
+            missing[0], f"a value: status {after.status} needs {' and '.join(required)}"
+        )
+
+
+def _stamped(
+    before: Order, after: Order, changes: list[FieldChange], at: datetime
+) -> tuple[Order, list[str]]:
+    """The order with its bookkeeping (updated_at, the status history) and the fields to write."""
+    written = [change.field for change in changes] + ["updated_at"]
+    history = before.status_history
+    if after.status != before.status:
+        history = [*history, StatusChange(after.status, at, StatusSource.API)]
+        written.append("status_history")
+    # Never backwards: a channel clock ahead of ours must not make the order look older.
+    updated_at = max(at, before.updated_at)
+    return replace(after, updated_at=updated_at, status_history=history), written

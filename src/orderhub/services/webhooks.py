@@ -1,0 +1,196 @@
+"""Webhook subscriptions: subscribe (validated), list, delete, the delivery log and resending.
+
+Delivery itself (signing, sending, retries) is in services/webhook_delivery.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import secrets
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from urllib.parse import SplitResult, urlsplit
+
+from sqlalchemy import Engine
+
+from orderhub.domain import Conflict, InvalidInput, NotFound
+from orderhub.domain.events import EventType
+from orderhub.settings import get_settings
+from orderhub.store import UnitOfWork
+from orderhub.store.outbox import OutboxStatus
+from orderhub.store.webhooks import Delivery, Subscription, WebhookRepository, filter_predicate
+
+SECRET_PREFIX = "whsec_"
+EVENT_TYPES = tuple(str(t) for t in EventType)
+MAX_URL_LENGTH = 2048
+MAX_FILTER_LENGTH = 2000
+MAX_DELIVERIES = 1000
+DELIVERY_STATUSES = tuple(s.value for s in OutboxStatus)
+
+
+class WebhookNotFound(NotFound):
+    def __init__(self, subscription_id: int) -> None:
+        super().__init__(f"webhook subscription {subscription_id} does not exist")
+
+
+class DeliveryNotFound(NotFound):
+    def __init__(self, subscription_id: int, delivery_id: int) -> None:
+        super().__init__(f"webhook subscription {subscription_id} has no delivery {delivery_id}")
+
+
+class ResendRefused(Conflict):
+    """A delivery that cannot be sent again now (still pending, or the subscription is off)."""
+
+
+class AddressRefused(Exception):
+    """A subscriber host that resolves to an address webhooks may not reach."""
+
+
+class HostUnresolvable(AddressRefused):
+    """The subscriber's host name does not resolve (perhaps only for now)."""
+
+
+def new_secret() -> str:
+    """`whsec_` + base64 of 24 random bytes, the Standard Webhooks secret format."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def allow_private_default() -> bool:
+    return get_settings().webhooks_allow_private
+
+
+def create_subscription(
+    engine: Engine,
+    url: str,
+    event_types: Sequence[str],
+    filter: str | None = None,
+    *,
+    allow_private: bool | None = None,
+) -> Subscription:
+    """Validate and store a subscription; the result carries its secret (show it once)."""
+    types = check_event_types(event_types)
+    text = check_filter(filter)
+    parts = check_url(url)
+    private_ok = allow_private_default() if allow_private is None else allow_private
+    if not private_ok:
+        try:
+            check_destination(parts)
+        except AddressRefused as exc:
+            raise InvalidInput(
+                "url", f"a public address ({exc}; set ORDERHUB_WEBHOOKS_ALLOW_PRIVATE=1 to allow)"
+            ) from exc
+    with UnitOfWork(engine) as uow:
+        return WebhookRepository(uow.conn).insert(
+            url=url, event_types=types, filter=text, secret=new_secret(), created_at=_now()
+        )
+
+
+def list_subscriptions(engine: Engine) -> list[Subscription]:
+    with UnitOfWork(engine) as uow:
+        return WebhookRepository(uow.conn).all()
+
+
+def get_subscription(engine: Engine, subscription_id: int) -> Subscription:
+    with UnitOfWork(engine) as uow:
+        found = WebhookRepository(uow.conn).get(subscription_id)
+    if found is None:
+        raise WebhookNotFound(subscription_id)
+    return found
+
+
+def delete_subscription(engine: Engine, subscription_id: int) -> None:
+    """Delete it; its pending deliveries are failed ("subscription deleted")."""
+    with UnitOfWork(engine) as uow:
+        if not WebhookRepository(uow.conn).delete(subscription_id):
+            raise WebhookNotFound(subscription_id)
+
+
+def list_deliveries(
+    engine: Engine, subscription_id: int, status: str | None = None, limit: int = 100
+) -> list[Delivery]:
+    """The subscription's deliveries, newest first."""
+    with UnitOfWork(engine) as uow:
+        repo = WebhookRepository(uow.conn)
+        if repo.get(subscription_id) is None:
+            raise WebhookNotFound(subscription_id)
+        return repo.deliveries(subscription_id, status, limit)
+
+
+def resend_delivery(engine: Engine, subscription_id: int, delivery_id: int) -> Delivery:
+    """Queue a failed (or delivered) delivery again, same webhook-id, fresh retry schedule."""
+    with UnitOfWork(engine) as uow:
+        repo = WebhookRepository(uow.conn)
+        subscription = repo.get(subscription_id)
+        if subscription is None:
+            raise WebhookNotFound(subscription_id)
+        if repo.delivery(subscription_id, delivery_id) is None:
+            raise DeliveryNotFound(subscription_id, delivery_id)
+        if not subscription.active:
+            reason = subscription.disabled_reason or "disabled"
+            raise ResendRefused(f"webhook subscription {subscription_id} is disabled: {reason}")
+        if not repo.resend(delivery_id):
+            raise ResendRefused(f"delivery {delivery_id} is still pending: it will be tried")
+        found = repo.delivery(subscription_id, delivery_id)
+    assert found is not None
+    return found
+
+
+def check_event_types(event_types: Sequence[str]) -> tuple[str, ...]:
+    expected = f"a non-empty list of event types among {', '.join(EVENT_TYPES)}"
+    if not event_types:
+        raise InvalidInput("event_types", expected, list(event_types))
+    unknown = [t for t in event_types if t not in EVENT_TYPES]
+    if unknown:
+        raise InvalidInput("event_types", expected, unknown[0])
+    return tuple(dict.fromkeys(event_types))
+
+
+def check_filter(raw: str | None) -> str | None:
+    """The filter as stored (None: every order); InvalidInput naming `filter` when bad."""
+    if raw is None or raw.strip() == "":
+        return None
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise InvalidInput("filter", f"at most {MAX_FILTER_LENGTH} characters")
+    filter_predicate(raw)
+    return raw
+
+
+def check_url(url: str) -> SplitResult:
+    expected = f"an absolute http:// or https:// URL of at most {MAX_URL_LENGTH} characters"
+    if len(url) > MAX_URL_LENGTH or not url.isprintable() or " " in url:
+        raise InvalidInput("url", expected, url[:100])
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise InvalidInput("url", expected, url) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("url", expected, url)
+    return parts
+
+
+def check_destination(parts: SplitResult) -> None:
+    """Raise AddressRefused unless every address the host resolves to is public."""
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise HostUnresolvable(f"{host} does not resolve") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not is_public(address):
+            raise AddressRefused(f"{host} resolves to the non-public address {address}")
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Not private, loopback, link-local, multicast, reserved or unspecified."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,161 @@
+"""Recorded events and the per-field change history, written in the order change's transaction.
+
+Recording an event also hands it to every registered sink in the same transaction: that is
+how webhook deliveries land in the outbox atomically with the change (store/webhooks.py
+registers its fan-out here), without the store importing the services above it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, Index, Table, Text, select
+
+from orderhub.domain.events import EventType, OrderEvent
+from orderhub.domain.jsonfmt import dumps
+from orderhub.store.bulk import execute_many
+from orderhub.store.tables import metadata
+from orderhub.store.types import Id64, Str, UTCDateTime
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    # The stable id subscribers de-duplicate on (the Standard Webhooks `webhook-id`).
+    Column("event_id", Str(40), nullable=False, unique=True),
+    Column("type", Str(40), nullable=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("source", Str(16), nullable=False),
+    Column("actor", Str(64)),
+    Column("data", Text, nullable=False),
+    Index(None, "order_id"),
+)
+
+order_changes = Table(
+    "order_changes",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, nullable=False),
+    Column("event_id", Str(40), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", Str(16), nullable=False),
+    Column("actor", Str(64)),
+    Column("field", Str(64), nullable=False),
+    Column("old", Text),
+    Column("new", Text),
+    Index(None, "order_id", "id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    event_id: str
+    event: OrderEvent
+
+
+Sink = Callable[[Connection, Sequence[RecordedEvent]], None]
+#: Called with every batch of recorded events, inside the recording transaction.
+SINKS: list[Sink] = []
+
+
+def new_event_id() -> str:
+    return "evt_" + secrets.token_hex(12)
+
+
+class EventRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(self, batch: Sequence[OrderEvent]) -> list[RecordedEvent]:
+        """Store events (and, for updates, one history row per changed field); feed the sinks."""
+        if not batch:
+            return []
+        recorded = [RecordedEvent(new_event_id(), event) for event in batch]
+        execute_many(self.conn, events.insert(), events, [_event_row(r) for r in recorded])
+        history = [row for r in recorded for row in _history_rows(r)]
+        if history:
+            execute_many(self.conn, order_changes.insert(), order_changes, history)
+        for sink in SINKS:
+            sink(self.conn, recorded)
+        return recorded
+
+    def history(self, order_id: int) -> list[dict[str, Any]]:
+        """The order's recorded changes, oldest first."""
+        stmt = (
+            select(order_changes)
+            .where(order_changes.c.order_id == order_id)
+            .order_by(order_changes.c.id)
+        )
+        return [_change(row._mapping) for row in self.conn.execute(stmt)]
+
+    def for_order(self, order_id: int) -> list[dict[str, Any]]:
+        stmt = select(events).where(events.c.order_id == order_id).order_by(events.c.id)
+        return [dict(row._mapping) | {"data": _exact(row.data)} for row in self.conn.execute(stmt)]
+
+
+def event_payload(recorded: RecordedEvent) -> dict[str, Any]:
+    """The JSON body subscribers receive (the order itself is fetched by the deliverer)."""
+    event = recorded.event
+    return {
+        "id": recorded.event_id,
+        "type": str(event.type),
+        "order_id": event.order_id,
+        "occurred_at": event.occurred_at,
+        "source": str(event.source),
+        "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
+    }
+
+
+def _event_row(recorded: RecordedEvent) -> dict[str, Any]:
+    event = recorded.event
+    return {
+        "event_id": recorded.event_id,
+        "type": str(event.type),
+        "order_id": event.order_id,
+        "occurred_at": event.occurred_at,
+        "source": str(event.source),
+        "actor": event.actor,
+        "data": dumps(event_payload(recorded)).decode(),
+    }
+
+
+def _history_rows(recorded: RecordedEvent) -> list[dict[str, Any]]:
+    event = recorded.event
+    if event.type is not EventType.UPDATED:
+        return []
+    return [
+        {
+            "order_id": event.order_id,
+            "event_id": recorded.event_id,
+            "at": event.occurred_at,
+            "source": str(event.source),
+            "actor": event.actor,
+            "field": change.field,
+            "old": dumps(change.old).decode(),
+            "new": dumps(change.new).decode(),
+        }
+        for change in event.changes
+    ]
+
+
+def _change(row: Any) -> dict[str, Any]:
+    return {
+        "event_id": row["event_id"],
+        "at": row["at"],
+        "source": row["source"],
+        "actor": row["actor"],
+        "field": row["field"],
+        "old": _exact(row["old"]),
+        "new": _exact(row["new"]),
+    }
+
+
+def _exact(text: str | None) -> Any:
+    """JSON text back to values, amounts as Decimal (history must not round money)."""
+    return None if text is None else json.loads(text, parse_float=Decimal)

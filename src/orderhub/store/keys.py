@@ -1,0 +1,183 @@
+"""API keys and their daily usage counters: the only place that reads and writes them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    ForeignKey,
+    RowMapping,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+from orderhub.store.tables import metadata
+from orderhub.store.types import Id64, Str, UTCDateTime
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("name", Str(64), nullable=False, unique=True),
+    # The key's public id: how a presented key is found (unique, so indexed).
+    Column("prefix", Str(32), nullable=False, unique=True),
+    # sha256 (hex) of the secret part; the key itself is never stored.
+    Column("hash", Str(64), nullable=False),
+    # Comma-separated scope names.
+    Column("scopes", Str(255), nullable=False),
+    Column("daily_limit", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+key_usage = Table(
+    "key_usage",
+    metadata,
+    Column(
+        "key_id",
+        BigInteger,
+        ForeignKey("api_keys.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # The UTC day the requests were counted on.
+    Column("day", Date, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """One API key as stored (its hash, never the key)."""
+
+    id: int
+    name: str
+    prefix: str
+    hash: str
+    scopes: frozenset[str]
+    daily_limit: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWithUsage:
+    key: StoredKey
+    used_today: int
+
+
+_KEY_COLUMNS = [
+    api_keys.c.id,
+    api_keys.c.name,
+    api_keys.c.prefix,
+    api_keys.c.hash,
+    api_keys.c.scopes,
+    api_keys.c.daily_limit,
+    api_keys.c.created_at,
+    api_keys.c.revoked_at,
+]
+_BY_PREFIX = select(*_KEY_COLUMNS).where(api_keys.c.prefix == bindparam("prefix"))
+_CONFLICT: dict[str, Any] = {
+    "index_elements": [key_usage.c.key_id, key_usage.c.day],
+    "set_": {"count": key_usage.c.count + 1},
+}
+#: INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count: one atomic step,
+#: so concurrent requests (in any number of processes) each see a distinct count.
+_COUNT: dict[str, Executable] = {
+    "postgresql": postgresql.insert(key_usage)
+    .values(count=1)
+    .on_conflict_do_update(**_CONFLICT)
+    .returning(key_usage.c.count),
+    "sqlite": sqlite.insert(key_usage)
+    .values(count=1)
+    .on_conflict_do_update(**_CONFLICT)
+    .returning(key_usage.c.count),
+}
+
+
+class KeyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(
+        self,
+        *,
+        name: str,
+        prefix: str,
+        hash: str,
+        scopes: Sequence[str],
+        daily_limit: int | None,
+        created_at: datetime,
+    ) -> int:
+        values = {
+            "name": name,
+            "prefix": prefix,
+            "hash": hash,
+            "scopes": ",".join(scopes),
+            "daily_limit": daily_limit,
+            "created_at": created_at,
+        }
+        result = self.conn.execute(api_keys.insert().values(values).returning(api_keys.c.id))
+        return int(result.scalar_one())
+
+    def delete_named(self, name: str) -> bool:
+        """Delete the key called `name` and its usage; True when there was one."""
+        found = self.by_name(name)
+        if found is None:
+            return False
+        self.conn.execute(delete(key_usage).where(key_usage.c.key_id == found.id))
+        self.conn.execute(delete(api_keys).where(api_keys.c.id == found.id))
+        return True
+
+    def name_taken(self, name: str) -> bool:
+        stmt = select(api_keys.c.id).where(api_keys.c.name == name)
+        return self.conn.execute(stmt).first() is not None
+
+    def by_prefix(self, prefix: str) -> StoredKey | None:
+        row = self.conn.execute(_BY_PREFIX, {"prefix": prefix}).first()
+        return None if row is None else _stored(row._mapping)
+
+    def by_name(self, name: str) -> StoredKey | None:
+        row = self.conn.execute(select(*_KEY_COLUMNS).where(api_keys.c.name == name)).first()
+        return None if row is None else _stored(row._mapping)
+
+    def revoke(self, key_id: int, at: datetime) -> None:
+        self.conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=at))
+
+    def count_request(self, key_id: int, day: date) -> int:
+        """Count one request against the key's day; the day's count including this one."""
+        stmt = _COUNT[self.conn.dialect.name]
+        return int(self.conn.execute(stmt, {"key_id": key_id, "day": day}).scalar_one())
+
+    def list_with_usage(self, day: date) -> list[KeyWithUsage]:
+        joined = api_keys.outerjoin(
+            key_usage, and_(key_usage.c.key_id == api_keys.c.id, key_usage.c.day == day)
+        )
+        stmt = select(*_KEY_COLUMNS, key_usage.c.count.label("used")).select_from(joined)
+        rows = self.conn.execute(stmt.order_by(api_keys.c.name))
+        return [KeyWithUsage(_stored(row._mapping), int(row.used or 0)) for row in rows]
+
+
+def _stored(mapping: RowMapping) -> StoredKey:
+    return StoredKey(
+        id=mapping["id"],
+        name=mapping["name"],
+        prefix=mapping["prefix"],
+        hash=mapping["hash"],
+        scopes=frozenset(s for s in mapping["scopes"].split(",") if s),
+        daily_limit=mapping["daily_limit"],
+        created_at=mapping["created_at"],
+        revoked_at=mapping["revoked_at"],
+    )

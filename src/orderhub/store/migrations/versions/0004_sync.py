@@ -1,0 +1,75 @@
+"""Sync bookkeeping: channel cursors, sync runs with their metrics, the quarantine.
+
+Revision ID: 0004
+Revises: 0001
+Create Date: 2026-11-23
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from orderhub.store.types import Id64, Str, UTCDateTime
+
+revision = "0004"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+_COUNTS = (
+    "orders_new",
+    "orders_changed",
+    "orders_unchanged",
+    "quarantined",
+    "acknowledged",
+    "requests",
+    "retries",
+    "errors",
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "channel_state",
+        sa.Column("channel", Str(64), nullable=False),
+        sa.Column("channel_type", Str(16), nullable=False),
+        sa.Column("cursor", sa.Text(), nullable=True),
+        sa.Column("last_success_at", UTCDateTime(), nullable=True),
+        sa.Column("last_run_id", sa.BigInteger(), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("channel", name="pk_channel_state"),
+    )
+    op.create_table(
+        "sync_runs",
+        sa.Column("id", Id64, autoincrement=True, nullable=False),
+        sa.Column("channel", Str(64), nullable=False),
+        sa.Column("full", sa.Boolean(), nullable=False),
+        sa.Column("status", Str(16), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in _COUNTS),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_sync_runs"),
+    )
+    op.create_index("ix_sync_runs_channel_id", "sync_runs", ["channel", "id"])
+    op.create_table(
+        "quarantine",
+        sa.Column("id", Id64, autoincrement=True, nullable=False),
+        sa.Column("channel", Str(64), nullable=False),
+        sa.Column("record_key", Str(128), nullable=False),
+        sa.Column("external_id", Str(128), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("first_seen", UTCDateTime(), nullable=False),
+        sa.Column("last_seen", UTCDateTime(), nullable=False),
+        sa.Column("run_id", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_quarantine"),
+        sa.UniqueConstraint("channel", "record_key", name="uq_quarantine_channel_record_key"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("quarantine")
+    op.drop_index("ix_sync_runs_channel_id", table_name="sync_runs")
+    op.drop_table("sync_runs")
+    op.drop_table("channel_state")

@@ -1,0 +1,195 @@
+"""The transactional outbox: durable work (e-mail, webhook deliveries, channel push-back).
+
+Rows are written in the same transaction as the change that causes them, and delivered at
+least once by `orderhub worker`. Workers lease rows: on PostgreSQL with `FOR UPDATE SKIP
+LOCKED`, so any number of workers share the queue without taking the same row; on SQLite
+the single-writer lock serialises the lease update. A lease that expires (a crashed worker)
+makes its row available again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    Table,
+    Text,
+    and_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from orderhub.domain.jsonfmt import dumps, loads
+from orderhub.store.tables import metadata
+from orderhub.store.types import Id64, Str, UTCDateTime
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up: retries exhausted or a permanent refusal
+
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("topic", Str(32), nullable=False),
+    # Makes enqueueing idempotent: the same key is enqueued once (e.g. subscription + event).
+    Column("dedupe_key", Str(200), unique=True),
+    Column("order_id", BigInteger),
+    Column("payload", Text, nullable=False),
+    Column("status", Str(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", Str(64)),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "topic", "status"),
+    Index(None, "order_id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    attempts: int
+    order_id: int | None
+    dedupe_key: str | None
+    status: str
+    created_at: datetime
+    last_error: str | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def enqueue(
+        self,
+        topic: str,
+        payload: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        order_id: int | None = None,
+        available_at: datetime | None = None,
+    ) -> bool:
+        """Add a row; False when dedupe_key was already enqueued (nothing is added twice)."""
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        at = now()
+        stmt = dialect.insert(outbox).values(
+            topic=topic,
+            dedupe_key=dedupe_key,
+            order_id=order_id,
+            payload=dumps(payload).decode(),
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=available_at or at,
+            created_at=at,
+        )
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(outbox.c.id)
+        return self.conn.execute(stmt).first() is not None
+
+    def lease(
+        self, topics: Sequence[str], owner: str, limit: int = 10, lease_for: float = 60.0
+    ) -> list[OutboxItem]:
+        """Take up to `limit` due rows of these topics for `owner` until the lease expires."""
+        at = now()
+        due = and_(
+            outbox.c.topic.in_(list(topics)),
+            outbox.c.status == OutboxStatus.PENDING.value,
+            outbox.c.next_attempt_at <= at,
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < at),
+        )
+        pick = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
+        pick = pick.limit(limit)
+        if self.conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = [row.id for row in self.conn.execute(pick)]
+        if not ids:
+            return []
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids), due)
+            .values(lease_owner=owner, lease_until=at + timedelta(seconds=lease_for))
+        )
+        stmt = select(outbox).where(outbox.c.id.in_(ids), outbox.c.lease_owner == owner)
+        return [_item(row._mapping) for row in self.conn.execute(stmt.order_by(outbox.c.id))]
+
+    def complete(self, item_id: int, owner: str) -> bool:
+        return self._finish(item_id, owner, status=OutboxStatus.DELIVERED, delivered_at=now())
+
+    def retry(self, item_id: int, owner: str, at: datetime, error: str) -> bool:
+        return self._finish(
+            item_id, owner, status=OutboxStatus.PENDING, next_attempt_at=at, last_error=error
+        )
+
+    def give_up(self, item_id: int, owner: str, error: str) -> bool:
+        return self._finish(item_id, owner, status=OutboxStatus.FAILED, last_error=error)
+
+    def requeue(self, item_id: int) -> bool:
+        """Send a failed (or delivered) row again from scratch."""
+        result = self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(status=OutboxStatus.PENDING.value, next_attempt_at=now(), lease_until=None)
+        )
+        return result.rowcount == 1
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        row = self.conn.execute(select(outbox).where(outbox.c.id == item_id)).first()
+        return None if row is None else _item(row._mapping)
+
+    def list(
+        self, topic: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[OutboxItem]:
+        stmt = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if topic is not None:
+            stmt = stmt.where(outbox.c.topic == topic)
+        if status is not None:
+            stmt = stmt.where(outbox.c.status == status)
+        return [_item(row._mapping) for row in self.conn.execute(stmt)]
+
+    def _finish(self, item_id: int, owner: str, **values: Any) -> bool:
+        """Settle a leased row; False if the lease was lost to another worker meanwhile."""
+        values = {k: (v.value if isinstance(v, OutboxStatus) else v) for k, v in values.items()}
+        result = self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id, outbox.c.lease_owner == owner)
+            .values(attempts=outbox.c.attempts + 1, lease_owner=None, lease_until=None, **values)
+        )
+        return result.rowcount == 1
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        topic=row["topic"],
+        payload=loads(row["payload"]),
+        attempts=row["attempts"],
+        order_id=row["order_id"],
+        dedupe_key=row["dedupe_key"],
+        status=row["status"],
+        created_at=row["created_at"],
+        last_error=row["last_error"],
+    )

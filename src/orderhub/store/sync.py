@@ -1,0 +1,312 @@
+"""Sync bookkeeping: each account's cursor, each run's metrics, the quarantine of bad records.
+
+The sync engine writes a page's orders, its quarantined records, the cursor after it and the
+run's running totals in ONE transaction, so a crash at any point leaves them consistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from orderhub.domain.jsonfmt import dumps, loads
+from orderhub.store.tables import metadata
+from orderhub.store.types import Id64, Str, UTCDateTime
+
+channel_state = Table(
+    "channel_state",
+    metadata,
+    Column("channel", Str(64), primary_key=True),
+    Column("channel_type", Str(16), nullable=False),
+    # The connector's resume point (JSON), committed with the page it covers.
+    Column("cursor", Text),
+    Column("last_success_at", UTCDateTime),
+    Column("last_run_id", BigInteger),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("channel", Str(64), nullable=False),
+    Column("full", Boolean, nullable=False),
+    # running | ok | failed | interrupted (a run found still "running" by the next one)
+    Column("status", Str(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("orders_new", Integer, nullable=False, default=0),
+    Column("orders_changed", Integer, nullable=False, default=0),
+    Column("orders_unchanged", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("acknowledged", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("seconds", Float, nullable=False, default=0.0),
+    Column("error", Text),
+    Index(None, "channel", "id"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("channel", Str(64), nullable=False),
+    # The channel's id when the record has a readable one, else a hash of the payload.
+    Column("record_key", Str(128), nullable=False),
+    Column("external_id", Str(128)),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("run_id", BigInteger),
+    UniqueConstraint("channel", "record_key"),
+)
+
+
+@dataclass(slots=True)
+class RunCounts:
+    """A run's running totals, stored after every page."""
+
+    orders_new: int = 0
+    orders_changed: int = 0
+    orders_unchanged: int = 0
+    quarantined: int = 0
+    acknowledged: int = 0
+    requests: int = 0
+    retries: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def orders(self) -> int:
+        return self.orders_new + self.orders_changed + self.orders_unchanged
+
+    @property
+    def requests_per_1000(self) -> float | None:
+        """Requests per 1,000 orders read; None when the run read none."""
+        return round(self.requests * 1000 / self.orders, 1) if self.orders else None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    id: int
+    channel: str
+    full: bool
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: RunCounts
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    channel: str
+    channel_type: str
+    cursor: dict[str, Any] | None
+    last_success_at: datetime | None
+    last_run_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRecord:
+    id: int
+    channel: str
+    external_id: str | None
+    reason: str
+    payload: Any
+    first_seen: datetime
+    last_seen: datetime
+
+
+_COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
+
+
+class SyncRepository:
+    """Reads and writes channel_state, sync_runs and quarantine on one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- cursors ---------------------------------------------------------------------------
+
+    def state(self, channel: str) -> ChannelState | None:
+        row = self.conn.execute(
+            select(channel_state).where(channel_state.c.channel == channel)
+        ).first()
+        return None if row is None else _state(row._mapping)
+
+    def states(self) -> dict[str, ChannelState]:
+        rows = self.conn.execute(select(channel_state))
+        return {row.channel: _state(row._mapping) for row in rows}
+
+    def save_cursor(
+        self, channel: str, channel_type: str, cursor: dict[str, Any] | None, at: datetime
+    ) -> None:
+        values = {"cursor": None if cursor is None else dumps(cursor).decode(), "updated_at": at}
+        self._upsert_state(channel, channel_type, values)
+
+    def mark_success(self, channel: str, channel_type: str, run_id: int, at: datetime) -> None:
+        values = {"last_success_at": at, "last_run_id": run_id, "updated_at": at}
+        self._upsert_state(channel, channel_type, values)
+
+    def _upsert_state(self, channel: str, channel_type: str, values: dict[str, Any]) -> None:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(channel_state).values(
+            channel=channel, channel_type=channel_type, **values
+        )
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=["channel"], set_=values))
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, channel: str, full: bool, at: datetime) -> int:
+        """A new run; runs of this channel still marked running died without a word."""
+        self.conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.channel == channel, sync_runs.c.status == "running")
+            .values(status="interrupted")
+        )
+        stmt = sync_runs.insert().values(
+            channel=channel, full=full, status="running", started_at=at, **_zero_counts()
+        )
+        return int(self.conn.execute(stmt.returning(sync_runs.c.id)).scalar_one())
+
+    def save_counts(self, run_id: int, counts: RunCounts) -> None:
+        values = {name: getattr(counts, name) for name in _COUNT_NAMES}
+        self.conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
+
+    def finish_run(
+        self, run_id: int, status: str, at: datetime, counts: RunCounts, error: str | None = None
+    ) -> None:
+        self.save_counts(run_id, counts)
+        self.conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.id == run_id)
+            .values(status=status, finished_at=at, error=error)
+        )
+
+    def run(self, run_id: int) -> SyncRun | None:
+        row = self.conn.execute(select(sync_runs).where(sync_runs.c.id == run_id)).first()
+        return None if row is None else _run(row._mapping)
+
+    def last_runs(self) -> dict[str, SyncRun]:
+        """Each channel's latest run."""
+        latest = select(func.max(sync_runs.c.id)).group_by(sync_runs.c.channel).scalar_subquery()
+        rows = self.conn.execute(select(sync_runs).where(sync_runs.c.id.in_(latest)))
+        return {row.channel: _run(row._mapping) for row in rows}
+
+    # --- quarantine ------------------------------------------------------------------------
+
+    def quarantine(
+        self,
+        channel: str,
+        run_id: int,
+        records: Sequence[tuple[str | None, str, Any]],
+        at: datetime,
+    ) -> None:
+        """Keep (external_id, reason, raw payload) records; a record seen again is refreshed."""
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        for external_id, reason, payload in records:
+            text = dumps(payload).decode()
+            key = external_id or "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            stmt = dialect.insert(quarantine).values(
+                channel=channel,
+                record_key=key,
+                external_id=external_id,
+                reason=reason,
+                payload=text,
+                first_seen=at,
+                last_seen=at,
+                run_id=run_id,
+            )
+            refreshed = {"reason": reason, "payload": text, "last_seen": at, "run_id": run_id}
+            self.conn.execute(
+                stmt.on_conflict_do_update(index_elements=["channel", "record_key"], set_=refreshed)
+            )
+
+    def release(self, channel: str, external_ids: Sequence[str]) -> int:
+        """Drop quarantined records of these ids (they have now been decoded and stored)."""
+        if not external_ids:
+            return 0
+        result = self.conn.execute(
+            delete(quarantine).where(
+                quarantine.c.channel == channel, quarantine.c.record_key.in_(list(external_ids))
+            )
+        )
+        return result.rowcount or 0
+
+    def quarantined(
+        self, channel: str | None, offset: int, limit: int
+    ) -> tuple[list[QuarantinedRecord], int]:
+        """A page of quarantined records (newest first) and how many there are."""
+        where = [] if channel is None else [quarantine.c.channel == channel]
+        stmt = select(quarantine).where(*where).order_by(quarantine.c.id.desc())
+        rows = self.conn.execute(stmt.offset(offset).limit(limit))
+        total = self.conn.execute(
+            select(func.count()).select_from(quarantine).where(*where)
+        ).scalar_one()
+        return [_record(row._mapping) for row in rows], total
+
+
+def _zero_counts() -> dict[str, Any]:
+    return {name: getattr(RunCounts(), name) for name in _COUNT_NAMES}
+
+
+def _state(row: Any) -> ChannelState:
+    return ChannelState(
+        channel=row["channel"],
+        channel_type=row["channel_type"],
+        cursor=None if row["cursor"] is None else loads(row["cursor"]),
+        last_success_at=row["last_success_at"],
+        last_run_id=row["last_run_id"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _run(row: Any) -> SyncRun:
+    return SyncRun(
+        id=row["id"],
+        channel=row["channel"],
+        full=row["full"],
+        status=row["status"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        counts=RunCounts(**{name: row[name] for name in _COUNT_NAMES}),
+        error=row["error"],
+    )
+
+
+def _record(row: Any) -> QuarantinedRecord:
+    return QuarantinedRecord(
+        id=row["id"],
+        channel=row["channel"],
+        external_id=row["external_id"],
+        reason=row["reason"],
+        payload=loads(row["payload"]),
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+    )

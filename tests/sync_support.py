@@ -1,0 +1,83 @@
+"""What the sync tests share: a MALL sandbox on loopback, accounts for it, the hub's orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from helpers import serve_in_thread
+from orderhub.channels.base import Account
+from orderhub.channels.mall.codec import decode_order
+from orderhub.channels.mall.sandbox import create_app
+from orderhub.domain import Order
+from orderhub.store.orders import _FULL_COLUMNS, stored
+from orderhub.store.tables import orders
+
+CHANNEL = "mall-cz"
+
+
+@dataclass
+class Sandbox:
+    app: Any
+    base_url: str
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.sandbox
+
+    def account(self, **overrides: Any) -> Account:
+        values: dict[str, Any] = {
+            "name": CHANNEL,
+            "type": "mall",
+            "base_url": self.base_url + "/v1",
+            "credentials": {"client_id": "sandbox"},
+            "timeout": 2.0,
+        }
+        return Account(**(values | overrides))
+
+
+@contextmanager
+def mall_sandbox(**options: Any) -> Iterator[Sandbox]:
+    app = create_app(**options)
+    try:
+        with serve_in_thread(app) as base_url:
+            yield Sandbox(app, base_url)
+    finally:
+        app.state.sandbox.close()
+
+
+def hub_orders(engine: Engine) -> dict[str, Order]:
+    """Every stored order of the MALL account, by external id (a duplicate would fail)."""
+    found: dict[str, Order] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == CHANNEL)):
+            order = stored(row._mapping).to_order()
+            assert order.external_id not in found, f"duplicate {order.external_id}"
+            found[order.external_id] = order
+    return found
+
+
+def truth(sandbox: Sandbox) -> dict[str, Order]:
+    """The sandbox's orders, decoded as the hub decodes them."""
+    decoded = (decode_order(p, channel=CHANNEL) for p in sandbox.state.orders_json())
+    return {order.external_id: order for order in decoded}
+
+
+def comparable(order: Order) -> Order:
+    """The order without what the hub owns (its id, the merchant's `confirmed`)."""
+    return replace(order, id=None, confirmed=False)
+
+
+def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
+    """The hub holds exactly the sandbox's orders, field for field."""
+    hub, expected = hub_orders(engine), truth(sandbox)
+    assert hub.keys() == expected.keys(), (
+        f"missing {sorted(expected.keys() - hub.keys())[:5]}, "
+        f"extra {sorted(hub.keys() - expected.keys())[:5]}"
+    )
+    different = [k for k in expected if comparable(hub[k]) != comparable(expected[k])]
+    assert different == [], f"{len(different)} orders differ, e.g. {different[:3]}"
