@@ -201,6 +201,22 @@ class OtherCpu:
             self.cores = max(0.0, other / os.sysconf("SC_CLK_TCK") / elapsed)
 
 
+def wait_quiet(pids: Sequence[int], seconds: float, console: Console) -> None:
+    """Wait (at most `seconds`) until other processes leave the CPUs nearly idle."""
+    deadline = time.monotonic() + seconds
+    waited = False
+    while time.monotonic() < deadline:
+        with OtherCpu(pids) as other:
+            time.sleep(2)
+        if not other.cores > OTHER_CPU_WARNING:  # NaN (no /proc) counts as quiet
+            return
+        if not waited:
+            console.print(f"  [dim]other processes use {other.cores:.2f} cores: waiting[/]")
+            waited = True
+    if seconds > 0:
+        console.print("  [yellow]still busy: measuring anyway[/]")
+
+
 def _ticks(pids: Sequence[int]) -> tuple[int, int] | None:
     """Busy clock ticks so far: of the machine, and of `pids` (with children they waited for)."""
     try:
@@ -717,6 +733,7 @@ class Settings:
     connections: int
     duration: float
     timeout: float
+    wait_quiet: float
 
 
 def bench_query(
@@ -724,7 +741,9 @@ def bench_query(
     console: Console,
 ) -> QueryResult:  # fmt: skip
     console.print(f"[bold]{query.title}[/]  {query.orderhub[0][:110]}")
-    with OtherCpu([oh.pid] + ([ds.pid] if ds else [])) as other:
+    pids = [oh.pid] + ([ds.pid] if ds else [])
+    wait_quiet(pids, s.wait_quiet, console)
+    with OtherCpu(pids) as other:
         bare = time_bare(db, [capture(engine, call) for call in query.bare], s.duration / 2)
         latency = warm_up(oh, query.orderhub, s.timeout)
         loaded = measure(oh, query.orderhub, s.connections, s.duration, s.timeout, latency)
@@ -760,6 +779,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     db = args.data_dir / f"orders-{args.orders}.db"
     generated = None
     if not (args.reuse and db.exists()):
+        wait_quiet([], args.wait_quiet, console)
         generated = generate(db, args.orders, console)
         console.print(generated.cli_line or f"generated in {generated.wall_seconds:.1f} s")
     token = create_api_key(db)
@@ -768,7 +788,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     if stored != args.orders:
         console.print(f"[yellow]the database holds {stored:,} orders, not {args.orders:,}[/]")
     sample = pick_sample(db)
-    settings = Settings(args.connections, args.duration, args.timeout)
+    settings = Settings(args.connections, args.duration, args.timeout, args.wait_quiet)
     with_datasette = not args.skip_datasette and _datasette_installed(console)
     results = _measure_all(db, token, sample, with_datasette, settings, console)
     return {
@@ -933,6 +953,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--analyze", action="store_true", help="ANALYZE first (orderhub generate does not)"
     )
+    parser.add_argument(
+        "--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+        help="before each phase, wait up to SECONDS for other processes to idle",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 

@@ -233,3 +233,29 @@ def test_worker_and_mail_commands(cli_env: pytest.MonkeyPatch, engine: Engine) -
     assert len(inbox.messages) == 1
     delivered = json.loads(runner.invoke(app, ["mail", "list", "--json"]).output)
     assert delivered[0]["status"] == "delivered"
+
+
+def test_worker_stops_cleanly_on_ctrl_c(tmp_path: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ORDERHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
+    env.pop("ORDERHUB_SMTP_URL", None)
+    command = [sys.executable, "-c", "from orderhub.cli import main; main()", "worker"]
+    process = subprocess.Popen(
+        [*command, "--poll", "0.1"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # wait until it is running
+            if line.startswith("running"):
+                break
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "stopped" in out

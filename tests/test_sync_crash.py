@@ -1,4 +1,7 @@
-"""Crash safety: `orderhub sync` killed with SIGKILL at random points, then left to finish."""
+"""Crash safety: `orderhub sync` killed with SIGKILL at random points, then left to finish.
+
+Marked slow (~40 s per database: each of the 12+ runs is a fresh `orderhub` process).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from orderhub.store import SyncRepository
@@ -18,6 +22,7 @@ from sync_support import CHANNEL, Sandbox, assert_same_orders, hub_orders, mall_
 KILLS = 12
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:

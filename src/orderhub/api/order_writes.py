@@ -32,17 +32,20 @@ class OrderChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal[tuple(s.value for s in Status)] | None = Field(  # type: ignore[valid-type]
+    status: Literal[tuple(s.value for s in Status)] = Field(  # type: ignore[valid-type]
         None, description="Next status; see the transition table (409 lists what is allowed)."
     )
-    confirmed: Flag | None = Field(None, description="true: acknowledged; false: unconfirmed.")
+    # Absent means unchanged; null is refused, so the schema does not offer it.
+    confirmed: Flag = Field(None, description="true: acknowledged; false: unconfirmed.")  # type: ignore[arg-type]
     tracking_number: str | None = Field(None, pattern=r"^[0-9A-Za-z._-]+$", max_length=128)
     tracking_url: str | None = Field(None, max_length=1024, description="http(s) URL.")
-    carrier: str | None = Field(None, max_length=64)
+    carrier: str | None = Field(None, min_length=1, max_length=64)
     delivered_at: str | None = Field(
         None, description="2024-05-01T14:30:00Z, or 2024-05-01 14:30:00 (UTC)."
     )
-    vendor_ref: str | None = Field(None, max_length=MAX_VENDOR_REF, description="One string.")
+    vendor_ref: str | None = Field(
+        None, min_length=1, max_length=MAX_VENDOR_REF, description="One string."
+    )
     notify_user: Flag = Field(False, description="E-mail the customer about a status change.")
 
 

@@ -106,6 +106,11 @@ class OrderChange:
     tracking_number: str | None = None
     tracking_url: str | None = None
     delivered_at: datetime | None = None
+    #: Ask the channel to e-mail the customer about the status change (CS-Cart `notify_user=1`);
+    #: the hub then sends no e-mail of its own.
+    notify_user: bool = False
+    #: The merchant's own reference to set at the channel (CS-Cart `vendor_ref`); None: unchanged.
+    vendor_ref: str | None = None
 
 
 @dataclass(slots=True)

@@ -13,10 +13,9 @@ from orderhub.cli import orders as orders_cli
 from orderhub.cli import sandbox as sandbox_cli
 from orderhub.cli import sync as sync_cli
 from orderhub.cli.common import console, engine_from_settings
+from orderhub.cli.demo import demo as demo_command
 from orderhub.cli.worker import worker as worker_command
 from orderhub.services.generate import write_orders
-from orderhub.services.keys import SCOPES, create_key
-from orderhub.settings import get_settings
 from orderhub.store import upgrade
 
 app = typer.Typer(
@@ -34,6 +33,7 @@ app.add_typer(sync_cli.quarantine_app, name="quarantine")
 app.command("sync")(sync_cli.sync)
 app.add_typer(mail_cli.app, name="mail")
 app.command("worker")(worker_command)
+app.command("demo")(demo_command)
 
 
 @db_app.command("upgrade")
@@ -86,38 +86,6 @@ def serve(
     engine = engine_from_settings()
     upgrade(engine)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
-
-
-@app.command()
-def demo(
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port of the API."),
-    orders: int = typer.Option(10_000, "--orders", "-n", min=1, help="Sample orders to create."),
-) -> None:
-    """Create sample orders (once) and serve the API on http://127.0.0.1:PORT."""
-    # The demo's webhook subscribers run on this machine (docs/webhooks.md, private addresses).
-    os.environ.setdefault("ORDERHUB_WEBHOOKS_ALLOW_PRIVATE", "1")
-    get_settings.cache_clear()
-    engine = engine_from_settings()
-    upgrade(engine)
-    from orderhub.services.orders import count_orders
-
-    if count_orders(engine) == 0:
-        generate(orders=orders, seed=1, workers=os.cpu_count() or 1)
-    base = f"http://127.0.0.1:{port}"
-    key = create_key(engine, "demo", SCOPES, replace=True).token
-    console.print(f"\n[bold green]orderhub is serving[/] at {base}  (Ctrl-C stops it)\n")
-    console.print("API key [bold]demo[/] (every scope; re-created on each demo run):")
-    console.print(f"  {key}\n", soft_wrap=True, markup=False, highlight=False)
-    auth = f'-H "Authorization: Bearer {key}"'
-    for example in (
-        f"curl {auth} '{base}/v1/orders?status=open&_sort=total:desc&page_size=5'",
-        f"curl {auth} '{base}/v1/orders?total=bt:100,500&filter=basic'",
-        f"curl {auth} '{base}/v1/orders/unconfirmed'",
-        f"curl {auth} '{base}/v1/orders/1.xml'",
-        f"open {base}/docs  (Authorize with the key)",
-    ):
-        console.print(f"  {example}", soft_wrap=True, markup=False, highlight=False)
-    serve(host="127.0.0.1", port=port)
 
 
 def main() -> None:

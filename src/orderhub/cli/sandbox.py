@@ -55,6 +55,110 @@ def mall(
     _serve(sandbox_app, port)
 
 
+@app.command("cscart")
+def cscart(
+    port: int = typer.Option(8102, "--port", min=1, max=65535, help="TCP port."),
+    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
+    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
+    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
+    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
+) -> None:
+    """Serve the CS-Cart shop API (/api, HTTP Basic admin@example.com:sandbox)."""
+    from orderhub.channels.cscart.sandbox import ADMIN_EMAIL, API_KEY, create_app
+
+    with console.status(f"generating {orders:,} CS-Cart orders"):
+        sandbox_app = _build(
+            create_app,
+            orders=orders,
+            seed=seed,
+            faults=faults,
+            life=life_interval > 0,
+            life_interval=life_interval or 10.0,
+        )
+    base = f"http://{HOST}:{port}/api"
+    user = f"{ADMIN_EMAIL}:{API_KEY}"
+    console.print(f"\n[bold green]CS-Cart sandbox[/] at {base}  user {user}  (Ctrl-C stops)")
+    for example in (
+        f"curl -u {user} '{base}/orders?items_per_page=5'",
+        f"curl -u {user} '{base}/orders?status=N&sort_by=updated_at&sort_order=asc'",
+        f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
+        f"curl 'http://{HOST}:{port}/_sandbox/stats'",
+    ):
+        console.print(f"  {example}")
+    _serve(sandbox_app, port)
+
+
+@app.command("dexero")
+def dexero(
+    port: int = typer.Option(8103, "--port", min=1, max=65535, help="TCP port."),
+    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
+    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
+    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
+    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
+) -> None:
+    """Serve the Dexero REST v2 API (OAuth2 client credentials sandbox:sandbox, then Bearer)."""
+    from orderhub.channels.dexero.sandbox import CLIENT_ID, CLIENT_SECRET, PREFIX, create_app
+
+    with console.status(f"generating {orders:,} Dexero orders"):
+        sandbox_app = _build(
+            create_app,
+            orders=orders,
+            seed=seed,
+            faults=faults,
+            life=life_interval > 0,
+            life_interval=life_interval or 10.0,
+        )
+    root = f"http://{HOST}:{port}"
+    base = root + PREFIX
+    console.print(f"\n[bold green]Dexero sandbox[/] at {base}  (Ctrl-C stops)")
+    token = f"TOKEN=$(curl -s -u {CLIENT_ID}:{CLIENT_SECRET} -d grant_type=client_credentials "
+    token += f"'{root}/oauth/token.action' | python3 -c 'import json,sys; "
+    token += 'print(json.load(sys.stdin)["access_token"])\')'
+    for example in (
+        token,
+        f"curl -H \"Authorization: Bearer $TOKEN\" '{base}/orders/pending.json?count=5'",
+        f"curl -H \"Authorization: Bearer $TOKEN\" '{base}/orders/all.xml?count=2&sort_dir=desc'",
+        f"curl -X POST '{root}/_sandbox/life?steps=5'",
+        f"curl '{root}/_sandbox/stats'",
+    ):
+        console.print(f"  {example}", soft_wrap=True)
+    _serve(sandbox_app, port)
+
+
+@app.command("cdon")
+def cdon(
+    port: int = typer.Option(8104, "--port", min=1, max=65535, help="TCP port."),
+    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
+    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
+    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
+    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
+) -> None:
+    """Serve the CDON marketplace API (/api, Authorization: api sandbox)."""
+    from orderhub.channels.cdon.sandbox import API_KEY, create_app
+
+    with console.status(f"generating {orders:,} CDON orders"):
+        sandbox_app = _build(
+            create_app,
+            orders=orders,
+            seed=seed,
+            faults=faults,
+            life=life_interval > 0,
+            life_interval=life_interval or 10.0,
+        )
+    base = f"http://{HOST}:{port}/api"
+    auth = f"-H 'Authorization: api {API_KEY}'"
+    console.print(f"\n[bold green]CDON sandbox[/] at {base}  Authorization: api {API_KEY}  "
+                  "(Ctrl-C stops)")  # fmt: skip
+    for example in (
+        f"curl {auth} '{base}/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
+        f"curl {auth} '{base}/order/?CountryCode=Sweden&skip=100&take=50'",
+        f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
+        f"curl 'http://{HOST}:{port}/_sandbox/stats'",
+    ):
+        console.print(f"  {example}", soft_wrap=True)
+    _serve(sandbox_app, port)
+
+
 def _build(factory: Any, **options: Any) -> Any:
     """The sandbox app, or a clean usage error when an option (e.g. --faults) is malformed."""
     try:

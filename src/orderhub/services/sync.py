@@ -106,6 +106,8 @@ class _Run:
         self.engine = engine
         self.account = account
         self.counts = RunCounts()
+        #: External ids stored by this run: the acknowledgement step re-fetches the others.
+        self.seen: set[str] = set()
         self.started = time.monotonic()
         with UnitOfWork(engine) as uow:
             repo = SyncRepository(uow.conn)
@@ -120,12 +122,15 @@ class _Run:
                 progress(SyncProgress(self.account.name, self.counts, page.total))
 
     def acknowledge(self, connector: Connector) -> None:
-        """Acknowledge what the channel waits for, once it is stored (fetching what is not)."""
+        """Acknowledge what the channel waits for, once it is stored.
+
+        Orders this run has not stored are fetched first: the channel may have changed them
+        in a way the pull does not see (MALL: a detail change without a new status).
+        """
         for batch in connector.unacknowledged():
-            known = self._stored_ids(batch)
-            missing = [i for i in batch if i not in known]
-            if missing:
-                self.store(connector.fetch(missing), connector, save_cursor=False)
+            unseen = [i for i in batch if i not in self.seen]
+            if unseen:
+                self.store(connector.fetch(unseen), connector, save_cursor=False)
             stored = self._stored_ids(batch)
             ready = [i for i in batch if i in stored]
             connector.acknowledge(ready)
@@ -141,6 +146,7 @@ class _Run:
             self._count(result.created, result.changed, result.unchanged, page, connector)
             repo.quarantine(self.account.name, self.run_id, _skipped(page), now)
             repo.release(self.account.name, [o.external_id for o in page.orders])
+            self.seen.update(o.external_id for o in page.orders)
             if save_cursor:
                 repo.save_cursor(self.account.name, self.account.type, page.cursor, now)
             repo.save_counts(self.run_id, self.counts)

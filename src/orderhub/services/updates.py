@@ -123,7 +123,8 @@ def planned(before: Order, update: OrderUpdate) -> Order:
         check_transition(before.status, requested)
     after = replace(before, **update.changes)
     _check_requirements(before, after, update.changes.keys())
-    if after.delivered_at is not None and after.delivered_at < after.created_at:
+    delivered_at = update.changes.get("delivered_at")
+    if delivered_at is not None and delivered_at < after.created_at:
         raise InvalidInput(
             "delivered_at", f"a time after the order was placed ({after.created_at.isoformat()})"
         )

@@ -10,6 +10,7 @@ through defusedxml with DTDs forbidden, so entity expansion and external entitie
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeAlias
 from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
@@ -161,12 +162,57 @@ def orders_from_xml(text: str | bytes) -> list[dict[str, Any]]:
     return [_object(child, ORDER_SCHEMA) for child in root]
 
 
+class MalformedXml(ValueError):
+    """Not well-formed XML (e.g. a body cut short), as opposed to well-formed but refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableOrder:
+    """An `<order>` of a page whose values do not fit the seed's types: kept for the quarantine."""
+
+    xml: str
+    reason: str
+    order_id: str | None
+
+
+def read_page(text: str | bytes) -> dict[str, Any]:
+    """A `<response>` page like `page_from_xml`, except that an order that cannot be read is an
+    `UnreadableOrder` in `orders` instead of failing the whole page."""
+    root = _parse(text)
+    if root.tag != "response":
+        raise ValueError(f"expected a <response> document, got <{root.tag}>")
+    info = {k: v for k, v in PAGE_SCHEMA.items() if k != "orders"}
+    page: dict[str, Any] = {}
+    for child in root:
+        if child.tag == "orders":
+            page["orders"] = [_lenient_order(order) for order in child]
+        else:
+            page[child.tag] = _value(child, info.get(child.tag, "any"))
+    return page
+
+
+def read_order(text: str | bytes) -> dict[str, Any] | UnreadableOrder:
+    """One `<order>` document, or an `UnreadableOrder` when its values do not fit."""
+    root = _parse(text)
+    if root.tag != "order":
+        raise ValueError(f"expected an <order> document, got <{root.tag}>")
+    return _lenient_order(root)
+
+
+def _lenient_order(element: Element) -> dict[str, Any] | UnreadableOrder:
+    try:
+        return _object(element, ORDER_SCHEMA)
+    except ValueError as exc:
+        xml = tostring(element, encoding="unicode")
+        return UnreadableOrder(xml, f"Dexero order: {exc}", element.findtext("id"))
+
+
 def _parse(text: str | bytes) -> Element:
     """Parse untrusted XML; DTDs, entities and external references raise (ValueError)."""
     try:
         root: Element = SafeET.fromstring(text, forbid_dtd=True)
     except ParseError as exc:
-        raise ValueError(f"malformed XML: {exc}") from exc
+        raise MalformedXml(f"malformed XML: {exc}") from exc
     return root
 
 

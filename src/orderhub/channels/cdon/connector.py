@@ -1,0 +1,218 @@
+"""CDON as a connector: an incremental pull over LastModifiedDateUtc, and push-back per row.
+
+**Pull.** `GET api/order/` filters `DateTimeRangeMin/Max` on LastModifiedDateUtc and lists
+orders by (LastModifiedDateUtc, OrderId) (docs/channels-cdon.md, "Sandbox"). A pull reads from
+the cursor's watermark minus the account's overlap, with no upper bound, `take` orders a page,
+until a short page or CDON's 404. After a full page it restarts at the page's last timestamp
+with `skip=0` (its ties are read again), so an order that changes meanwhile (and moves to the
+end of the listing) cannot shift a page over an order not yet read; only when a whole page shares
+one timestamp does it page on with `skip`. The cursor (`{"since": <latest LastModifiedDateUtc
+seen>}`) is yielded with every page; the sync engine commits it with the page.
+
+**Push.** CDON changes orders per row, so `push` first fetches the order to learn its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from orderhub.channels.base import (
+    Account,
+    ChannelNotFound,
+    Cursor,
+    Fatal,
+    OrderChange,
+    Page,
+    RequestStats,
+    Skippable,
+    Unsupported,
+)
+from orderhub.channels.cdon.client import MAX_TAKE, CdonClient
+from orderhub.channels.cdon.codec import decode_order, format_time, parse_time
+from orderhub.channels.cdon.states import COUNTRIES, country_name
+from orderhub.domain import Order, Status
+
+Row = dict[str, Any]
+
+
+class CdonConnector:
+    """One CDON account (one country): pull, fetch, push. CDON has no acknowledgement and no
+    webhooks."""
+
+    def __init__(self, account: Account, client: CdonClient | None = None) -> None:
+        self.account = account
+        self.client = client or CdonClient.for_account(account)
+        self.stats: RequestStats = self.client.http.stats
+        self.take = max(1, min(account.page_size, MAX_TAKE))
+        self.overlap = timedelta(seconds=account.overlap)
+        self.country = country_of(account)
+
+    # --- pulling -----------------------------------------------------------------------------
+
+    def pull(self, cursor: Cursor | None) -> Iterator[Page]:
+        since = parse_time(cursor["since"]) if cursor and cursor.get("since") else None
+        start = since - self.overlap if since is not None else None
+        skip = 0
+        while True:
+            payloads = self.client.list_orders(self._params(start, skip))
+            last = _latest_modified(payloads)
+            if last is not None and (since is None or last > since):
+                since = last
+            yield self._page(payloads, {"since": format_time(since) if since else None})
+            if len(payloads) < self.take:
+                return
+            if last is None:
+                raise Fatal("CDON: a full page without LastModifiedDateUtc, paging cannot go on")
+            if start is not None and last <= start:
+                skip += self.take  # the whole page shares one timestamp: page on within it
+            else:
+                start, skip = last, 0
+
+    def _params(self, start: datetime | None, skip: int) -> list[tuple[str, str]]:
+        params = [("CountryCode", self.country)] if self.country else []
+        if start is not None:
+            params.append(("DateTimeRangeMin", format_time(start)))
+        return [*params, ("skip", str(skip)), ("take", str(self.take))]
+
+    def _page(self, payloads: Sequence[Any], cursor: Cursor) -> Page:
+        orders, skipped = self.decode(payloads)
+        return Page(orders, skipped, cursor)
+
+    def decode(self, payloads: Sequence[Any]) -> tuple[list[Order], list[Skippable]]:
+        """Orders, and the records that are not CDON orders (for the quarantine)."""
+        orders: list[Order] = []
+        skipped: list[Skippable] = []
+        for payload in payloads:
+            try:
+                if not isinstance(payload, dict):
+                    raise ValueError(f"expected a CDON order object, got {type(payload).__name__}")
+                orders.append(decode_order(payload, channel=self.account.name))
+            except ValueError as exc:
+                skipped.append(Skippable(str(exc), payload, _readable_id(payload)))
+        return orders, skipped
+
+    # --- the rest of the protocol -------------------------------------------------------------
+
+    def fetch(self, external_ids: Sequence[str]) -> Page:
+        """One `GET api/order/{id}` each (CDON's list has no id filter); gone ones left out."""
+        payloads: list[Any] = []
+        for external_id in external_ids:
+            try:
+                payloads.append(self.client.get_order(external_id))
+            except ChannelNotFound:
+                continue
+        orders, skipped = self.decode(payloads)
+        return Page(orders, skipped, {})
+
+    def unacknowledged(self) -> Iterator[list[str]]:
+        """CDON waits for no acknowledgement."""
+        yield from ()
+
+    def acknowledge(self, external_ids: Sequence[str]) -> None:
+        """Nothing to tell CDON: it has no acknowledgement call."""
+
+    def push(self, change: OrderChange) -> None:
+        """shipped: deliver every open row (tracking number as PackageId); cancelled: cancel
+        them; returned: return every delivered row. Already there: nothing is sent. Nothing
+        left to change, yet not there: every row is sent whole, so CDON says why it refuses."""
+        plan = _PLANS.get(change.status) if change.status is not None else None
+        if plan is None:
+            wanted = change.status.value if change.status is not None else "tracking only"
+            raise Unsupported(f"CDON: no call for {wanted!r} (shipped, cancelled, returned)")
+        payload = self.client.get_order(change.external_id)
+        order_id = int(payload["OrderDetails"]["OrderId"])
+        rows: list[Row] = payload["OrderDetails"].get("OrderRows") or []
+        quantities = _quantities(rows, *plan)
+        if not quantities:
+            return
+        if change.status is Status.SHIPPED:
+            carrier = self.account.options.get("package_carrier_id")
+            self.client.deliver(order_id, [
+                {"OrderRowId": row_id, "QuantityToDeliver": quantity,
+                 "PackageId": change.tracking_number, "PackageCarrierId": carrier}
+                for row_id, quantity in quantities
+            ])  # fmt: skip
+        elif change.status is Status.CANCELLED:
+            rows_out = [{"OrderRowId": i, "QuantityToCancel": q} for i, q in quantities]
+            self.client.cancel(order_id, rows_out)
+        else:
+            rows_out = [{"OrderRowId": i, "QuantityToReturn": q} for i, q in quantities]
+            self.client.return_rows(order_id, rows_out)
+
+    def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
+        raise Unsupported("CDON sends no webhooks; the hub polls it")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _n(row: Row, key: str) -> int:
+    return int(row.get(key) or 0)
+
+
+def _undelivered(row: Row) -> int:
+    return _n(row, "Quantity") - _n(row, "CancelledQuantity") - _n(row, "DeliveredQuantity")
+
+
+def _unreturned(row: Row) -> int:
+    return _n(row, "DeliveredQuantity") - _n(row, "ReturnedQuantity")
+
+
+def _some_delivered(rows: list[Row]) -> bool:
+    return any(_n(row, "DeliveredQuantity") for row in rows)
+
+
+def _all_cancelled(rows: list[Row]) -> bool:
+    return all(_n(row, "CancelledQuantity") >= _n(row, "Quantity") for row in rows)
+
+
+def _some_returned(rows: list[Row]) -> bool:
+    return any(_n(row, "ReturnedQuantity") for row in rows)
+
+
+Left = Callable[[Row], int]
+Reached = Callable[[list[Row]], bool]
+#: Per change: the quantity of a row still to act on, and whether the order is already there.
+_PLANS: dict[Status, tuple[Left, Reached]] = {
+    Status.SHIPPED: (_undelivered, _some_delivered),
+    Status.CANCELLED: (_undelivered, _all_cancelled),
+    Status.RETURNED: (_unreturned, _some_returned),
+}
+
+
+def _quantities(rows: list[Row], left: Left, reached: Reached) -> list[tuple[int, int]]:
+    """(OrderRowId, quantity) to send: what is left; nothing when the order is already there;
+    every row whole when nothing is left yet the order is not there (CDON then says why)."""
+    pending = [(int(row["OrderRowId"]), left(row)) for row in rows if left(row) > 0]
+    if pending or reached(rows):
+        return pending
+    return [(int(row["OrderRowId"]), max(1, _n(row, "Quantity"))) for row in rows]
+
+
+def country_of(account: Account) -> str | None:
+    """The account's CountryCode: `options.country_code`, else the name's suffix (`cdon-se`
+    -> Sweden), else none (every country)."""
+    explicit = account.options.get("country_code")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    suffix = account.name.rsplit("-", 1)[-1].upper()
+    return country_name(suffix) if suffix in COUNTRIES.values() else None
+
+
+def _latest_modified(payloads: Sequence[Any]) -> datetime | None:
+    times = []
+    for payload in payloads:
+        details = payload.get("OrderDetails") if isinstance(payload, dict) else None
+        try:
+            times.append(parse_time(details.get("LastModifiedDateUtc")))  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            continue
+    return max(times, default=None)
+
+
+def _readable_id(payload: Any) -> str | None:
+    details = payload.get("OrderDetails") if isinstance(payload, dict) else None
+    order_id = details.get("OrderId") if isinstance(details, dict) else None
+    return str(order_id) if isinstance(order_id, int | str) and str(order_id) else None

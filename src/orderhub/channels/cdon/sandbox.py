@@ -1,0 +1,156 @@
+"""The CDON sandbox: CDON's order API (seed 004, design section 4) at `/api`, served locally with
+generated orders, order life and injectable faults.
+
+`create_app(...)` returns the ASGI app; `app.state.sandbox` is its `CdonSandbox`. Control
+endpoints for tests and the demo live under `/_sandbox/` (not CDON's): never faulted, counted or
+authenticated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from orderhub.channels.cdon.sandbox_api import ROW_CALLS
+from orderhub.channels.cdon.sandbox_rows import BAD_REQUEST, CdonError
+from orderhub.channels.cdon.sandbox_state import API_KEY, CdonSandbox
+from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
+from orderhub.domain.jsonfmt import dumps
+
+__all__ = ["API_KEY", "CdonSandbox", "create_app", "error_body"]
+
+MAX_LIFE_STEPS = 10_000
+
+
+def create_app(
+    orders: int = 1000,
+    seed: int = 1,
+    faults: str | None = None,
+    life: bool = False,
+    *,
+    life_interval: float = 10.0,
+) -> SandboxApp:
+    """The CDON sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7` (ValueError
+    when malformed); `life` runs a step of order life every `life_interval` seconds."""
+    spec = FaultSpec.parse(faults)
+    sandbox = CdonSandbox(orders, seed, spec)
+    app = SandboxApp(
+        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, error_body),
+        routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        middleware=[Middleware(CdonAuth)],
+        exception_handlers={
+            CdonError: _cdon_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.sandbox = sandbox
+    sandbox.start(life_interval if life else None)
+    return app
+
+
+def error_body(status: int, message: str) -> bytes:
+    """CDON's error shape for answers not about the request's content (401, 404 of an unknown
+    path, 405, 429, 500): the ErrorCode is the HTTP status (CDON documents only 1006)."""
+    return dumps({"ErrorCode": status, "Message": message})
+
+
+class CdonAuth:
+    """`Authorization: api <key>` on every /api request, else 401 in CDON's shape."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == "/api" or path.startswith("/api/")):
+            headers = dict(scope.get("headers") or [])
+            scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+            if scheme.lower() != "api" or key.strip() != API_KEY:
+                message = "Authorization: expected 'api <your API key>'"
+                await respond(send, 401, error_body(401, message))
+                return
+        await self.app(scope, receive, send)
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+def _api_routes(sandbox: CdonSandbox) -> list[Route]:
+    async def orders(request: Request) -> Response:
+        return _json(sandbox.list_orders(request.query_params.multi_items()))
+
+    async def order(request: Request) -> Response:
+        raw = request.path_params["order_id"]
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+            raise CdonError(400, BAD_REQUEST, f"OrderId: expected a number, got {raw!r}")
+        return _json(sandbox.order(int(raw)))
+
+    def row_call(call: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            return _json(sandbox.row_call(call, await _body(request)))
+
+        return endpoint
+
+    return [
+        Route("/api/order/", orders, methods=["GET"]),
+        Route("/api/order", orders, methods=["GET"]),
+        Route("/api/order/{order_id}", order, methods=["GET"]),
+        *(Route(f"/api/{call}", row_call(call), methods=["POST"]) for call in ROW_CALLS),
+    ]
+
+
+def _control_routes(sandbox: CdonSandbox) -> list[Route]:
+    async def life(request: Request) -> Response:
+        raw = request.query_params.get("steps", "1")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
+            raise CdonError(400, BAD_REQUEST, f"steps: expected 1 to {MAX_LIFE_STEPS}")
+        return _json({"changed": sandbox.step_life(int(raw))})
+
+    async def stats(request: Request) -> Response:
+        return _json(sandbox.stats())
+
+    async def all_orders(request: Request) -> Response:
+        return _json(sandbox.orders_json())
+
+    return [
+        Route("/_sandbox/life", life, methods=["POST"]),
+        Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/orders", all_orders, methods=["GET"]),
+    ]
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise CdonError(400, BAD_REQUEST, "the body must be a JSON object") from None
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json")
+
+
+# --- errors in CDON's shape -----------------------------------------------------------------
+
+
+async def _cdon_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CdonError)
+    return _json(exc.body(), exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return Response(error_body(exc.status_code, exc.detail), exc.status_code, exc.headers,
+                    media_type="application/json")  # fmt: skip
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return Response(error_body(500, "internal error"), 500, media_type="application/json")

@@ -1,0 +1,173 @@
+"""The CDON sandbox's order store, and order life: what customers, CDON and the merchant's
+warehouse do to orders while the hub watches.
+
+Each life step, deterministically from the seed and the step number: a new order arrives; a
+customer pays an order awaiting payment (50 %); a customer cancels a whole open order (30 %);
+the warehouse delivers one row of an open order (40 %); a customer cancels one row of an open
+order with several (30 %). Every change stamps LastModifiedDateUtc from a clock that never
+repeats a second.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from orderhub.channels.cdon.sandbox_orders import generated, placed
+from orderhub.channels.cdon.sandbox_rows import (
+    Payload,
+    RowRequest,
+    cancel,
+    deliver,
+    goods,
+    open_quantity,
+    pay,
+)
+from orderhub.channels.cdon.states import parse_time
+from orderhub.channels.sandbox_kit import StrictClock
+
+PAY_SHARE = 0.5
+CANCEL_ORDER_SHARE = 0.3
+DELIVER_ROW_SHARE = 0.4
+CANCEL_ROW_SHARE = 0.3
+#: Far enough to never run out: the generator is lazy.
+_ENDLESS = 10**12
+
+Predicate = Callable[[Payload], bool]
+
+
+class CdonOrderStore:
+    """The orders by OrderId, and when each was last modified. Thread-safe (`lock`)."""
+
+    def __init__(self, payloads: list[Payload]) -> None:
+        self.lock = threading.RLock()
+        self._orders: dict[int, Payload] = {}
+        self._modified: dict[int, datetime] = {}
+        for payload in payloads:
+            self.save(payload)
+
+    def save(self, payload: Payload) -> None:
+        details = payload["OrderDetails"]
+        with self.lock:
+            self._orders[int(details["OrderId"])] = payload
+            self._modified[int(details["OrderId"])] = parse_time(details["LastModifiedDateUtc"])
+
+    def get(self, order_id: int) -> Payload | None:
+        """A copy of the order (changes go through `save`)."""
+        with self.lock:
+            payload = self._orders.get(order_id)
+            return None if payload is None else copy.deepcopy(payload)
+
+    def by_modification(self, keep: Callable[[Payload, datetime], bool]) -> list[Payload]:
+        """The orders keep() accepts, by (LastModifiedDateUtc, OrderId)."""
+        with self.lock:
+            found = [(at, i) for i, at in self._modified.items() if keep(self._orders[i], at)]
+            return [copy.deepcopy(self._orders[i]) for _, i in sorted(found)]
+
+    def ids(self, where: Predicate) -> list[int]:
+        with self.lock:
+            return sorted(i for i, payload in self._orders.items() if where(payload))
+
+    def all(self) -> list[Payload]:
+        with self.lock:
+            return [copy.deepcopy(self._orders[i]) for i in sorted(self._orders)]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self._orders)
+
+    def latest(self) -> datetime | None:
+        with self.lock:
+            return max(self._modified.values(), default=None)
+
+
+class CdonLife:
+    def __init__(self, store: CdonOrderStore, seed: int, generated_count: int, clock: StrictClock):
+        self.store = store
+        self.seed = seed
+        self.clock = clock
+        self.steps = 0
+        self._arrivals = generated(_ENDLESS, seed, start=generated_count)
+
+    def step(self) -> list[int]:
+        """Advance one step; the ids of the orders created or changed."""
+        rng = random.Random(f"cdon-life:{self.seed}:{self.steps}")
+        self.steps += 1
+        with self.store.lock:
+            changed = [self._arrive()]
+            if rng.random() < PAY_SHARE:
+                changed += self._change(rng, _awaiting_payment, pay)
+            if rng.random() < CANCEL_ORDER_SHARE:
+                changed += self._change(rng, _untouched, _cancel_order)
+            if rng.random() < DELIVER_ROW_SHARE:
+                changed += self._change(rng, _pending, _deliver_a_row)
+            if rng.random() < CANCEL_ROW_SHARE:
+                changed += self._change(rng, _several_open_rows, _cancel_a_row)
+        return changed
+
+    def _arrive(self) -> int:
+        payload = placed(next(self._arrivals), self.clock.now())
+        self.store.save(payload)
+        return int(payload["OrderDetails"]["OrderId"])
+
+    def _change(
+        self, rng: random.Random, where: Predicate, change: Callable[[Payload, datetime], None]
+    ) -> list[int]:
+        candidates = self.store.ids(where)
+        if not candidates:
+            return []
+        payload = self.store.get(candidates[int(rng.random() * len(candidates))])
+        assert payload is not None  # picked under the store's lock
+        change(payload, self.clock.now())
+        self.store.save(payload)
+        return [int(payload["OrderDetails"]["OrderId"])]
+
+
+def _rows(payload: Payload) -> list[Payload]:
+    rows: list[Payload] = payload["OrderDetails"]["OrderRows"]
+    return rows
+
+
+def _awaiting_payment(payload: Payload) -> bool:
+    return bool(payload["OrderDetails"]["PaymentStatus"] == "AwaitingPayment")
+
+
+def _pending(payload: Payload) -> bool:
+    return any(goods(row) and open_quantity(row) > 0 for row in _rows(payload))
+
+
+def _untouched(payload: Payload) -> bool:
+    return all(row["DeliveredQuantity"] == 0 for row in _rows(payload)) and _pending(payload)
+
+
+def _several_open_rows(payload: Payload) -> bool:
+    return sum(goods(row) and open_quantity(row) > 0 for row in _rows(payload)) > 1
+
+
+def _open_rows(payload: Payload, kinds: Predicate) -> list[RowRequest]:
+    rows = _rows(payload)
+    return [RowRequest(r["OrderRowId"], open_quantity(r)) for r in rows
+            if kinds(r) and open_quantity(r) > 0]  # fmt: skip
+
+
+def _cancel_order(payload: Payload, at: datetime) -> None:
+    cancel(payload, _open_rows(payload, lambda row: True), at)
+
+
+def _deliver_a_row(payload: Payload, at: datetime) -> None:
+    """The first open goods row, with the Postage row when it is the last one."""
+    first, *others = _open_rows(payload, goods)
+    package = f"PKG{payload['OrderDetails']['OrderId']}"
+    requests = [RowRequest(first.row_id, first.quantity, package)]
+    if not others:
+        postage = _open_rows(payload, lambda row: not goods(row))
+        requests += [RowRequest(r.row_id, r.quantity, package) for r in postage]
+    deliver(payload, requests, at)
+
+
+def _cancel_a_row(payload: Payload, at: datetime) -> None:
+    first = _open_rows(payload, goods)[0]
+    cancel(payload, [first], at)

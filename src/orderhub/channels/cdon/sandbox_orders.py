@@ -1,0 +1,186 @@
+"""The CDON sandbox's orders: generated canonical orders, placed as CDON orders and then taken
+through their history with the sandbox's own row calls, so every order obeys CDON's rules.
+
+Deterministic: the same seed gives the same orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from orderhub.channels.cdon.sandbox_rows import (
+    Payload,
+    RowRequest,
+    cancel,
+    deliver,
+    goods,
+    open_quantity,
+    pay,
+    return_rows,
+    returnable,
+    settle,
+)
+from orderhub.channels.cdon.states import country_name, format_time
+from orderhub.domain import Order, Status
+from orderhub.domain.order import Address, OrderLine
+from orderhub.domain.samples import ACCOUNTS, generate_orders
+
+#: The CDON account the sandbox generates orders for (CountryCode Sweden, SEK).
+ACCOUNT = next(account for account in ACCOUNTS if account.name == "cdon-se")
+COUNTRY = country_name(ACCOUNT.country) or ACCOUNT.country
+MERCHANT_ID = "3b1addb2-2b6f-49bc-a185-2b5cfb445d66"
+#: Customers who pay by invoice (and COD) owe CDON until they pay; the others have paid.
+_PAY_LATER = frozenset({"invoice", "cod"})
+_CENT = Decimal("0.01")
+_POSTAGE_VAT = Decimal(25)
+
+
+def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
+    """Orders number start.. of the seed's CDON order sequence (canonical, as generated)."""
+    return generate_orders(count, seed, start=start, accounts=[ACCOUNT])
+
+
+def initial_orders(count: int, seed: int) -> list[Payload]:
+    """The sandbox's starting orders, each taken through its generated history."""
+    return [with_history(order) for order in generated(count, seed)]
+
+
+def with_history(order: Order) -> Payload:
+    payload = placed(order, order.created_at)
+    for change in order.status_history[1:]:
+        _replay(payload, change.status, order, change.at)
+    return payload
+
+
+def placed(order: Order, at: datetime) -> Payload:
+    """The order as CDON shows it when the customer has just placed it: every row Pending."""
+    paid = "AwaitingPayment" if order.payment_method in _PAY_LATER else "Paid"
+    rows = [_row(index, line, paid, order) for index, line in enumerate(order.lines, start=1)]
+    if order.shipping_cost:
+        rows.append(_postage(len(rows) + 1, order.shipping_cost, paid))
+    total = sum((Decimal(r["PricePerUnit"]) * r["Quantity"] for r in rows), Decimal(0))
+    vat = sum((Decimal(r["VatPerUnit"]) * r["Quantity"] for r in rows), Decimal(0))
+    details: dict[str, Any] = {
+        "OrderKey": f"{MERCHANT_ID}-{order.external_id}",
+        "OrderId": int(order.external_id),
+        "State": "Pending",
+        "PaymentStatus": paid,
+        "CreatedDateUtc": format_time(at),
+        "LastModifiedDateUtc": format_time(at),
+        "MerchantId": MERCHANT_ID,
+        "CountryCode": COUNTRY,
+        "CurrencyCode": order.currency,
+        "TotalAmount": total,
+        "TotalAmountExcludingVat": total - vat,
+        "TotalSalesAmount": total,
+        "CustomerInfo": _customer(order),
+        "OrderRows": rows,
+        "InvoiceNumbers": [],
+        "TotalVat": vat,
+    }
+    payload = {"OrderDetails": details, "Invoices": []}
+    settle(payload, at)
+    return payload
+
+
+def _replay(payload: Payload, status: Status, order: Order, at: datetime) -> None:
+    """Bring the CDON order to a generated status with the calls a merchant would make."""
+    rows = payload["OrderDetails"]["OrderRows"]
+    if status is Status.SHIPPING:
+        first = next(r for r in rows if goods(r))
+        part = first["Quantity"] if sum(map(goods, rows)) > 1 else first["Quantity"] - 1
+        if part > 0:
+            deliver(payload, [RowRequest(first["OrderRowId"], part, order.tracking_number)], at)
+    elif status is Status.SHIPPED:
+        open_rows = [RowRequest(r["OrderRowId"], open_quantity(r), order.tracking_number)
+                     for r in rows if open_quantity(r) > 0]  # fmt: skip
+        deliver(payload, open_rows, at)
+    elif status is Status.DELIVERED:
+        if payload["OrderDetails"]["PaymentStatus"] == "AwaitingPayment":
+            pay(payload, at)
+    elif status is Status.RETURNED:
+        done = [RowRequest(r["OrderRowId"], returnable(r)) for r in rows if returnable(r) > 0]
+        return_rows(payload, done, at)
+    elif status in (Status.CANCELLED, Status.FAILED):
+        open_rows = [RowRequest(r["OrderRowId"], open_quantity(r))
+                     for r in rows if open_quantity(r) > 0]  # fmt: skip
+        cancel(payload, open_rows, at)
+    # open, backordered, returning and lost leave no trace in CDON's order.
+
+
+def _row(number: int, line: OrderLine, paid: str, order: Order) -> Payload:
+    price = line.unit_price
+    ordinary = price
+    if order.discount and order.subtotal and order.subtotal > order.discount:
+        ordinary = (price * order.subtotal / (order.subtotal - order.discount)).quantize(_CENT)
+    return _row_fields(number, line.sku, line.name, "Article", line.quantity, price, ordinary,
+                       line.tax_rate, paid)  # fmt: skip
+
+
+def _postage(number: int, price: Decimal, paid: str) -> Payload:
+    return _row_fields(number, "POSTAGE", "Frakt", "Postage", 1, price, price, _POSTAGE_VAT, paid)
+
+
+def _row_fields(
+    number: int,
+    sku: str | None,
+    name: str,
+    product_type: str,
+    quantity: int,
+    price: Decimal,
+    ordinary: Decimal,
+    rate: Decimal,
+    paid: str,
+) -> Payload:
+    vat = (price * rate / (100 + rate)).quantize(_CENT)
+    return {
+        "OrderRowId": number,
+        "FulfillmentStatus": "Pending",
+        "PaymentStatus": paid,
+        "ProductId": sku,
+        "ProductName": name,
+        "ProductType": product_type,
+        "Quantity": quantity,
+        "DeliveredQuantity": 0,
+        "InvoicedQuantity": 0,
+        "CancelledQuantity": 0,
+        "ReturnedQuantity": 0,
+        "PickedQuantity": None,
+        "PricePerUnit": price,
+        "OrdinaryPricePerUnit": ordinary,
+        "VatPerUnit": vat,
+        "VatPercentage": rate,
+        "PackageId": None,
+        "DebitedAmount": Decimal(0),
+        "CreditedAmount": Decimal(0),
+        "PaidAmount": Decimal(0),
+        "RefundedAmount": Decimal(0),
+        "AddonToProductId": None,
+    }
+
+
+def _customer(order: Order) -> Payload:
+    return {
+        "CustomerId": order.customer_id,
+        # CDON hides the customer's e-mail address from merchants (the seed's "Hidden field").
+        "EmailAddress": "",
+        "ShippingAddress": _address(order.shipping_address),
+        "BillingAddress": _address(order.billing_address),
+        "Phones": {"PhoneMobile": order.phone, "PhoneWork": None, "PhoneHome": None},
+    }
+
+
+def _address(address: Address | None) -> Payload | None:
+    if address is None:
+        return None
+    return {
+        "Name": address.name or "",
+        "StreetAddress": address.street or "",
+        "CoAddress": address.street2 or "",
+        "ZipCode": address.zip or "",
+        "City": address.city or "",
+        "Country": address.country or "",
+    }

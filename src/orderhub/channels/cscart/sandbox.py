@@ -1,0 +1,173 @@
+"""The CS-Cart sandbox: the shop's order API (seed 002, design section 4) at `/api`, served
+locally with generated orders, order life and injectable faults.
+
+`create_app(...)` returns the ASGI app; `app.state.sandbox` is its `CsCartSandbox`. Every `/api`
+request needs HTTP Basic auth (`admin@example.com`, API key `sandbox`). Control endpoints for
+tests and the demo live under `/_sandbox/` (not CS-Cart's): never faulted, counted or
+authenticated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from decimal import Decimal
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, error_body
+from orderhub.channels.cscart.sandbox_state import ADMIN_EMAIL, API_KEY, CsCartSandbox
+from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
+from orderhub.domain.jsonfmt import dumps
+
+__all__ = ["ADMIN_EMAIL", "API_KEY", "CsCartSandbox", "create_app"]
+
+MAX_LIFE_STEPS = 10_000
+_CHALLENGE = (b"www-authenticate", b'Basic realm="CS-Cart API"')
+
+
+def create_app(
+    orders: int = 1000,
+    seed: int = 1,
+    faults: str | None = None,
+    life: bool = False,
+    *,
+    life_interval: float = 10.0,
+) -> SandboxApp:
+    """The CS-Cart sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7`
+    (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
+    spec = FaultSpec.parse(faults)
+    sandbox = CsCartSandbox(orders, seed, spec)
+    app = SandboxApp(
+        outer=lambda inner: FaultInjector(BasicAuthGate(inner), spec, sandbox.traffic, error_body),
+        routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        exception_handlers={
+            CsCartError: _cscart_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.sandbox = sandbox
+    sandbox.start(life_interval if life else None)
+    return app
+
+
+class BasicAuthGate:
+    """Every /api request carries HTTP Basic credentials: the admin's e-mail and API key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        api = scope["type"] == "http" and (path == "/api" or path.startswith("/api/"))
+        if api and not _authorised(scope):
+            body = error_body(401, "Unauthorized: HTTP Basic admin e-mail and API key needed")
+            await respond(send, 401, body, [_CHALLENGE])
+            return
+        await self.app(scope, receive, send)
+
+
+def _authorised(scope: Scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, key = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return user == ADMIN_EMAIL and key == API_KEY
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+def _api_routes(sandbox: CsCartSandbox) -> list[Route]:
+    async def orders(request: Request) -> Response:
+        return _json(sandbox.list_orders(request.query_params.multi_items()))
+
+    async def search(request: Request) -> Response:
+        return _json(sandbox.search(request.query_params.get("vendor_ref")))
+
+    async def order(request: Request) -> Response:
+        return _json(sandbox.order(_order_id(request)))
+
+    async def update(request: Request) -> Response:
+        return _json(sandbox.update(_order_id(request), await _body(request)))
+
+    return [
+        Route("/api/orders", orders, methods=["GET"]),
+        Route("/api/orders/", orders, methods=["GET"]),
+        Route("/api/orders/search", search, methods=["GET"]),
+        Route("/api/orders/search/", search, methods=["GET"]),
+        Route("/api/orders/{order_id}", order, methods=["GET"]),
+        Route("/api/orders/{order_id}", update, methods=["PUT"]),
+    ]
+
+
+def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
+    async def life(request: Request) -> Response:
+        raw = request.query_params.get("steps", "1")
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
+            raise bad_request(f"steps: expected 1 to {MAX_LIFE_STEPS}, got {raw!r}")
+        return _json({"changed": sandbox.step_life(int(raw))})
+
+    async def stats(request: Request) -> Response:
+        return _json(sandbox.stats())
+
+    async def mail(request: Request) -> Response:
+        return _json({"mail": sandbox.mail_json()})
+
+    async def all_orders(request: Request) -> Response:
+        return _json({"orders": sandbox.orders_json()})
+
+    return [
+        Route("/_sandbox/life", life, methods=["POST"]),
+        Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/mail", mail, methods=["GET"]),
+        Route("/_sandbox/orders", all_orders, methods=["GET"]),
+    ]
+
+
+def _order_id(request: Request) -> int:
+    raw = request.path_params["order_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise bad_request(f"order_id: expected an integer, got {raw!r}")
+    return int(raw)
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body(), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("the body must be a JSON object") from None
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json")
+
+
+# --- errors in CS-Cart's shape --------------------------------------------------------------
+
+
+async def _cscart_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CsCartError)
+    return _json(exc.body(), exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = f"{exc.detail}: {request.method} {request.url.path}"
+    return Response(error_body(exc.status_code, message), exc.status_code, exc.headers,
+                    media_type="application/json")  # fmt: skip
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return Response(error_body(500, "Internal Server Error"), 500, media_type="application/json")

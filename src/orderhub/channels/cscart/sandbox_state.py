@@ -1,0 +1,143 @@
+"""The CS-Cart sandbox's state: its orders, order life, traffic, faults and the e-mail it sent."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from orderhub.channels.cscart.codec import STATUS_BY_LETTER
+from orderhub.channels.cscart.sandbox_life import CsCartLife
+from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
+from orderhub.channels.cscart.sandbox_orders import initial_orders
+from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
+from orderhub.channels.cscart.sandbox_updates import apply_update
+from orderhub.channels.sandbox_kit import FaultSpec, RequestRecord, StrictClock, Ticker, Traffic
+
+#: The only credentials the sandbox accepts (HTTP Basic: the admin's e-mail and API key).
+ADMIN_EMAIL = "admin@example.com"
+API_KEY = "sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class SentMail:
+    """A status e-mail the shop "sent" for `notify_user=1`."""
+
+    order_id: str
+    to: str
+    status: str
+    subject: str
+    at: str
+
+
+class CsCartSandbox:
+    def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
+        self.seed = seed
+        self.faults = faults or FaultSpec()
+        self.store = CsCartOrderStore()
+        payloads, latest = initial_orders(orders, seed)
+        self.store.insert(payloads)
+        self.clock = StrictClock(latest)
+        self.life = CsCartLife(self.store, seed, orders, self.clock)
+        self.traffic = Traffic()
+        self._mail: list[SentMail] = []
+        self._mail_lock = threading.Lock()
+        self._tickers: list[Ticker] = []
+
+    # --- what tests and the demo use ----------------------------------------------------------
+
+    def orders_json(self) -> list[Payload]:
+        """Every order's details (Incomplete ones included), by id: the sandbox's truth."""
+        return self.store.all()
+
+    def step_life(self, n: int = 1) -> list[int]:
+        """Advance order life n steps; the ids created or changed."""
+        changed: list[int] = []
+        for _ in range(n):
+            changed += self.life.step()
+        return list(dict.fromkeys(changed))
+
+    @property
+    def mail(self) -> list[SentMail]:
+        with self._mail_lock:
+            return list(self._mail)
+
+    @property
+    def request_count(self) -> int:
+        return self.traffic.request_count
+
+    @property
+    def requests_by_path(self) -> Counter[str]:
+        """Requests per "METHOD /path" (control paths excluded)."""
+        return self.traffic.requests_by_path
+
+    @property
+    def fault_log(self) -> list[RequestRecord]:
+        return self.traffic.fault_log
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return list(self.traffic.requests)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self.traffic.summary(),
+            "orders": self.store.count(),
+            "life_steps": self.life.steps,
+            "mail_sent": len(self.mail),
+        }
+
+    def mail_json(self) -> list[dict[str, Any]]:
+        return [asdict(m) for m in self.mail]
+
+    # --- CS-Cart's API ------------------------------------------------------------------------
+
+    def list_orders(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        return list_orders(self.store, params)
+
+    def order(self, order_id: int) -> Payload:
+        payload = self.store.get(order_id)
+        if payload is None:
+            raise CsCartError(404, f"Not Found: order {order_id} does not exist")
+        return payload
+
+    def update(self, order_id: int, body: object) -> dict[str, str]:
+        """PUT /api/orders/{id}: `{"order_id": "98"}`; the e-mail recorded if one is due."""
+        with self.store.lock:
+            update = apply_update(self.order(order_id), body, self.clock.now())
+            self.store.save(update.payload)
+        if update.notify_user:
+            self._send_mail(update.payload)
+        return {"order_id": str(order_id)}
+
+    def search(self, vendor_ref: str | None) -> list[Payload]:
+        """GET /api/orders/search/?vendor_ref=: the details of every order with that reference."""
+        if not vendor_ref:
+            raise bad_request("vendor_ref: expected the reference to search for")
+        found = self.store.find(C.vendor_ref == vendor_ref)
+        if not found:
+            raise CsCartError(404, "Your search did not return any results")
+        return found
+
+    def _send_mail(self, payload: Payload) -> None:
+        to = str(payload.get("email") or "")
+        if not to:
+            return  # no address: the shop cannot tell the customer
+        letter = payload["status"]
+        subject = f"Order #{payload['order_id']}: {STATUS_BY_LETTER[letter].value} ({letter})"
+        sent = SentMail(str(payload["order_id"]), to, letter, subject, payload["updated_at"])
+        with self._mail_lock:
+            self._mail.append(sent)
+
+    # --- background work ----------------------------------------------------------------------
+
+    def start(self, life_interval: float | None = None) -> None:
+        if life_interval:
+            self._tickers.append(Ticker(life_interval, self.step_life).start())
+
+    def close(self) -> None:
+        for ticker in self._tickers:
+            ticker.stop()
+        self._tickers.clear()

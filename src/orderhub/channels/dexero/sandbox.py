@@ -1,0 +1,245 @@
+"""The Dexero sandbox: Dexero's REST v2 order API (seed 003, design section 4) at
+`/service/rest/2/merchant/catalog`, with OAuth2 client credentials at `/oauth/token.action`,
+generated orders, order life and injectable faults.
+
+`create_app(...)` returns the ASGI app; `app.state.sandbox` is its `DexeroSandbox`. Control
+endpoints for tests and the demo live under `/_sandbox/` (not Dexero's): never faulted, counted
+or authenticated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from orderhub.channels.dexero.sandbox_listing import LISTS, DexeroError
+from orderhub.channels.dexero.sandbox_state import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TOKEN_TTL,
+    DexeroSandbox,
+)
+from orderhub.channels.dexero.xmlcodec import order_to_xml, page_to_xml
+from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp
+from orderhub.domain.jsonfmt import dumps
+
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "PREFIX", "DexeroSandbox", "create_app"]
+
+PREFIX = "/service/rest/2/merchant/catalog"
+TOKEN_PATH = "/oauth/token.action"
+MAX_LIFE_STEPS = 10_000
+WRITES = ["POST", "PUT", "PATCH", "DELETE"]
+_FORMATS = {"json": "application/json", "xml": "application/xml"}
+
+
+def create_app(
+    orders: int = 1000,
+    seed: int = 1,
+    faults: str | None = None,
+    life: bool = False,
+    *,
+    life_interval: float = 10.0,
+    token_ttl: int = TOKEN_TTL,
+) -> SandboxApp:
+    """The Dexero sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7`
+    (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
+    spec = FaultSpec.parse(faults)
+    sandbox = DexeroSandbox(orders, seed, spec, token_ttl)
+    app = SandboxApp(
+        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, _fault_body),
+        routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        middleware=[Middleware(BearerGate, sandbox=sandbox)],
+        exception_handlers={
+            DexeroError: _dexero_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.sandbox = sandbox
+    sandbox.start(life_interval if life else None)
+    return app
+
+
+class BearerGate:
+    """Every request under PREFIX needs `Authorization: Bearer <a token not expired>`."""
+
+    def __init__(self, app: ASGIApp, sandbox: DexeroSandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and self.sandbox.tokens.valid(token.strip()):
+            await self.app(scope, receive, send)
+            return
+        error = DexeroError(401, "invalid_token", "a valid bearer token is required")
+        body, media = _error_body(error, _format_of(path))
+        challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        await Response(body, 401, challenge, media_type=media)(scope, receive, send)
+
+
+# --- Dexero's API ---------------------------------------------------------------------------
+
+
+def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
+    async def orders(request: Request) -> Response:
+        name, fmt = _resource(request.path_params["resource"])
+        params = request.query_params.multi_items()
+        if name in LISTS:
+            page = sandbox.list_orders(name, params)
+            return _answer(page, fmt, page_to_xml)
+        if name.isascii() and name.isdigit() and len(name) <= 18:
+            return _answer(sandbox.order(int(name), params), fmt, order_to_xml)
+        known = ", ".join(f"orders/{n}" for n in LISTS)
+        raise DexeroError(404, "not_found", f"no resource orders/{name} ({known}, orders/{{id}})")
+
+    async def read_only(request: Request) -> Response:
+        message = "Dexero's order API is read-only: it has no write calls"
+        raise DexeroError(405, "method_not_allowed", message)
+
+    async def token(request: Request) -> Response:
+        return _json(await _grant(sandbox, request))
+
+    return [
+        Route(f"{PREFIX}/orders/{{resource}}", orders, methods=["GET"]),
+        Route(f"{PREFIX}/orders/{{resource}}", read_only, methods=WRITES),
+        Route(TOKEN_PATH, token, methods=["POST"]),
+    ]
+
+
+def _resource(resource: str) -> tuple[str, str]:
+    """`pending.json` -> ("pending", "json"); the format is the extension (json or xml)."""
+    name, dot, fmt = resource.rpartition(".")
+    if not dot or fmt not in _FORMATS:
+        raise DexeroError(
+            400, "invalid_format", f"format: expected .json or .xml, got {resource!r}"
+        )
+    return name, fmt
+
+
+async def _grant(sandbox: DexeroSandbox, request: Request) -> dict[str, Any]:
+    """OAuth2 client credentials (RFC 6749 4.4): grant_type in the form body or the query,
+    the client in HTTP Basic or in client_id/client_secret."""
+    values = dict(request.query_params)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        values |= dict(parse_qsl((await request.body()).decode("latin-1")))
+    grant = values.get("grant_type")
+    if grant != "client_credentials":
+        raise OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    client = _basic(request.headers.get("authorization", ""))
+    client_id, secret = client or (values.get("client_id"), values.get("client_secret"))
+    if (client_id, secret) != (CLIENT_ID, CLIENT_SECRET):
+        raise OAuthError(401, "invalid_client", "client_id or client_secret not valid")
+    return sandbox.tokens.issue()
+
+
+def _basic(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return client_id, secret
+
+
+class OAuthError(DexeroError):
+    """The token endpoint answers in OAuth2's own shape (RFC 6749 5.2)."""
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "error_description": self.message}
+
+
+# --- control endpoints ----------------------------------------------------------------------
+
+
+def _control_routes(sandbox: DexeroSandbox) -> list[Route]:
+    async def life(request: Request) -> Response:
+        raw = request.query_params.get("steps", "1")
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
+            raise DexeroError(400, "invalid_parameter", f"steps: expected 1 to {MAX_LIFE_STEPS}")
+        return _json({"changed": sandbox.step_life(int(raw))})
+
+    async def stats(request: Request) -> Response:
+        return _json(sandbox.stats())
+
+    async def all_orders(request: Request) -> Response:
+        return _json({"orders": sandbox.orders_json()})
+
+    async def expire_tokens(request: Request) -> Response:
+        return _json({"revoked": sandbox.tokens.revoke_all()})
+
+    return [
+        Route("/_sandbox/life", life, methods=["POST"]),
+        Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/orders", all_orders, methods=["GET"]),
+        Route("/_sandbox/tokens/expire", expire_tokens, methods=["POST"]),
+    ]
+
+
+# --- answers and errors ---------------------------------------------------------------------
+
+
+def _answer(body: dict[str, Any], fmt: str, to_xml: Any) -> Response:
+    if fmt == "xml":
+        return Response(to_xml(body), media_type=_FORMATS["xml"])
+    return _json(body)
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), status, headers, media_type="application/json")
+
+
+def _format_of(path: str) -> str:
+    return "xml" if path.endswith(".xml") else "json"
+
+
+def _error_body(error: DexeroError, fmt: str) -> tuple[bytes, str]:
+    if fmt != "xml" or isinstance(error, OAuthError):
+        return dumps(error.body()), _FORMATS["json"]
+    root = Element("error")
+    for key, value in error.body()["error"].items():
+        SubElement(root, key).text = str(value)
+    return tostring(root, encoding="utf-8", xml_declaration=True), _FORMATS["xml"]
+
+
+def _fault_body(status: int, message: str) -> bytes:
+    return dumps(DexeroError(status, "server_error", message).body())
+
+
+def _error_response(request: Request, error: DexeroError) -> Response:
+    body, media = _error_body(error, _format_of(request.url.path))
+    refused_client = isinstance(error, OAuthError) and error.status == 401
+    headers = {"WWW-Authenticate": "Basic"} if refused_client else None
+    return Response(body, error.status, headers, media_type=media)
+
+
+async def _dexero_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DexeroError)
+    return _error_response(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    return _error_response(request, DexeroError(exc.status_code, code, str(exc.detail)))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return _error_response(request, DexeroError(500, "server_error", "internal error"))

@@ -1,0 +1,68 @@
+"""Order life in the Dexero sandbox: what customers and the merchant's shop do meanwhile.
+
+Each step, deterministically from the seed and the step number: a new order arrives
+(`pending`); a pending order is paid (`untreated`); an untreated one is treated; a treated one
+completed; sometimes a customer cancels an order not yet treated. Every change stamps the
+order's `updated_date`, the timestamp Dexero's time window filters on.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from orderhub.channels.dexero.codec import UPDATED_FIELD
+from orderhub.channels.dexero.sandbox_orders import Payload, arrival, generated
+from orderhub.channels.dexero.sandbox_store import DexeroStore
+from orderhub.channels.sandbox_kit import StrictClock
+from orderhub.domain.jsonfmt import timestamp_text
+
+CANCEL_SHARE = 0.3
+#: Each move: from status -> to status.
+MOVES = (("pending", "untreated"), ("untreated", "treated"), ("treated", "completed"))
+_ENDLESS = 10**12
+
+
+class DexeroLife:
+    def __init__(self, store: DexeroStore, seed: int, generated_count: int, clock: StrictClock):
+        self.store = store
+        self.seed = seed
+        self.clock = clock
+        self.steps = 0
+        self._arrivals = generated(_ENDLESS, seed, start=generated_count)
+
+    def step(self) -> list[int]:
+        """Advance one step; return the ids of the orders created or changed."""
+        rng = random.Random(f"dexero-life:{self.seed}:{self.steps}")
+        self.steps += 1
+        with self.store.lock:
+            changed = [self._arrive()]
+            for before, after in MOVES:
+                changed += self._move(rng, (before,), after)
+            if rng.random() < CANCEL_SHARE:
+                changed += self._move(rng, ("pending", "untreated"), "cancelled")
+        return changed
+
+    def _arrive(self) -> int:
+        payload = arrival(next(self._arrivals), self.seed, self.clock.now())
+        self.store.insert([payload])
+        return int(payload["id"])
+
+    def _move(self, rng: random.Random, statuses: tuple[str, ...], status: str) -> list[int]:
+        candidates = self.store.ids(statuses)
+        if not candidates:
+            return []
+        payload = self.store.get(candidates[int(rng.random() * len(candidates))])
+        assert payload is not None  # picked from the store under its lock
+        payload["status"] = status
+        payload[UPDATED_FIELD] = timestamp_text(self.clock.now())
+        if status == "untreated":
+            _paid(payload)
+        self.store.save(payload)
+        return [int(payload["id"])]
+
+
+def _paid(payload: Payload) -> None:
+    """The customer paid: nothing left to pay."""
+    total = payload["total_order"]
+    payload.update(total_payment=total, total_left_to_pay=Decimal("0.00"))

@@ -1,0 +1,142 @@
+"""The Dexero sandbox's state: its orders, order life, OAuth2 tokens, traffic and faults."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from orderhub.channels.dexero.sandbox_life import DexeroLife
+from orderhub.channels.dexero.sandbox_listing import (
+    DexeroError,
+    flag,
+    page_body,
+    parse_selection,
+    shown,
+)
+from orderhub.channels.dexero.sandbox_orders import Payload, initial_orders
+from orderhub.channels.dexero.sandbox_store import DexeroStore
+from orderhub.channels.sandbox_kit import FaultSpec, RequestRecord, StrictClock, Ticker, Traffic
+
+#: The only client id and secret the sandbox accepts.
+CLIENT_ID = "sandbox"
+CLIENT_SECRET = "sandbox"
+TOKEN_TTL = 3600
+
+
+class Tokens:
+    """Bearer tokens issued by the client-credentials grant, each valid for `ttl` seconds."""
+
+    def __init__(self, ttl: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.issued = 0
+        self._clock = clock
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self) -> dict[str, Any]:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._expiry[token] = self._clock() + self.ttl
+            self.issued += 1
+        return {"access_token": token, "token_type": "bearer", "expires_in": self.ttl}
+
+    def valid(self, token: str) -> bool:
+        with self._lock:
+            expiry = self._expiry.get(token)
+        return expiry is not None and self._clock() < expiry
+
+    def revoke_all(self) -> int:
+        """Every token stops working (as when they expire); how many there were."""
+        with self._lock:
+            count = len(self._expiry)
+            self._expiry.clear()
+        return count
+
+
+class DexeroSandbox:
+    def __init__(
+        self,
+        orders: int = 1000,
+        seed: int = 1,
+        faults: FaultSpec | None = None,
+        token_ttl: int = TOKEN_TTL,
+    ) -> None:
+        self.seed = seed
+        self.faults = faults or FaultSpec()
+        self.store = DexeroStore()
+        payloads, latest = initial_orders(orders, seed)
+        self.store.insert(payloads)
+        self.clock = StrictClock(latest)
+        self.life = DexeroLife(self.store, seed, orders, self.clock)
+        self.traffic = Traffic()
+        self.tokens = Tokens(token_ttl)
+        self._tickers: list[Ticker] = []
+
+    # --- what tests and the demo use ----------------------------------------------------------
+
+    def orders_json(self) -> list[Payload]:
+        """Every order as Dexero JSON, forms and test orders included, by id: the truth."""
+        return self.store.all()
+
+    def step_life(self, n: int = 1) -> list[int]:
+        """Advance order life n steps; the ids created or changed."""
+        changed: list[int] = []
+        for _ in range(n):
+            changed += self.life.step()
+        return list(dict.fromkeys(changed))
+
+    @property
+    def request_count(self) -> int:
+        return self.traffic.request_count
+
+    @property
+    def requests_by_path(self) -> Counter[str]:
+        return self.traffic.requests_by_path
+
+    @property
+    def fault_log(self) -> list[RequestRecord]:
+        return self.traffic.fault_log
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return list(self.traffic.requests)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self.traffic.summary(),
+            "orders": self.store.count(),
+            "life_steps": self.life.steps,
+            "tokens_issued": self.tokens.issued,
+        }
+
+    # --- Dexero's API -------------------------------------------------------------------------
+
+    def list_orders(self, list_name: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        selection = parse_selection(list_name, params)
+        total, payloads = self.store.select(selection)
+        return page_body(selection, total, payloads)
+
+    def order(self, order_id: int, params: Sequence[tuple[str, str]]) -> Payload:
+        values = dict(params)
+        unknown = sorted(set(values) - {"include_forms"})
+        if unknown:
+            raise DexeroError(400, "invalid_parameter", f"{unknown[0]}: unknown parameter")
+        payload = self.store.get(order_id)
+        if payload is None:
+            raise DexeroError(404, "not_found", f"order {order_id} not found")
+        return shown(payload, flag(values, "include_forms"))
+
+    # --- background work ----------------------------------------------------------------------
+
+    def start(self, life_interval: float | None = None) -> None:
+        if life_interval:
+            self._tickers.append(Ticker(life_interval, self.step_life).start())
+
+    def close(self) -> None:
+        for ticker in self._tickers:
+            ticker.stop()
+        self._tickers.clear()

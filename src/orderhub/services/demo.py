@@ -1,0 +1,167 @@
+"""The demo: channel sandboxes on free loopback ports, a config that points at them, and the
+background work (worker, periodic sync) that makes the hub feel alive. Stopped as one."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine
+
+from orderhub.channels.base import Account
+from orderhub.services.outbox import Topic, Worker
+from orderhub.services.sync import sync_account
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoChannel:
+    """One demo account: which sandbox serves it and how the hub reaches it."""
+
+    name: str
+    type: str
+    seed: int
+    #: The sandbox app factory, `factory(orders=..., seed=..., life=True, ...)`.
+    factory: Callable[..., Any]
+    #: Path of the channel's API below the sandbox's root, e.g. "/v1".
+    api_path: str
+    credentials: dict[str, str]
+
+
+def demo_channels() -> list[DemoChannel]:
+    from orderhub.channels.mall.sandbox import CLIENT_ID
+    from orderhub.channels.mall.sandbox import create_app as mall
+
+    creds = {"client_id": CLIENT_ID}
+    return [
+        DemoChannel("mall-cz", "mall", 1, mall, "/v1", creds),
+        DemoChannel("mall-sk", "mall", 2, mall, "/v1", creds),
+    ]
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a daemon thread."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.app = app
+        self.port = port or free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"the server on port {self.port} did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningChannel:
+    channel: DemoChannel
+    server: ThreadedServer
+
+    @property
+    def account(self) -> Account:
+        return Account(
+            name=self.channel.name,
+            type=self.channel.type,
+            base_url=self.server.base_url + self.channel.api_path,
+            credentials=self.channel.credentials,
+        )
+
+
+def start_sandboxes(
+    channels: Sequence[DemoChannel], orders: int, life_interval: float
+) -> list[RunningChannel]:
+    """Build and serve each channel's sandbox with its share of `orders`."""
+    share = max(1, orders // max(1, len(channels)))
+    running = []
+    for channel in channels:
+        app = channel.factory(orders=share, seed=channel.seed, life=life_interval > 0,
+                              life_interval=life_interval or 10.0)  # fmt: skip
+        running.append(RunningChannel(channel, ThreadedServer(app).start()))
+    return running
+
+
+def write_config(path: Path, running: Sequence[RunningChannel], sync_interval: int) -> None:
+    """An orderhub.toml for the running sandboxes; credentials come from DEMO_* variables."""
+    blocks = []
+    for item in running:
+        account = item.account
+        creds = "".join(
+            f'{name}_env = "{credential_env(account.name, name)}"\n' for name in account.credentials
+        )
+        blocks.append(
+            f'[[channels]]\nname = "{account.name}"\ntype = "{account.type}"\n'
+            f'base_url = "{account.base_url}"\n{creds}sync_interval = {sync_interval}\n'
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by `orderhub demo`\n\n" + "\n".join(blocks), encoding="utf-8")
+
+
+def credential_env(account: str, credential: str) -> str:
+    return f"DEMO_{account}_{credential}".upper().replace("-", "_")
+
+
+@dataclass
+class Background:
+    """The worker and a periodic sync, in daemon threads, stopped together."""
+
+    engine: Engine
+    accounts: Sequence[Account]
+    sync_every: float
+    topics: dict[str, Topic]
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> Background:
+        worker = Worker(self.engine, self.topics)
+        self._spawn(lambda: worker.run_forever(self.stop, poll=1.0))
+        if self.sync_every > 0:
+            self._spawn(self._sync_loop)
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+    def _spawn(self, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _sync_loop(self) -> None:
+        while not self.stop.wait(self.sync_every):
+            for account in self.accounts:
+                try:
+                    sync_account(self.engine, account)
+                except Exception:  # the demo keeps serving when one sync fails
+                    log.exception("background sync of %s failed", account.name)
