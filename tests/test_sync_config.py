@@ -140,7 +140,6 @@ def cli_env(
         monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
         monkeypatch.setenv("ORDERHUB_CONFIG_FILE", str(config))
         monkeypatch.setenv("MALL_CZ_CLIENT_ID", "sandbox")
-        monkeypatch.setenv("COLUMNS", "200")
         get_settings.cache_clear()
         yield sandbox
         get_settings.cache_clear()

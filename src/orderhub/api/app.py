@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from starlette.responses import Response
 
 from orderhub import __version__
-from orderhub.api import auth, channels, order_writes, orders, problems
+from orderhub.api import auth, channel_webhooks, channels, order_writes, orders, problems
 from orderhub.api import webhooks as webhooks_api
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
@@ -25,6 +25,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)
+    app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -48,8 +49,15 @@ _bearer = HTTPBearer(
 )
 
 
+#: /v1 paths a channel calls with its account's own webhook secret instead of an API key.
+_CHANNEL_SECRET_PATHS = re.compile(r"/v1/channels/[^/]+/webhook")
+
+
 def guarded(path: str) -> bool:
-    """Whether a path needs a key: everything under /v1 (not /healthz, /docs, /openapi.json)."""
+    """Whether a path needs a key: everything under /v1 (not /healthz, /docs, /openapi.json),
+    except the inbound channel webhook, which checks its channel's secret itself."""
+    if _CHANNEL_SECRET_PATHS.fullmatch(path):
+        return False
     return path == "/v1" or path.startswith("/v1/")
 
 

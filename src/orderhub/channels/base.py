@@ -111,6 +111,10 @@ class OrderChange:
     notify_user: bool = False
     #: The merchant's own reference to set at the channel (CS-Cart `vendor_ref`); None: unchanged.
     vendor_ref: str | None = None
+    #: The merchant acknowledged the order (MALL: `{"confirmed": true}`); False: nothing to say.
+    confirmed: bool = False
+    #: Who carries the parcel, sent with shipped where the channel takes one.
+    carrier: str | None = None
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import typer
@@ -10,10 +11,12 @@ import typer
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.sync import _progress, _report, _SyncBar
 from orderhub.services.demo import (
+    WEBHOOK_SECRET,
     Background,
     RunningChannel,
     credential_env,
     demo_channels,
+    inbound_webhook_url,
     start_sandboxes,
     write_config,
 )
@@ -40,11 +43,18 @@ def demo(
     os.environ.setdefault("ORDERHUB_WEBHOOKS_ALLOW_PRIVATE", "1")
     engine = engine_from_settings()
     upgrade(engine)
+    secret = secrets.token_urlsafe(16)
+    hub = f"http://127.0.0.1:{port}"
     with console.status("starting the channel sandboxes"):
-        running = start_sandboxes(demo_channels(), orders, LIFE_INTERVAL)
+        running = start_sandboxes(
+            demo_channels(),
+            orders,
+            LIFE_INTERVAL,
+            lambda name: inbound_webhook_url(hub, name, secret),
+        )
     background = None
     try:
-        _configure(running)
+        _configure(running, secret)
         _first_sync(engine, running)
         key = create_key(engine, "demo", SCOPES, replace=True).token
         _print_welcome(port, key, running)
@@ -61,13 +71,15 @@ def demo(
             item.server.app.state.sandbox.close()
 
 
-def _configure(running: list[RunningChannel]) -> None:
+def _configure(running: list[RunningChannel], webhook_secret: str) -> None:
     """Write .demo/orderhub.toml and point this process (and `orderhub ...` hints) at it."""
     path = DEMO_DIR / "orderhub.toml"
     write_config(path, running, int(SYNC_EVERY))
     for item in running:
         for name, value in item.channel.credentials.items():
             os.environ[credential_env(item.channel.name, name)] = value
+        if item.channel.webhooks:
+            os.environ[credential_env(item.channel.name, WEBHOOK_SECRET)] = webhook_secret
     os.environ["ORDERHUB_CONFIG_FILE"] = str(path)
     get_settings.cache_clear()
 
@@ -102,6 +114,7 @@ def _print_welcome(port: int, key: str, running: list[RunningChannel]) -> None:
         console.print(f"  {example}", soft_wrap=True, markup=False, highlight=False)
     console.print(
         f"\nOrders keep arriving: the sandboxes live (every {LIFE_INTERVAL:.0f} s) and the hub "
-        f"syncs every {SYNC_EVERY:.0f} s. The worker delivers webhooks; e-mail waits in the "
+        f"syncs every {SYNC_EVERY:.0f} s; MALL's webhooks bring changes in at once. The worker "
+        "delivers webhooks and pushes your changes back to the channels; e-mail waits in the "
         "outbox unless ORDERHUB_SMTP_URL is set.\n"
     )

@@ -110,11 +110,15 @@ def channels_list() -> None:
     engine = engine_from_settings()
     upgrade(engine)
     views = accounts.overview(engine, _configs())
-    table = Table(
-        "name", "type", "base_url", "every", "last success", "last run", "new", "changed",
-        "requests", "req/1000", "seconds", "note",
-        title=f"channel accounts ({get_settings().config_file})",
-    )  # fmt: skip
+    table = Table(title=f"channel accounts ({get_settings().config_file})")
+    table.add_column("name", no_wrap=True)
+    table.add_column("type")
+    table.add_column("every")
+    table.add_column("last success")
+    table.add_column("last run", no_wrap=True)
+    for name in ("new", "changed", "requests", "req/1000", "seconds"):
+        table.add_column(name, justify="right")
+    table.add_column("note")
     for view in views:
         run = view.last_run
         c = run.counts if run else None
@@ -124,7 +128,7 @@ def channels_list() -> None:
         if run and run.error:
             note = (note + "; " if note else "") + run.error[:80]
         table.add_row(
-            view.name, view.type, view.base_url or "",
+            view.name, view.type,
             f"{view.sync_interval}s" if view.sync_interval else "",
             _when(view.state.last_success_at if view.state else None),
             run.status if run else "never",

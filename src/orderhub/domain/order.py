@@ -25,6 +25,16 @@ class StatusSource(StrEnum):
     SYSTEM = "system"
 
 
+class PushStatus(StrEnum):
+    """Where the merchant's last change stands with the channel (None: nothing to push)."""
+
+    PENDING = "pending"
+    PUSHED = "pushed"
+    REFUSED = "refused"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"  # transient failures until the retries ran out
+
+
 @dataclass(slots=True)
 class Address:
     name: str | None = None
@@ -97,6 +107,9 @@ class Order:
     carrier: str | None = None
     vendor_ref: str | None = None
     language: str | None = None
+    #: Hub-owned, like vendor_ref: a PushStatus value, and the channel's refusal or last error.
+    push_status: str | None = None
+    push_error: str | None = None
     shipping_address: Address | None = None
     billing_address: Address | None = None
     lines: list[OrderLine] = field(default_factory=list)
@@ -173,5 +186,13 @@ SCALAR_FIELDS: dict[str, ScalarField] = {
         ScalarField("carrier", FieldKind.STR, True, "Carrier that ships the order."),
         ScalarField("vendor_ref", FieldKind.STR, True, "The merchant's own reference."),
         ScalarField("language", FieldKind.STR, True, "Customer language, e.g. cs or en."),
+        ScalarField(
+            "push_status",
+            FieldKind.ENUM,
+            True,
+            "The merchant's last change at the channel (null: nothing to push).",
+            tuple(p.value for p in PushStatus),
+        ),
+        ScalarField("push_error", FieldKind.STR, True, "Why the channel refused the change."),
     )
 }

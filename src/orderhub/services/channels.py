@@ -8,7 +8,8 @@ base_url = "http://127.0.0.1:9001/v1"
 client_id_env = "MALL_CZ_CLIENT_ID"    # any `<credential>_env` names the variable holding it
 sync_interval = 300                    # seconds between scheduled syncs
 # optional: page_size = 100, overlap = 60, timeout = 30, max_attempts = 8, max_pause = 120,
-#           confirm = true (MALL: confirm orders back once stored)
+#           confirm = true (MALL: confirm orders back once stored),
+#           webhook_secret_env = "MALL_CZ_WEBHOOK_SECRET" (POST /v1/channels/NAME/webhook)
 ```
 """
 
@@ -30,6 +31,7 @@ from orderhub.domain import InvalidInput, NotFound, OrderhubError
 from orderhub.store import ChannelState, QuarantinedRecord, SyncRepository, SyncRun
 
 _ENV_SUFFIX = "_env"
+_NOT_CREDENTIALS = frozenset({"webhook_secret_env"})
 
 
 class ConfigError(OrderhubError):
@@ -58,6 +60,9 @@ class ChannelConfig(BaseModel):
     max_attempts: int = Field(8, ge=1, le=50)
     max_pause: float = Field(120.0, ge=0)
     confirm: bool = True
+    #: The variable holding the secret the channel's webhooks carry (`?secret=`); not a
+    #: credential of the channel's API, so not collected into credentials_env.
+    webhook_secret_env: str | None = None
     #: credential name -> the environment variable holding it (from the `<name>_env` keys).
     credentials_env: dict[str, str] = Field(default_factory=dict)
 
@@ -66,14 +71,25 @@ class ChannelConfig(BaseModel):
     def _collect_credentials(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        rest = {k: v for k, v in data.items() if not k.endswith(_ENV_SUFFIX)}
-        names = {k.removesuffix(_ENV_SUFFIX): v for k, v in data.items() if k.endswith(_ENV_SUFFIX)}
+
+        def credential(key: str) -> bool:
+            return key.endswith(_ENV_SUFFIX) and key not in _NOT_CREDENTIALS
+
+        rest = {k: v for k, v in data.items() if not credential(k)}
+        names = {k.removesuffix(_ENV_SUFFIX): v for k, v in data.items() if credential(k)}
         return {**rest, "credentials_env": {**rest.get("credentials_env", {}), **names}}
 
     def missing_credentials(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """The environment variables this account needs that are not set."""
         env = os.environ if environ is None else environ
         return [var for var in self.credentials_env.values() if not env.get(var)]
+
+    def webhook_secret(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The secret inbound webhooks must carry; None: this account takes no webhooks."""
+        if self.webhook_secret_env is None:
+            return None
+        env = os.environ if environ is None else environ
+        return env.get(self.webhook_secret_env) or None
 
     def account(self, environ: Mapping[str, str] | None = None) -> Account:
         """The account as a connector needs it, credentials read from the environment."""

@@ -34,6 +34,8 @@ class DemoChannel:
     #: Path of the channel's API below the sandbox's root, e.g. "/v1".
     api_path: str
     credentials: dict[str, str]
+    #: The sandbox posts changed ids to the hub's inbound webhook (MALL does).
+    webhooks: bool = False
 
 
 def demo_channels() -> list[DemoChannel]:
@@ -42,8 +44,8 @@ def demo_channels() -> list[DemoChannel]:
 
     creds = {"client_id": CLIENT_ID}
     return [
-        DemoChannel("mall-cz", "mall", 1, mall, "/v1", creds),
-        DemoChannel("mall-sk", "mall", 2, mall, "/v1", creds),
+        DemoChannel("mall-cz", "mall", 1, mall, "/v1", creds, webhooks=True),
+        DemoChannel("mall-sk", "mall", 2, mall, "/v1", creds, webhooks=True),
     ]
 
 
@@ -98,14 +100,21 @@ class RunningChannel:
 
 
 def start_sandboxes(
-    channels: Sequence[DemoChannel], orders: int, life_interval: float
+    channels: Sequence[DemoChannel],
+    orders: int,
+    life_interval: float,
+    webhook_url: Callable[[str], str] | None = None,
 ) -> list[RunningChannel]:
-    """Build and serve each channel's sandbox with its share of `orders`."""
+    """Build and serve each channel's sandbox with its share of `orders`; sandboxes that send
+    webhooks post to `webhook_url(account name)` when it is given."""
     share = max(1, orders // max(1, len(channels)))
     running = []
     for channel in channels:
+        hooks = (
+            {"webhook_url": webhook_url(channel.name)} if webhook_url and channel.webhooks else {}
+        )
         app = channel.factory(orders=share, seed=channel.seed, life=life_interval > 0,
-                              life_interval=life_interval or 10.0)  # fmt: skip
+                              life_interval=life_interval or 10.0, **hooks)  # fmt: skip
         running.append(RunningChannel(channel, ThreadedServer(app).start()))
     return running
 
@@ -118,12 +127,23 @@ def write_config(path: Path, running: Sequence[RunningChannel], sync_interval: i
         creds = "".join(
             f'{name}_env = "{credential_env(account.name, name)}"\n' for name in account.credentials
         )
+        if item.channel.webhooks:
+            creds += f'webhook_secret_env = "{credential_env(account.name, WEBHOOK_SECRET)}"\n'
         blocks.append(
             f'[[channels]]\nname = "{account.name}"\ntype = "{account.type}"\n'
             f'base_url = "{account.base_url}"\n{creds}sync_interval = {sync_interval}\n'
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# written by `orderhub demo`\n\n" + "\n".join(blocks), encoding="utf-8")
+
+
+#: The name of the demo's inbound webhook secret among an account's DEMO_* variables.
+WEBHOOK_SECRET = "webhook_secret"
+
+
+def inbound_webhook_url(hub_url: str, account: str, secret: str) -> str:
+    """Where a channel posts its webhooks: the secret rides in the URL (MALL sends no header)."""
+    return f"{hub_url}/v1/channels/{account}/webhook?secret={secret}"
 
 
 def credential_env(account: str, credential: str) -> str:

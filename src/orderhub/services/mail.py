@@ -41,12 +41,16 @@ class Notifier(StrEnum):
     CHANNEL = "channel"
 
 
-def who_notifies(order: Order) -> Notifier:
-    """Who tells the customer about a change: the hub, by e-mail, for every channel today.
+#: Channel types that e-mail the customer themselves when the push-back asks them to
+#: (CS-Cart: `notify_user=1` on its PUT /orders/{id}); the hub then sends nothing.
+CHANNEL_NOTIFIES = frozenset({"cscart"})
 
-    The one place to change when a channel sends its own mail (CS-Cart's `notify_user=1`,
-    passed with the push-back): return Notifier.CHANNEL for it and the hub stays quiet.
-    """
+
+def who_notifies(order: Order) -> Notifier:
+    """Who tells the customer about a change: the channel where it can (CS-Cart, with the
+    push-back's `notify_user=1`), else the hub, by e-mail. Never both."""
+    if str(order.channel_type) in CHANNEL_NOTIFIES:
+        return Notifier.CHANNEL
     return Notifier.HUB
 
 

@@ -20,8 +20,15 @@ from orderhub.domain import (
     check_transition,
 )
 from orderhub.domain.events import FieldChange, diff_orders, events_for_change
-from orderhub.services.mail import STATUS_UNCHANGED, Notification, notify_customer
+from orderhub.services.mail import (
+    STATUS_UNCHANGED,
+    Notification,
+    Notifier,
+    notify_customer,
+    who_notifies,
+)
 from orderhub.services.orders import OrderNotFound
+from orderhub.services.push import enqueue_push
 from orderhub.services.update_request import OrderUpdate
 from orderhub.store import StoredOrder, UnitOfWork
 
@@ -98,11 +105,18 @@ def _apply(
     after, written = _stamped(before, after, changes, at)
     if not uow.orders.update(after, written, stored.version):
         raise _LostRace
-    uow.publish(events_for_change(order_id, changes, at, StatusSource.API, actor))
+    recorded = uow.publish(events_for_change(order_id, changes, at, StatusSource.API, actor))
+    # The channel that owns the order hears of it through the outbox (services/push.py).
+    enqueue_push(uow, after, changes, recorded, _channel_notifies(after, update))
     notification = _notify(uow, before, after, update, version=stored.version + 1)
     fresh = uow.orders.get(order_id)
     assert fresh is not None  # we hold the row we just wrote
     return UpdateResult(fresh, tuple(changes), notification)
+
+
+def _channel_notifies(order: Order, update: OrderUpdate) -> bool:
+    """notify_user travels with the push when the channel, not the hub, e-mails the customer."""
+    return update.notify_user and who_notifies(order) is Notifier.CHANNEL
 
 
 def _notify(

@@ -18,7 +18,11 @@ from orderhub.services.smtp import SmtpConfig, mail_topic
 from orderhub.settings import Settings
 
 #: Modules that register their topics (`install(engine)`), when they are part of this build.
-_OPTIONAL_TOPICS = ("orderhub.services.webhook_delivery",)
+_OPTIONAL_TOPICS = (
+    "orderhub.services.webhook_delivery",
+    "orderhub.services.push",
+    "orderhub.services.inbound",
+)
 
 
 @dataclass(slots=True)

@@ -239,7 +239,16 @@ class OrderRepository:
         return OrderPage(rows, total, query.page, query.page_size, next_after)
 
 
-_KEEP = {"id", "channel", "external_id", "confirmed", "vendor_ref", "version"}
+_KEEP = {
+    "id",
+    "channel",
+    "external_id",
+    "confirmed",
+    "vendor_ref",
+    "version",
+    "push_status",
+    "push_error",
+}
 
 
 def _channel_diff(before: Order, reported: Order) -> list[FieldChange]:
@@ -249,6 +258,8 @@ def _channel_diff(before: Order, reported: Order) -> list[FieldChange]:
         id=before.id,
         confirmed=before.confirmed,
         vendor_ref=before.vendor_ref,
+        push_status=before.push_status,
+        push_error=before.push_error,
         carrier=reported.carrier if reported.carrier is not None else before.carrier,
     )
     return diff_orders(before, hub_owned)

@@ -61,6 +61,8 @@ orders = Table(
     Column("carrier", Str(64)),  # migration 0006
     Column("vendor_ref", Str(64)),
     Column("language", Str(16)),
+    Column("push_status", Str(16)),  # migration 0007: push-back to the channel
+    Column("push_error", Text),
     # Nested parts, each one JSON document kept as text: rendered by splicing, never re-parsed.
     Column("shipping_address", Text),
     Column("billing_address", Text),
@@ -78,6 +80,7 @@ orders = Table(
     Index(None, "updated_at"),
     Index(None, "vendor_ref"),
     Index(None, "email"),
+    Index(None, "push_status"),
 )
 
 #: The column behind each query-language field: the only names that ever reach SQL.

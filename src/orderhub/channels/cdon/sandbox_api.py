@@ -57,9 +57,8 @@ def list_query(params: Sequence[tuple[str, str]]) -> ListQuery:
     )
 
 
-def page_of(found: list[Payload], query: ListQuery) -> list[Payload]:
-    """The page the query asks for; 404 in CDON's shape when it holds no orders."""
-    page = found[query.skip : query.skip + query.take]
+def page_of(page: list[Payload]) -> list[Payload]:
+    """The page; 404 in CDON's shape when it holds no orders."""
     if not page:
         raise CdonError(404, NO_ORDERS, "No orders found")
     return page

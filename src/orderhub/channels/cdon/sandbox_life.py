@@ -61,11 +61,13 @@ class CdonOrderStore:
             payload = self._orders.get(order_id)
             return None if payload is None else copy.deepcopy(payload)
 
-    def by_modification(self, keep: Callable[[Payload, datetime], bool]) -> list[Payload]:
-        """The orders keep() accepts, by (LastModifiedDateUtc, OrderId)."""
+    def by_modification(
+        self, keep: Callable[[Payload, datetime], bool], skip: int, take: int
+    ) -> list[Payload]:
+        """Orders skip.. skip+take of those keep() accepts, by (LastModifiedDateUtc, OrderId)."""
         with self.lock:
-            found = [(at, i) for i, at in self._modified.items() if keep(self._orders[i], at)]
-            return [copy.deepcopy(self._orders[i]) for _, i in sorted(found)]
+            found = sorted((at, i) for i, at in self._modified.items() if keep(self._orders[i], at))
+            return [copy.deepcopy(self._orders[i]) for _, i in found[skip : skip + take]]
 
     def ids(self, where: Predicate) -> list[int]:
         with self.lock:

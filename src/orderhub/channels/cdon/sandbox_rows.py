@@ -167,8 +167,8 @@ def settle(order: Payload, at: datetime) -> None:
         _settle_row(row)
     if all(row["FulfillmentStatus"] in DONE | {"Cancelled", "Returned"} for row in rows):
         _invoice(order, at)
-    for row in rows:
-        _settle_row(row)
+        for row in rows:  # invoicing moved quantities: Delivered rows become Invoiced
+            _settle_row(row)
     details["State"] = order_state_from_rows(rows)
     details["PaymentStatus"] = order_payment(rows)
     details["LastModifiedDateUtc"] = format_time(at)

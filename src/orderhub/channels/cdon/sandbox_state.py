@@ -63,7 +63,7 @@ class CdonSandbox:
 
     def list_orders(self, params: Sequence[tuple[str, str]]) -> list[Payload]:
         query = list_query(params)
-        return page_of(self.store.by_modification(query.matches), query)
+        return page_of(self.store.by_modification(query.matches, query.skip, query.take))
 
     def order(self, order_id: int) -> Payload:
         payload = self.store.get(order_id)

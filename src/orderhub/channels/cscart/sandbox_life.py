@@ -49,11 +49,10 @@ class CsCartLife:
         rng = random.Random(f"cscart-life:{self.seed}:{self.steps}")
         self.steps += 1
         with self.store.lock:
-            arrived = self._arrive()
-            changed = [arrived]
+            changed = [self._arrive()]
             for current, new, chance in MOVES:
                 if rng.random() < chance:
-                    changed += self._move(rng, current, new, arrived)
+                    changed += self._move(rng, current, new, changed)
         return changed
 
     def _arrive(self) -> int:
@@ -61,10 +60,10 @@ class CsCartLife:
         self.store.insert([payload])
         return int(payload["order_id"])
 
-    def _move(self, rng: random.Random, current: str, new: str, arrived: int) -> list[int]:
-        """Move one order in letter `current` (not the one just placed), picked at random, to
-        letter `new`."""
-        candidates = self.store.ids(and_(C.status == current, C.order_id != arrived))
+    def _move(self, rng: random.Random, current: str, new: str, done: list[int]) -> list[int]:
+        """Move one order in letter `current`, picked at random, to letter `new`; not one this
+        step already placed or moved."""
+        candidates = self.store.ids(and_(C.status == current, C.order_id.not_in(done)))
         if not candidates:
             return []
         payload = self.store.get(candidates[int(rng.random() * len(candidates))])

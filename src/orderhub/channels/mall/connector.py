@@ -172,21 +172,27 @@ class MallConnector:
             self.client.confirm(external_id)
 
     def push(self, change: OrderChange) -> None:
-        """Status changes and tracking (docs/channels-mall.md); MALL's own rules apply."""
-        if change.status is None:
-            if change.tracking_number is None or change.tracking_url is None:
-                raise Unsupported("MALL: a change needs a status, or a tracking number and URL")
+        """Confirmation, status changes and tracking (docs/channels-mall.md); MALL's own rules
+        apply. Confirming goes first: it is the one call MALL accepts twice, so a push repeated
+        after a partial success (at-least-once delivery) never leaves it out."""
+        if change.confirmed:
+            self.client.confirm(change.external_id)
+        if change.status is not None:
+            self.client.set_status(
+                change.external_id,
+                _mall_status(change.status),
+                tracking_number=change.tracking_number,
+                tracking_url=change.tracking_url,
+                delivered_at=change.delivered_at,
+            )
+        elif change.tracking_number is not None and change.tracking_url is not None:
             self.client.set_tracking(
                 change.external_id, change.tracking_number, change.tracking_url
             )
-            return
-        self.client.set_status(
-            change.external_id,
-            _mall_status(change.status),
-            tracking_number=change.tracking_number,
-            tracking_url=change.tracking_url,
-            delivered_at=change.delivered_at,
-        )
+        elif not change.confirmed:
+            raise Unsupported(
+                "MALL: a change needs a status, a tracking number and URL, or confirmed"
+            )
 
     def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
         """MALL posts a JSON array of order ids."""

@@ -1,0 +1,63 @@
+"""Push-back bookkeeping: an order's `push_status`/`push_error`, and the order of its push rows.
+
+The push rows themselves are ordinary outbox rows (topic "push", store/outbox.py); this module
+only answers the questions the push handler asks about them and records the outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from orderhub.domain.order import PushStatus
+from orderhub.store.outbox import OutboxStatus, outbox
+from orderhub.store.tables import orders
+
+TOPIC = "push"
+
+
+class PushRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def set_state(
+        self,
+        order_id: int,
+        status: PushStatus | None,
+        error: str | None,
+        *,
+        bump_version: bool,
+    ) -> None:
+        """Record where the order's push stands. `bump_version` changes the ETag; the PUT that
+        enqueues a push has bumped it already in the same transaction."""
+        value = None if status is None else status.value
+        values: dict[str, object] = {"push_status": value, "push_error": error}
+        if bump_version:
+            values["version"] = orders.c.version + 1
+        changed = or_(
+            orders.c.push_status.is_distinct_from(value),
+            orders.c.push_error.is_distinct_from(error),
+        )
+        self.conn.execute(update(orders).where(orders.c.id == order_id, changed).values(**values))
+
+    def earlier_pending(self, order_id: int, item_id: int) -> datetime | None:
+        """When the earliest still-pending push row of this order enqueued before `item_id` is
+        next due (None when there is none): changes of one order go out in order."""
+        stmt = select(func.min(outbox.c.next_attempt_at)).where(
+            outbox.c.topic == TOPIC,
+            outbox.c.order_id == order_id,
+            outbox.c.status == OutboxStatus.PENDING.value,
+            outbox.c.id < item_id,
+        )
+        return self.conn.execute(stmt).scalar_one_or_none()
+
+    def later_pending(self, order_id: int, item_id: int) -> bool:
+        """Whether a newer push row of this order waits: it, not this one, settles the state."""
+        stmt = select(outbox.c.id).where(
+            outbox.c.topic == TOPIC,
+            outbox.c.order_id == order_id,
+            outbox.c.status == OutboxStatus.PENDING.value,
+            outbox.c.id > item_id,
+        )
+        return self.conn.execute(stmt.limit(1)).first() is not None
