@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install demo test lint fmt bench clean
+.PHONY: help install demo test lint fmt bench bench-sync clean
 
 help:  ## Show the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ fmt: $(STAMP)  ## Format and autofix
 
 bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs bare SQL
 	$(BIN)/python bench/read.py
+
+bench-sync: $(STAMP)  ## Sync benchmark: 100,000 orders from the MALL sandbox, orderhub vs dlt
+	$(BIN)/python bench/sync.py
 
 clean:  ## Remove the virtualenv, caches and local databases
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis orderhub.db*

@@ -197,8 +197,8 @@ FAULTS = "429=0.3,500=0.1,timeout=0.02,truncate=0.02,reset=0.02,seed=11,delay=3"
 
 
 # Every order costs a details call, and each injected 429 a one-second Retry-After: the default
-# run keeps to a dozen orders (~15 s on both databases); the slow one pulls 60 (~50 s each).
-@pytest.mark.parametrize("count", [12, pytest.param(60, marks=pytest.mark.slow)])
+# run keeps to a dozen orders (~10 s on both databases); the slow one pulls 30 (~20 s each).
+@pytest.mark.parametrize("count", [12, pytest.param(30, marks=pytest.mark.slow)])
 def test_faults_still_end_with_exactly_the_shop_orders(engine: Engine, count: int) -> None:
     with cscart_shop(orders=count, seed=8, faults=FAULTS) as shop:
         account = shop.account(page_size=100, timeout=1.0, max_attempts=30)

@@ -39,14 +39,22 @@ class DemoChannel:
 
 
 def demo_channels() -> list[DemoChannel]:
-    from orderhub.channels.mall.sandbox import CLIENT_ID
-    from orderhub.channels.mall.sandbox import create_app as mall
+    """Two MALL accounts (multi-account use) and one account of every other channel."""
+    from orderhub.channels.cdon import sandbox as cdon
+    from orderhub.channels.cscart import sandbox as cscart
+    from orderhub.channels.dexero import sandbox as dexero
+    from orderhub.channels.mall import sandbox as mall
 
-    creds = {"client_id": CLIENT_ID}
+    mall_creds = {"client_id": mall.CLIENT_ID}
     return [
-        DemoChannel("mall-cz", "mall", 1, mall, "/v1", creds, webhooks=True),
-        DemoChannel("mall-sk", "mall", 2, mall, "/v1", creds, webhooks=True),
-    ]
+        DemoChannel("mall-cz", "mall", 1, mall.create_app, "/v1", mall_creds, webhooks=True),
+        DemoChannel("mall-sk", "mall", 2, mall.create_app, "/v1", mall_creds, webhooks=True),
+        DemoChannel("shop-de", "cscart", 3, cscart.create_app, "/api",
+                    {"email": cscart.ADMIN_EMAIL, "api_key": cscart.API_KEY}),
+        DemoChannel("dexero-dk", "dexero", 4, dexero.create_app, dexero.PREFIX,
+                    {"client_id": dexero.CLIENT_ID, "client_secret": dexero.CLIENT_SECRET}),
+        DemoChannel("cdon-se", "cdon", 5, cdon.create_app, "/api", {"api_key": cdon.API_KEY}),
+    ]  # fmt: skip
 
 
 class ThreadedServer:
