@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -13,6 +14,7 @@ from helpers import serve_in_thread
 from orderhub.channels.base import Account
 from orderhub.channels.mall.codec import decode_order
 from orderhub.channels.mall.sandbox import create_app
+from orderhub.channels.sandbox_kit import RequestRecord
 from orderhub.domain import Order
 from orderhub.store.orders import _FULL_COLUMNS, stored
 from orderhub.store.tables import orders
@@ -50,15 +52,42 @@ def mall_sandbox(**options: Any) -> Iterator[Sandbox]:
         app.state.sandbox.close()
 
 
-def hub_orders(engine: Engine) -> dict[str, Order]:
-    """Every stored order of the MALL account, by external id (a duplicate would fail)."""
+def stored_orders(engine: Engine, channel: str) -> dict[str, Order]:
+    """Every stored order of an account, by external id (a duplicate would fail)."""
     found: dict[str, Order] = {}
     with engine.connect() as conn:
-        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == CHANNEL)):
+        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == channel)):
             order = stored(row._mapping).to_order()
             assert order.external_id not in found, f"duplicate {order.external_id}"
             found[order.external_id] = order
     return found
+
+
+def assert_hub_matches(engine: Engine, channel: str, expected: Iterable[Order]) -> None:
+    """The hub holds exactly these orders of the account, field for field (but the hub's own)."""
+    hub, truth_by_id = stored_orders(engine, channel), {o.external_id: o for o in expected}
+    assert hub.keys() == truth_by_id.keys(), (
+        f"missing {sorted(truth_by_id.keys() - hub.keys())[:5]}, "
+        f"extra {sorted(hub.keys() - truth_by_id.keys())[:5]}"
+    )
+    different = [k for k in truth_by_id if comparable(hub[k]) != comparable(truth_by_id[k])]
+    assert different == [], f"{len(different)} orders differ, e.g. {different[:3]}"
+
+
+def assert_no_request_before_retry_after(records: Sequence[RequestRecord]) -> None:
+    """After each injected 429, the next request came at least Retry-After seconds later."""
+    checked = 0
+    for earlier, later in pairwise(records):
+        if earlier.fault == "429":
+            assert earlier.retry_after is not None
+            assert later.monotonic - earlier.monotonic >= earlier.retry_after
+            checked += 1
+    assert checked > 0
+
+
+def hub_orders(engine: Engine) -> dict[str, Order]:
+    """Every stored order of the MALL account, by external id."""
+    return stored_orders(engine, CHANNEL)
 
 
 def truth(sandbox: Sandbox) -> dict[str, Order]:
@@ -73,11 +102,5 @@ def comparable(order: Order) -> Order:
 
 
 def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
-    """The hub holds exactly the sandbox's orders, field for field."""
-    hub, expected = hub_orders(engine), truth(sandbox)
-    assert hub.keys() == expected.keys(), (
-        f"missing {sorted(expected.keys() - hub.keys())[:5]}, "
-        f"extra {sorted(hub.keys() - expected.keys())[:5]}"
-    )
-    different = [k for k in expected if comparable(hub[k]) != comparable(expected[k])]
-    assert different == [], f"{len(different)} orders differ, e.g. {different[:3]}"
+    """The hub holds exactly the MALL sandbox's orders, field for field."""
+    assert_hub_matches(engine, CHANNEL, truth(sandbox).values())

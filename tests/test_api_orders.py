@@ -329,3 +329,23 @@ def test_healthz_and_openapi_describe_every_parameter(http: TestClient) -> None:
     names = {p["name"] for p in spec["paths"]["/v1/orders"]["get"]["parameters"]}
     assert {"_sort", "page", "page_size", "cursor", "filter", "total", "vendor_ref"} <= names
     assert "Order" in spec["components"]["schemas"]
+
+
+def test_cursor_pages_carry_the_walks_total_instead_of_counting_again(engine: Engine) -> None:
+    store(engine, [make_order(str(n)) for n in range(1, 8)])
+    http = client(engine)
+    first = http.get("/v1/orders?page_size=3").json()
+    assert first["paging"]["total"] == 7
+    store(engine, [make_order("100")])  # arrives mid-walk
+    second = http.get(f"/v1/orders?page_size=3&cursor={first['paging']['cursor']}").json()
+    assert second["paging"]["total"] == 7  # the total the walk started with
+    assert http.get("/v1/orders?page_size=3").json()["paging"]["total"] == 8
+
+
+def test_sqlite_planner_statistics_are_refreshed_when_missing(engine: Engine) -> None:
+    from orderhub.store import refresh_statistics
+
+    store(engine, [make_order(str(n)) for n in range(1, 5)])
+    analysed = refresh_statistics(engine)
+    assert analysed is (engine.dialect.name == "sqlite")
+    assert refresh_statistics(engine) is False  # fresh statistics are left alone

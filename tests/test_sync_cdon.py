@@ -11,27 +11,24 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, replace
-from itertools import pairwise
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from helpers import serve_in_thread
 from orderhub.channels.base import Account, Fatal, OrderChange, Unsupported
 from orderhub.channels.cdon.codec import decode_order, parse_time
 from orderhub.channels.cdon.connector import CdonConnector
 from orderhub.channels.cdon.sandbox import create_app
-from orderhub.channels.sandbox_kit import RequestRecord
 from orderhub.domain import Order, Status
 from orderhub.domain.jsonfmt import dumps
 from orderhub.services.sync import SyncProgress, sync_account
 from orderhub.store import SyncRepository, UnitOfWork
-from orderhub.store.orders import _FULL_COLUMNS, stored
-from orderhub.store.tables import orders
+from sync_support import assert_hub_matches, assert_no_request_before_retry_after, stored_orders
 
 CHANNEL = "cdon-se"
 FAULTS = "429=0.3,500=0.1,timeout=0.02,truncate=0.02,reset=0.02,seed=11,delay=3"
@@ -68,14 +65,11 @@ def cdon_sandbox(**options: Any) -> Iterator[Sandbox]:
 
 
 def hub_orders(engine: Engine) -> dict[str, Order]:
-    """Every stored order of the CDON account, by external id (a duplicate would fail)."""
-    found: dict[str, Order] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == CHANNEL)):
-            order = stored(row._mapping).to_order()
-            assert order.external_id not in found, f"duplicate {order.external_id}"
-            found[order.external_id] = order
-    return found
+    return stored_orders(engine, CHANNEL)
+
+
+def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
+    assert_hub_matches(engine, CHANNEL, truth(sandbox).values())
 
 
 def truth(sandbox: Sandbox) -> dict[str, Order]:
@@ -83,32 +77,6 @@ def truth(sandbox: Sandbox) -> dict[str, Order]:
     payloads = orjson.loads(dumps(sandbox.state.orders_json()))
     decoded = (decode_order(p, channel=CHANNEL) for p in payloads)
     return {order.external_id: order for order in decoded}
-
-
-def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
-    """The hub holds exactly the sandbox's orders, field for field (but the hub's own)."""
-    hub, expected = hub_orders(engine), truth(sandbox)
-    assert hub.keys() == expected.keys(), (
-        f"missing {sorted(expected.keys() - hub.keys())[:5]}, "
-        f"extra {sorted(hub.keys() - expected.keys())[:5]}"
-    )
-
-    def comparable(order: Order) -> Order:
-        return replace(order, id=None, confirmed=False)
-
-    different = [k for k in expected if comparable(hub[k]) != comparable(expected[k])]
-    assert different == [], f"{len(different)} orders differ, e.g. {different[:3]}"
-
-
-def assert_no_request_before_retry_after(records: list[RequestRecord]) -> None:
-    """After each injected 429, the next request came at least Retry-After seconds later."""
-    checked = 0
-    for earlier, later in pairwise(records):
-        if earlier.fault == "429":
-            assert earlier.retry_after is not None
-            assert later.monotonic - earlier.monotonic >= earlier.retry_after
-            checked += 1
-    assert checked > 0
 
 
 def list_calls(sandbox: Sandbox) -> int:

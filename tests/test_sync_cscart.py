@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from helpers import serve_in_thread
 from orderhub.channels.base import (
@@ -33,10 +33,7 @@ from orderhub.channels.cscart.sandbox import ADMIN_EMAIL, API_KEY, CsCartSandbox
 from orderhub.domain import Order, Status
 from orderhub.services.sync import SyncProgress, sync_account
 from orderhub.store import SyncRepository, UnitOfWork
-from orderhub.store.orders import _FULL_COLUMNS, stored
-from orderhub.store.tables import orders
-from sync_support import comparable
-from test_sync_mall import assert_no_request_before_retry_after
+from sync_support import assert_hub_matches, assert_no_request_before_retry_after, stored_orders
 
 CHANNEL = "shop-de"
 DETAILS = "GET /api/orders/"
@@ -78,27 +75,13 @@ def cscart_shop(**options: Any) -> Iterator[Shop]:
 
 
 def hub_orders(engine: Engine) -> dict[str, Order]:
-    """Every stored order of the shop, by external id (a duplicate would fail)."""
-    found: dict[str, Order] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == CHANNEL)):
-            order = stored(row._mapping).to_order()
-            assert order.external_id not in found, f"duplicate {order.external_id}"
-            found[order.external_id] = order
-    return found
+    return stored_orders(engine, CHANNEL)
 
 
 def assert_same_orders(engine: Engine, shop: Shop) -> None:
     """The hub holds exactly the shop's orders (Incomplete ones too), field for field."""
-    hub = hub_orders(engine)
     decoded = (decode_order(p, channel=CHANNEL) for p in shop.state.orders_json())
-    expected = {order.external_id: order for order in decoded}
-    assert hub.keys() == expected.keys(), (
-        f"missing {sorted(expected.keys() - hub.keys())[:5]}, "
-        f"extra {sorted(hub.keys() - expected.keys())[:5]}"
-    )
-    different = [k for k in expected if comparable(hub[k]) != comparable(expected[k])]
-    assert different == [], f"{len(different)} orders differ, e.g. {different[:3]}"
+    assert_hub_matches(engine, CHANNEL, decoded)
 
 
 # --- pulling --------------------------------------------------------------------------------

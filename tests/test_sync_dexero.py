@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,9 +34,7 @@ from orderhub.channels.dexero.sandbox import PREFIX, DexeroSandbox, create_app
 from orderhub.domain import Order, Status
 from orderhub.services.sync import sync_account
 from orderhub.store import SyncRepository, UnitOfWork
-from orderhub.store.orders import _FULL_COLUMNS, stored
-from orderhub.store.tables import orders
-from test_sync_mall import assert_no_request_before_retry_after
+from sync_support import assert_hub_matches, assert_no_request_before_retry_after, stored_orders
 
 CHANNEL = "dexero-dk"
 TOKEN_PATH = "POST /oauth/token.action"
@@ -76,34 +74,16 @@ def dexero_sandbox(**options: Any) -> Iterator[Sandbox]:
 
 
 def hub_orders(engine: Engine) -> dict[str, Order]:
-    """Every stored order of the Dexero account, by external id (a duplicate would fail)."""
-    found: dict[str, Order] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == CHANNEL)):
-            order = stored(row._mapping).to_order()
-            assert order.external_id not in found, f"duplicate {order.external_id}"
-            found[order.external_id] = order
-    return found
+    return stored_orders(engine, CHANNEL)
+
+
+def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
+    assert_hub_matches(engine, CHANNEL, truth(sandbox).values())
 
 
 def truth(sandbox: Sandbox) -> dict[str, Order]:
     decoded = (decode_order(p, channel=CHANNEL) for p in sandbox.state.orders_json())
     return {order.external_id: order for order in decoded}
-
-
-def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
-    """The hub holds exactly the sandbox's orders, field for field."""
-    hub, expected = hub_orders(engine), truth(sandbox)
-    assert hub.keys() == expected.keys(), (
-        f"missing {sorted(expected.keys() - hub.keys())[:5]}, "
-        f"extra {sorted(hub.keys() - expected.keys())[:5]}"
-    )
-    different = [k for k in expected if _comparable(hub[k]) != _comparable(expected[k])]
-    assert different == [], f"{len(different)} orders differ, e.g. {different[:3]}"
-
-
-def _comparable(order: Order) -> Order:
-    return replace(order, id=None, confirmed=False)
 
 
 # --- pulling --------------------------------------------------------------------------------

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import pairwise
 
 from sqlalchemy import Engine
 
-from orderhub.channels.sandbox_kit import RequestRecord
 from orderhub.services.sync import SyncProgress, sync_account
 from orderhub.store import SyncRepository, UnitOfWork
-from sync_support import CHANNEL, assert_same_orders, hub_orders, mall_sandbox
+from sync_support import (
+    CHANNEL,
+    assert_no_request_before_retry_after,
+    assert_same_orders,
+    hub_orders,
+    mall_sandbox,
+)
 
 
 def test_first_sync_holds_exactly_the_sandbox_orders(engine: Engine) -> None:
@@ -98,13 +102,3 @@ def test_faults_still_end_with_exactly_the_sandbox_orders(engine: Engine) -> Non
         assert_same_orders(engine, sandbox)
         assert result.counts.retries > 0
         assert_no_request_before_retry_after(sandbox.state.requests)
-
-
-def assert_no_request_before_retry_after(records: list[RequestRecord]) -> None:
-    """After each injected 429, the next request came at least Retry-After seconds later."""
-    checked = 0
-    for earlier, later in pairwise(records):
-        if earlier.fault == "429":
-            assert later.monotonic - earlier.monotonic >= earlier.retry_after
-            checked += 1
-    assert checked > 0

@@ -16,7 +16,7 @@ from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.demo import demo as demo_command
 from orderhub.cli.worker import worker as worker_command
 from orderhub.services.generate import write_orders
-from orderhub.store import upgrade
+from orderhub.store import refresh_statistics, upgrade
 
 app = typer.Typer(
     help="orderhub: every sales channel's orders in one store and one API.",
@@ -71,6 +71,8 @@ def generate(
         write_orders(engine, orders, seed, advance, workers=workers)
         elapsed = progress.tasks[0].elapsed or 1e-9
     console.print(f"wrote {orders:,} orders in {elapsed:.1f} s ({orders / elapsed:,.0f} orders/s)")
+    with console.status("refreshing the query planner's statistics"):
+        refresh_statistics(engine)
 
 
 @app.command()
@@ -85,6 +87,7 @@ def serve(
 
     engine = engine_from_settings()
     upgrade(engine)
+    refresh_statistics(engine)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
 
 

@@ -33,26 +33,21 @@ def mall(
     """Serve the MALL API (/v1, client_id=sandbox) with generated orders."""
     from orderhub.channels.mall.sandbox import CLIENT_ID, create_app
 
-    with console.status(f"generating {orders:,} MALL orders"):
-        sandbox_app = _build(
-            create_app,
-            orders=orders,
-            seed=seed,
-            faults=faults,
-            webhook_url=webhook_url,
-            life=life_interval > 0,
-            life_interval=life_interval or 10.0,
-        )
+    sandbox_app = _generate(
+        "MALL", create_app, orders, seed, faults, life_interval, webhook_url=webhook_url
+    )
     base = f"http://{HOST}:{port}/v1"
     console.print(f"\n[bold green]MALL sandbox[/] at {base}  client_id={CLIENT_ID}  (Ctrl-C stops)")
-    for example in (
-        f"curl '{base}/orders?client_id={CLIENT_ID}&page_size=5'",
-        f"curl '{base}/orders/unconfirmed?client_id={CLIENT_ID}&filter=basic'",
-        f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
-        f"curl 'http://{HOST}:{port}/_sandbox/stats'",
-    ):
-        console.print(f"  {example}")
-    _serve(sandbox_app, port)
+    _serve(
+        sandbox_app,
+        port,
+        (
+            f"curl '{base}/orders?client_id={CLIENT_ID}&page_size=5'",
+            f"curl '{base}/orders/unconfirmed?client_id={CLIENT_ID}&filter=basic'",
+            f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
+            f"curl 'http://{HOST}:{port}/_sandbox/stats'",
+        ),
+    )
 
 
 @app.command("cscart")
@@ -66,26 +61,20 @@ def cscart(
     """Serve the CS-Cart shop API (/api, HTTP Basic admin@example.com:sandbox)."""
     from orderhub.channels.cscart.sandbox import ADMIN_EMAIL, API_KEY, create_app
 
-    with console.status(f"generating {orders:,} CS-Cart orders"):
-        sandbox_app = _build(
-            create_app,
-            orders=orders,
-            seed=seed,
-            faults=faults,
-            life=life_interval > 0,
-            life_interval=life_interval or 10.0,
-        )
+    sandbox_app = _generate("CS-Cart", create_app, orders, seed, faults, life_interval)
     base = f"http://{HOST}:{port}/api"
     user = f"{ADMIN_EMAIL}:{API_KEY}"
     console.print(f"\n[bold green]CS-Cart sandbox[/] at {base}  user {user}  (Ctrl-C stops)")
-    for example in (
-        f"curl -u {user} '{base}/orders?items_per_page=5'",
-        f"curl -u {user} '{base}/orders?status=N&sort_by=updated_at&sort_order=asc'",
-        f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
-        f"curl 'http://{HOST}:{port}/_sandbox/stats'",
-    ):
-        console.print(f"  {example}")
-    _serve(sandbox_app, port)
+    _serve(
+        sandbox_app,
+        port,
+        (
+            f"curl -u {user} '{base}/orders?items_per_page=5'",
+            f"curl -u {user} '{base}/orders?status=N&sort_by=updated_at&sort_order=asc'",
+            f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
+            f"curl 'http://{HOST}:{port}/_sandbox/stats'",
+        ),
+    )
 
 
 @app.command("dexero")
@@ -99,30 +88,25 @@ def dexero(
     """Serve the Dexero REST v2 API (OAuth2 client credentials sandbox:sandbox, then Bearer)."""
     from orderhub.channels.dexero.sandbox import CLIENT_ID, CLIENT_SECRET, PREFIX, create_app
 
-    with console.status(f"generating {orders:,} Dexero orders"):
-        sandbox_app = _build(
-            create_app,
-            orders=orders,
-            seed=seed,
-            faults=faults,
-            life=life_interval > 0,
-            life_interval=life_interval or 10.0,
-        )
+    sandbox_app = _generate("Dexero", create_app, orders, seed, faults, life_interval)
     root = f"http://{HOST}:{port}"
     base = root + PREFIX
     console.print(f"\n[bold green]Dexero sandbox[/] at {base}  (Ctrl-C stops)")
     token = f"TOKEN=$(curl -s -u {CLIENT_ID}:{CLIENT_SECRET} -d grant_type=client_credentials "
     token += f"'{root}/oauth/token.action' | python3 -c 'import json,sys; "
     token += 'print(json.load(sys.stdin)["access_token"])\')'
-    for example in (
-        token,
-        f"curl -H \"Authorization: Bearer $TOKEN\" '{base}/orders/pending.json?count=5'",
-        f"curl -H \"Authorization: Bearer $TOKEN\" '{base}/orders/all.xml?count=2&sort_dir=desc'",
-        f"curl -X POST '{root}/_sandbox/life?steps=5'",
-        f"curl '{root}/_sandbox/stats'",
-    ):
-        console.print(f"  {example}", soft_wrap=True)
-    _serve(sandbox_app, port)
+    bearer = '-H "Authorization: Bearer $TOKEN"'
+    _serve(
+        sandbox_app,
+        port,
+        (
+            token,
+            f"curl {bearer} '{base}/orders/pending.json?count=5'",
+            f"curl {bearer} '{base}/orders/all.xml?count=2&sort_dir=desc'",
+            f"curl -X POST '{root}/_sandbox/life?steps=5'",
+            f"curl '{root}/_sandbox/stats'",
+        ),
+    )
 
 
 @app.command("cdon")
@@ -136,27 +120,43 @@ def cdon(
     """Serve the CDON marketplace API (/api, Authorization: api sandbox)."""
     from orderhub.channels.cdon.sandbox import API_KEY, create_app
 
-    with console.status(f"generating {orders:,} CDON orders"):
-        sandbox_app = _build(
-            create_app,
+    sandbox_app = _generate("CDON", create_app, orders, seed, faults, life_interval)
+    base = f"http://{HOST}:{port}/api"
+    auth = f"-H 'Authorization: api {API_KEY}'"
+    console.print(f"\n[bold green]CDON sandbox[/] at {base}  Authorization: api {API_KEY}  "
+                  "(Ctrl-C stops)")  # fmt: skip
+    _serve(
+        sandbox_app,
+        port,
+        (
+            f"curl {auth} '{base}/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
+            f"curl {auth} '{base}/order/?CountryCode=Sweden&skip=100&take=50'",
+            f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
+            f"curl 'http://{HOST}:{port}/_sandbox/stats'",
+        ),
+    )
+
+
+def _generate(
+    label: str,
+    factory: Any,
+    orders: int,
+    seed: int,
+    faults: str | None,
+    life_interval: float,
+    **options: Any,
+) -> Any:
+    """Build a sandbox app (with a spinner while its orders are generated)."""
+    with console.status(f"generating {orders:,} {label} orders"):
+        return _build(
+            factory,
             orders=orders,
             seed=seed,
             faults=faults,
             life=life_interval > 0,
             life_interval=life_interval or 10.0,
+            **options,
         )
-    base = f"http://{HOST}:{port}/api"
-    auth = f"-H 'Authorization: api {API_KEY}'"
-    console.print(f"\n[bold green]CDON sandbox[/] at {base}  Authorization: api {API_KEY}  "
-                  "(Ctrl-C stops)")  # fmt: skip
-    for example in (
-        f"curl {auth} '{base}/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
-        f"curl {auth} '{base}/order/?CountryCode=Sweden&skip=100&take=50'",
-        f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
-        f"curl 'http://{HOST}:{port}/_sandbox/stats'",
-    ):
-        console.print(f"  {example}", soft_wrap=True)
-    _serve(sandbox_app, port)
 
 
 def _build(factory: Any, **options: Any) -> Any:
@@ -167,8 +167,12 @@ def _build(factory: Any, **options: Any) -> Any:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _serve(sandbox_app: Any, port: int) -> None:
+def _serve(sandbox_app: Any, port: int, examples: tuple[str, ...] = ()) -> None:
+    """Print the example commands, then serve until Ctrl-C."""
     import uvicorn
+
+    for example in examples:
+        console.print(f"  {example}", soft_wrap=True)
 
     try:
         uvicorn.run(sandbox_app, host=HOST, port=port, log_level="warning")

@@ -54,6 +54,13 @@ MERCHANT_TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+#: What an order must carry to be in a status (MALL's rules, applied to every channel).
+REQUIRED_FOR: dict[Status, tuple[str, ...]] = {
+    Status.SHIPPED: ("tracking_number", "tracking_url"),
+    Status.DELIVERED: ("delivered_at",),
+}
+
+
 class TransitionRefused(Conflict):
     """A merchant asked for a status change the transition table does not allow."""
 

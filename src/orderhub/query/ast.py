@@ -48,6 +48,8 @@ class After:
 
     values: tuple[Value | None, ...]
     page: int
+    #: paging.total as counted on the walk's first page: deep pages are not counted again.
+    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ def encode_cursor(cursor: Cursor) -> str:
     payload = {
         "f": cursor.fingerprint,
         "p": cursor.after.page,
+        "t": cursor.after.total,
         "v": [_encode_value(v) for v in cursor.after.values],
     }
     return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
@@ -66,7 +67,10 @@ def decode_cursor(
             decoded.append(parse_value(field, value, PARAMETER))
             if field.kind is FieldKind.DATETIME and not isinstance(decoded[-1], datetime):
                 raise InvalidInput(PARAMETER, EXPECTED, raw)
-    return After(tuple(decoded), page)
+    total = payload.get("t")
+    if total is not None and (not isinstance(total, int) or isinstance(total, bool) or total < 0):
+        raise InvalidInput(PARAMETER, EXPECTED, raw)
+    return After(tuple(decoded), page, total)
 
 
 def _encode_value(value: Value | None) -> str | None:

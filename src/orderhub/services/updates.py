@@ -20,6 +20,7 @@ from orderhub.domain import (
     check_transition,
 )
 from orderhub.domain.events import FieldChange, diff_orders, events_for_change
+from orderhub.domain.status import REQUIRED_FOR
 from orderhub.services.mail import (
     STATUS_UNCHANGED,
     Notification,
@@ -32,11 +33,6 @@ from orderhub.services.push import enqueue_push
 from orderhub.services.update_request import OrderUpdate
 from orderhub.store import StoredOrder, UnitOfWork
 
-#: What an order must carry to be in a status (MALL's rules, for every channel).
-REQUIRED_FOR: dict[Status, tuple[str, ...]] = {
-    Status.SHIPPED: ("tracking_number", "tracking_url"),
-    Status.DELIVERED: ("delivered_at",),
-}
 #: Tries when another writer changed the order between our read and our write (no If-Match);
 #: the row lock of get_for_update makes that rare, the version check makes it safe.
 _ATTEMPTS = 3

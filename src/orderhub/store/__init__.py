@@ -2,7 +2,7 @@
 
 from orderhub.store import events, outbox  # noqa: F401  (their tables join the metadata)
 from orderhub.store import webhooks as webhooks  # its table joins; its fan-out joins SINKS
-from orderhub.store.engine import make_engine
+from orderhub.store.engine import make_engine, refresh_statistics
 from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
 from orderhub.store.migrate import upgrade
 from orderhub.store.orders import (
@@ -31,5 +31,6 @@ __all__ = [
     "SyncRun",
     "UnitOfWork",
     "make_engine",
+    "refresh_statistics",
     "upgrade",
 ]

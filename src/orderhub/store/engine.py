@@ -37,3 +37,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def refresh_statistics(engine: Engine, *, force: bool = False) -> bool:
+    """Give SQLite's query planner row statistics (ANALYZE) when it has none or they are stale.
+
+    Without them SQLite guesses that every equality filter is selective, and may walk the
+    low-selectivity (test, status) index for `customer_id=in:...`, reading most of the table.
+    PostgreSQL's autovacuum keeps its own statistics. Returns whether it analysed.
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.begin() as conn:
+        rows = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar_one()
+        known = _analysed_rows(conn)
+        if not force and known is not None and known * 0.5 <= rows <= known * 2 + 1000:
+            return False
+        conn.exec_driver_sql("ANALYZE")
+    return True
+
+
+def _analysed_rows(conn: Any) -> int | None:
+    has_stats = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+    ).first()
+    if has_stats is None:
+        return None
+    stat = conn.exec_driver_sql(
+        "SELECT stat FROM sqlite_stat1 WHERE tbl = 'orders' AND idx IS NULL"
+        " UNION ALL SELECT stat FROM sqlite_stat1 WHERE tbl = 'orders' LIMIT 1"
+    ).scalar()
+    return int(str(stat).split()[0]) if stat else None

@@ -125,21 +125,23 @@ class OrderRepository:
         records `result.events` (history and webhooks) in the same transaction.
         """
         latest = _latest_per_key(batch)
-        existing = self._existing(latest)
+        # Only the stored update times first: whole orders are read (and decoded) only for
+        # the ones the channel reports newer; new and unchanged ones need nothing more.
+        known = self._updated_at(latest)
+        existing = self._existing([k for k, at in known.items() if latest[k].updated_at > at])
         writes: list[Order] = []
         changed: list[tuple[int, list[FieldChange]]] = []
         events: list[OrderEvent] = []
         at = datetime.now(UTC)
         for key, order in latest.items():
-            before = existing.get(key)
-            if before is None:
+            if key not in known:
                 writes.append(replace(order, id=None, confirmed=False))
-            elif order.updated_at > before.updated_at:
+            elif (before := existing.get(key)) is not None:
                 diffs = _channel_diff(before, order)
                 changed.append((before.id or 0, diffs))
                 writes.append(replace(order, id=None, confirmed=before.confirmed and not diffs))
         self.upsert_many(writes, keep_confirmed=False)
-        created_ids = self._ids_for([o for k, o in latest.items() if k not in existing])
+        created_ids = self._ids_for([o for k, o in latest.items() if k not in known])
         for order_id in created_ids:
             events.append(OrderEvent(EventType.CREATED, order_id, at, StatusSource.CHANNEL))
         for order_id, diffs in changed:
@@ -148,12 +150,20 @@ class OrderRepository:
         unchanged = len(latest) - len(created_ids) - len(changed_ids)
         return MergeResult(created_ids, changed_ids, unchanged, events)
 
-    def _existing(self, latest: Mapping[tuple[str, str], Order]) -> dict[tuple[str, str], Order]:
+    def _updated_at(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+        """The stored `updated_at` of each (channel, external_id) that is stored."""
+        found: dict[tuple[str, str], datetime] = {}
+        for channel, external_ids in _by_channel(keys).items():
+            stmt = select(orders.c.external_id, orders.c.updated_at).where(
+                orders.c.channel == channel, orders.c.external_id.in_(external_ids)
+            )
+            for external_id, updated_at in self.conn.execute(stmt):
+                found[(channel, external_id)] = updated_at
+        return found
+
+    def _existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Order]:
         found: dict[tuple[str, str], Order] = {}
-        by_channel: dict[str, list[str]] = {}
-        for channel, external_id in latest:
-            by_channel.setdefault(channel, []).append(external_id)
-        for channel, external_ids in by_channel.items():
+        for channel, external_ids in _by_channel(keys).items():
             stmt = select(*_FULL_COLUMNS).where(
                 orders.c.channel == channel, orders.c.external_id.in_(external_ids)
             )
@@ -215,6 +225,15 @@ class OrderRepository:
         )
         return {row.external_id: row.id for row in self.conn.execute(stmt)}
 
+    def _total(self, query: OrderQuery, where: Any) -> int:
+        """Count the matches, except on a cursor page: its cursor carries the walk's total, so
+        deep keyset pages cost what the first page costs (docs/query-language.md)."""
+        if query.after is not None and query.after.total is not None:
+            return query.after.total
+        return int(
+            self.conn.execute(select(func.count()).select_from(orders).where(where)).scalar_one()
+        )
+
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(orders)).scalar_one()
 
@@ -228,14 +247,13 @@ class OrderRepository:
         else:
             stmt = stmt.offset(query.offset)
         rows = [row._mapping for row in self.conn.execute(stmt.limit(query.page_size + 1))]
-        total = self.conn.execute(
-            select(func.count()).select_from(orders).where(compiled.where)
-        ).scalar_one()
+        total = self._total(query, compiled.where)
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
             last = rows[-1]
-            next_after = After(tuple(last[k.field] for k in query.sort), query.page + 1)
+            values = tuple(last[k.field] for k in query.sort)
+            next_after = After(values, query.page + 1, total)
         return OrderPage(rows, total, query.page, query.page_size, next_after)
 
 
@@ -263,6 +281,13 @@ def _channel_diff(before: Order, reported: Order) -> list[FieldChange]:
         carrier=reported.carrier if reported.carrier is not None else before.carrier,
     )
     return diff_orders(before, hub_owned)
+
+
+def _by_channel(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in keys:
+        by_channel.setdefault(channel, []).append(external_id)
+    return by_channel
 
 
 def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:

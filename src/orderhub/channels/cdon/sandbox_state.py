@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
 from orderhub.channels.cdon.sandbox_life import CdonLife, CdonOrderStore
 from orderhub.channels.cdon.sandbox_orders import initial_orders
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
-from orderhub.channels.sandbox_kit import FaultSpec, RequestRecord, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_state import SandboxState
 
 #: The only API key the sandbox accepts (`Authorization: api sandbox`).
 API_KEY = "sandbox"
 
 
-class CdonSandbox:
+class CdonSandbox(SandboxState):
     def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
         self.seed = seed
         self.faults = faults or FaultSpec()
@@ -31,33 +30,6 @@ class CdonSandbox:
     def orders_json(self) -> list[Payload]:
         """Every order as `{OrderDetails, Invoices}` (amounts as Decimal), by OrderId."""
         return self.store.all()
-
-    def step_life(self, n: int = 1) -> list[int]:
-        """Advance order life n steps; the ids created or changed."""
-        changed: list[int] = []
-        for _ in range(n):
-            changed += self.life.step()
-        return list(dict.fromkeys(changed))
-
-    @property
-    def request_count(self) -> int:
-        return self.traffic.request_count
-
-    @property
-    def requests_by_path(self) -> Counter[str]:
-        return self.traffic.requests_by_path
-
-    @property
-    def fault_log(self) -> list[RequestRecord]:
-        return self.traffic.fault_log
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return list(self.traffic.requests)
-
-    def stats(self) -> dict[str, Any]:
-        return {**self.traffic.summary(), "orders": self.store.count(),
-                "life_steps": self.life.steps}  # fmt: skip
 
     # --- CDON's API ---------------------------------------------------------------------------
 
@@ -82,12 +54,3 @@ class CdonSandbox:
         return payload
 
     # --- background work ----------------------------------------------------------------------
-
-    def start(self, life_interval: float | None = None) -> None:
-        if life_interval:
-            self._tickers.append(Ticker(life_interval, self.step_life).start())
-
-    def close(self) -> None:
-        for ticker in self._tickers:
-            ticker.stop()
-        self._tickers.clear()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 
-from orderhub.domain.money import to_decimal
+from orderhub.channels.fields import FieldReader
 from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange, StatusSource
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
@@ -350,38 +350,12 @@ def _unix_text(value: datetime) -> str:
 
 # --- reading values -------------------------------------------------------------------------
 
-
-def _fail(field: str, expected: str, value: object) -> NoReturn:
-    raise ValueError(f"CS-Cart order field {field!r}: expected {expected}, got {value!r}")
-
-
-def _text(value: object, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    _fail(field, "a string", value)
-
-
-def _int(value: object, field: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
-        return int(value)
-    _fail(field, "an integer", value)
-
-
-def _money(value: object, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return to_decimal(value)
-    except ValueError as exc:
-        raise ValueError(f"CS-Cart order field {field!r}: {exc}") from exc
+_read = FieldReader("CS-Cart")
+_fail = _read.fail
+_text = _read.text
+_int = _read.integer
+_money = _read.money
+_object = _read.mapping
 
 
 def _required_money(payload: Payload, field: str) -> Decimal:
@@ -401,12 +375,6 @@ def _unix(value: object, field: str) -> datetime | None:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     seconds = _int(value, field)
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
-def _object(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        _fail(where, "an object", value)
-    return value
 
 
 def _dig(value: object, *keys: str) -> Iterable[Any]:

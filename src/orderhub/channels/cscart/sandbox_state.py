@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,7 +13,8 @@ from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, l
 from orderhub.channels.cscart.sandbox_orders import initial_orders
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.cscart.sandbox_updates import apply_update
-from orderhub.channels.sandbox_kit import FaultSpec, RequestRecord, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_state import SandboxState
 
 #: The only credentials the sandbox accepts (HTTP Basic: the admin's e-mail and API key).
 ADMIN_EMAIL = "admin@example.com"
@@ -32,7 +32,7 @@ class SentMail:
     at: str
 
 
-class CsCartSandbox:
+class CsCartSandbox(SandboxState):
     def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
         self.seed = seed
         self.faults = faults or FaultSpec()
@@ -52,42 +52,13 @@ class CsCartSandbox:
         """Every order's details (Incomplete ones included), by id: the sandbox's truth."""
         return self.store.all()
 
-    def step_life(self, n: int = 1) -> list[int]:
-        """Advance order life n steps; the ids created or changed."""
-        changed: list[int] = []
-        for _ in range(n):
-            changed += self.life.step()
-        return list(dict.fromkeys(changed))
-
     @property
     def mail(self) -> list[SentMail]:
         with self._mail_lock:
             return list(self._mail)
 
-    @property
-    def request_count(self) -> int:
-        return self.traffic.request_count
-
-    @property
-    def requests_by_path(self) -> Counter[str]:
-        """Requests per "METHOD /path" (control paths excluded)."""
-        return self.traffic.requests_by_path
-
-    @property
-    def fault_log(self) -> list[RequestRecord]:
-        return self.traffic.fault_log
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return list(self.traffic.requests)
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            **self.traffic.summary(),
-            "orders": self.store.count(),
-            "life_steps": self.life.steps,
-            "mail_sent": len(self.mail),
-        }
+    def _more_stats(self) -> dict[str, Any]:
+        return {"mail_sent": len(self.mail)}
 
     def mail_json(self) -> list[dict[str, Any]]:
         return [asdict(m) for m in self.mail]
@@ -132,12 +103,3 @@ class CsCartSandbox:
             self._mail.append(sent)
 
     # --- background work ----------------------------------------------------------------------
-
-    def start(self, life_interval: float | None = None) -> None:
-        if life_interval:
-            self._tickers.append(Ticker(life_interval, self.step_life).start())
-
-    def close(self) -> None:
-        for ticker in self._tickers:
-            ticker.stop()
-        self._tickers.clear()

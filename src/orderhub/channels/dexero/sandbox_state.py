@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +18,8 @@ from orderhub.channels.dexero.sandbox_listing import (
 )
 from orderhub.channels.dexero.sandbox_orders import Payload, initial_orders
 from orderhub.channels.dexero.sandbox_store import DexeroStore
-from orderhub.channels.sandbox_kit import FaultSpec, RequestRecord, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_state import SandboxState
 
 #: The only client id and secret the sandbox accepts.
 CLIENT_ID = "sandbox"
@@ -57,7 +57,7 @@ class Tokens:
         return count
 
 
-class DexeroSandbox:
+class DexeroSandbox(SandboxState):
     def __init__(
         self,
         orders: int = 1000,
@@ -82,38 +82,10 @@ class DexeroSandbox:
         """Every order as Dexero JSON, forms and test orders included, by id: the truth."""
         return self.store.all()
 
-    def step_life(self, n: int = 1) -> list[int]:
-        """Advance order life n steps; the ids created or changed."""
-        changed: list[int] = []
-        for _ in range(n):
-            changed += self.life.step()
-        return list(dict.fromkeys(changed))
-
-    @property
-    def request_count(self) -> int:
-        return self.traffic.request_count
-
-    @property
-    def requests_by_path(self) -> Counter[str]:
-        return self.traffic.requests_by_path
-
-    @property
-    def fault_log(self) -> list[RequestRecord]:
-        return self.traffic.fault_log
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return list(self.traffic.requests)
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            **self.traffic.summary(),
-            "orders": self.store.count(),
-            "life_steps": self.life.steps,
-            "tokens_issued": self.tokens.issued,
-        }
-
     # --- Dexero's API -------------------------------------------------------------------------
+
+    def _more_stats(self) -> dict[str, Any]:
+        return {"tokens_issued": self.tokens.issued}
 
     def list_orders(self, list_name: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         selection = parse_selection(list_name, params)
@@ -131,12 +103,3 @@ class DexeroSandbox:
         return shown(payload, flag(values, "include_forms"))
 
     # --- background work ----------------------------------------------------------------------
-
-    def start(self, life_interval: float | None = None) -> None:
-        if life_interval:
-            self._tickers.append(Ticker(life_interval, self.step_life).start())
-
-    def close(self) -> None:
-        for ticker in self._tickers:
-            ticker.stop()
-        self._tickers.clear()

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from orderhub.domain.money import to_decimal
+from orderhub.channels.fields import FieldReader
 from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange, StatusSource
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
@@ -350,38 +350,13 @@ def _local(value: datetime | None) -> str | None:
 
 # --- reading values -------------------------------------------------------------------------
 
-
-def _fail(field: str, expected: str, value: object) -> NoReturn:
-    raise ValueError(f"MALL order field {field!r}: expected {expected}, got {value!r}")
-
-
-def _text(value: object, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    _fail(field, "a string", value)
-
-
-def _int(value: object, field: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
-        return int(value)
-    _fail(field, "an integer", value)
-
-
-def _money(value: object, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return to_decimal(value)
-    except ValueError as exc:
-        raise ValueError(f"MALL order field {field!r}: {exc}") from exc
+_read = FieldReader("MALL")
+_fail = _read.fail
+_text = _read.text
+_int = _read.integer
+_money = _read.money
+_object = _read.mapping
+_list = _read.array
 
 
 def _flag(value: object, field: str) -> bool:
@@ -411,18 +386,6 @@ def _parsed(value: object, field: str, expected: str) -> datetime | None:
         return None if text is None else datetime.fromisoformat(text)
     except ValueError:
         _fail(field, expected, value)
-
-
-def _object(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        _fail(where, "an object", value)
-    return value
-
-
-def _list(value: object, where: str) -> list[Any]:
-    if value is None or isinstance(value, list):
-        return value or []
-    _fail(where, "an array", value)
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:

@@ -156,7 +156,8 @@ class MallConnector:
         tried: set[str] = set()
         page = 1
         while True:
-            answer = self.client.unconfirmed(page, self.page_size, [BOTH_TEST])
+            # Ids only, so the largest page costs little more than a small one.
+            answer = self.client.unconfirmed(page, LARGEST_PAGE, [BOTH_TEST])
             fresh = [str(_id_of(item)) for item in answer.data]
             fresh = [i for i in fresh if i not in tried]
             if fresh:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from orderhub.channels.mall.sandbox_life import MallLife
@@ -14,12 +13,12 @@ from orderhub.channels.mall.sandbox_updates import MallError, apply_tracking, ap
 from orderhub.channels.sandbox_kit import (
     DailyQuota,
     FaultSpec,
-    RequestRecord,
     StrictClock,
     Ticker,
     Traffic,
     WebhookBatcher,
 )
+from orderhub.channels.sandbox_state import SandboxState
 
 #: The only client_id the sandbox accepts.
 CLIENT_ID = "sandbox"
@@ -28,7 +27,7 @@ DEFAULT_DAILY_LIMIT = 100_000
 WEBHOOK_TICK = 1.0
 
 
-class MallSandbox:
+class MallSandbox(SandboxState):
     def __init__(
         self,
         orders: int = 1000,
@@ -57,43 +56,14 @@ class MallSandbox:
         """Every order as MALL JSON (test and blocked included), by id: the sandbox's truth."""
         return self.store.all()
 
-    def step_life(self, n: int = 1) -> list[int]:
-        """Advance order life n steps; the ids created or changed (each made unconfirmed)."""
-        changed: list[int] = []
-        for _ in range(n):
-            changed += self.life.step()
+    def _after_life(self, changed: list[int]) -> None:
+        """Changes made by MALL (not by the merchant) are announced by webhook."""
         if self.webhooks is not None:
             self.webhooks.notify(changed)
-        return list(dict.fromkeys(changed))
 
-    def flush_webhooks(self) -> list[int]:
-        """Send the pending webhook now; the ids sent ([] when none or no URL is configured)."""
-        return self.webhooks.flush() if self.webhooks is not None else []
-
-    @property
-    def request_count(self) -> int:
-        return self.traffic.request_count
-
-    @property
-    def requests_by_path(self) -> Counter[str]:
-        """Requests per "METHOD /path" (control paths excluded)."""
-        return self.traffic.requests_by_path
-
-    @property
-    def fault_log(self) -> list[RequestRecord]:
-        """Every injected fault: kind, method, path, time and (429) the Retry-After given."""
-        return self.traffic.fault_log
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return list(self.traffic.requests)
-
-    def stats(self) -> dict[str, Any]:
+    def _more_stats(self) -> dict[str, Any]:
         webhooks = self.webhooks.log if self.webhooks is not None else []
         return {
-            **self.traffic.summary(),
-            "orders": self.store.count(),
-            "life_steps": self.life.steps,
             "quota": {"limit": self.quota.limit, "used": self.quota.used()},
             "webhooks": [
                 {"at": d.at.isoformat(), "ids": d.ids, "status": d.status, "error": d.error}
@@ -101,6 +71,14 @@ class MallSandbox:
             ],
             "webhooks_pending": self.webhooks.pending if self.webhooks is not None else [],
         }
+
+    def _background(self) -> list[tuple[float, Callable[[], object]]]:
+        """The webhook ticker, when a URL is set."""
+        return [] if self.webhooks is None else [(WEBHOOK_TICK, self.webhooks.tick)]
+
+    def flush_webhooks(self) -> list[int]:
+        """Send the pending webhook now; the ids sent ([] when none or no URL is configured)."""
+        return self.webhooks.flush() if self.webhooks is not None else []
 
     # --- MALL's API ---------------------------------------------------------------------------
 
@@ -126,15 +104,3 @@ class MallSandbox:
         return changed
 
     # --- background work ----------------------------------------------------------------------
-
-    def start(self, life_interval: float | None = None) -> None:
-        """Start the webhook ticker (when a URL is set) and, if asked, order life."""
-        if self.webhooks is not None:
-            self._tickers.append(Ticker(WEBHOOK_TICK, self.webhooks.tick).start())
-        if life_interval:
-            self._tickers.append(Ticker(life_interval, self.step_life).start())
-
-    def close(self) -> None:
-        for ticker in self._tickers:
-            ticker.stop()
-        self._tickers.clear()
