@@ -168,6 +168,9 @@ async def _admit(request: Request) -> Admission:
         raise InvalidApiKey(
             "a valid API key is required: send Authorization: Bearer <key>", presented=False
         )
+    cached = keys.recently_admitted(token)
+    if cached is not None:
+        return cached
     return await run_in_threadpool(keys.admit, request.app.state.engine, token)
 
 

@@ -7,6 +7,7 @@ import hmac
 import math
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -138,6 +139,7 @@ def create_key(
     with engine.begin() as conn:
         keys = KeyRepository(conn)
         if replace:
+            _recently_admitted.clear()
             keys.delete_named(name)
         elif keys.name_taken(name):
             raise Conflict(f"an API key named {name!r} exists; revoke it or choose another name")
@@ -158,8 +160,33 @@ def list_keys(engine: Engine, now: datetime | None = None) -> list[KeyWithUsage]
         return KeyRepository(conn).list_with_usage(_today(now))
 
 
+#: How long a server process trusts an unlimited key it has just checked, without asking the
+#: database again (a revocation made by another process takes effect within this time).
+ADMISSION_CACHE_SECONDS = 1.0
+_ADMISSION_CACHE_SIZE = 10_000
+_recently_admitted: dict[str, tuple[float, ApiKey]] = {}
+
+
+def recently_admitted(token: str) -> Admission | None:
+    """An unlimited key this process admitted less than a second ago: no database round trip.
+
+    Keys with a daily quota are never cached: every request must be counted.
+    """
+    hit = _recently_admitted.get(token)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return Admission(hit[1], None)
+
+
+def _remember(token: str, key: ApiKey) -> None:
+    if len(_recently_admitted) >= _ADMISSION_CACHE_SIZE:
+        _recently_admitted.clear()
+    _recently_admitted[token] = (time.monotonic() + ADMISSION_CACHE_SECONDS, key)
+
+
 def revoke_key(engine: Engine, name: str, now: datetime | None = None) -> bool:
     """Revoke the named key; False when it was already revoked."""
+    _recently_admitted.clear()
     with engine.begin() as conn:
         keys = KeyRepository(conn)
         found = keys.by_name(name)
@@ -186,6 +213,7 @@ def admit(engine: Engine, token: str, now: datetime | None = None) -> Admission:
         assert stored is not None
         key = ApiKey(stored.id, stored.name, stored.scopes)
         if stored.daily_limit is None:
+            _remember(token, key)
             return Admission(key, None)
         used = keys.count_request(stored.id, _today(now))
         conn.commit()
