@@ -283,21 +283,24 @@ def create_api_key(db: Path) -> str | None:
         engine.dispose()
 
 
-def prepare(db: Path, analyze: bool, console: Console) -> bool:
-    """Checkpoint the WAL (Datasette reads the file immutable) and set planner statistics.
-
-    Returns whether sqlite_stat1 is in place. `orderhub generate` runs no ANALYZE, so by
-    default the statistics are removed (a --reuse of an --analyze run would keep them).
-    """
+def analyze(db: Path, console: Console) -> None:
     with closing(sqlite3.connect(db)) as conn:
-        if analyze:
-            started = time.perf_counter()
-            conn.execute("ANALYZE")
-            console.print(f"ANALYZE took {time.perf_counter() - started:.1f} s")
-        elif _has_stats(conn):
-            conn.execute("DELETE FROM sqlite_stat1")
+        started = time.perf_counter()
+        conn.execute("ANALYZE")
         conn.commit()
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    console.print(f"ANALYZE took {time.perf_counter() - started:.1f} s")
+
+
+def checkpoint(db: Path) -> bool:
+    """Move the WAL into the database file; return whether the planner has statistics.
+
+    Datasette reads the file immutable and never its WAL: without this it would not see what
+    orderhub sees, such as the statistics `orderhub serve` writes when they are missing.
+    """
+    with closing(sqlite3.connect(db, timeout=60)) as conn:
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy or frames != copied:
+            raise SystemExit(f"cannot checkpoint {db}: busy={busy}, {copied} of {frames} frames")
         return _has_stats(conn)
 
 
@@ -324,7 +327,7 @@ def pick_sample(db: Path, seed: int = 1) -> Sample:
         customers = _customers(conn, ids)
         window = _ship_window(conn)
         visible = conn.execute(f"SELECT count(*) FROM orders WHERE {VISIBLE}").fetchone()[0]
-    depth = min(DEEP_PAGE, visible // PAGE_SIZE // 2)
+    depth = min(DEEP_PAGE, visible // PAGE_SIZE - 1)  # a full page, not the last one
     if depth < 2:
         raise SystemExit(f"too few orders ({visible} visible) for a deep page: use more --orders")
     return Sample(ids[:LOOKUP_IDS], window, customers, visible, depth)
@@ -783,14 +786,15 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         generated = generate(db, args.orders, console)
         console.print(generated.cli_line or f"generated in {generated.wall_seconds:.1f} s")
     token = create_api_key(db)
-    stats = prepare(db, args.analyze, console)
+    if args.analyze:
+        analyze(db, console)
     stored = count_orders(db)
     if stored != args.orders:
         console.print(f"[yellow]the database holds {stored:,} orders, not {args.orders:,}[/]")
     sample = pick_sample(db)
     settings = Settings(args.connections, args.duration, args.timeout, args.wait_quiet)
     with_datasette = not args.skip_datasette and _datasette_installed(console)
-    results = _measure_all(db, token, sample, with_datasette, settings, console)
+    results, stats = _measure_all(db, token, sample, with_datasette, settings, console)
     return {
         "orders": stored, "database": str(db), "planner_statistics": stats,
         "api_key": token is not None, "connections": args.connections,
@@ -810,16 +814,18 @@ def _datasette_installed(console: Console) -> bool:
 def _measure_all(
     db: Path, token: str | None, sample: Sample, with_datasette: bool, s: Settings,
     console: Console,
-) -> list[QueryResult]:  # fmt: skip
+) -> tuple[list[QueryResult], bool]:  # fmt: skip
+    """Every query's figures, and whether the planner had statistics."""
     engine = make_engine(database_url(db))
     try:
         with ExitStack() as stack:
             oh = stack.enter_context(orderhub_server(db, db.parent, token))
+            stats = checkpoint(db)  # after `orderhub serve` has migrated and analysed the file
             ds = stack.enter_context(datasette_server(db, db.parent)) if with_datasette else None
             console.print(f"orderhub at {oh.base}" + (f", Datasette at {ds.base}" if ds else ""))
             cursor, after_id = deep_cursor(oh, sample.depth, s.timeout)
             queries = build_queries(sample, db.stem, cursor, after_id)
-            return [bench_query(q, engine, db, oh, ds, s, console) for q in queries]
+            return [bench_query(q, engine, db, oh, ds, s, console) for q in queries], stats
     finally:
         engine.dispose()
 
@@ -950,9 +956,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / ".data")
     parser.add_argument("--reuse", action="store_true", help="keep an existing generated DB")
     parser.add_argument("--skip-datasette", action="store_true", help="measure orderhub only")
-    parser.add_argument(
-        "--analyze", action="store_true", help="ANALYZE first (orderhub generate does not)"
-    )
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE before serving")
     parser.add_argument(
         "--wait-quiet", type=float, default=0.0, metavar="SECONDS",
         help="before each phase, wait up to SECONDS for other processes to idle",

@@ -9,13 +9,10 @@ are stored. See docs/sync.md.
 
 from __future__ import annotations
 
-import copy
 import logging
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -119,7 +116,7 @@ class _Run:
         self.cursor: Cursor | None = None if full or state is None else state.cursor
 
     def pull(self, connector: Connector, progress: Progress | None) -> None:
-        for page in _read_ahead(connector.pull(self.cursor)):
+        for page in connector.pull(self.cursor):
             self.store(page, connector, save_cursor=True)
             if progress is not None:
                 progress(SyncProgress(self.account.name, self.counts, page.total))
@@ -189,74 +186,6 @@ class _Run:
     def _stored_ids(self, external_ids: Sequence[str]) -> set[str]:
         with UnitOfWork(self.engine) as uow:
             return set(uow.orders.ids_by_external(self.account.name, external_ids))
-
-
-class _Failed:
-    """A failure of the reading thread, handed to the storing one in its place in line."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-_DONE = object()
-#: How long the storing thread waits for the reading one to stop after a failure of its own.
-_STOP_WAIT = 5.0
-
-
-def _read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
-    """The connector's pages, the next one read (HTTP and decoding) in a thread while the
-    caller stores this one (SQLite and PostgreSQL drivers release the GIL while they write).
-
-    One page ahead at most, and requests stay one at a time (only the reading thread sends
-    them during a pull). Pages come in the connector's order; a failure of the connector
-    comes after the pages read before it, as without the thread. Each page's cursor is copied
-    as it is read, so a connector that goes on changing its cursor object cannot move a
-    stored page's cursor past its orders.
-    """
-    ahead: queue.Queue[object] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                ahead.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for page in pages:
-                if not put(replace(page, cursor=copy.deepcopy(page.cursor))):
-                    break
-            else:
-                put(_DONE)
-        except BaseException as exc:
-            put(_Failed(exc))
-        finally:
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()  # a generator's own cleanup runs in the thread that ran it
-
-    reader = threading.Thread(target=read, name="sync-read-ahead", daemon=True)
-    reader.start()
-    done = False
-    try:
-        while True:
-            item = ahead.get()
-            if item is _DONE:
-                done = True
-                break
-            if isinstance(item, _Failed):
-                raise item.error
-            assert isinstance(item, Page)
-            yield item
-    finally:
-        stop.set()
-        # After a failure here, the reader may be inside a request (and its retries): it
-        # stops at its next page; the connector is closed by the caller meanwhile.
-        reader.join(timeout=None if done else _STOP_WAIT)
 
 
 def _skipped(page: Page) -> list[tuple[str | None, str, object]]:

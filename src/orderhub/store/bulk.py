@@ -14,6 +14,12 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.sql.dml import Insert
 
 Processor = Callable[[Any], Any] | None
+#: (statement, dialect, column names) -> (SQL, positional order or None, bind processors).
+#: Statements built once and reused (module constants) compile once per dialect; the cache
+#: holds the statement itself, so its id stays its own.
+_Compiled = tuple[Insert, str, Sequence[str] | None, dict[str, Processor]]
+_COMPILED: dict[tuple[int, str, str, tuple[str, ...]], _Compiled] = {}
+_COMPILED_MAX = 64
 
 
 def execute_many(
@@ -22,18 +28,31 @@ def execute_many(
     """Run an INSERT (or upsert) for many rows whose keys are column names of `table`."""
     if not rows:
         return
-    names = list(rows[0].keys())
-    # inline(): no per-row fetch of generated keys, so the driver can batch the rows.
-    compiled = stmt.inline().compile(dialect=conn.dialect, column_keys=names)
+    names = tuple(rows[0].keys())
+    _, sql, order, processors = _compile(conn, stmt, table, names)
+    if order is not None:
+        conn.exec_driver_sql(sql, [_positional(row, order, processors) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, [_named(row, processors) for row in rows])
+
+
+def _compile(conn: Connection, stmt: Insert, table: Table, names: tuple[str, ...]) -> _Compiled:
     dialect = conn.dialect
-    processors = {
+    key = (id(stmt), dialect.name, str(dialect.paramstyle), names)
+    found = _COMPILED.get(key)
+    if found is not None and found[0] is stmt:
+        return found
+    # inline(): no per-row fetch of generated keys, so the driver can batch the rows.
+    compiled = stmt.inline().compile(dialect=dialect, column_keys=list(names))
+    processors: dict[str, Processor] = {
         name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     }
     order = compiled.positiontup
-    if order is not None:
-        conn.exec_driver_sql(compiled.string, [_positional(row, order, processors) for row in rows])
-    else:
-        conn.exec_driver_sql(compiled.string, [_named(row, processors) for row in rows])
+    entry: _Compiled = (stmt, compiled.string, None if order is None else tuple(order), processors)
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    _COMPILED[key] = entry
+    return entry
 
 
 def _positional(

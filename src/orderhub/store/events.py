@@ -53,6 +53,11 @@ order_changes = Table(
 )
 
 
+#: Built once, so store/bulk.py compiles them once.
+_INSERT_EVENTS = events.insert()
+_INSERT_CHANGES = order_changes.insert()
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     event_id: str
@@ -77,10 +82,10 @@ class EventRepository:
         if not batch:
             return []
         recorded = [RecordedEvent(new_event_id(), event) for event in batch]
-        execute_many(self.conn, events.insert(), events, [_event_row(r) for r in recorded])
+        execute_many(self.conn, _INSERT_EVENTS, events, [_event_row(r) for r in recorded])
         history = [row for r in recorded for row in _history_rows(r)]
         if history:
-            execute_many(self.conn, order_changes.insert(), order_changes, history)
+            execute_many(self.conn, _INSERT_CHANGES, order_changes, history)
         for sink in SINKS:
             sink(self.conn, recorded)
         return recorded

@@ -6,10 +6,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from orderhub.domain import SCALAR_FIELDS, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
@@ -102,18 +104,7 @@ class OrderRepository:
         """
         if not batch:
             return
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(orders)
-        keep = _KEEP if keep_confirmed else _KEEP - {"confirmed"}
-        updated = {c.name: stmt.excluded[c.name] for c in orders.c if c.name not in keep}
-        updated["version"] = orders.c.version + literal_column("1")
-        # Channels that know no carrier keep the one the merchant set (PUT /v1/orders/{id}).
-        updated["carrier"] = func.coalesce(stmt.excluded.carrier, orders.c.carrier)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["channel", "external_id"],
-            set_=updated,
-            where=stmt.excluded.updated_at > orders.c.updated_at,
-        )
+        stmt = _upsert(self.conn.dialect.name == "postgresql", keep_confirmed)
         execute_many(self.conn, stmt, orders, [_row(order) for order in batch])
 
     def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
@@ -267,6 +258,23 @@ _KEEP = {
     "push_status",
     "push_error",
 }
+
+
+@cache
+def _upsert(postgres: bool, keep_confirmed: bool) -> Insert:
+    """The upsert of `upsert_many`, built once per dialect and flag (so compiled once)."""
+    dialect = postgresql if postgres else sqlite
+    stmt = dialect.insert(orders)
+    keep = _KEEP if keep_confirmed else _KEEP - {"confirmed"}
+    updated = {c.name: stmt.excluded[c.name] for c in orders.c if c.name not in keep}
+    updated["version"] = orders.c.version + literal_column("1")
+    # Channels that know no carrier keep the one the merchant set (PUT /v1/orders/{id}).
+    updated["carrier"] = func.coalesce(stmt.excluded.carrier, orders.c.carrier)
+    return stmt.on_conflict_do_update(
+        index_elements=["channel", "external_id"],
+        set_=updated,
+        where=stmt.excluded.updated_at > orders.c.updated_at,
+    )
 
 
 def _channel_diff(before: Order, reported: Order) -> list[FieldChange]:
