@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -104,3 +107,21 @@ def comparable(order: Order) -> Order:
 def assert_same_orders(engine: Engine, sandbox: Sandbox) -> None:
     """The hub holds exactly the MALL sandbox's orders, field for field."""
     assert_hub_matches(engine, CHANNEL, truth(sandbox).values())
+
+
+def sync_killed_after(
+    command: Sequence[str], env: dict[str, str], sandbox_state: Any, after_requests: int
+) -> bool:
+    """Run `orderhub sync` as a real process and SIGKILL it once the sandbox has seen
+    `after_requests` more requests; True when the sync finished first."""
+    start = sandbox_state.request_count
+    process = subprocess.Popen(
+        list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    while process.poll() is None:
+        if sandbox_state.request_count - start >= after_requests:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            return False
+        time.sleep(0.002)
+    return process.returncode == 0

@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from orderhub.store import SyncRepository
-from sync_support import CHANNEL, Sandbox, assert_same_orders, hub_orders, mall_sandbox
+from sync_support import (
+    CHANNEL,
+    Sandbox,
+    assert_same_orders,
+    hub_orders,
+    mall_sandbox,
+    sync_killed_after,
+)
 
 KILLS = 12
 
@@ -48,19 +53,9 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
 
 
 def _run_until(env: dict[str, str], sandbox: Sandbox, after_requests: int) -> bool:
-    """Start a sync and SIGKILL it once the sandbox has seen `after_requests` more requests;
-    True when it finished first."""
-    start = sandbox.state.request_count
-    process = subprocess.Popen(
-        _command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    while process.poll() is None:
-        if sandbox.state.request_count - start >= after_requests:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            return False
-        time.sleep(0.002)
-    return process.returncode == 0
+    """Start a sync and SIGKILL it after `after_requests` more sandbox requests; True when it
+    finished first."""
+    return sync_killed_after(_command(), env, sandbox.state, after_requests)
 
 
 def _assert_cursor_covers_what_is_stored(engine: Engine, sandbox: Sandbox) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +31,12 @@ from orderhub.channels.cscart.sandbox import ADMIN_EMAIL, API_KEY, CsCartSandbox
 from orderhub.domain import Order, Status
 from orderhub.services.sync import SyncProgress, sync_account
 from orderhub.store import SyncRepository, UnitOfWork
-from sync_support import assert_hub_matches, assert_no_request_before_retry_after, stored_orders
+from sync_support import (
+    assert_hub_matches,
+    assert_no_request_before_retry_after,
+    stored_orders,
+    sync_killed_after,
+)
 
 CHANNEL = "shop-de"
 DETAILS = "GET /api/orders/"
@@ -346,19 +349,9 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
 
 
 def _run_until(env: dict[str, str], shop: Shop, after_requests: int) -> bool:
-    """Start a sync and SIGKILL it once the shop has seen `after_requests` more requests;
-    True when it finished first."""
-    start = shop.state.request_count
-    process = subprocess.Popen(
-        _command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    while process.poll() is None:
-        if shop.state.request_count - start >= after_requests:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            return False
-        time.sleep(0.002)
-    return process.returncode == 0
+    """Start a sync and SIGKILL it after `after_requests` more sandbox requests; True when it
+    finished first."""
+    return sync_killed_after(_command(), env, shop.state, after_requests)
 
 
 def _assert_cursor_covers_what_is_stored(engine: Engine, shop: Shop) -> None:

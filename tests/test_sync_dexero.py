@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -34,7 +32,12 @@ from orderhub.channels.dexero.sandbox import PREFIX, DexeroSandbox, create_app
 from orderhub.domain import Order, Status
 from orderhub.services.sync import sync_account
 from orderhub.store import SyncRepository, UnitOfWork
-from sync_support import assert_hub_matches, assert_no_request_before_retry_after, stored_orders
+from sync_support import (
+    assert_hub_matches,
+    assert_no_request_before_retry_after,
+    stored_orders,
+    sync_killed_after,
+)
 
 CHANNEL = "dexero-dk"
 TOKEN_PATH = "POST /oauth/token.action"
@@ -341,19 +344,9 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
 
 
 def _run_until(env: dict[str, str], sandbox: Sandbox, after_requests: int) -> bool:
-    """Start a sync and SIGKILL it once the sandbox has seen `after_requests` more requests;
-    True when it finished first."""
-    start = sandbox.state.request_count
-    process = subprocess.Popen(
-        _command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    while process.poll() is None:
-        if sandbox.state.request_count - start >= after_requests:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            return False
-        time.sleep(0.002)
-    return process.returncode == 0
+    """Start a sync and SIGKILL it after `after_requests` more sandbox requests; True when it
+    finished first."""
+    return sync_killed_after(_command(), env, sandbox.state, after_requests)
 
 
 def _assert_cursor_covers_what_is_stored(engine: Engine, sandbox: Sandbox) -> None:
