@@ -46,13 +46,20 @@ class Sandbox:
 
 
 @contextmanager
-def mall_sandbox(**options: Any) -> Iterator[Sandbox]:
+def served(create_app: Any, **options: Any) -> Iterator[tuple[Any, str]]:
+    """A channel sandbox app served on loopback: (app, base URL); closed afterwards."""
     app = create_app(**options)
     try:
         with serve_in_thread(app) as base_url:
-            yield Sandbox(app, base_url)
+            yield app, base_url
     finally:
         app.state.sandbox.close()
+
+
+@contextmanager
+def mall_sandbox(**options: Any) -> Iterator[Sandbox]:
+    with served(create_app, **options) as (app, base_url):
+        yield Sandbox(app, base_url)
 
 
 def stored_orders(engine: Engine, channel: str) -> dict[str, Order]:

@@ -17,7 +17,6 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from helpers import serve_in_thread
 from orderhub.channels.base import Account, Fatal, OrderChange, Unsupported
 from orderhub.channels.cdon.codec import decode_order, parse_time
 from orderhub.channels.cdon.connector import CdonConnector
@@ -29,6 +28,7 @@ from orderhub.store import SyncRepository, UnitOfWork
 from sync_support import (
     assert_hub_matches,
     assert_no_request_before_retry_after,
+    served,
     stored_orders,
     sync_killed_after,
 )
@@ -59,12 +59,8 @@ class Sandbox:
 
 @contextmanager
 def cdon_sandbox(**options: Any) -> Iterator[Sandbox]:
-    app = create_app(**options)
-    try:
-        with serve_in_thread(app) as base_url:
-            yield Sandbox(app, base_url)
-    finally:
-        app.state.sandbox.close()
+    with served(create_app, **options) as (app, base_url):
+        yield Sandbox(app, base_url)
 
 
 def hub_orders(engine: Engine) -> dict[str, Order]:

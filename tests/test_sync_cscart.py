@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from helpers import serve_in_thread
 from orderhub.channels.base import (
     Account,
     ChannelNotFound,
@@ -34,6 +33,7 @@ from orderhub.store import SyncRepository, UnitOfWork
 from sync_support import (
     assert_hub_matches,
     assert_no_request_before_retry_after,
+    served,
     stored_orders,
     sync_killed_after,
 )
@@ -69,12 +69,8 @@ class Shop:
 
 @contextmanager
 def cscart_shop(**options: Any) -> Iterator[Shop]:
-    app = create_app(**options)
-    try:
-        with serve_in_thread(app) as base_url:
-            yield Shop(app, base_url)
-    finally:
-        app.state.sandbox.close()
+    with served(create_app, **options) as (app, base_url):
+        yield Shop(app, base_url)
 
 
 def hub_orders(engine: Engine) -> dict[str, Order]:

@@ -35,6 +35,7 @@ from orderhub.store import SyncRepository, UnitOfWork
 from sync_support import (
     assert_hub_matches,
     assert_no_request_before_retry_after,
+    served,
     stored_orders,
     sync_killed_after,
 )
@@ -68,12 +69,8 @@ class Sandbox:
 
 @contextmanager
 def dexero_sandbox(**options: Any) -> Iterator[Sandbox]:
-    app = create_app(**options)
-    try:
-        with serve_in_thread(app) as base_url:
-            yield Sandbox(app, base_url)
-    finally:
-        app.state.sandbox.close()
+    with served(create_app, **options) as (app, base_url):
+        yield Sandbox(app, base_url)
 
 
 def hub_orders(engine: Engine) -> dict[str, Order]:
