@@ -73,12 +73,17 @@ def test_a_cdon_refusal_is_stored_on_the_order_with_cdons_message(engine: Engine
         push_all(engine, sandbox.account(max_attempts=1))
         shown = http.get(f"/v1/orders/{order_id}").json()
         assert shown["push_status"] == "refused"
-        assert "1006" in shown["push_error"] or "state" in shown["push_error"].lower()
+        # CDON's own answer, kept whole: the call, its HTTP status, the message, ErrorCode 1006.
+        first_row = order["OrderRows"][0]["OrderRowId"]
+        assert shown["push_error"] == (
+            f"POST orderdelivery: HTTP 400 row {first_row} is Cancelled: only Pending rows can "
+            "be delivered (ErrorCode 1006)"
+        )
         refused = http.get("/v1/orders?push_status=refused&filter=basic").json()["data"]
         assert [o["id"] for o in refused] == [order_id]
 
 
-def test_a_status_the_shop_refuses_is_stored_on_the_order(engine: Engine) -> None:
+def test_a_status_the_shop_has_no_letter_for_is_marked_unsupported(engine: Engine) -> None:
     with cscart_shop(orders=60, seed=3) as shop:
         assert sync_account(engine, shop.account()).ok
         order = with_letter(shop, "P")
@@ -88,6 +93,7 @@ def test_a_status_the_shop_refuses_is_stored_on_the_order(engine: Engine) -> Non
         assert http.put(f"/v1/orders/{order_id}", json={"status": "shipping"}).status_code == 200
         push_all(engine, shop.account(max_attempts=1))
         shown = http.get(f"/v1/orders/{order_id}").json()
-        assert shown["push_status"] in ("unsupported", "refused")
-        assert shown["push_error"]
+        # Never sent (no letter for it), so unsupported rather than refused by the shop.
+        assert shown["push_status"] == "unsupported"
+        assert shown["push_error"].startswith("CS-Cart: a CS-Cart order cannot be set to shipping")
         assert shop.state.order(int(order["order_id"]))["status"] == "P"  # the shop is unchanged

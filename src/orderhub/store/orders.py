@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, literal_column, select
+from sqlalchemy import Connection, Select, case, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-from orderhub.domain import SCALAR_FIELDS, Order, StatusSource
+from orderhub.domain import SCALAR_FIELDS, ChannelType, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
 from orderhub.domain.events import (
     EventType,
@@ -23,6 +23,9 @@ from orderhub.domain.events import (
     events_for_change,
 )
 from orderhub.domain.jsonfmt import dumps, loads
+from orderhub.domain.order import PushStatus
+from orderhub.domain.ownership import Owner, fields_owned
+from orderhub.domain.ownership import merge as apply_report
 from orderhub.query import OrderQuery, View, compile_query
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
@@ -100,12 +103,14 @@ class OrderRepository:
     def upsert_many(self, batch: Sequence[Order], *, keep_confirmed: bool = True) -> None:
         """Insert or update keyed on (channel, external_id); an update applies only if newer.
 
-        An update keeps the hub's own fields (vendor_ref, and confirmed unless told otherwise).
+        An update follows the channel's field ownership (domain/ownership.py): the hub's own
+        fields stay (and `confirmed` too unless told otherwise), a field both write keeps the
+        hub's value when the report has none or the merchant's change is still being pushed.
         """
-        if not batch:
-            return
-        stmt = _upsert(self.conn.dialect.name == "postgresql", keep_confirmed)
-        execute_many(self.conn, stmt, orders, [_row(order) for order in batch])
+        postgres = self.conn.dialect.name == "postgresql"
+        for channel_type, group in _by_channel_type(batch).items():
+            stmt = _upsert(postgres, keep_confirmed, channel_type)
+            execute_many(self.conn, stmt, orders, [_row(order) for order in group])
 
     def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
         """Store orders as a channel reports them, and say what changed.
@@ -128,9 +133,10 @@ class OrderRepository:
             if key not in known:
                 writes.append(replace(order, id=None, confirmed=False))
             elif (before := existing.get(key)) is not None:
-                diffs = _channel_diff(before, order)
+                merged = apply_report(before, order)
+                diffs = diff_orders(before, merged)
                 changed.append((before.id or 0, diffs))
-                writes.append(replace(order, id=None, confirmed=before.confirmed and not diffs))
+                writes.append(replace(merged, id=None, confirmed=before.confirmed and not diffs))
         self.upsert_many(writes, keep_confirmed=False)
         created_ids = self._ids_for([o for k, o in latest.items() if k not in known])
         for order_id in created_ids:
@@ -248,28 +254,28 @@ class OrderRepository:
         return OrderPage(rows, total, query.page, query.page_size, next_after)
 
 
-_KEEP = {
-    "id",
-    "channel",
-    "external_id",
-    "confirmed",
-    "vendor_ref",
-    "version",
-    "push_status",
-    "push_error",
-}
+#: Never written by an upsert's update: the row's identity and the version it bumps.
+_IDENTITY = frozenset({"id", "channel", "external_id", "version"})
 
 
 @cache
-def _upsert(postgres: bool, keep_confirmed: bool) -> Insert:
-    """The upsert of `upsert_many`, built once per dialect and flag (so compiled once)."""
+def _upsert(postgres: bool, keep_confirmed: bool, channel_type: ChannelType) -> Insert:
+    """The upsert of `upsert_many` for one channel type's ownership, built (and compiled) once."""
     dialect = postgresql if postgres else sqlite
     stmt = dialect.insert(orders)
-    keep = _KEEP if keep_confirmed else _KEEP - {"confirmed"}
-    updated = {c.name: stmt.excluded[c.name] for c in orders.c if c.name not in keep}
+    keep = _IDENTITY | set(fields_owned(channel_type, Owner.HUB))
+    if not keep_confirmed:
+        keep -= {"confirmed"}
+    updated: dict[str, Any] = {
+        c.name: stmt.excluded[c.name] for c in orders.c if c.name not in keep
+    }
+    # A literal, not a bound parameter: execute_many binds only the rows' own columns.
+    pending = orders.c.push_status == literal_column(f"'{PushStatus.PENDING.value}'")
+    for name in fields_owned(channel_type, Owner.BOTH):
+        if name != "status":  # the channel's newer status always applies (ownership.py)
+            ours = orders.c[name]
+            updated[name] = case((pending, ours), else_=func.coalesce(stmt.excluded[name], ours))
     updated["version"] = orders.c.version + literal_column("1")
-    # Channels that know no carrier keep the one the merchant set (PUT /v1/orders/{id}).
-    updated["carrier"] = func.coalesce(stmt.excluded.carrier, orders.c.carrier)
     return stmt.on_conflict_do_update(
         index_elements=["channel", "external_id"],
         set_=updated,
@@ -277,18 +283,11 @@ def _upsert(postgres: bool, keep_confirmed: bool) -> Insert:
     )
 
 
-def _channel_diff(before: Order, reported: Order) -> list[FieldChange]:
-    """What the channel changed, ignoring the fields the hub owns (never set by a channel)."""
-    hub_owned = replace(
-        reported,
-        id=before.id,
-        confirmed=before.confirmed,
-        vendor_ref=before.vendor_ref,
-        push_status=before.push_status,
-        push_error=before.push_error,
-        carrier=reported.carrier if reported.carrier is not None else before.carrier,
-    )
-    return diff_orders(before, hub_owned)
+def _by_channel_type(batch: Sequence[Order]) -> dict[ChannelType, list[Order]]:
+    groups: dict[ChannelType, list[Order]] = {}
+    for order in batch:
+        groups.setdefault(ChannelType(order.channel_type), []).append(order)
+    return groups
 
 
 def _by_channel(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

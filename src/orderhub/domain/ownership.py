@@ -1,0 +1,145 @@
+"""Who owns each field of an order, per channel: what a sync may change and what it must keep.
+
+The table is docs/sync.md's "Field ownership"; `merge` applies it to a channel's report.
+
+- CHANNEL: the channel's report is the truth, an empty value included (names, lines, totals).
+- HUB: set in the hub only (by the merchant, or the hub's own bookkeeping); a sync never touches
+  it, whatever the channel sends (`vendor_ref` at channels that keep none, tracking at channels
+  that carry none, `confirmed`, the push state).
+- BOTH: the merchant sets it through the hub and the channel carries it too. The latest writer
+  wins: a channel's report that carries a value replaces the hub's (and the history says the
+  channel changed it), a report without one keeps the hub's. While the merchant's own change is
+  still on its way to the channel (`push_status` pending), the hub's value stands, so a report
+  read before the push landed cannot undo it. `status` is the exception: it is never empty and
+  the channel is the source of truth for it, so its newer report always applies.
+
+`status_history` is the channel's entries as it reports them, with the hub's own entries (the
+merchant's changes, source api or system) kept among them in time order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from orderhub.domain.order import Order, StatusChange, StatusSource
+from orderhub.domain.status import ChannelType
+
+
+class Owner(StrEnum):
+    CHANNEL = "channel"
+    HUB = "hub"
+    BOTH = "both"
+
+
+#: Hub bookkeeping: never a channel's, on any channel.
+HUB_ALWAYS = ("id", "confirmed", "push_status", "push_error")
+
+#: Fields a merchant sets through the hub (PUT /v1/orders/{id}) besides `confirmed`.
+MERCHANT_FIELDS = (
+    "status",
+    "tracking_number",
+    "tracking_url",
+    "carrier",
+    "delivered_at",
+    "vendor_ref",
+)
+
+#: Per channel type, the owner of each merchant field; every other field is the channel's.
+_MERCHANT_OWNERS: dict[ChannelType, dict[str, Owner]] = {
+    # MALL carries status, tracking (number and URL) and delivered_at; no carrier, no reference.
+    ChannelType.MALL: {
+        "status": Owner.BOTH,
+        "tracking_number": Owner.BOTH,
+        "tracking_url": Owner.BOTH,
+        "carrier": Owner.HUB,
+        "delivered_at": Owner.BOTH,
+        "vendor_ref": Owner.HUB,
+    },
+    # CS-Cart's order carries its status letter and vendor_ref, no tracking, no delivery time.
+    ChannelType.CSCART: {
+        "status": Owner.BOTH,
+        "tracking_number": Owner.HUB,
+        "tracking_url": Owner.HUB,
+        "carrier": Owner.HUB,
+        "delivered_at": Owner.HUB,
+        "vendor_ref": Owner.BOTH,
+    },
+    # Dexero's order (read only) carries its status, nothing else the merchant sets.
+    ChannelType.DEXERO: {
+        "status": Owner.BOTH,
+        "tracking_number": Owner.HUB,
+        "tracking_url": Owner.HUB,
+        "carrier": Owner.HUB,
+        "delivered_at": Owner.HUB,
+        "vendor_ref": Owner.HUB,
+    },
+    # CDON's rows carry the tracking number as PackageId; no URL, no carrier name, no reference.
+    ChannelType.CDON: {
+        "status": Owner.BOTH,
+        "tracking_number": Owner.BOTH,
+        "tracking_url": Owner.HUB,
+        "carrier": Owner.HUB,
+        "delivered_at": Owner.HUB,
+        "vendor_ref": Owner.HUB,
+    },
+}
+
+#: Per channel type, every field that is not simply the channel's.
+OWNERS: MappingProxyType[ChannelType, MappingProxyType[str, Owner]] = MappingProxyType(
+    {
+        channel: MappingProxyType({**dict.fromkeys(HUB_ALWAYS, Owner.HUB), **owners})
+        for channel, owners in _MERCHANT_OWNERS.items()
+    }
+)
+
+
+def owner(channel_type: ChannelType, field: str) -> Owner:
+    return OWNERS[channel_type].get(field, Owner.CHANNEL)
+
+
+def fields_owned(channel_type: ChannelType, kind: Owner) -> tuple[str, ...]:
+    return tuple(name for name, who in OWNERS[channel_type].items() if who is kind)
+
+
+def keeps_hub_value(field: str, reported: Any, push_pending: bool) -> bool:
+    """For a BOTH field: does the stored (hub) value stand against this report?"""
+    if field == "status":
+        return False
+    return reported is None or push_pending
+
+
+def merge(stored: Order, reported: Order) -> Order:
+    """The order after a sync applies the channel's (newer) report to the stored one."""
+    pending = stored.push_status == "pending"
+    kept: dict[str, Any] = {}
+    for name, who in OWNERS[reported.channel_type].items():
+        ours = getattr(stored, name)
+        if who is Owner.HUB or (
+            who is Owner.BOTH and keeps_hub_value(name, getattr(reported, name), pending)
+        ):
+            kept[name] = ours
+    return replace(reported, **kept, status_history=merged_history(stored, reported))
+
+
+def merged_history(stored: Order, reported: Order) -> list[StatusChange]:
+    """The channel's status history with the hub's own entries kept, in time order."""
+    ours = [c for c in stored.status_history if c.source != StatusSource.CHANNEL]
+    if not ours:
+        return reported.status_history
+    return sorted([*reported.status_history, *ours], key=lambda change: change.at)
+
+
+__all__ = [
+    "HUB_ALWAYS",
+    "MERCHANT_FIELDS",
+    "OWNERS",
+    "Owner",
+    "fields_owned",
+    "keeps_hub_value",
+    "merge",
+    "merged_history",
+    "owner",
+]
