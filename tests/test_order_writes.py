@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from xml.etree import ElementTree
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
