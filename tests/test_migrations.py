@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, String, text
 from sqlalchemy.dialects import postgresql
 
 import orderhub.store  # noqa: F401  (imports every module whose tables join the metadata)
+from orderhub.store import make_engine
 from orderhub.store.migrate import MIGRATIONS, current_revision
 from orderhub.store.tables import metadata
 
@@ -47,10 +47,9 @@ def test_the_models_and_the_migrations_agree(engine: Engine) -> None:
     assert differences == []
 
 
-def test_string_collations_agree_on_postgresql(engine: Engine) -> None:
-    """Alembic does not compare collations; the "C" of `Str` (store/types.py) is checked here."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("collations are a PostgreSQL matter (SQLite compares bytes)")
+def test_string_collations_agree_on_postgresql(pg_database: str) -> None:
+    """Alembic does not compare collations; the "C" of `Str` (store/types.py) is checked here
+    (PostgreSQL only: SQLite compares text as bytes whatever the column says)."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     expected: dict[tuple[str, str], Any] = {}
     for table in metadata.sorted_tables:
@@ -58,6 +57,7 @@ def test_string_collations_agree_on_postgresql(engine: Engine) -> None:
             impl = column.type.dialect_impl(dialect)
             if isinstance(impl, String):
                 expected[(table.name, column.name)] = impl.collation
+    engine = make_engine(pg_database)
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -67,4 +67,5 @@ def test_string_collations_agree_on_postgresql(engine: Engine) -> None:
             )
         )
         actual = {(row.table_name, row.column_name): row.collation_name for row in rows}
+    engine.dispose()
     assert actual == expected
