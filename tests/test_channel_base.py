@@ -80,20 +80,28 @@ def http(server: tuple[Script, str], fake: FakeTime, **options: Any) -> ChannelH
 
 def test_429_waits_for_retry_after_then_succeeds(server, script, fake) -> None:  # type: ignore[no-untyped-def]
     script.answers = [(429, {"Retry-After": "3"}, b"{}"), OK]
-    client = http(server, fake)
+    client = http(server, fake, backoff=Backoff(0.0, 0.0))  # no jitter: the wait is exact
     assert client.request("GET", "orders") == {
         "data": [],
         "paging": {"page": 1, "pages": 1, "size": 0},
     }
-    assert len(script.seen) == 2 and client.stats.requests == 2 and client.stats.retries == 1
-    assert sum(fake.sleeps) >= 3 - 1e-9  # never before the Retry-After has passed
+    assert len(script.seen) == 2
+    assert (client.stats.requests, client.stats.retries) == (2, 1)
+    assert fake.sleeps == [3.0]  # the Retry-After, no sooner and no longer
 
 
 def test_5xx_and_bodies_cut_short_are_retried(server, script, fake) -> None:  # type: ignore[no-untyped-def]
     script.answers = [(503, {}, b"busy"), (200, {}, b'{"data": [1, 2'), OK]
     client = http(server, fake)
-    client.request("GET", "orders")
-    assert client.stats.requests == 3 and client.stats.retries == 2
+    assert client.request("GET", "orders") == {
+        "data": [],
+        "paging": {"page": 1, "pages": 1, "size": 0},
+    }
+    assert len(script.seen) == 3
+    assert (client.stats.requests, client.stats.retries) == (3, 2)
+    # Two backoff waits, each within Backoff(0.01, 0.05)'s bound for its attempt (no pacing).
+    first, second = fake.sleeps
+    assert 0 < first <= 0.01 and 0 < second <= 0.02
 
 
 def test_retriable_gives_up_after_max_attempts(server, script, fake) -> None:  # type: ignore[no-untyped-def]
@@ -102,6 +110,7 @@ def test_retriable_gives_up_after_max_attempts(server, script, fake) -> None:  #
     with pytest.raises(Retriable, match="HTTP 500"):
         client.request("GET", "orders")
     assert client.stats.requests == 3
+    assert len(script.seen) == 3
 
 
 @pytest.mark.parametrize(
@@ -111,9 +120,11 @@ def test_client_errors_are_fatal_and_not_repeated(server, script, fake, status, 
     body = b'{"result": {"code": 400, "status": "ERROR", "message": "bad filter"}}'
     script.answers = [(status, {}, body)]
     client = http(server, fake, error_message=error_message)
-    with pytest.raises(error, match="bad filter"):
+    with pytest.raises(error, match="bad filter") as caught:
         client.request("GET", "orders")
-    assert client.stats.requests == 1 and not isinstance(error, Retriable)
+    assert not isinstance(caught.value, Retriable)
+    assert client.stats.requests == 1
+    assert len(script.seen) == 1 and fake.sleeps == []
 
 
 def test_timeouts_and_refused_connections_are_retriable(server, script, fake) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +182,8 @@ def test_mall_client_sends_client_id_and_paging(server, script, fake) -> None:  
     account = Account("mall-x", "mall", server[1] + "/v1", {"client_id": "secret"})
     client = MallClient.for_account(account, sleep=fake.sleep, clock=fake.clock)
     page = client.unconfirmed(2, 50)
-    assert page.data == [] and page.last
+    assert page.data == []
+    assert page.last is True
     assert script.seen == ["GET /v1/orders/unconfirmed?client_id=secret&page=2&page_size=50"]
     with pytest.raises(Fatal, match="client_id"):
         MallClient.for_account(Account("mall-y", "mall", server[1]))

@@ -73,6 +73,7 @@ def test_the_hub_fetches_announced_orders_without_a_sync(engine: Engine, hub: Hu
     with UnitOfWork(engine) as uow:
         runs = SyncRepository(uow.conn).last_runs()[CHANNEL].id
     changed = sandbox.state.step_life(25)
+    assert changed, "the sandbox's order life changed nothing: the test would prove nothing"
     assert sandbox.state.flush_webhooks() == changed  # the hub answered 2xx
     wait_for(lambda: fetches_settled(engine, 1), "the fetch")
     with UnitOfWork(engine) as uow:
@@ -82,12 +83,18 @@ def test_the_hub_fetches_announced_orders_without_a_sync(engine: Engine, hub: Hu
     hub_now, expected = hub_orders(engine), truth(sandbox)
     for external_id in map(str, changed):
         assert comparable(hub_now[external_id]) == comparable(expected[external_id])
-    moved = [hub_now[str(i)] for i in changed if str(i) in before]
+    assert hub_now.keys() - before.keys() == {str(i) for i in changed} - before.keys()
+    moved = [str(i) for i in changed if str(i) in before]
     assert moved
     with UnitOfWork(engine) as uow:
-        assert all(uow.events.history(o.id or 0) for o in moved)
+        for external_id in moved:
+            assert comparable(hub_now[external_id]) != comparable(before[external_id])
+            history = uow.events.history(hub_now[external_id].id or 0)
+            assert history, external_id
+            assert {h["source"] for h in history} == {"channel"}, external_id
     # Stored, then confirmed back to MALL, as a sync would.
-    assert all(p["confirmed"] for p in sandbox.state.orders_json() if p["id"] in changed)
+    confirmed = {p["id"]: p["confirmed"] for p in sandbox.state.orders_json()}
+    assert [i for i in changed if confirmed[i] is not True] == []
 
 
 @pytest.mark.parametrize(
@@ -120,4 +127,8 @@ def test_the_secret_may_come_in_a_header(engine: Engine, hub: Hub) -> None:
     assert answer.status_code == 202, answer.text
     assert answer.json()["accepted"] == 1
     wait_for(lambda: fetches_settled(engine, 1), "the fetch")
-    assert some in hub_orders(engine)
+    with UnitOfWork(engine) as uow:
+        (row,) = uow.outbox.list(TOPIC)
+    assert row.status == "delivered", row.last_error
+    assert list(hub_orders(engine)) == [some]
+    assert comparable(hub_orders(engine)[some]) == comparable(truth(hub.sandbox)[some])

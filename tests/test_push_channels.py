@@ -47,7 +47,9 @@ def test_cscart_change_reaches_the_shop_which_mails_the_customer_not_the_hub(
         at_shop = shop.state.order(int(order["order_id"]))
         assert (at_shop["status"], at_shop["vendor_ref"]) == ("C", "PO-2026-7")
         assert [m.order_id for m in shop.state.mail] == [order["order_id"]]
-        assert http.get(f"/v1/orders/{order_id}").json()["push_status"] == "pushed"
+        shown = http.get(f"/v1/orders/{order_id}")
+        assert shown.status_code == 200, shown.text
+        assert (shown.json()["push_status"], shown.json()["push_error"]) == ("pushed", None)
 
 
 def test_a_dexero_change_is_kept_in_the_hub_and_marked_unsupported(engine: Engine) -> None:
@@ -65,7 +67,9 @@ def test_hub_only_changes_push_nothing(engine: Engine) -> None:
     store(engine, [make_order("1")])
     http = client(engine)
     answer = http.put("/v1/orders/1", json={"carrier": "PPL", "confirmed": False})
-    assert answer.status_code == 200 and answer.json()["push_status"] is None
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["carrier"], answer.json()["confirmed"]) == ("PPL", False)
+    assert answer.json()["push_status"] is None
     with UnitOfWork(engine) as uow:
         assert uow.outbox.list(TOPIC) == []
 
@@ -83,8 +87,17 @@ def test_a_change_carries_the_current_values_each_channel_needs() -> None:
     )
     # Tracking alone travels only while the order is shipped; vendor_ref only when set.
     assert change_for(shipped, ["tracking_number"]).tracking_url == "https://t.example/P1"
-    assert change_for(make_order("8"), ["tracking_number"]).tracking_number is None
+    open_with_tracking = make_order("8", tracking_number="P8", tracking_url="https://t.example/P8")
+    for fields in (["tracking_number"], ["status"]):
+        untracked = change_for(open_with_tracking, fields)
+        assert (untracked.tracking_number, untracked.tracking_url) == (None, None), fields
+    assert change_for(make_order("8", vendor_ref="PO-8"), ["vendor_ref"]).vendor_ref == "PO-8"
+    assert change_for(make_order("8", vendor_ref="PO-8"), ["status"]).vendor_ref is None
     assert change_for(make_order("8", vendor_ref=None), ["vendor_ref"]).vendor_ref is None
+    assert change_for(shipped, ["tracking_number"], notify_user=True).notify_user is False
     done = make_order("9", status=Status.DELIVERED, delivered_at=delivered)
     assert change_for(done, ["status"]).delivered_at == delivered
+    assert change_for(done, ["vendor_ref"]).delivered_at is None
     assert change_for(make_order("10", confirmed=False), ["confirmed"]).confirmed is False
+    assert change_for(make_order("10", confirmed=True), ["confirmed"]).confirmed is True
+    assert change_for(make_order("10", confirmed=True), ["status"]).confirmed is False

@@ -80,7 +80,7 @@ def test_ship_with_tracking_goes_to_mall_and_a_sync_keeps_the_push_status(
     order_id, external_id = hub_id(engine, "open")
     answer = http.put(f"/v1/orders/{order_id}", json=SHIP)
     assert answer.status_code == 200, answer.text
-    worker(engine, sandbox).run_until_idle()
+    assert worker(engine, sandbox).run_until_idle() == 1
     at_mall = mall_order(sandbox, external_id)
     assert at_mall["status"] == "shipped"
     assert (at_mall["tracking_number"], at_mall["tracking_url"]) == (
@@ -104,7 +104,7 @@ def test_a_transition_mall_refuses_is_stored_and_shown(engine: Engine, sandbox: 
     order_id, external_id = hub_id(engine, "open")
     sandbox.state.update(int(external_id), {"status": "cancelled"})  # at MALL, not yet synced
     assert http.put(f"/v1/orders/{order_id}", json=SHIP).status_code == 200
-    worker(engine, sandbox).run_until_idle()
+    assert worker(engine, sandbox).run_until_idle() == 1  # a refusal is not retried
     shown = http.get(f"/v1/orders/{order_id}").json()
     assert shown["push_status"] == "refused"
     assert "cannot change status from cancelled to shipped" in shown["push_error"]
@@ -113,7 +113,7 @@ def test_a_transition_mall_refuses_is_stored_and_shown(engine: Engine, sandbox: 
     assert [o["id"] for o in refused] == [order_id]
     with UnitOfWork(engine) as uow:
         (row,) = uow.outbox.list(TOPIC)
-    assert row.status == "failed" and row.attempts == 1  # a refusal is not retried
+    assert (row.status, row.attempts) == ("failed", 1)
 
 
 def test_transient_failures_retry_then_push(engine: Engine, sandbox: Sandbox) -> None:
@@ -124,12 +124,14 @@ def test_transient_failures_retry_then_push(engine: Engine, sandbox: Sandbox) ->
     run = worker(engine, sandbox)
     assert run.run_once() == 1
     shown = http.get(f"/v1/orders/{order_id}").json()
-    assert shown["push_status"] == "pending" and "500" in shown["push_error"]
+    assert shown["push_status"] == "pending"
+    assert "500" in shown["push_error"]
     assert mall_order(sandbox, external_id)["status"] == "open"
     sandbox.state.faults.rates.clear()
-    run.run_until_idle()
+    assert run.run_until_idle() == 1
     assert mall_order(sandbox, external_id)["status"] == "cancelled"
-    assert http.get(f"/v1/orders/{order_id}").json()["push_status"] == "pushed"
+    shown = http.get(f"/v1/orders/{order_id}").json()
+    assert (shown["push_status"], shown["push_error"]) == ("pushed", None)
 
 
 def test_retries_run_out_as_failed(engine: Engine, sandbox: Sandbox) -> None:
@@ -137,9 +139,10 @@ def test_retries_run_out_as_failed(engine: Engine, sandbox: Sandbox) -> None:
     order_id, _ = hub_id(engine, "open")
     assert http.put(f"/v1/orders/{order_id}", json={"status": "cancelled"}).status_code == 200
     sandbox.state.faults.rates["500"] = 1.0
-    worker(engine, sandbox).run_until_idle()
+    assert worker(engine, sandbox).run_until_idle() == AT_ONCE.attempts
     shown = http.get(f"/v1/orders/{order_id}").json()
-    assert shown["push_status"] == "failed" and "500" in shown["push_error"]
+    assert shown["push_status"] == "failed"
+    assert "500" in shown["push_error"]
     with UnitOfWork(engine) as uow:
         (row,) = uow.outbox.list(TOPIC)
     assert (row.status, row.attempts) == ("failed", AT_ONCE.attempts)
@@ -175,5 +178,8 @@ def test_a_later_change_waits_for_an_earlier_one_still_retrying(
     assert run.run_once() == 1  # the second change is due, but waits for the first
     assert mall_order(sandbox, external_id)["status"] == "open"
     with UnitOfWork(engine) as uow:
-        rows = sorted(uow.outbox.list(TOPIC), key=lambda r: r.id)
-    assert [r.last_error for r in rows][1] == "waiting for an earlier change of this order"
+        first, second = sorted(uow.outbox.list(TOPIC), key=lambda r: r.id)
+    assert (first.status, first.attempts) == ("pending", 1)
+    assert "500" in (first.last_error or "")
+    assert second.status == "pending"
+    assert second.last_error == "waiting for an earlier change of this order"

@@ -10,9 +10,13 @@ from orderhub.api.app import create_app
 def test_api_answers_over_real_http(engine: Engine) -> None:
     store(engine, [make_order("42")])
     with serve_in_thread(create_app(engine)) as base:
-        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
-        orders = httpx.get(f"{base}/v1/orders", headers=_auth(engine)).json()
-        assert [o["external_id"] for o in orders["data"]] == ["42"]
+        health = httpx.get(f"{base}/healthz")
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        listed = httpx.get(f"{base}/v1/orders", headers=_auth(engine))
+        assert listed.status_code == 200, listed.text
+        assert [o["external_id"] for o in listed.json()["data"]] == ["42"]
+        anonymous = httpx.get(f"{base}/v1/orders")
+        assert anonymous.status_code == 401
 
 
 def _auth(engine: Engine) -> dict[str, str]:

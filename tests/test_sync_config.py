@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,13 +85,14 @@ def test_undecodable_record_is_quarantined_and_the_sync_goes_on(engine: Engine) 
     with mall_sandbox(orders=120, seed=12) as sandbox:
         bad_id = add_bad_record(sandbox)
         result = sync_account(engine, sandbox.account())
-        assert result.ok and result.counts.quarantined >= 1
+        assert result.ok, result.error
         http = client(engine)
         http.app.state.config_file = "absent.toml"  # the account is known from its sync
         body = http.get(f"/v1/channels/{CHANNEL}/quarantine").json()
         assert body["paging"]["total"] == 1
         (record,) = body["data"]
-        assert record["external_id"] == str(bad_id) and "status" in record["reason"]
+        assert record["external_id"] == str(bad_id)
+        assert "status" in record["reason"]
         assert record["payload"]["status"] == "teleported"  # the raw payload, kept
         bad = sandbox.state.store.get(bad_id)
         assert bad is not None and bad["confirmed"] is False  # never confirmed: not stored
@@ -101,21 +103,41 @@ def test_undecodable_record_is_quarantined_and_the_sync_goes_on(engine: Engine) 
         assert_same_orders(engine, sandbox)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a record the run meets twice (unconfirmed queue, then the listing) is counted "
+    "twice in sync_runs.quarantined, though docs/sync.md counts records and one row is kept",
+)
+def test_a_record_quarantined_twice_in_one_run_counts_once(engine: Engine) -> None:
+    with mall_sandbox(orders=120, seed=12) as sandbox:
+        add_bad_record(sandbox)
+        result = sync_account(engine, sandbox.account())
+    assert result.ok, result.error
+    assert result.counts.quarantined == 1
+
+
 def test_channels_api_shows_state_and_last_run_metrics(engine: Engine, tmp_path: Path) -> None:
     with mall_sandbox(orders=100, seed=13) as sandbox:
         result = sync_account(engine, sandbox.account())
-        assert result.ok
+        assert result.ok, result.error
         http = client(engine)
         http.app.state.config_file = str(write_config(tmp_path, sandbox.base_url + "/v1"))
         response = http.get("/v1/channels")
         assert response.status_code == 200, response.text
         (channel,) = response.json()["data"]
-        assert channel["name"] == CHANNEL and channel["configured"] and channel["type"] == "mall"
-        assert channel["cursor"]["full"] is None and channel["next_sync_at"] is not None
+        assert (channel["name"], channel["configured"], channel["type"]) == (CHANNEL, True, "mall")
+        assert channel["cursor"]["full"] is None
+        # The config's sync_interval (600 s) after the last success.
+        last_success = datetime.fromisoformat(channel["last_success_at"])
+        assert datetime.fromisoformat(channel["next_sync_at"]) == last_success + timedelta(
+            seconds=600
+        )
         run = channel["last_run"]
-        assert run["status"] == "ok" and run["orders_new"] == 100
-        assert run["requests"] == result.counts.requests > 0
-        assert run["requests_per_1000_orders"] == result.counts.requests_per_1000
+        assert (run["status"], run["orders_new"]) == ("ok", 100)
+        served = sandbox.state.request_count  # counted by the sandbox, not by the hub
+        assert served > 0
+        assert run["requests"] == served
+        assert run["requests_per_1000_orders"] == round(served * 1000 / 100, 1)
 
 
 def test_channels_api_needs_a_read_key_and_checks_paging(engine: Engine) -> None:
@@ -152,8 +174,15 @@ def test_cli_sync_then_channels_list(cli_env: Sandbox, engine: Engine) -> None:
     assert "mall-cz: ok 80 new" in synced.output
     assert_same_orders(engine, cli_env)
     listed = runner.invoke(cli_app, ["channels", "list"])
-    assert listed.exit_code == 0 and "mall-cz" in listed.output and "ok" in listed.output
+    assert listed.exit_code == 0, listed.output
+    rows = [
+        [cell.strip() for cell in line.strip("│").split("│")] for line in listed.output.splitlines()
+    ]
+    (row,) = [cells for cells in rows if cells[0] == "mall-cz"]
+    assert (row[1], row[4], row[5]) == ("mall", "ok", "80")  # type, last run, new
     unknown = runner.invoke(cli_app, ["sync", "--channel", "nope"])
-    assert unknown.exit_code == 2 and "known: mall-cz" in unknown.output
+    assert unknown.exit_code == 2
+    assert "known: mall-cz" in unknown.output
     quarantine = runner.invoke(cli_app, ["quarantine", "list", "--json"])
-    assert quarantine.exit_code == 0 and quarantine.output.strip() == "[]"
+    assert quarantine.exit_code == 0, quarantine.output
+    assert quarantine.output.strip() == "[]"

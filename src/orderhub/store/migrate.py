@@ -18,8 +18,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the database to `revision` (default: every branch head, see docs/architecture.md)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision` (default: the one head, see docs/architecture.md)."""
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
