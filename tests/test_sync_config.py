@@ -103,11 +103,6 @@ def test_undecodable_record_is_quarantined_and_the_sync_goes_on(engine: Engine) 
         assert_same_orders(engine, sandbox)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a record the run meets twice (unconfirmed queue, then the listing) is counted "
-    "twice in sync_runs.quarantined, though docs/sync.md counts records and one row is kept",
-)
 def test_a_record_quarantined_twice_in_one_run_counts_once(engine: Engine) -> None:
     with mall_sandbox(orders=120, seed=12) as sandbox:
         add_bad_record(sandbox)

@@ -106,8 +106,12 @@ class _Run:
         self.engine = engine
         self.account = account
         self.counts = RunCounts()
-        #: External ids stored by this run: the acknowledgement step re-fetches the others.
+        #: External ids stored or quarantined by this run: the acknowledgement step re-fetches
+        #: the others.
         self.seen: set[str] = set()
+        #: Quarantined records this run counted (by external id), so a record met twice (the
+        #: listing, then the unconfirmed queue) counts once.
+        self.quarantined: set[str] = set()
         self.started = time.monotonic()
         with UnitOfWork(engine) as uow:
             repo = SyncRepository(uow.conn)
@@ -147,6 +151,7 @@ class _Run:
             repo.quarantine(self.account.name, self.run_id, _skipped(page), now)
             repo.release(self.account.name, [o.external_id for o in page.orders])
             self.seen.update(o.external_id for o in page.orders)
+            self.seen.update(s.external_id for s in page.skipped if s.external_id is not None)
             if save_cursor:
                 repo.save_cursor(self.account.name, self.account.type, page.cursor, now)
             repo.save_counts(self.run_id, self.counts)
@@ -174,7 +179,9 @@ class _Run:
         self.counts.orders_new += len(created)
         self.counts.orders_changed += len(changed)
         self.counts.orders_unchanged += unchanged
-        self.counts.quarantined += len(page.skipped)
+        fresh = [s for s in page.skipped if s.external_id not in self.quarantined]
+        self.counts.quarantined += len(fresh)
+        self.quarantined.update(s.external_id for s in fresh if s.external_id is not None)
         self._take_stats(connector.stats)
 
     def _take_stats(self, stats: RequestStats) -> None:
