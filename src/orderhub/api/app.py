@@ -7,7 +7,15 @@ from sqlalchemy import Engine
 from starlette.responses import Response
 
 from orderhub import __version__
-from orderhub.api import auth, channel_webhooks, channels, order_writes, orders, problems
+from orderhub.api import (
+    auth,
+    channel_webhooks,
+    channels,
+    limits,
+    order_writes,
+    orders,
+    problems,
+)
 from orderhub.api import webhooks as webhooks_api
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
@@ -22,6 +30,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or make_engine(get_settings().database_url)
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
+    app.add_middleware(limits.InputGuard)  # added last, so it runs first: before the key check
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)

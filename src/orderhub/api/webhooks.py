@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from orderhub.api.auth import ADMIN, require
+from orderhub.api.limits import one_value
+from orderhub.api.orders import parse_id
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import PROBLEMS
 from orderhub.domain import InvalidInput
-from orderhub.query.values import INT64_MAX
 from orderhub.services import webhooks as service
 from orderhub.store.webhooks import Delivery, Subscription
 
@@ -128,21 +129,15 @@ def delivery_document(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def parse_id(name: str, raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= INT64_MAX:
-        raise InvalidInput(name, "a positive 64-bit integer id", raw)
-    return int(raw)
-
-
 def _delivery_params(request: Request) -> tuple[str | None, int]:
     params = request.query_params
     for name in params:
         if name not in _DELIVERY_PARAMS:
             raise InvalidInput(name, f"a known parameter ({', '.join(_DELIVERY_PARAMS)})")
-    status = params.get("status")
+    status = one_value(request, "status")
     if status is not None and status not in service.DELIVERY_STATUSES:
         raise InvalidInput("status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status)
-    raw_limit = params.get("limit", "100")
+    raw_limit = one_value(request, "limit", "100") or ""
     if not raw_limit.isascii() or not raw_limit.isdigit() or len(raw_limit) > 4:
         raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
     limit = int(raw_limit)
