@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -34,6 +35,7 @@ MAX_HEADER_BYTES = 32_768  #: names and values of every header together
 MAX_BODY_BYTES = 1_048_576
 
 LINGER_SECONDS = 2.0
+DRAIN_BYTES = 4 * MAX_BODY_BYTES
 _TEXT = "valid UTF-8 (percent-encoded in a URL) without NUL"
 
 
@@ -145,9 +147,21 @@ class InputGuard:
             check_headers(scope.get("headers", ()))
             _check_length(scope)
         except InvalidInput as exc:
+            await _drain(receive)
             await orderhub_problem(Request(scope), exc)(scope, receive, send)
             return
         await self.app(scope, _capped(receive), send)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read (and drop) a refused request's body, up to a bound: a server that closes with the
+    client's bytes unread resets the connection, and the client may lose the answer."""
+    read = 0
+    while read <= DRAIN_BYTES:
+        message = await receive()
+        read += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
 
 
 def _check_length(scope: Scope) -> None:
@@ -221,7 +235,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         exc = self._refusal or _malformed(target)
         body = problem_bytes(exc, path)
         head = [
-            f"HTTP/1.1 {exc.status_code} {exc.title}\r\n".encode(),
+            f"HTTP/1.1 {exc.status_code} {HTTPStatus(exc.status_code).phrase}\r\n".encode(),
             *(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers),
             f"content-type: {PROBLEM_JSON}\r\n".encode(),
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode(),
@@ -235,12 +249,11 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
 
 def _malformed(target: bytes) -> InvalidInput:
-    """Why the server's parser refused the request, as near as the bytes tell."""
-    if any(byte < 0x21 or byte > 0x7E for byte in target):
+    """Why the server's parser refused the request, as near as the bytes tell: the parser
+    reports the target only once it is whole, so a refused request without one broke in it."""
+    if not target or any(byte < 0x21 or byte > 0x7E for byte in target):
         return InvalidInput("path", "a request target of printable ASCII (percent-encode the rest)")
-    return InvalidInput(
-        "request", "an HTTP/1.1 request: headers without NUL or other control characters"
-    )
+    return InvalidInput("headers", "header names and values without NUL or control characters")
 
 
 def problem_bytes(exc: InvalidInput, instance: str) -> bytes:

@@ -79,6 +79,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         location = [
             str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
         ]
+        if error.get("type") == "json_invalid":
+            location = []  # the location is a character offset, not a field
         errors.append({"parameter": ".".join(location) or "body", "expected": error.get("msg", "")})
     detail = "; ".join(f"{e['parameter']}: {e['expected']}" for e in errors)
     return problem(request, 400, "Invalid parameter", detail, "invalidinput", errors=errors)
@@ -86,8 +88,17 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    extra: dict[str, Any] = {}
+    if exc.status_code == 400:  # FastAPI's only 400: a body it could not read
+        extra["errors"] = [{"parameter": "body", "expected": "a JSON body in UTF-8"}]
     return problem(
-        request, exc.status_code, str(exc.detail), str(exc.detail), "http", headers=exc.headers
+        request,
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        "http",
+        headers=exc.headers,
+        **extra,
     )
 
 

@@ -14,6 +14,7 @@ from orderhub.api.orders import parse_id
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import PROBLEMS
 from orderhub.domain import InvalidInput
+from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.services import webhooks as service
 from orderhub.store.webhooks import Delivery, Subscription
 
@@ -43,6 +44,7 @@ class WebhookIn(BaseModel):
     summary="Subscribe: the answer carries the signing secret, once",
 )
 def create_webhook(body: WebhookIn, request: Request) -> Response:
+    _check_xml_text(body)
     created = service.create_subscription(
         request.app.state.engine, body.url, body.event_types, body.filter
     )
@@ -100,6 +102,15 @@ def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> 
     delivery = parse_id("delivery_id", delivery_id)
     queued = service.resend_delivery(request.app.state.engine, number, delivery)
     return _json(delivery_document(queued), 202)
+
+
+def _check_xml_text(body: WebhookIn) -> None:
+    """Refuse text XML cannot carry: whatever the hub stores must be representable anywhere."""
+    fields = {"url": body.url, "filter": body.filter or ""}
+    fields |= {f"event_types.{i}": text for i, text in enumerate(body.event_types)}
+    for name, text in fields.items():
+        if has_non_xml_char(text):
+            raise InvalidInput(name, XML_SAFE, text[:80])
 
 
 def subscription_document(sub: Subscription) -> dict[str, Any]:
