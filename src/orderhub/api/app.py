@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.responses import Response
@@ -15,6 +17,7 @@ from orderhub.api import (
     order_writes,
     orders,
     problems,
+    schemas,
 )
 from orderhub.api import webhooks as webhooks_api
 from orderhub.settings import get_settings
@@ -26,6 +29,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         title="orderhub",
         version=__version__,
         description="One API over every sales channel's orders, with the MALL query language.",
+        # One schema per model: money is then a JSON number, as the API writes it.
+        separate_input_output_schemas=False,
     )
     app.state.engine = engine or make_engine(get_settings().database_url)
     problems.install(app)
@@ -37,8 +42,21 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
 
+    _finish_openapi(app)
+
     @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     return app
+
+
+def _finish_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = schemas.finish_openapi(generate(), auth.guarded)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from orderhub.api.auth import ADMIN, require
 from orderhub.api.limits import one_value
+from orderhub.api.order_writes import WEB_URL_PATTERN
 from orderhub.api.orders import parse_id
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import PROBLEMS
@@ -25,14 +26,22 @@ _DELIVERY_PARAMS = ("status", "limit")
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="Where to POST: http(s); public addresses only by default.")
+    url: str = Field(
+        description="Where to POST: http(s); public addresses only by default.",
+        json_schema_extra={"pattern": WEB_URL_PATTERN, "maxLength": service.MAX_URL_LENGTH},
+    )
     event_types: list[str] = Field(
-        description="Some of order.created, order.updated, order.status_changed."
+        description="Some of order.created, order.updated, order.status_changed.",
+        json_schema_extra={"minItems": 1, "items": {"enum": list(service.EVENT_TYPES)}},
     )
     filter: str | None = Field(
         None,
         description="Only orders matching this query-language filter, e.g. "
-        "`channel=mall-cz&status=in:shipped,delivered`.",
+        "`channel=mall-cz&status=in:shipped,delivered` (docs/query-language.md).",
+        # The schema names a small part of the language; the service checks all of it.
+        json_schema_extra={
+            "pattern": "^(status=(open|shipped|delivered)(&channel=[a-z0-9-]{1,20})?)?$"
+        },
     )
 
 
