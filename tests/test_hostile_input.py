@@ -167,14 +167,21 @@ def seeded(engine: Engine) -> Engine:
 @pytest.fixture
 def served(seeded: Engine, database_url: str, tmp_path: Path) -> Iterator[tuple[int, str]]:
     """A real `orderhub serve` process on a free loopback port: (port, API key)."""
+    with orderhub_serve(database_url, tmp_path) as port:
+        yield port, api_key(seeded)
+
+
+@contextlib.contextmanager
+def orderhub_serve(database_url: str, tmp_path: Path, **env: str) -> Iterator[int]:
+    """Run `orderhub serve` on a free loopback port until the block ends; yields the port."""
     port = free_port()
-    env = {**os.environ, "ORDERHUB_DATABASE_URL": database_url}
+    environment = {**os.environ, "ORDERHUB_DATABASE_URL": database_url, **env}
     command = [str(Path(sys.executable).with_name("orderhub")), "serve", "--port", str(port)]
     log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(port, process)
-        yield port, api_key(seeded)
+        yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
