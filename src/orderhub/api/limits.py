@@ -72,8 +72,8 @@ def check_target(raw_path: bytes, query: bytes) -> None:
 def check_query(query: bytes) -> None:
     pairs = _pairs(query)
     if len(pairs) > MAX_QUERY_PARAMETERS:
-        name = _shown(pairs[MAX_QUERY_PARAMETERS][0])
-        raise InvalidInput(name, f"at most {MAX_QUERY_PARAMETERS} query parameters in all")
+        extra = _shown(pairs[MAX_QUERY_PARAMETERS][0])
+        raise InvalidInput(extra, f"at most {MAX_QUERY_PARAMETERS} query parameters in all")
     for name, value in pairs:
         if not _clean(name):
             raise InvalidInput(_shown(name), "a parameter name of " + _TEXT)
