@@ -77,7 +77,7 @@ CASES = [
         "10,000 parameters", b"/v1/orders?" + b"&".join([b"customer=a"] * 10_000), 414, "customer"
     ),
     Case("2,000 parameters", b"/v1/orders?" + b"&".join([b"test=0"] * 2000), 400, "test"),
-    Case("10,000 in: values", b"/v1/orders?customer_id=in:" + b",1" * 10_000, 400, "customer_id"),
+    Case("10,000 in: values", b"/v1/orders?customer_id=in:1" + b",1" * 9_999, 400, "customer_id"),
     Case("duplicate page", b"/v1/orders?page=1&page=1", 400, "page"),
     Case("duplicate page_size", b"/v1/orders?page_size=1&page_size=2", 400, "page_size"),
     Case("duplicate cursor", b"/v1/orders?cursor=a&cursor=b", 400, "cursor"),

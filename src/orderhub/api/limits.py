@@ -19,7 +19,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-import httptools
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -271,6 +270,6 @@ def problem_bytes(exc: InvalidInput, instance: str) -> bytes:
 
 
 def server_options() -> dict[str, Any]:
-    """uvicorn settings of `orderhub serve`: the protocol above (httptools is required)."""
-    assert httptools is not None
+    """uvicorn settings of `orderhub serve`: the protocol above (needs httptools, which
+    uvicorn[standard] brings)."""
     return {"http": ProblemHttpToolsProtocol}
