@@ -228,3 +228,28 @@ def _moment(text: str | None) -> datetime | None:
 def _line(line: dict[str, Any]) -> dict[str, Any]:
     money = ("unit_price", "tax_rate", "tax_amount", "total")
     return {k: Decimal(v) if k in money else v for k, v in line.items()}
+
+
+def test_a_channels_control_character_is_escaped_by_the_documented_rule(engine: Any) -> None:
+    """The issue's case, with the expected XML written by hand from docs/api.md."""
+    from helpers import store
+
+    line = OrderLine("1", None, "Mug\x01", LineType.ARTICLE, 1, *[Decimal("1.00")] * 4)
+    store(engine, [make_order("u1", customer="Jan\x01 Nov\\k", lines=[line], carrier="DPD")])
+    http = client(engine)
+    body = http.get("/v1/orders/1.xml").text
+    assert '<customer escaped="true">Jan\\u0001 Nov\\\\k</customer>' in body
+    assert '<name escaped="true">Mug\\u0001</name>' in body
+    assert "<carrier>DPD</carrier>" in body  # ordinary text is written as it is
+    SafeXML.fromstring(body.encode())
+    assert http.get("/v1/orders/1").json()["customer"] == "Jan\x01 Nov\\k"
+
+
+def test_a_problem_echoing_hostile_text_is_xml_that_parses(engine: Any) -> None:
+    http = client(engine)
+    # An unknown parameter's name is echoed as it came (a value would be shown by its repr).
+    response = http.get("/v1/orders.xml", params={"x\x01\ufffe": "1"})
+    assert response.status_code == 400
+    problem = SafeXML.fromstring(response.content)
+    assert problem.find("detail").get("escaped") == "true"
+    assert problem.findtext("detail").startswith("x\\u0001\\uFFFE: expected a known field")
