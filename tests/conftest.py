@@ -104,3 +104,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{len(skipped)} PostgreSQL tests were skipped: no PostgreSQL at {PG_ADMIN_URL}. "
             "Only the SQLite half ran. Start PostgreSQL (or set ORDERHUB_TEST_POSTGRES_URL)."
         )
+    _report_schemathesis_cases(terminalreporter)
+
+
+def _report_schemathesis_cases(terminalreporter: pytest.TerminalReporter) -> None:
+    """CI's log shows how many cases schemathesis ran (tests/test_schemathesis.py records it;
+    user properties travel with the reports, so this works under pytest-xdist too)."""
+    cases = [
+        value
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        for name, value in getattr(report, "user_properties", [])
+        if name == "schemathesis_cases" and getattr(report, "when", "call") == "call"
+    ]
+    if cases:
+        terminalreporter.write_sep("-", f"schemathesis ran {sum(cases)} cases")

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.responses import Response
 
 from orderhub import __version__
-from orderhub.api import auth, channel_webhooks, channels, order_writes, orders, problems
+from orderhub.api import (
+    auth,
+    channel_webhooks,
+    channels,
+    limits,
+    order_writes,
+    orders,
+    problems,
+    schemas,
+)
 from orderhub.api import webhooks as webhooks_api
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
@@ -18,18 +29,34 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         title="orderhub",
         version=__version__,
         description="One API over every sales channel's orders, with the MALL query language.",
+        # One schema per model: money is then a JSON number, as the API writes it.
+        separate_input_output_schemas=False,
     )
     app.state.engine = engine or make_engine(get_settings().database_url)
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
+    app.add_middleware(limits.InputGuard)  # added last, so it runs first: before the key check
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)
     app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
 
+    _finish_openapi(app)
+
     @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     return app
+
+
+def _finish_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = schemas.finish_openapi(generate(), auth.guarded)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from orderhub.api.limits import one_value
 from orderhub.api.problems import request_format
 from orderhub.api.render import render
 from orderhub.api.schemas import PROBLEMS
@@ -32,7 +33,7 @@ SECRET_HEADER = "x-orderhub-webhook-secret"
     summary="A channel announces changed orders (MALL: a JSON array of ids); needs ?secret=",
 )
 async def channel_webhook(name: str, request: Request, background: BackgroundTasks) -> Response:
-    secret = request.query_params.get("secret") or request.headers.get(SECRET_HEADER)
+    secret = one_value(request, "secret") or request.headers.get(SECRET_HEADER)
     body = await request.body()
     engine = request.app.state.engine
     configs = _configs(request)

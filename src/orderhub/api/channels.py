@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, require
+from orderhub.api.limits import one_value
 from orderhub.api.problems import request_format
 from orderhub.api.render import OK, render
 from orderhub.api.schemas import PROBLEMS
@@ -18,6 +19,7 @@ from orderhub.store import QuarantinedRecord, SyncRun
 
 router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 10_000_000
 
 
 @router.get(
@@ -43,7 +45,7 @@ def list_channels(request: Request) -> Response:
     summary="Records of a channel that could not be decoded, with their raw payloads",
 )
 def list_quarantine(name: str, request: Request) -> Response:
-    page = _positive(request, "page", 1, None)
+    page = _positive(request, "page", 1, MAX_PAGE)
     page_size = _positive(request, "page_size", 50, MAX_PAGE_SIZE)
     engine = request.app.state.engine
     service.known_channel(engine, _configs(request), name)
@@ -67,13 +69,12 @@ def _configs(request: Request) -> list[service.ChannelConfig]:
     return service.load_config(path)
 
 
-def _positive(request: Request, name: str, default: int, largest: int | None) -> int:
-    raw = request.query_params.get(name)
+def _positive(request: Request, name: str, default: int, largest: int) -> int:
+    raw = one_value(request, name)
     if raw is None:
         return default
-    expected = "a positive integer" + (f" up to {largest}" if largest else "")
-    if not raw.isdigit() or int(raw) < 1 or (largest is not None and int(raw) > largest):
-        raise InvalidInput(name, expected, raw)
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= largest:
+        raise InvalidInput(name, f"an integer from 1 to {largest}", raw[:40])
     return int(raw)
 
 

@@ -13,14 +13,14 @@ from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
 from orderhub.api.orders import parse_order_id
-from orderhub.api.problems import request_format
+from orderhub.api.problems import problem, request_format
 from orderhub.api.render import OK, Format, full_order, render
 from orderhub.api.schemas import PROBLEMS, Order, Problem
 from orderhub.domain import InvalidInput, Status
 from orderhub.services import orders as reads
 from orderhub.services import updates
 from orderhub.services.keys import ApiKey
-from orderhub.services.update_request import MAX_VENDOR_REF, parse_update
+from orderhub.services.update_request import FIELD_PARSERS, MAX_VENDOR_REF, parse_update
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -54,10 +54,38 @@ _CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "A status change the transition table refuses."},
     412: {"model": Problem, "description": "If-Match names an older version."},
 }
+#: Free text a merchant sets: not blank, no control characters, nothing XML cannot carry.
+_NOT_TEXT = "\\u0000-\\u001f\\u007f\\ufffe\\uffff"
+TEXT_PATTERN = f"^[^{_NOT_TEXT}]*[^\\s{_NOT_TEXT}][^{_NOT_TEXT}]*$"
+WEB_URL_PATTERN = "^https?://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?(/[!#-~]*)?$"
+_DATETIME_PATTERN = (
+    "^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[ T]([01][0-9]|2[0-3]):[0-5][0-9]"
+    "(:[0-5][0-9])?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?$"
+)
+
+
+def _body_schema() -> dict[str, Any]:
+    """OrderChanges' schema, with what pydantic cannot say: the text each field takes, and
+    that a change names at least one field (notify_user alone changes nothing)."""
+    schema = OrderChanges.model_json_schema()
+    fields = schema["properties"]
+    for name, pattern in {
+        "tracking_url": WEB_URL_PATTERN,
+        "carrier": TEXT_PATTERN,
+        "vendor_ref": TEXT_PATTERN,
+        "delivered_at": _DATETIME_PATTERN,
+    }.items():
+        fields[name]["anyOf"][0]["pattern"] = pattern
+    for field in fields.values():
+        field.pop("default", None)
+    schema["anyOf"] = [{"required": [name]} for name in FIELD_PARSERS]
+    return schema
+
+
 _BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": OrderChanges.model_json_schema()}},
+        "content": {"application/json": {"schema": _body_schema()}},
     }
 }
 
@@ -67,6 +95,17 @@ _BODY = {
     dependencies=[require(READ)],
     response_model=None,
     responses={404: {"model": Problem, "description": "No order has that reference."}},
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "vendor_ref",
+                "in": "query",
+                "required": True,
+                "description": "The merchant's reference, exactly.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_VENDOR_REF},
+            }
+        ]
+    },
     summary="Full orders with a vendor_ref (404 when none)",
 )
 def search(request: Request) -> Response:
@@ -76,6 +115,19 @@ def search(request: Request) -> Response:
     items = [full_order(order, parse_nested=fmt is Format.XML) for order in found]
     body, media_type = render({"data": items, "result": OK}, fmt)
     return Response(body, media_type=media_type)
+
+
+@router.api_route(
+    "/orders/search", methods=["PUT", "POST", "DELETE", "PATCH"], include_in_schema=False
+)
+@router.api_route(
+    "/orders/unconfirmed", methods=["PUT", "POST", "DELETE", "PATCH"], include_in_schema=False
+)
+def read_only_paths(request: Request) -> Response:
+    """Not order ids: without this, PUT /orders/search would read `search` as one."""
+    return problem(
+        request, 405, "Method Not Allowed", "GET only", "http", headers={"Allow": "GET, HEAD"}
+    )
 
 
 @router.get("/orders/search.xml", include_in_schema=False, dependencies=[require(READ)])

@@ -15,6 +15,8 @@ from orderhub.query.values import INT64_MAX
 from orderhub.services import orders as service
 
 router = APIRouter(prefix="/v1", tags=["orders"])
+MAX_ID_DIGITS = len(str(INT64_MAX))
+ID_EXPECTED = f"an integer between 1 and {INT64_MAX}"
 _QUERY = {"parameters": query_parameters()}
 
 
@@ -86,10 +88,23 @@ def get_order(order_id: str, request: Request) -> Response:
 
 def parse_order_id(raw: str) -> int:
     """`123`, `123.json` or `123.xml` -> 123; anything else is a 400 naming `order_id`."""
-    text = raw.removesuffix(".xml").removesuffix(".json")
-    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= INT64_MAX:
-        raise InvalidInput("order_id", "a positive 64-bit integer order id", raw)
-    return int(text)
+    return parse_id("order_id", raw.removesuffix(".xml").removesuffix(".json"), shown=raw)
+
+
+def parse_id(name: str, text: str, *, shown: str | None = None) -> int:
+    """A 64-bit id in a path: digits only, 1 to 2**63-1; any other text (a well-formed integer
+    out of that range too) is a 400 naming the parameter, never a 404 or a 500."""
+    # Length first: int() of thousands of digits is slow, and refused past 4300 digits.
+    if len(text) > MAX_ID_DIGITS or not text.isascii() or not text.isdigit():
+        raise InvalidInput(name, ID_EXPECTED, _shortened(shown or text))
+    number = int(text)
+    if not 0 < number <= INT64_MAX:
+        raise InvalidInput(name, ID_EXPECTED, _shortened(shown or text))
+    return number
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + f"... ({len(text)} characters)"
 
 
 def _respond(document: dict[str, object], fmt: Format) -> Response:

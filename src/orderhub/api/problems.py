@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from orderhub.api.render import Format, to_json, to_xml
 from orderhub.domain import InvalidInput, OrderhubError, TransitionRefused
@@ -79,6 +80,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         location = [
             str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
         ]
+        if error.get("type") == "json_invalid":
+            location = []  # the location is a character offset, not a field
         errors.append({"parameter": ".".join(location) or "body", "expected": error.get("msg", "")})
     detail = "; ".join(f"{e['parameter']}: {e['expected']}" for e in errors)
     return problem(request, 400, "Invalid parameter", detail, "invalidinput", errors=errors)
@@ -86,9 +89,33 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    extra: dict[str, Any] = {}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    if exc.status_code == 400:  # FastAPI's only 400: a body it could not read
+        extra["errors"] = [{"parameter": "body", "expected": "a JSON body in UTF-8"}]
     return problem(
-        request, exc.status_code, str(exc.detail), str(exc.detail), "http", headers=exc.headers
+        request,
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        "http",
+        headers=headers,
+        **extra,
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+        if "GET" in methods:
+            methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ import orjson
 from orderhub.domain import SCALAR_FIELDS
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.jsonfmt import dumps, loads, money_text, timestamp_text
+from orderhub.domain.xmltext import escape_non_xml, has_non_xml_char
 from orderhub.query import OrderQuery
 from orderhub.query.cursor import Cursor, encode_cursor, fingerprint
 from orderhub.store import BASIC_FIELDS, OrderPage, StoredOrder
@@ -92,9 +93,9 @@ def to_json(document: Any) -> bytes:
 def to_xml(root: str, document: Any) -> bytes:
     element = Element(root)
     _fill(element, document, root)
-    return (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(element, encoding="unicode").encode()
-    )
+    # A bare CR in text would be read back as LF; attributes already carry it as &#13;.
+    text = tostring(element, encoding="unicode").replace("\r", "&#13;")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text.encode()
 
 
 def _fill(element: Element, value: Any, name: str) -> None:
@@ -107,7 +108,15 @@ def _fill(element: Element, value: Any, name: str) -> None:
     elif isinstance(value, list | tuple):
         _fill_sequence(element, value, name)
     else:
-        element.text = _scalar_text(value)
+        _set_text(element, _scalar_text(value))
+
+
+def _set_text(element: Element, text: str) -> None:
+    """The text as is, or (when XML cannot carry it) escaped and marked `escaped="true"`."""
+    if has_non_xml_char(text):
+        element.set("escaped", "true")
+        text = escape_non_xml(text)
+    element.text = text
 
 
 def _fill_mapping(element: Element, value: Mapping[str, Any]) -> None:
@@ -117,6 +126,9 @@ def _fill_mapping(element: Element, value: Mapping[str, Any]) -> None:
             child = SubElement(element, key)
         else:
             child = SubElement(element, "entry", key=key)
+            if has_non_xml_char(key):
+                child.set("key", escape_non_xml(key))
+                child.set("key_escaped", "true")
         _fill(child, item, key)
 
 

@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from orderhub.api.auth import ADMIN, require
+from orderhub.api.limits import one_value
+from orderhub.api.order_writes import WEB_URL_PATTERN
+from orderhub.api.orders import parse_id
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import PROBLEMS
 from orderhub.domain import InvalidInput
-from orderhub.query.values import INT64_MAX
+from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.services import webhooks as service
 from orderhub.store.webhooks import Delivery, Subscription
 
@@ -23,14 +26,22 @@ _DELIVERY_PARAMS = ("status", "limit")
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="Where to POST: http(s); public addresses only by default.")
+    url: str = Field(
+        description="Where to POST: http(s); public addresses only by default.",
+        json_schema_extra={"pattern": WEB_URL_PATTERN, "maxLength": service.MAX_URL_LENGTH},
+    )
     event_types: list[str] = Field(
-        description="Some of order.created, order.updated, order.status_changed."
+        description="Some of order.created, order.updated, order.status_changed.",
+        json_schema_extra={"minItems": 1, "items": {"enum": list(service.EVENT_TYPES)}},
     )
     filter: str | None = Field(
         None,
         description="Only orders matching this query-language filter, e.g. "
-        "`channel=mall-cz&status=in:shipped,delivered`.",
+        "`channel=mall-cz&status=in:shipped,delivered` (docs/query-language.md).",
+        # The schema names a small part of the language; the service checks all of it.
+        json_schema_extra={
+            "pattern": "^(status=(open|shipped|delivered)(&channel=[a-z0-9-]{1,20})?)?$"
+        },
     )
 
 
@@ -42,6 +53,7 @@ class WebhookIn(BaseModel):
     summary="Subscribe: the answer carries the signing secret, once",
 )
 def create_webhook(body: WebhookIn, request: Request) -> Response:
+    _check_xml_text(body)
     created = service.create_subscription(
         request.app.state.engine, body.url, body.event_types, body.filter
     )
@@ -101,6 +113,15 @@ def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> 
     return _json(delivery_document(queued), 202)
 
 
+def _check_xml_text(body: WebhookIn) -> None:
+    """Refuse text XML cannot carry: whatever the hub stores must be representable anywhere."""
+    fields = {"url": body.url, "filter": body.filter or ""}
+    fields |= {f"event_types.{i}": text for i, text in enumerate(body.event_types)}
+    for name, text in fields.items():
+        if has_non_xml_char(text):
+            raise InvalidInput(name, XML_SAFE, text[:80])
+
+
 def subscription_document(sub: Subscription) -> dict[str, Any]:
     """A subscription as the API shows it: never its secret."""
     return {
@@ -128,21 +149,15 @@ def delivery_document(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def parse_id(name: str, raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= INT64_MAX:
-        raise InvalidInput(name, "a positive 64-bit integer id", raw)
-    return int(raw)
-
-
 def _delivery_params(request: Request) -> tuple[str | None, int]:
     params = request.query_params
     for name in params:
         if name not in _DELIVERY_PARAMS:
             raise InvalidInput(name, f"a known parameter ({', '.join(_DELIVERY_PARAMS)})")
-    status = params.get("status")
+    status = one_value(request, "status")
     if status is not None and status not in service.DELIVERY_STATUSES:
         raise InvalidInput("status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status)
-    raw_limit = params.get("limit", "100")
+    raw_limit = one_value(request, "limit", "100") or ""
     if not raw_limit.isascii() or not raw_limit.isdigit() or len(raw_limit) > 4:
         raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
     limit = int(raw_limit)

@@ -84,11 +84,12 @@ def serve(
     import uvicorn
 
     from orderhub.api.app import create_app
+    from orderhub.api.limits import server_options
 
     engine = engine_from_settings()
     upgrade(engine)
     refresh_statistics(engine)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", **server_options())
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from orderhub.domain import InvalidInput, Status
+from orderhub.domain.xmltext import has_non_xml_char
 
 TRACKING_NUMBER = re.compile(r"[0-9A-Za-z._-]+")
 _DATETIME = re.compile(
@@ -57,8 +58,8 @@ def _text(name: str, value: object, limit: int, what: str) -> str | None:
     expected = f"{what}: a single string of 1 to {limit} characters, or null"
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidInput(name, expected, _shown(value))
-    if _CONTROL.search(value):
-        raise InvalidInput(name, expected + " (no control characters)", value)
+    if _CONTROL.search(value) or has_non_xml_char(value):
+        raise InvalidInput(name, expected + " (no control characters, U+FFFE or U+FFFF)", value)
     return value
 
 
@@ -88,14 +89,17 @@ def _tracking_number(name: str, value: object) -> str | None:
 def _tracking_url(name: str, value: object) -> str | None:
     if value is None:
         return None
-    expected = f"an absolute http or https URL of at most {MAX_TRACKING_URL} characters"
+    expected = (
+        f"an absolute http or https URL of at most {MAX_TRACKING_URL} characters"
+        " (no control characters, U+FFFE or U+FFFF)"
+    )
     if not isinstance(value, str) or len(value) > MAX_TRACKING_URL or not _is_web_url(value):
         raise InvalidInput(name, expected, _shown(value))
     return value
 
 
 def _is_web_url(text: str) -> bool:
-    if any(c.isspace() for c in text) or _CONTROL.search(text):
+    if any(c.isspace() for c in text) or _CONTROL.search(text) or has_non_xml_char(text):
         return False
     try:
         parts = urlsplit(text)
