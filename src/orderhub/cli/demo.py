@@ -39,6 +39,7 @@ def demo(
     import uvicorn
 
     from orderhub.api.app import create_app
+    from orderhub.api.limits import server_options
 
     os.environ.setdefault("ORDERHUB_WEBHOOKS_ALLOW_PRIVATE", "1")
     engine = engine_from_settings()
@@ -61,7 +62,13 @@ def demo(
         topics = plan_worker(engine, get_settings()).topics
         accounts = [item.account for item in running]
         background = Background(engine, accounts, SYNC_EVERY, topics).start()
-        uvicorn.run(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(
+            create_app(engine),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            **server_options(),
+        )
     finally:
         console.print("stopping the worker, the periodic sync and the sandboxes")
         if background is not None:
