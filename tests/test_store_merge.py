@@ -27,7 +27,8 @@ def test_new_changed_stale_and_identical_reports(engine: Engine) -> None:
 
     later = first.updated_at + timedelta(hours=1)
     shipped = replace(first, status=Status.SHIPPED, tracking_number="T1", updated_at=later)
-    stale = replace(make_order("2"), total=Decimal("1.00"))  # same updated_at: not newer
+    second = make_order("2")
+    stale = replace(second, total=Decimal("1.00"), updated_at=second.updated_at - timedelta(1))
     result = merge(engine, [shipped, stale])
     order_id = created.created[0]
     assert result.changed == [order_id] and result.created == [] and result.unchanged == 1
@@ -170,3 +171,27 @@ def test_the_merchants_status_changes_stay_in_the_status_history(engine: Engine)
     assert stored is not None
     history = [(c.status.value, c.source.value) for c in stored.to_order().status_history]
     assert history == [("open", "channel"), ("shipped", "api"), ("delivered", "channel")]
+
+
+def test_a_second_change_stamped_in_the_same_second_applies_a_reread_does_not(
+    engine: Engine,
+) -> None:
+    order = make_order("14")
+    (order_id,) = merge(engine, [order]).created
+    again = merge(engine, [order])  # the overlap reads it again: nothing new, nothing written
+    assert (again.changed, again.unchanged, again.events) == ([], 1, [])
+    assert _stored_version(engine, order_id) == 1
+    same_second = replace(order, email="second@example.com")  # same updated_at, other values
+    result = merge(engine, [same_second])
+    assert result.changed == [order_id]
+    assert _stored(engine, order_id)["email"] == "second@example.com"
+    assert _stored_version(engine, order_id) == 2
+    (change,) = [c for e in result.events for c in e.changes]
+    assert (change.field, change.old, change.new) == ("email", None, "second@example.com")
+
+
+def _stored_version(engine: Engine, order_id: int) -> int:
+    with UnitOfWork(engine) as uow:
+        found = uow.orders.get(order_id)
+    assert found is not None
+    return found.version

@@ -100,23 +100,29 @@ class OrderRepository:
         if batch:
             execute_many(self.conn, orders.insert(), orders, [_row(order) for order in batch])
 
-    def upsert_many(self, batch: Sequence[Order], *, keep_confirmed: bool = True) -> None:
+    def upsert_many(
+        self, batch: Sequence[Order], *, keep_confirmed: bool = True, or_same_time: bool = False
+    ) -> None:
         """Insert or update keyed on (channel, external_id); an update applies only if newer.
 
         An update follows the channel's field ownership (domain/ownership.py): the hub's own
         fields stay (and `confirmed` too unless told otherwise), a field both write keeps the
         hub's value when the report has none or the merchant's change is still being pushed.
+        `or_same_time`: a report stamped at the stored `updated_at` applies too (the caller
+        has checked it differs).
         """
         postgres = self.conn.dialect.name == "postgresql"
         for channel_type, group in _by_channel_type(batch).items():
-            stmt = _upsert(postgres, keep_confirmed, channel_type)
+            stmt = _upsert(postgres, keep_confirmed, channel_type, or_same_time)
             execute_many(self.conn, stmt, orders, [_row(order) for order in group])
 
     def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
         """Store orders as a channel reports them, and say what changed.
 
-        New orders and orders the channel changed (a newer `updated_at`) are written; older
-        or identical reports change nothing. The hub's `confirmed` flag is the merchant's: a
+        New orders and orders the channel changed are written: a newer `updated_at`, or the
+        same one with other values (channels stamp to the second, and a second change within
+        that second is news too); older reports, and the same report read again, change
+        nothing. The hub's `confirmed` flag is the merchant's: a
         new order, or one the channel changed, waits for the merchant again. The caller
         records `result.events` (history and webhooks) in the same transaction.
         """
@@ -124,7 +130,7 @@ class OrderRepository:
         # Only the stored update times first: whole orders are read (and decoded) only for
         # the ones the channel reports newer; new and unchanged ones need nothing more.
         known = self._updated_at(latest)
-        existing = self._existing([k for k, at in known.items() if latest[k].updated_at > at])
+        existing = self._existing([k for k, at in known.items() if latest[k].updated_at >= at])
         writes: list[Order] = []
         changed: list[tuple[int, list[FieldChange]]] = []
         events: list[OrderEvent] = []
@@ -135,9 +141,11 @@ class OrderRepository:
             elif (before := existing.get(key)) is not None:
                 merged = apply_report(before, order)
                 diffs = diff_orders(before, merged)
+                if not diffs and order.updated_at == before.updated_at:
+                    continue  # read again, nothing new: no write, no version bump
                 changed.append((before.id or 0, diffs))
                 writes.append(replace(merged, id=None, confirmed=before.confirmed and not diffs))
-        self.upsert_many(writes, keep_confirmed=False)
+        self.upsert_many(writes, keep_confirmed=False, or_same_time=True)
         created_ids = self._ids_for([o for k, o in latest.items() if k not in known])
         for order_id in created_ids:
             events.append(OrderEvent(EventType.CREATED, order_id, at, StatusSource.CHANNEL))
@@ -259,7 +267,9 @@ _IDENTITY = frozenset({"id", "channel", "external_id", "version"})
 
 
 @cache
-def _upsert(postgres: bool, keep_confirmed: bool, channel_type: ChannelType) -> Insert:
+def _upsert(
+    postgres: bool, keep_confirmed: bool, channel_type: ChannelType, or_same_time: bool
+) -> Insert:
     """The upsert of `upsert_many` for one channel type's ownership, built (and compiled) once."""
     dialect = postgresql if postgres else sqlite
     stmt = dialect.insert(orders)
@@ -279,7 +289,11 @@ def _upsert(postgres: bool, keep_confirmed: bool, channel_type: ChannelType) -> 
     return stmt.on_conflict_do_update(
         index_elements=["channel", "external_id"],
         set_=updated,
-        where=stmt.excluded.updated_at > orders.c.updated_at,
+        where=(
+            stmt.excluded.updated_at >= orders.c.updated_at
+            if or_same_time
+            else stmt.excluded.updated_at > orders.c.updated_at
+        ),
     )
 
 
