@@ -9,17 +9,20 @@ from starlette.responses import Response
 from orderhub import __version__
 from orderhub.api import auth, channel_webhooks, channels, order_writes, orders, problems
 from orderhub.api import webhooks as webhooks_api
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    """The API over `engine`; `clock` decides the quota's day (tests pass one they move)."""
     app = FastAPI(
         title="orderhub",
         version=__version__,
         description="One API over every sales channel's orders, with the MALL query language.",
     )
     app.state.engine = engine or make_engine(get_settings().database_url)
+    app.state.clock = clock
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}

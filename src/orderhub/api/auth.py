@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.api.problems import orderhub_problem
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import keys
 from orderhub.services.keys import (
     ADMIN,
@@ -171,7 +172,8 @@ async def _admit(request: Request) -> Admission:
     cached = keys.recently_admitted(token)
     if cached is not None:
         return cached
-    return await run_in_threadpool(keys.admit, request.app.state.engine, token)
+    clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
+    return await run_in_threadpool(keys.admit, request.app.state.engine, token, clock.now())
 
 
 def _challenge(exc: InvalidApiKey) -> dict[str, str]:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput, NotFound, OrderhubError
+from orderhub.domain.clock import SYSTEM_CLOCK
 from orderhub.store import KeyRepository, KeyWithUsage, StoredKey
 
 READ = "orders:read"
@@ -149,7 +150,7 @@ def create_key(
             hash=_digest(token),
             scopes=scopes,
             daily_limit=daily_limit,
-            created_at=now or datetime.now(UTC),
+            created_at=now or SYSTEM_CLOCK.now(),
         )
     return NewKey(name, token, scopes, daily_limit)
 
@@ -194,7 +195,7 @@ def revoke_key(engine: Engine, name: str, now: datetime | None = None) -> bool:
             raise KeyNotFound(name)
         if found.revoked_at is not None:
             return False
-        keys.revoke(found.id, now or datetime.now(UTC))
+        keys.revoke(found.id, now or SYSTEM_CLOCK.now())
     return True
 
 
@@ -205,7 +206,7 @@ def admit(engine: Engine, token: str, now: datetime | None = None) -> Admission:
     the request when `quota.exceeded`; nothing else has changed by then.
     """
     public_id = _public_id(token)
-    now = now or datetime.now(UTC)
+    now = now or SYSTEM_CLOCK.now()
     with engine.connect() as conn:
         keys = KeyRepository(conn)
         stored = keys.by_prefix(public_id)
@@ -262,4 +263,4 @@ def _digest(token: str) -> str:
 
 
 def _today(now: datetime | None) -> date:
-    return (now or datetime.now(UTC)).astimezone(UTC).date()
+    return (now or SYSTEM_CLOCK.now()).astimezone(UTC).date()
