@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from helpers import api_key, auth_header, make_order, serve_in_thread, store
 from orderhub.api.app import create_app
 from orderhub.api.auth import WRITE, require
+from orderhub.domain import ManualClock
 from orderhub.services import keys as service
 from orderhub.store import make_engine
 from orderhub.store.keys import key_usage
@@ -133,8 +134,6 @@ def test_the_quota_renews_each_utc_day(engine: Engine) -> None:
 
 
 def test_days_are_utc_whatever_zone_the_clock_gives(engine: Engine) -> None:
-    from datetime import timedelta, timezone
-
     token = service.create_key(engine, "zoned", ("orders:read",), 5).token
     prague = timezone(timedelta(hours=1))
     # 00:30 in Prague on 2 March is 23:30 UTC on 1 March: the same UTC day as 23:00 UTC.
@@ -173,3 +172,29 @@ def test_exactly_the_quota_succeeds_under_concurrency(database_url: str) -> None
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_the_day_rolls_over_at_midnight_utc_on_the_apps_clock(engine: Engine) -> None:
+    """A key at its limit at 23:59:59 UTC is refused; one second later (a new UTC day) it is
+    served again, and every answer's RateLimit / Retry-After counts down to that midnight."""
+    store(engine, [make_order("1")])
+    clock = ManualClock(datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC))
+    http = TestClient(create_app(engine, clock=clock))
+    headers = auth_header(api_key(engine, "orders:read", daily_limit=2))
+    served = [http.get("/v1/orders", headers=headers) for _ in range(2)]
+    assert [a.status_code for a in served] == [200, 200]
+    assert [_remaining_and_reset(a) for a in served] == [(1, 1), (0, 1)]
+    refused = http.get("/v1/orders", headers=headers)
+    assert refused.status_code == 429
+    assert _remaining_and_reset(refused) == (0, 1)
+    assert refused.headers["retry-after"] == "1"  # midnight is one second away
+
+    clock.advance(1)  # 2026-03-02 00:00:00 UTC: a new day, a new quota
+    renewed = http.get("/v1/orders", headers=headers)
+    assert renewed.status_code == 200
+    assert _remaining_and_reset(renewed) == (1, 86_400)
+    assert "retry-after" not in renewed.headers
+    clock.advance(timedelta(hours=12))
+    noon = http.get("/v1/orders", headers=headers)
+    assert noon.status_code == 200 and _remaining_and_reset(noon) == (0, 43_200)
+    assert http.get("/v1/orders", headers=headers).status_code == 429
