@@ -169,11 +169,11 @@ async def _admit(request: Request) -> Admission:
         raise InvalidApiKey(
             "a valid API key is required: send Authorization: Bearer <key>", presented=False
         )
-    cached = keys.recently_admitted(token)
+    clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
+    cached = keys.recently_admitted(token, clock)
     if cached is not None:
         return cached
-    clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
-    return await run_in_threadpool(keys.admit, request.app.state.engine, token, clock.now())
+    return await run_in_threadpool(keys.admit, request.app.state.engine, token, None, clock)
 
 
 def _challenge(exc: InvalidApiKey) -> dict[str, str]:
