@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from helpers import api_key, auth_header, make_order, store
 from orderhub.api.app import create_app
 from orderhub.api.auth import ADMIN, READ, WRITE, require
 from orderhub.cli.main import app as cli
-from orderhub.domain import Conflict, InvalidInput
+from orderhub.domain import Conflict, InvalidInput, ManualClock
 from orderhub.services import keys as service
 from orderhub.services.keys import ApiKey, KeyNotFound
 from orderhub.settings import get_settings
@@ -36,8 +37,20 @@ def test_a_new_key_is_stored_only_as_its_hash(engine: Engine) -> None:
     assert row["created_at"].tzinfo is not None
 
 
-def test_two_keys_are_different(engine: Engine) -> None:
-    assert api_key(engine) != api_key(engine)
+def test_two_keys_each_authenticate_as_themselves(engine: Engine) -> None:
+    one = service.create_key(engine, "one", (READ,))
+    two = service.create_key(engine, "two", (WRITE,))
+    assert service.admit(engine, one.token).key.name == "one"
+    assert service.admit(engine, two.token).key.name == "two"
+    with engine.connect() as conn:
+        rows = {r.name: r for r in conn.execute(select(api_keys))}
+    assert rows["one"].hash == hashlib.sha256(one.token.encode()).hexdigest()
+    assert rows["two"].hash == hashlib.sha256(two.token.encode()).hexdigest()
+    assert rows["one"].prefix != rows["two"].prefix  # the public ids that find them differ
+    # One key's secret with the other's public id is no key at all.
+    one_id, two_id = one.token.split("_")[1], two.token.split("_")[1]
+    with pytest.raises(service.InvalidApiKey):
+        service.admit(engine, one.token.replace(one_id, two_id))
 
 
 def test_a_taken_name_is_a_conflict_unless_replaced(engine: Engine) -> None:
@@ -162,6 +175,21 @@ def test_a_revoked_key_is_refused_at_once(http: TestClient, engine: Engine) -> N
     response = http.get("/v1/orders/1", headers=auth_header(key))
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_a_second(engine: Engine) -> None:
+    """docs/keys-and-quotas.md: a server trusts an unlimited key it checked for one second."""
+    clock = ManualClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    http = TestClient(create_app(engine, clock=clock))
+    key = service.create_key(engine, "elsewhere", (READ,)).token
+    assert http.get("/v1/orders", headers=auth_header(key)).status_code == 200
+    with engine.begin() as conn:  # as `orderhub keys revoke` in another process does
+        conn.execute(update(api_keys).values(revoked_at=clock.now()))
+    clock.advance(0.5)
+    assert http.get("/v1/orders", headers=auth_header(key)).status_code == 200  # trusted still
+    clock.advance(0.5)
+    response = http.get("/v1/orders", headers=auth_header(key))
+    assert response.status_code == 401 and "revoked" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

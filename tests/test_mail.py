@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -19,14 +20,17 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from helpers import client, make_order, store
-from orderhub.domain import MERCHANT_TRANSITIONS, InvalidInput, Status
+from orderhub.domain import MERCHANT_TRANSITIONS, InvalidInput, ManualClock, Status
 from orderhub.services import outbox as outbox_service
 from orderhub.services.mail import compose_status_mail, template_language
-from orderhub.services.outbox import Backoff, Worker
+from orderhub.services.outbox import Backoff, Topic, Worker
 from orderhub.services.smtp import SmtpConfig, mail_topic
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
+from orderhub.store.outbox import OutboxItem
 
+#: docs/webhooks.md ("Running it"): a worker holds the rows it took for 60 seconds.
+LEASE = timedelta(seconds=60)
 NO_WAIT = Backoff(first=0.0, factor=1.0, cap=0.0, attempts=5)
 SHIP = {
     "status": "shipped",
@@ -132,6 +136,34 @@ def test_mail_waits_while_smtp_is_down_and_goes_once_it_is_up(
         assert mailer.run_until_idle() == 0
     assert [m["Subject"] for m in inbox.messages] == ["Ihre Bestellung A-2 wurde storniert"]
     assert mail_rows(engine)[0].status == "delivered"
+
+
+def test_mail_sent_by_a_worker_that_died_before_recording_it_goes_again_after_its_lease(
+    http: TestClient, engine: Engine
+) -> None:
+    http.put("/v1/orders/1", json=SHIP)
+    inbox, port = Inbox(), free_port()
+    clock = ManualClock(datetime.now(UTC))
+    config = SmtpConfig.from_url(f"smtp://127.0.0.1:{port}")
+    topic = mail_topic(config, "Shop <shop@example.com>", NO_WAIT)
+
+    def send_then_die(item: OutboxItem) -> None:
+        topic.handler(item)
+        raise SystemExit  # killed after the server took the mail, before the row was settled
+
+    with smtp_server(inbox, port):
+        dying = Worker(engine, {"mail": Topic(send_then_die, NO_WAIT)}, name="dying", clock=clock)
+        with pytest.raises(SystemExit):
+            dying.run_once()
+        survivor = Worker(engine, {"mail": topic}, name="survivor", clock=clock)
+        assert survivor.run_once() == 0  # the dead worker's lease still holds the row
+        clock.advance(LEASE + timedelta(seconds=1))
+        assert survivor.run_until_idle() == 1
+    first, again = inbox.messages
+    assert first["Message-ID"] == again["Message-ID"]  # so the receiver can drop the repeat
+    assert first.get_content() == again.get_content()
+    [row] = mail_rows(engine)
+    assert (row.status, row.attempts) == ("delivered", 1)
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

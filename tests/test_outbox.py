@@ -2,10 +2,12 @@
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
+from orderhub.domain import ManualClock
 from orderhub.services.outbox import Backoff, GiveUp, RetryLater, Topic, Worker
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxItem
@@ -56,12 +58,17 @@ def test_failures_are_retried_later_or_given_up(
     def handler(item: OutboxItem) -> None:
         raise error
 
-    worker = Worker(engine, {"test": Topic(handler, Backoff(first=3600))}, name="w")
+    clock = ManualClock(datetime.now(UTC))
+    backoff = Backoff(first=3600)  # the first retry comes 30 to 60 minutes later
+    worker = Worker(engine, {"test": Topic(handler, backoff)}, name="w", clock=clock)
     assert worker.run_once() == 1
+    clock.advance(timedelta(minutes=30) - timedelta(seconds=1))
     assert worker.run_once() == 0  # a retried row is not due again before its backoff
     with UnitOfWork(engine) as uow:
         (item,) = uow.outbox.list("test")
     assert item.status == status and item.attempts == 1 and item.last_error == str(error)
+    clock.advance(timedelta(minutes=30) + timedelta(seconds=1))
+    assert worker.run_once() == (1 if status == "pending" else 0)  # failed is never retried
 
 
 def test_retries_stop_after_the_last_attempt(engine: Engine) -> None:

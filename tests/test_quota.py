@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from helpers import api_key, auth_header, make_order, serve_in_thread, store
 from orderhub.api.app import create_app
 from orderhub.api.auth import WRITE, require
+from orderhub.domain import ManualClock
 from orderhub.services import keys as service
 from orderhub.store import make_engine
 from orderhub.store.keys import key_usage
@@ -36,10 +37,15 @@ def _counted(engine: Engine) -> int:
         return int(conn.execute(select(func.coalesce(func.sum(key_usage.c.count), 0))).scalar())
 
 
+#: The apps' clock in these tests: noon UTC, 43,200 s before the quotas renew. On the system
+#: clock a test running across midnight UTC would count its requests on two days.
+NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
 @pytest.fixture
 def http(engine: Engine) -> TestClient:
     store(engine, [make_order("1")])
-    return TestClient(create_app(engine))
+    return TestClient(create_app(engine, clock=ManualClock(NOON)))
 
 
 def test_every_answer_carries_the_policy_and_what_is_left(http: TestClient, engine: Engine) -> None:
@@ -54,9 +60,7 @@ def test_every_answer_carries_the_policy_and_what_is_left(http: TestClient, engi
     assert [a.status_code for a in answers] == [200, 200, 400, 404, 404]
     for used, answer in enumerate(answers, start=1):
         assert answer.headers["ratelimit-policy"] == '"daily";q=5;w=86400'
-        remaining, reset = _remaining_and_reset(answer)
-        assert remaining == 5 - used
-        assert 1 <= reset <= 86_400
+        assert _remaining_and_reset(answer) == (5 - used, 43_200)
     assert _counted(engine) == 5
 
 
@@ -68,9 +72,8 @@ def test_past_the_quota_a_429_with_retry_after(http: TestClient, engine: Engine)
     assert refused.headers["content-type"] == "application/problem+json"
     body = refused.json()
     assert body["status"] == 429 and body["type"].endswith("/quotaexceeded")
-    remaining, reset = _remaining_and_reset(refused)
-    assert remaining == 0
-    assert refused.headers["retry-after"] == str(reset)
+    assert _remaining_and_reset(refused) == (0, 43_200)
+    assert refused.headers["retry-after"] == "43200"
     assert refused.headers["ratelimit-policy"] == '"daily";q=2;w=86400'
     # XML clients get the problem in XML.
     assert http.get("/v1/orders.xml", headers=headers).headers["content-type"] == (
@@ -86,7 +89,7 @@ def test_a_403_counts_and_carries_the_headers(http: TestClient, engine: Engine) 
 
 
 def test_a_refused_request_changes_nothing(engine: Engine) -> None:
-    app: FastAPI = create_app(engine)
+    app: FastAPI = create_app(engine, clock=ManualClock(NOON))
     ran: list[int] = []
 
     @app.post("/v1/effects", dependencies=[require(WRITE)])
@@ -133,8 +136,6 @@ def test_the_quota_renews_each_utc_day(engine: Engine) -> None:
 
 
 def test_days_are_utc_whatever_zone_the_clock_gives(engine: Engine) -> None:
-    from datetime import timedelta, timezone
-
     token = service.create_key(engine, "zoned", ("orders:read",), 5).token
     prague = timezone(timedelta(hours=1))
     # 00:30 in Prague on 2 March is 23:30 UTC on 1 March: the same UTC day as 23:00 UTC.
@@ -158,7 +159,8 @@ def test_exactly_the_quota_succeeds_under_concurrency(database_url: str) -> None
         store(engines[0], [make_order("1")])
         token = api_key(engines[0], "orders:read", daily_limit=quota)
         with ExitStack() as stack:
-            bases = [stack.enter_context(serve_in_thread(create_app(e))) for e in engines]
+            apps = [create_app(e, clock=ManualClock(NOON)) for e in engines]
+            bases = [stack.enter_context(serve_in_thread(app)) for app in apps]
             start = threading.Barrier(clients)
 
             def call(n: int) -> int:
@@ -173,3 +175,29 @@ def test_exactly_the_quota_succeeds_under_concurrency(database_url: str) -> None
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_the_day_rolls_over_at_midnight_utc_on_the_apps_clock(engine: Engine) -> None:
+    """A key at its limit at 23:59:59 UTC is refused; one second later (a new UTC day) it is
+    served again, and every answer's RateLimit / Retry-After counts down to that midnight."""
+    store(engine, [make_order("1")])
+    clock = ManualClock(datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC))
+    http = TestClient(create_app(engine, clock=clock))
+    headers = auth_header(api_key(engine, "orders:read", daily_limit=2))
+    served = [http.get("/v1/orders", headers=headers) for _ in range(2)]
+    assert [a.status_code for a in served] == [200, 200]
+    assert [_remaining_and_reset(a) for a in served] == [(1, 1), (0, 1)]
+    refused = http.get("/v1/orders", headers=headers)
+    assert refused.status_code == 429
+    assert _remaining_and_reset(refused) == (0, 1)
+    assert refused.headers["retry-after"] == "1"  # midnight is one second away
+
+    clock.advance(1)  # 2026-03-02 00:00:00 UTC: a new day, a new quota
+    renewed = http.get("/v1/orders", headers=headers)
+    assert renewed.status_code == 200
+    assert _remaining_and_reset(renewed) == (1, 86_400)
+    assert "retry-after" not in renewed.headers
+    clock.advance(timedelta(hours=12))
+    noon = http.get("/v1/orders", headers=headers)
+    assert noon.status_code == 200 and _remaining_and_reset(noon) == (0, 43_200)
+    assert http.get("/v1/orders", headers=headers).status_code == 429

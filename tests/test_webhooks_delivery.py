@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from helpers import client, free_port, make_order, serve_in_thread
 from orderhub.domain import Status
@@ -79,8 +79,19 @@ def test_the_signature_by_hand_with_hmac(engine: Engine) -> None:
     signed = f"{request.webhook_id}.{request.headers['webhook-timestamp']}.".encode()
     digest = hmac.new(key, signed + request.body, hashlib.sha256).digest()
     assert request.headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
-    wrong = hmac.new(b"other", signed + request.body, hashlib.sha256).digest()
-    assert request.headers["webhook-signature"] != "v1," + base64.b64encode(wrong).decode()
+    # And the reference implementation agrees: it accepts this request and nothing altered.
+    hook = Webhook(sub["secret"])
+    assert hook.verify(request.body, request.headers)["id"] == request.webhook_id
+    tampered = request.body.replace(b'"mall-cz"', b'"cdon-se"')
+    assert tampered != request.body
+    other_secret = "whsec_" + base64.b64encode(b"another subscriber's key!").decode()
+    for body, headers, verifier in [
+        (tampered, request.headers, hook),
+        (request.body, {**request.headers, "webhook-id": "evt_someone_else"}, hook),
+        (request.body, request.headers, Webhook(other_secret)),
+    ]:
+        with pytest.raises(WebhookVerificationError):
+            verifier.verify(body, headers)
 
 
 def test_only_matching_orders_and_types_are_delivered(engine: Engine) -> None:

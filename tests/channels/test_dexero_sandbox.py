@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from helpers import free_port, serve_in_thread
 from orderhub.channels.dexero.codec import decode_order, page_from_xml
 from orderhub.channels.dexero.sandbox import PREFIX, DexeroSandbox, create_app
 from orderhub.channels.dexero.sandbox_orders import initial_orders
+from orderhub.domain import ManualClock
 from tests.channels.test_dexero_codec import SEED_TABLES
 
 Order = dict[str, Any]
@@ -266,12 +267,17 @@ def test_token_endpoint_errors_in_oauth_shape(served: tuple[str, DexeroSandbox, 
 
 
 def test_tokens_expire() -> None:
-    app = create_app(orders=5, seed=1, token_ttl=1)
+    clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    app = create_app(orders=5, seed=1, token_ttl=60, token_clock=clock.monotonic)
     with serve_in_thread(app) as base:
         headers = {"Authorization": f"Bearer {token(base)}"}
-        assert httpx.get(f"{base}{PREFIX}/orders/all.json", headers=headers).status_code == 200
-        time.sleep(1.1)
-        assert httpx.get(f"{base}{PREFIX}/orders/all.json", headers=headers).status_code == 401
+        url = f"{base}{PREFIX}/orders/all.json"
+        assert httpx.get(url, headers=headers).status_code == 200
+        clock.advance(59)  # still valid in its last second
+        assert httpx.get(url, headers=headers).status_code == 200
+        clock.advance(1)
+        assert httpx.get(url, headers=headers).status_code == 401
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token(base)}"}).status_code == 200
 
 
 # --- faults, life, control, CLI -------------------------------------------------------------

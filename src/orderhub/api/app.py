@@ -20,11 +20,13 @@ from orderhub.api import (
     schemas,
 )
 from orderhub.api import webhooks as webhooks_api
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    """The API over `engine`; `clock` decides the quota's day (tests pass one they move)."""
     app = FastAPI(
         title="orderhub",
         version=__version__,
@@ -33,6 +35,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         separate_input_output_schemas=False,
     )
     app.state.engine = engine or make_engine(get_settings().database_url)
+    app.state.clock = clock
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
     app.add_middleware(limits.InputGuard)  # added last, so it runs first: before the key check

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.api.problems import orderhub_problem
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import keys
 from orderhub.services.keys import (
     ADMIN,
@@ -168,10 +169,11 @@ async def _admit(request: Request) -> Admission:
         raise InvalidApiKey(
             "a valid API key is required: send Authorization: Bearer <key>", presented=False
         )
-    cached = keys.recently_admitted(token)
+    clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
+    cached = keys.recently_admitted(token, clock)
     if cached is not None:
         return cached
-    return await run_in_threadpool(keys.admit, request.app.state.engine, token)
+    return await run_in_threadpool(keys.admit, request.app.state.engine, token, None, clock)
 
 
 def _challenge(exc: InvalidApiKey) -> dict[str, str]:

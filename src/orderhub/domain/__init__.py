@@ -1,5 +1,6 @@
 """The canonical order model: pure Python, no I/O."""
 
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
 from orderhub.domain.errors import Conflict, InvalidInput, NotFound, OrderhubError
 from orderhub.domain.money import Money
 from orderhub.domain.order import (
@@ -25,12 +26,15 @@ from orderhub.domain.status import (
 __all__ = [
     "MERCHANT_TRANSITIONS",
     "SCALAR_FIELDS",
+    "SYSTEM_CLOCK",
     "Address",
     "ChannelType",
+    "Clock",
     "Conflict",
     "FieldKind",
     "InvalidInput",
     "LineType",
+    "ManualClock",
     "Money",
     "NotFound",
     "Order",
@@ -41,6 +45,7 @@ __all__ = [
     "Status",
     "StatusChange",
     "StatusSource",
+    "SystemClock",
     "TransitionRefused",
     "check_transition",
 ]

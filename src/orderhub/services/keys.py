@@ -7,13 +7,13 @@ import hmac
 import math
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput, NotFound, OrderhubError
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.store import KeyRepository, KeyWithUsage, StoredKey
 
 READ = "orders:read"
@@ -149,7 +149,7 @@ def create_key(
             hash=_digest(token),
             scopes=scopes,
             daily_limit=daily_limit,
-            created_at=now or datetime.now(UTC),
+            created_at=now or SYSTEM_CLOCK.now(),
         )
     return NewKey(name, token, scopes, daily_limit)
 
@@ -167,21 +167,21 @@ _ADMISSION_CACHE_SIZE = 10_000
 _recently_admitted: dict[str, tuple[float, ApiKey]] = {}
 
 
-def recently_admitted(token: str) -> Admission | None:
+def recently_admitted(token: str, clock: Clock = SYSTEM_CLOCK) -> Admission | None:
     """An unlimited key this process admitted less than a second ago: no database round trip.
 
     Keys with a daily quota are never cached: every request must be counted.
     """
     hit = _recently_admitted.get(token)
-    if hit is None or hit[0] < time.monotonic():
+    if hit is None or hit[0] <= clock.monotonic():
         return None
     return Admission(hit[1], None)
 
 
-def _remember(token: str, key: ApiKey) -> None:
+def _remember(token: str, key: ApiKey, clock: Clock) -> None:
     if len(_recently_admitted) >= _ADMISSION_CACHE_SIZE:
         _recently_admitted.clear()
-    _recently_admitted[token] = (time.monotonic() + ADMISSION_CACHE_SECONDS, key)
+    _recently_admitted[token] = (clock.monotonic() + ADMISSION_CACHE_SECONDS, key)
 
 
 def revoke_key(engine: Engine, name: str, now: datetime | None = None) -> bool:
@@ -194,18 +194,21 @@ def revoke_key(engine: Engine, name: str, now: datetime | None = None) -> bool:
             raise KeyNotFound(name)
         if found.revoked_at is not None:
             return False
-        keys.revoke(found.id, now or datetime.now(UTC))
+        keys.revoke(found.id, now or SYSTEM_CLOCK.now())
     return True
 
 
-def admit(engine: Engine, token: str, now: datetime | None = None) -> Admission:
-    """Authenticate a presented key and count the request against its daily quota.
+def admit(
+    engine: Engine, token: str, now: datetime | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Admission:
+    """Authenticate a presented key and count the request against its daily quota (the UTC
+    day of `now`, by default the clock's time).
 
     One indexed lookup, plus one atomic upsert for a key with a daily limit. The caller refuses
     the request when `quota.exceeded`; nothing else has changed by then.
     """
     public_id = _public_id(token)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.connect() as conn:
         keys = KeyRepository(conn)
         stored = keys.by_prefix(public_id)
@@ -213,7 +216,7 @@ def admit(engine: Engine, token: str, now: datetime | None = None) -> Admission:
         assert stored is not None
         key = ApiKey(stored.id, stored.name, stored.scopes)
         if stored.daily_limit is None:
-            _remember(token, key)
+            _remember(token, key, clock)
             return Admission(key, None)
         used = keys.count_request(stored.id, _today(now))
         conn.commit()
@@ -262,4 +265,4 @@ def _digest(token: str) -> str:
 
 
 def _today(now: datetime | None) -> date:
-    return (now or datetime.now(UTC)).astimezone(UTC).date()
+    return (now or SYSTEM_CLOCK.now()).astimezone(UTC).date()

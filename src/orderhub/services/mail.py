@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from sqlalchemy import Engine
 
 from orderhub.domain import Order
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxItem, OutboxRepository
 
@@ -164,10 +165,10 @@ def list_mail(engine: Engine, status: str | None = None, limit: int = 100) -> li
         return uow.outbox.list(TOPIC, status, limit)
 
 
-def retry_mail(engine: Engine, item_id: int) -> bool:
+def retry_mail(engine: Engine, item_id: int, clock: Clock = SYSTEM_CLOCK) -> bool:
     """Send a failed (or delivered) message again; False when there is no such mail."""
     with UnitOfWork(engine) as uow:
         item = uow.outbox.get(item_id)
         if item is None or item.topic != TOPIC:
             return False
-        return uow.outbox.requeue(item_id)
+        return uow.outbox.requeue(item_id, clock.now())

@@ -20,8 +20,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.store import UnitOfWork
-from orderhub.store.outbox import OutboxItem, now
+from orderhub.store.outbox import LEASE_SECONDS, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +77,34 @@ class Worker:
     """Leases due rows of the registered topics and settles each one."""
 
     def __init__(
-        self, engine: Engine, topics: dict[str, Topic] | None = None, name: str | None = None
+        self,
+        engine: Engine,
+        topics: dict[str, Topic] | None = None,
+        name: str | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        lease_for: float = LEASE_SECONDS,
     ) -> None:
         self.engine = engine
         self.topics = TOPICS if topics is None else topics
         self.name = name or worker_name()
         self.rng = random.Random()
+        #: Every time this worker compares or stamps (due rows, leases, backoff) comes from here.
+        self.clock = clock
+        self.lease_for = lease_for
 
     def run_once(self, limit: int = 20) -> int:
         """Deliver what is due now; returns how many rows were attempted."""
         if not self.topics:
             return 0
         with UnitOfWork(self.engine) as uow:
-            items = uow.outbox.lease(list(self.topics), self.name, limit)
+            items = uow.outbox.lease(
+                list(self.topics),
+                self.name,
+                at=self.clock.now(),
+                limit=limit,
+                lease_for=self.lease_for,
+            )
         for item in items:
             self._deliver(item)
         return len(items)
@@ -125,7 +141,7 @@ class Worker:
             log.exception("outbox handler for %s failed", item.topic)
             self._retry(item, topic.backoff, f"{type(exc).__name__}: {exc}", None)
         else:
-            self._settle(lambda uow: uow.outbox.complete(item.id, self.name))
+            self._settle(lambda uow: uow.outbox.complete(item.id, self.name, self.clock.now()))
 
     def _retry(self, item: OutboxItem, backoff: Backoff, error: str, after: float | None) -> None:
         attempt = item.attempts + 1
@@ -133,7 +149,7 @@ class Worker:
             self._settle(lambda uow: uow.outbox.give_up(item.id, self.name, error))
             return
         delay = after if after is not None else backoff.delay(attempt, self.rng)
-        due = now() + timedelta(seconds=delay)
+        due = self.clock.now() + timedelta(seconds=delay)
         self._settle(lambda uow: uow.outbox.retry(item.id, self.name, due, error))
 
     def _settle(self, action: Callable[[UnitOfWork], bool]) -> None:

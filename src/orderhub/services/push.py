@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
@@ -30,6 +29,7 @@ from orderhub.channels.base import (
 )
 from orderhub.channels.registry import open_connector
 from orderhub.domain import ChannelType, Order, Status
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import EventType, FieldChange
 from orderhub.domain.order import PushStatus
 from orderhub.services.channels import ConfigError, load_config
@@ -129,6 +129,7 @@ class Pusher:
     engine: Engine
     accounts: AccountLookup = configured_account
     backoff: Backoff = SCHEDULE
+    clock: Clock = SYSTEM_CLOCK
 
     def __call__(self, item: OutboxItem) -> None:
         order_id = int(item.payload["order_id"])
@@ -167,7 +168,7 @@ class Pusher:
         with UnitOfWork(self.engine) as uow:
             due = PushRepository(uow.conn).earlier_pending(order_id, item.id)
         if due is not None:
-            wait = (due - datetime.now(UTC)).total_seconds() + 1.0
+            wait = (due - self.clock.now()).total_seconds() + 1.0
             raise RetryLater("waiting for an earlier change of this order", after=max(1.0, wait))
 
     def _account(self, name: str) -> Account:
@@ -225,6 +226,6 @@ def _already_there(connector: Connector, change: OrderChange) -> bool:
     )
 
 
-def install(engine: Engine) -> None:
+def install(engine: Engine, clock: Clock = SYSTEM_CLOCK) -> None:
     """Register the push handler for `orderhub worker` (services.outbox.TOPICS)."""
-    register(TOPIC, Pusher(engine), SCHEDULE)
+    register(TOPIC, Pusher(engine, clock=clock), SCHEDULE)

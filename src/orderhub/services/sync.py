@@ -10,10 +10,8 @@ are stored. See docs/sync.md.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
@@ -26,6 +24,7 @@ from orderhub.channels.base import (
     RequestStats,
 )
 from orderhub.channels.registry import open_connector
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.store import RunCounts, SyncRepository, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -64,9 +63,10 @@ def sync_account(
     full: bool = False,
     connector: Connector | None = None,
     progress: Progress | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> SyncResult:
     """One run for one account. A channel failure ends the run as `failed` (pages kept)."""
-    run = _Run(engine, account, full)
+    run = _Run(engine, account, full, clock)
     owned = connector is None
     try:
         connector = connector or open_connector(account)
@@ -102,8 +102,9 @@ def sync_accounts(
 class _Run:
     """One sync run's bookkeeping: its row, its totals, the page transactions."""
 
-    def __init__(self, engine: Engine, account: Account, full: bool) -> None:
+    def __init__(self, engine: Engine, account: Account, full: bool, clock: Clock) -> None:
         self.engine = engine
+        self.clock = clock
         self.account = account
         self.counts = RunCounts()
         #: External ids stored or quarantined by this run: the acknowledgement step re-fetches
@@ -112,10 +113,10 @@ class _Run:
         #: Quarantined records this run counted (by external id), so a record met twice (the
         #: listing, then the unconfirmed queue) counts once.
         self.quarantined: set[str] = set()
-        self.started = time.monotonic()
+        self.started = clock.monotonic()
         with UnitOfWork(engine) as uow:
             repo = SyncRepository(uow.conn)
-            self.run_id = repo.start_run(account.name, full, _now())
+            self.run_id = repo.start_run(account.name, full, clock.now())
             state = repo.state(account.name)
         self.cursor: Cursor | None = None if full or state is None else state.cursor
 
@@ -142,7 +143,7 @@ class _Run:
 
     def store(self, page: Page, connector: Connector, *, save_cursor: bool) -> None:
         """One transaction: orders, events, quarantine, cursor, run totals."""
-        now = _now()
+        now = self.clock.now()
         with UnitOfWork(self.engine) as uow:
             repo = SyncRepository(uow.conn)
             result = uow.orders.merge_from_channel(page.orders)
@@ -160,7 +161,7 @@ class _Run:
         self._take_stats(stats)
         if status != "ok":
             self.counts.errors += 1
-        now = _now()
+        now = self.clock.now()
         with UnitOfWork(self.engine) as uow:
             repo = SyncRepository(uow.conn)
             repo.finish_run(self.run_id, status, now, self.counts, error)
@@ -188,7 +189,7 @@ class _Run:
         self.counts.requests = stats.requests
         self.counts.retries = stats.retries
         self.counts.errors = self.counts.retries
-        self.counts.seconds = round(time.monotonic() - self.started, 3)
+        self.counts.seconds = round(self.clock.monotonic() - self.started, 3)
 
     def _stored_ids(self, external_ids: Sequence[str]) -> set[str]:
         with UnitOfWork(self.engine) as uow:
@@ -197,7 +198,3 @@ class _Run:
 
 def _skipped(page: Page) -> list[tuple[str | None, str, object]]:
     return [(s.external_id, s.reason, s.payload) for s in page.skipped]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

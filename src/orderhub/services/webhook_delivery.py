@@ -13,15 +13,14 @@ import base64
 import hashlib
 import hmac
 import random
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
 
 from orderhub import __version__
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.outbox import Backoff, GiveUp, RetryLater, Topic, register
 from orderhub.services.webhooks import (
     SECRET_PREFIX,
@@ -82,13 +81,18 @@ class Deliverer:
     timeout: float = TIMEOUT_SECONDS
     #: None: ORDERHUB_WEBHOOKS_ALLOW_PRIVATE decides.
     allow_private: bool | None = None
+    #: Stamps each attempt's `webhook-timestamp` (the worker's clock).
+    clock: Clock = SYSTEM_CLOCK
 
     def __call__(self, item: OutboxItem) -> None:
         subscription = self._subscription(int(item.payload["subscription_id"]))
         self._check_address(subscription.url)
         body = str(item.payload["body"]).encode()
         headers = signed_headers(
-            subscription.secret, str(item.payload["event_id"]), body, int(time.time())
+            subscription.secret,
+            str(item.payload["event_id"]),
+            body,
+            int(self.clock.now().timestamp()),
         )
         try:
             response = httpx.post(
@@ -128,7 +132,7 @@ class Deliverer:
         if 200 <= code < 300:
             return
         if code == 410:
-            at = datetime.now(UTC).isoformat(timespec="seconds")
+            at = self.clock.now().isoformat(timespec="seconds")
             reason = f"the subscriber answered 410 Gone at {at}"
             with UnitOfWork(self.engine) as uow:
                 WebhookRepository(uow.conn).disable(subscription.id, reason)
@@ -137,12 +141,15 @@ class Deliverer:
 
 
 def webhook_topic(
-    engine: Engine, backoff: Backoff = SCHEDULE, allow_private: bool | None = None
+    engine: Engine,
+    backoff: Backoff = SCHEDULE,
+    allow_private: bool | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Topic:
     """The outbox topic of webhook deliveries (tests pass a backoff that does not wait)."""
-    return Topic(Deliverer(engine, allow_private=allow_private), backoff)
+    return Topic(Deliverer(engine, allow_private=allow_private, clock=clock), backoff)
 
 
-def install(engine: Engine) -> None:
+def install(engine: Engine, clock: Clock = SYSTEM_CLOCK) -> None:
     """Register the webhook handler for `orderhub worker` (services.outbox.TOPICS)."""
-    register(TOPIC, Deliverer(engine), SCHEDULE)
+    register(TOPIC, Deliverer(engine, clock=clock), SCHEDULE)

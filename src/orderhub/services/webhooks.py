@@ -10,12 +10,12 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput, NotFound
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import EventType
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
@@ -68,6 +68,7 @@ def create_subscription(
     filter: str | None = None,
     *,
     allow_private: bool | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Subscription:
     """Validate and store a subscription; the result carries its secret (show it once)."""
     types = check_event_types(event_types)
@@ -83,7 +84,7 @@ def create_subscription(
             ) from exc
     with UnitOfWork(engine) as uow:
         return WebhookRepository(uow.conn).insert(
-            url=url, event_types=types, filter=text, secret=new_secret(), created_at=_now()
+            url=url, event_types=types, filter=text, secret=new_secret(), created_at=clock.now()
         )
 
 
@@ -118,7 +119,9 @@ def list_deliveries(
         return repo.deliveries(subscription_id, status, limit)
 
 
-def resend_delivery(engine: Engine, subscription_id: int, delivery_id: int) -> Delivery:
+def resend_delivery(
+    engine: Engine, subscription_id: int, delivery_id: int, clock: Clock = SYSTEM_CLOCK
+) -> Delivery:
     """Queue a failed (or delivered) delivery again, same webhook-id, fresh retry schedule."""
     with UnitOfWork(engine) as uow:
         repo = WebhookRepository(uow.conn)
@@ -130,7 +133,7 @@ def resend_delivery(engine: Engine, subscription_id: int, delivery_id: int) -> D
         if not subscription.active:
             reason = subscription.disabled_reason or "disabled"
             raise ResendRefused(f"webhook subscription {subscription_id} is disabled: {reason}")
-        if not repo.resend(delivery_id):
+        if not repo.resend(delivery_id, clock.now()):
             raise ResendRefused(f"delivery {delivery_id} is still pending: it will be tried")
         found = repo.delivery(subscription_id, delivery_id)
     assert found is not None
@@ -190,7 +193,3 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_global and not address.is_multicast and not address.is_reserved
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

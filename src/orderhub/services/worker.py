@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import mail
 from orderhub.services.outbox import TOPICS, Topic, Worker
 from orderhub.services.smtp import SmtpConfig, mail_topic
@@ -60,11 +61,12 @@ def run_worker(
     once: bool,
     poll: float,
     stop: threading.Event | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> int:
     """Deliver what is due and return (once), or keep delivering until `stop` is set.
 
     Returns how many rows were attempted in a `once` run (0 otherwise)."""
-    worker = Worker(engine, topics)
+    worker = Worker(engine, topics, clock=clock)
     if once:
         return worker.run_until_idle()
     worker.run_forever(stop or threading.Event(), poll)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -30,9 +30,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from orderhub.domain.clock import SYSTEM_CLOCK
 from orderhub.domain.jsonfmt import dumps, loads
 from orderhub.store.tables import metadata
 from orderhub.store.types import Id64, Str, UTCDateTime
+
+#: How long a worker holds a leased row; past it (a crashed worker) the row is due again.
+LEASE_SECONDS = 60.0
 
 
 class OutboxStatus(StrEnum):
@@ -78,7 +82,8 @@ class OutboxItem:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The system clock's time: the default where a caller passes no time of its own."""
+    return SYSTEM_CLOCK.now()
 
 
 class OutboxRepository:
@@ -93,10 +98,12 @@ class OutboxRepository:
         dedupe_key: str | None = None,
         order_id: int | None = None,
         available_at: datetime | None = None,
+        at: datetime | None = None,
     ) -> bool:
-        """Add a row; False when dedupe_key was already enqueued (nothing is added twice)."""
+        """Add a row, due at `available_at` (default: `at`, its creation time, default now);
+        False when dedupe_key was already enqueued (nothing is added twice)."""
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        at = now()
+        at = at or now()
         stmt = dialect.insert(outbox).values(
             topic=topic,
             dedupe_key=dedupe_key,
@@ -111,10 +118,19 @@ class OutboxRepository:
         return self.conn.execute(stmt).first() is not None
 
     def lease(
-        self, topics: Sequence[str], owner: str, limit: int = 10, lease_for: float = 60.0
+        self,
+        topics: Sequence[str],
+        owner: str,
+        *,
+        at: datetime,
+        limit: int = 10,
+        lease_for: float = LEASE_SECONDS,
     ) -> list[OutboxItem]:
-        """Take up to `limit` due rows of these topics for `owner` until the lease expires."""
-        at = now()
+        """Take up to `limit` rows of these topics due at `at` for `owner`, for `lease_for` s.
+
+        `at` is the caller's clock, never the database's: a row is due when its next attempt
+        is at or before it, and a lease held by another worker counts only until it expires.
+        """
         due = and_(
             outbox.c.topic.in_(list(topics)),
             outbox.c.status == OutboxStatus.PENDING.value,
@@ -136,8 +152,8 @@ class OutboxRepository:
         stmt = select(outbox).where(outbox.c.id.in_(ids), outbox.c.lease_owner == owner)
         return [_item(row._mapping) for row in self.conn.execute(stmt.order_by(outbox.c.id))]
 
-    def complete(self, item_id: int, owner: str) -> bool:
-        return self._finish(item_id, owner, status=OutboxStatus.DELIVERED, delivered_at=now())
+    def complete(self, item_id: int, owner: str, at: datetime | None = None) -> bool:
+        return self._finish(item_id, owner, status=OutboxStatus.DELIVERED, delivered_at=at or now())
 
     def retry(self, item_id: int, owner: str, at: datetime, error: str) -> bool:
         return self._finish(
@@ -147,12 +163,14 @@ class OutboxRepository:
     def give_up(self, item_id: int, owner: str, error: str) -> bool:
         return self._finish(item_id, owner, status=OutboxStatus.FAILED, last_error=error)
 
-    def requeue(self, item_id: int) -> bool:
-        """Send a failed (or delivered) row again from scratch."""
+    def requeue(self, item_id: int, at: datetime | None = None) -> bool:
+        """Send a failed (or delivered) row again from scratch, due at `at` (default now)."""
         result = self.conn.execute(
             update(outbox)
             .where(outbox.c.id == item_id)
-            .values(status=OutboxStatus.PENDING.value, next_attempt_at=now(), lease_until=None)
+            .values(
+                status=OutboxStatus.PENDING.value, next_attempt_at=at or now(), lease_until=None
+            )
         )
         return result.rowcount == 1
 

@@ -188,15 +188,16 @@ class WebhookRepository:
         row = self.conn.execute(stmt).first()
         return None if row is None else _delivery(row._mapping)
 
-    def resend(self, delivery_id: int) -> bool:
-        """Make a settled (failed or delivered) row due now with a fresh retry schedule."""
+    def resend(self, delivery_id: int, at: datetime | None = None) -> bool:
+        """Make a settled (failed or delivered) row due at `at` (default now) with a fresh
+        retry schedule."""
         result = self.conn.execute(
             update(outbox)
             .where(outbox.c.id == delivery_id, outbox.c.status != OutboxStatus.PENDING.value)
             .values(
                 status=OutboxStatus.PENDING.value,
                 attempts=0,
-                next_attempt_at=now(),
+                next_attempt_at=at or now(),
                 lease_owner=None,
                 lease_until=None,
                 delivered_at=None,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -50,11 +52,13 @@ def create_app(
     *,
     life_interval: float = 10.0,
     token_ttl: int = TOKEN_TTL,
+    token_clock: Callable[[], float] = time.monotonic,
 ) -> SandboxApp:
     """The Dexero sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7`
-    (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
+    (ValueError when malformed); `life` runs a step of order life every `life_interval` s;
+    tokens expire `token_ttl` s after they are issued, as `token_clock` counts."""
     spec = FaultSpec.parse(faults)
-    sandbox = DexeroSandbox(orders, seed, spec, token_ttl)
+    sandbox = DexeroSandbox(orders, seed, spec, token_ttl, token_clock)
     app = SandboxApp(
         outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, _fault_body),
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],

@@ -64,6 +64,7 @@ class DexeroSandbox(SandboxState):
         seed: int = 1,
         faults: FaultSpec | None = None,
         token_ttl: int = TOKEN_TTL,
+        token_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.seed = seed
         self.faults = faults or FaultSpec()
@@ -73,7 +74,7 @@ class DexeroSandbox(SandboxState):
         self.clock = StrictClock(latest)
         self.life = DexeroLife(self.store, seed, orders, self.clock)
         self.traffic = Traffic()
-        self.tokens = Tokens(token_ttl)
+        self.tokens = Tokens(token_ttl, token_clock)
         self._tickers: list[Ticker] = []
 
     # --- what tests and the demo use ----------------------------------------------------------
