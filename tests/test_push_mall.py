@@ -183,3 +183,20 @@ def test_a_later_change_waits_for_an_earlier_one_still_retrying(
     assert "500" in (first.last_error or "")
     assert second.status == "pending"
     assert second.last_error == "waiting for an earlier change of this order"
+
+
+def test_two_quick_status_changes_reach_mall_as_two_steps(engine: Engine, sandbox: Sandbox) -> None:
+    # The merchant ships, then marks delivered, before the worker runs: MALL allows
+    # open -> shipped -> delivered but not open -> delivered, so each step must be sent.
+    http = synced(engine, sandbox)
+    order_id, external_id = hub_id(engine, "open")
+    assert http.put(f"/v1/orders/{order_id}", json=SHIP).status_code == 200
+    delivered = {"status": "delivered", "delivered_at": "2026-12-01T09:30:00Z"}
+    answer = http.put(f"/v1/orders/{order_id}", json=delivered)
+    assert answer.status_code == 200, answer.text
+    assert worker(engine, sandbox).run_until_idle() == 2
+    at_mall = mall_order(sandbox, external_id)
+    assert (at_mall["status"], at_mall["tracking_number"]) == ("delivered", "Z-123.45")
+    assert at_mall["delivered_at"] == "2026-12-01 10:30:00"  # Prague wall time (CET, +1)
+    shown = http.get(f"/v1/orders/{order_id}").json()
+    assert (shown["push_status"], shown["push_error"]) == ("pushed", None)

@@ -4,7 +4,8 @@
 topic "push", per change that touches something a channel takes, de-duplicated on the change's
 event id, and the order's `push_status` becomes `pending`. `Pusher` is the outbox handler: it
 loads the order as it is NOW and pushes the current values of the fields that change touched
-(never a stale snapshot), one row at a time per order, in the order the changes were made.
+(never a stale snapshot), at the status that change set (each status change is one step the
+channel checks), one row at a time per order, in the order the changes were made.
 Outcomes: `pushed`; `unsupported` (the channel has no call for it); `refused` with the
 channel's message (no retry); transient failures retry, and `failed` once retries run out.
 See docs/push-back.md.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 
@@ -102,8 +103,11 @@ def enqueue_push(
         repo.set_state(order.id, PushStatus.UNSUPPORTED, reason, bump_version=False)
         return
     event_id = next(r.event_id for r in recorded if r.event.type is EventType.UPDATED)
+    # The status this change set travels with it: a channel checks each step of the path
+    # (MALL: open -> shipped -> delivered), so two quick changes are two steps, not one jump.
+    step = order.status.value if "status" in fields else None
     payload = {"order_id": order.id, "event_id": event_id, "fields": fields,
-               "notify_user": notify_user}  # fmt: skip
+               "notify_user": notify_user, "status": step}  # fmt: skip
     uow.outbox.enqueue(TOPIC, payload, dedupe_key=f"push:{event_id}", order_id=order.id)
     repo.set_state(order.id, PushStatus.PENDING, None, bump_version=False)
 
@@ -153,7 +157,7 @@ class Pusher:
                 stored = uow.orders.get(order_id)
             if stored is None:
                 return _Outcome(PushStatus.FAILED, "the order no longer exists in the hub")
-            order = stored.to_order()
+            order = _at_step(stored.to_order(), item.payload.get("status"))
             change = change_for(order, item.payload["fields"], bool(item.payload["notify_user"]))
             if is_empty(change):  # a later change took back what this one asked for
                 return _Outcome(PushStatus.PUSHED)
@@ -205,6 +209,12 @@ class Pusher:
             repo = PushRepository(uow.conn)
             if not repo.later_pending(order_id, item.id):
                 repo.set_state(order_id, outcome.status, outcome.error, bump_version=True)
+
+
+def _at_step(order: Order, step: str | None) -> Order:
+    """The order's current values, at the status the change set (rows queued before the
+    status travelled with them carry none: the current status)."""
+    return order if step is None else replace(order, status=Status(step))
 
 
 def _already_there(connector: Connector, change: OrderChange) -> bool:
