@@ -149,7 +149,9 @@ def test_count_offset_and_the_pagination_info(served: tuple[str, DexeroSandbox, 
     assert body["totalResults"] == len(everything)
     assert (body["startIndex"], body["itemsPerPage"]) == (21, 7)
     assert body["pageCount"] == math.ceil(len(everything) / 7)
-    by_purchase = sorted(everything, key=lambda o: (o["purchase_date"], o["id"]))
+    by_purchase = sorted(
+        everything, key=lambda o: (datetime.fromisoformat(o["purchase_date"]), o["id"])
+    )
     assert ids(body["orders"]) == ids(by_purchase[21:28])  # default sort: purchasedTimestamp
 
 
