@@ -333,6 +333,16 @@ def test_phone(phones: dict[str, Any] | None, expected: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("shown", "expected"), [("kund@example.se", "kund@example.se"), ("", None)]
+)
+def test_email_when_cdon_shows_it(shown: str, expected: str | None) -> None:
+    """The seed's "Hidden field" is `""`; a merchant CDON shows it to gets the address."""
+    data = seed()
+    data["OrderDetails"]["CustomerInfo"]["EmailAddress"] = shown
+    assert decode_order(data, channel="c").email == expected
+
+
+@pytest.mark.parametrize(
     ("path", "value", "message"),
     [
         ("OrderId", None, "OrderId"),
