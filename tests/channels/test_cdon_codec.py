@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from oracles import golden
+from oracles.order_view import differences
 from orderhub.channels.cdon.codec import (
     decode_order,
     encode_order,
@@ -20,81 +22,9 @@ from orderhub.channels.cdon.codec import (
 from orderhub.domain.order import Address, LineType, Order, OrderLine
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
-# The seed's response example, copied literally (its odd indentation and `invoices` casing too).
-SEED_JSON = """
-{
-  "OrderDetails": {
-         "OrderKey": "c6840daf-6163-45ef-adce-7f5e8d8f2afe-42277358",
-         "OrderId": 42277358,
-         "State": "Invoiced",
-         "PaymentStatus": "AwaitingPayment",
-         "CreatedDateUtc": "2014-02-07T19:22:48.5942457",
-         "LastModifiedDateUtc": "2014-02-07T19:22:48.5942457",
-         "MerchantId": "3b1addb2-2b6f-49bc-a185-2b5cfb445d66",
-         "CountryCode": "Sweden",
-         "CurrencyCode": "SEK",
-         "TotalAmount": 1495.0,
-         "TotalAmountExcludingVat": 1196.0,
-         "TotalSalesAmount": 1495.0,
-         "CustomerInfo": {
-           "CustomerId": 62880501,
-           "EmailAddress": "",
-           "ShippingAddress": {
-             "Name": "Testperson",
-             "StreetAddress": "Stårgatan 1xa",
-             "CoAddress": "",
-             "ZipCode": "12345",
-             "City": "Ankeborg",
-             "Country": "SE"
-           },
-           "BillingAddress": {
-             "Name": "Testperson",
-             "StreetAddress": "Stårgatan 1xa",
-             "CoAddress": "",
-             "ZipCode": "12345",
-             "City": "Ankeborg",
-             "Country": "SE"
-           },
-           "Phones": {
-             "PhoneMobile": "0703013319",
-             "PhoneWork": null,
-             "PhoneHome": null
-           }
-         },
-         "OrderRows": [
-         {
-           "OrderRowId": 1,
-           "FulfillmentStatus": "Invoiced",
-           "PaymentStatus": "AwaitingPayment",
-           "ProductId": "ART000494",
-           "ProductName": "Star wars",
-           "ProductType": "Article",
-           "Quantity": 1,
-           "DeliveredQuantity": 1,
-           "InvoicedQuantity": 1,
-           "CancelledQuantity": 0,
-           "ReturnedQuantity": 0,
-           "PickedQuantity": null,
-           "PricePerUnit": 1495.0,
-           "OrdinaryPricePerUnit": 1495.0,
-           "VatPerUnit": 299.0,
-           "VatPercentage": 25.0000,
-           "PackageId": "test",
-           "DebitedAmount": 1495.0,
-           "CreditedAmount": 0.0,
-           "PaidAmount": 0.0,
-           "RefundedAmount": 0.0,
-           "AddonToProductId": null
-         }
-],
-         "InvoiceNumbers": [
-         ],
-           "TotalVat": 299.0
-         },
-         "invoices": [
-  ]
-}
-"""
+# tests/channels/golden/cdon_order.json: the seed's response example, copied literally (its
+# odd indentation and `invoices` casing too).
+SEED_JSON = golden.text("cdon_order.json")
 
 SEED_TIME = "2014-02-07T19:22:48.5942457"
 AT = datetime(2014, 2, 7, 19, 22, 48, 594245, tzinfo=UTC)
@@ -403,6 +333,16 @@ def test_phone(phones: dict[str, Any] | None, expected: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("shown", "expected"), [("kund@example.se", "kund@example.se"), ("", None)]
+)
+def test_email_when_cdon_shows_it(shown: str, expected: str | None) -> None:
+    """The seed's "Hidden field" is `""`; a merchant CDON shows it to gets the address."""
+    data = seed()
+    data["OrderDetails"]["CustomerInfo"]["EmailAddress"] = shown
+    assert decode_order(data, channel="c").email == expected
+
+
+@pytest.mark.parametrize(
     ("path", "value", "message"),
     [
         ("OrderId", None, "OrderId"),
@@ -564,3 +504,14 @@ def test_encode_keeps_vat_per_unit_exact() -> None:
     rows = encode_order(order)["OrderDetails"]["OrderRows"]
     assert [r["VatPerUnit"] for r in rows] == [Decimal("39.80"), Decimal("9.80")]
     assert rows[1]["ProductType"] == "Postage"
+
+
+# --- golden fixture (tests/channels/golden) -------------------------------------------------
+
+
+@pytest.mark.parametrize("parse_float", [float, Decimal], ids=["plain-json", "exact-json"])
+def test_golden_seed_decodes_to_the_hand_written_order(parse_float: Any) -> None:
+    """As the client reads it (plain JSON: floats) and as an exact reader would (Decimal)."""
+    payload = json.loads(golden.text("cdon_order.json"), parse_float=parse_float)
+    order = decode_order(payload, channel="cdon-se")
+    assert differences(order, golden.expectation("cdon_order.expected.json")) == []

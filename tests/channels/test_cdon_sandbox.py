@@ -137,6 +137,28 @@ def test_the_orders_cover_cdons_states(served: tuple[str, CdonSandbox]) -> None:
     assert all(p["Invoices"] and p["OrderDetails"]["InvoiceNumbers"] for p in invoiced)
 
 
+def test_the_orders_vary_in_every_way_the_oracle_reads() -> None:
+    """Enough variety that a decoder dropping a field or swapping two states fails a sync test:
+    each case below occurs in the sync tests' sandboxes (400 orders, seed 3)."""
+    details = [p["OrderDetails"] for p in CdonSandbox(400, 3).orders_json()]
+    rows = [row for d in details for row in d["OrderRows"]]
+    info = [d["CustomerInfo"] for d in details]
+    pending = [d for d in details if d["State"] == "Pending"]
+    assert any(all(r["DeliveredQuantity"] == 0 for r in d["OrderRows"]) for d in pending)
+    assert any(any(r["DeliveredQuantity"] > 0 for r in d["OrderRows"]) for d in pending)
+    assert {"Article", "Postage", "Fee"} <= {r["ProductType"] for r in rows}
+    assert {type(r["VatPercentage"]) for r in rows} == {Decimal, str}
+    assert any(r["OrdinaryPricePerUnit"] > r["PricePerUnit"] for r in rows)
+    assert any(r["CancelledQuantity"] for r in rows) and any(r["ReturnedQuantity"] for r in rows)
+    assert any(c["EmailAddress"] for c in info) and any(c["EmailAddress"] == "" for c in info)
+    assert any(c["BillingAddress"]["Name"] != c["ShippingAddress"]["Name"] for c in info)
+    assert any(c["ShippingAddress"]["CoAddress"] for c in info)
+    phones = [c["Phones"] for c in info]
+    assert any(p["PhoneMobile"] for p in phones) and any(p["PhoneHome"] for p in phones)
+    assert any(not p["PhoneMobile"] and not p["PhoneHome"] and p["PhoneWork"] for p in phones)
+    assert any(not any(p.values()) for p in phones)
+
+
 def test_same_seed_same_orders() -> None:
     assert CdonSandbox(40, 7).orders_json() == CdonSandbox(40, 7).orders_json()
     assert CdonSandbox(40, 7).orders_json() != CdonSandbox(40, 8).orders_json()

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from defusedxml.common import DefusedXmlException
 
+from oracles import golden
+from oracles.order_view import differences
 from orderhub.channels.dexero.codec import (
     decode_order,
     encode_order,
@@ -28,78 +30,10 @@ from orderhub.channels.dexero.xmlcodec import ORDER_SCHEMA
 from orderhub.domain.order import Address, LineType, Order, OrderLine
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
-# An Order with every field of every table of the seed (Order, Address, OrderForm, Value,
-# OrderProduct, CustomParam, Attribute). Quebec taxes (GST 5% + QST 9.975%), rounded per line.
-ORDER_JSON = """
-{
-  "id": 100234,
-  "customer_id": 5521,
-  "purchase_date": "2011-11-25T15:58:50-05:00",
-  "currency": "CAD",
-  "customer_comment": "Merci d'emballer la tasse.",
-  "customer_email": "customer@dexero.com",
-  "locale": "fr_CA",
-  "subtotal_order": 64.00,
-  "subtotal_cancelled": 0.00,
-  "total_order": 83.58,
-  "total_cancelled": 0.00,
-  "total_products": 64.00,
-  "total_payment": 83.58,
-  "total_refunded": 0.00,
-  "total_transactions": 83.58,
-  "total_shipping": 8.70,
-  "total_left_to_pay": 0.00,
-  "total_tax": 10.88,
-  "total_tax_cancelled": 0.00,
-  "ip_address": "203.0.113.7",
-  "is_archived": false,
-  "status": "treated",
-  "is_shippable": true,
-  "transaction_type": "sale",
-  "payment_method": "credit_card",
-  "payment_provider": "Moneris",
-  "card_type": "VISA",
-  "reference_number": "DX-2011-100234",
-  "is_test": false,
-  "billing_address": {
-    "name": "Marie Tremblay", "phone_number": "+1 514 555 0101", "postal_code": "H2X 1Y4",
-    "company": "Atelier Tremblay", "street_address": "123 rue Sainte-Catherine O",
-    "city": "Montréal", "iso_country": "CA", "iso_region": "QC"
-  },
-  "shipping_address": {
-    "name": "Jean Tremblay", "phone_number": "+1 418 555 0199", "postal_code": "G1R 4P5",
-    "company": null, "street_address": "45 rue du Petit-Champlain",
-    "city": "Québec", "iso_country": "ca", "iso_region": "QC"
-  },
-  "order_form": [
-    {
-      "title": "Gravure", "quantity_number": 1, "product_id": 77,
-      "value": [
-        {"id": 901, "identifier": "engraving_text", "label": "Texte", "value": "Bonne fête",
-         "fileName": null, "fileSizeBytes": null, "fileContentBase64": null},
-        {"id": 902, "identifier": "logo", "label": "Logo", "value": "",
-         "fileName": "logo.png", "fileSizeBytes": "8", "fileContentBase64": "iVBORw0KGgo="}
-      ]
-    }
-  ],
-  "product": [
-    {
-      "id": 77, "sku": "MUG-RED", "name": "Tasse rouge", "type": "buy",
-      "product_price": 12.50, "total_price": 22.50, "price_for_quantity": 25.00,
-      "rebate_amount": 2.50, "tax_amount": 3.37, "quantity": 2,
-      "custom_param": [{"identifier": "myfieldid", "value": "123"}],
-      "attribute": [{"identifier": "couleur", "value": "rouge"}]
-    },
-    {
-      "id": 78, "sku": "TEE-L", "name": "T-shirt", "type": "buy",
-      "product_price": 41.50, "total_price": 41.50, "price_for_quantity": 41.50,
-      "rebate_amount": 0.00, "tax_amount": 6.21, "quantity": 1,
-      "custom_param": [], "attribute": [{"identifier": "taille", "value": "L"}]
-    }
-  ],
-  "customer": {"first_name": "Marie", "last_name": "Tremblay", "group": {"name": "VIP"}}
-}
-"""
+# tests/channels/golden/dexero_order.json: an Order with every field of every table of the seed
+# (Order, Address, OrderForm, Value, OrderProduct, CustomParam, Attribute); the seed has no
+# example object. Quebec taxes (GST 5% + QST 9.975%), rounded per line.
+ORDER_JSON = golden.text("dexero_order.json")
 
 # The seed's tables, field for field.
 SEED_TABLES: dict[str, set[str]] = {
@@ -625,3 +559,18 @@ def test_keys_that_are_not_xml_names_are_refused() -> None:
     data["customer"] = {"first name": "Marie"}
     with pytest.raises(ValueError, match="XML element name"):
         order_to_xml(data)
+
+
+# --- golden fixtures (tests/channels/golden) ------------------------------------------------
+
+
+def test_golden_json_decodes_to_the_hand_written_order() -> None:
+    order = decode_order(payload(), channel="dexero-ca")
+    assert differences(order, golden.expectation("dexero_order.expected.json")) == []
+
+
+def test_golden_xml_decodes_to_the_hand_written_order() -> None:
+    (raw,) = orders_from_xml(golden.text("dexero_order.xml"))
+    assert set(raw) == SEED_TABLES["Order"]
+    order = decode_order(raw, channel="dexero-ca")
+    assert differences(order, golden.expectation("dexero_order.expected.json")) == []

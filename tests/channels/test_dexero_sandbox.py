@@ -80,6 +80,34 @@ def test_same_seed_same_orders_and_a_realistic_mix() -> None:
     assert any(o["product"][0]["custom_param"] for o in first) and any(o["is_test"] for o in first)
 
 
+def test_the_orders_vary_in_every_way_the_oracle_reads() -> None:
+    """Enough variety that a decoder dropping a field or swapping two statuses fails a sync
+    test: each case below occurs in the sync tests' sandboxes (400 orders, seed 3)."""
+    orders, _ = initial_orders(400, 3)
+    billing = [o for o in orders if o["shipping_address"] and o["billing_address"]]
+    ids = [[p["id"] for p in o["product"]] for o in orders]
+    assert {o["status"] for o in orders} == {
+        "pending", "untreated", "treated", "completed", "cancelled", "canceled", "refunded"
+    }  # fmt: skip
+    assert {o["purchase_date"][-6:] for o in orders} >= {"+01:00", "+02:00", "-05:00"}
+    assert any(o["purchase_date"].endswith("Z") for o in orders)
+    assert any("updated_date" in o for o in orders) and any("updated_date" not in o for o in orders)
+    assert any(o["shipping_address"] is None and not o["is_shippable"] for o in orders)
+    assert any(o["billing_address"]["name"] != o["shipping_address"]["name"] for o in billing)
+    assert any(not o["billing_address"]["phone_number"] for o in billing)
+    assert any(o["shipping_address"] and o["shipping_address"]["company"] for o in orders)
+    assert any(
+        o["shipping_address"] and o["shipping_address"]["iso_country"] == "dk" for o in orders
+    )
+    assert {o["locale"] for o in orders} == {"da_DK", "da", "da-DK", "en_GB"}
+    assert any(len(set(i)) < len(i) for i in ids), "a product bought twice repeats its id"
+    assert any(p["rebate_amount"] > 0 for o in orders for p in o["product"])
+    assert any(o["customer_email"] == "" for o in orders) and any(o["is_test"] for o in orders)
+    assert any(o["total_refunded"] > 0 and o["total_left_to_pay"] == 0 for o in orders)
+    assert any(0 < o["total_payment"] < o["total_order"] for o in orders)
+    assert any(o["order_form"] for o in orders)
+
+
 def test_pending_list_has_the_seed_shape(served: tuple[str, DexeroSandbox, str]) -> None:
     answer = get(served, "orders/pending.json")
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
@@ -150,7 +178,9 @@ def test_count_offset_and_the_pagination_info(served: tuple[str, DexeroSandbox, 
     assert body["totalResults"] == len(everything)
     assert (body["startIndex"], body["itemsPerPage"]) == (21, 7)
     assert body["pageCount"] == math.ceil(len(everything) / 7)
-    by_purchase = sorted(everything, key=lambda o: (o["purchase_date"], o["id"]))
+    by_purchase = sorted(
+        everything, key=lambda o: (datetime.fromisoformat(o["purchase_date"]), o["id"])
+    )
     assert ids(body["orders"]) == ids(by_purchase[21:28])  # default sort: purchasedTimestamp
 
 

@@ -14,7 +14,7 @@ import copy
 import random
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from orderhub.channels.cdon.sandbox_orders import generated, placed
 from orderhub.channels.cdon.sandbox_rows import (
@@ -26,7 +26,6 @@ from orderhub.channels.cdon.sandbox_rows import (
     open_quantity,
     pay,
 )
-from orderhub.channels.cdon.states import parse_time
 from orderhub.channels.sandbox_kit import StrictClock
 
 PAY_SHARE = 0.5
@@ -53,7 +52,7 @@ class CdonOrderStore:
         details = payload["OrderDetails"]
         with self.lock:
             self._orders[int(details["OrderId"])] = payload
-            self._modified[int(details["OrderId"])] = parse_time(details["LastModifiedDateUtc"])
+            self._modified[int(details["OrderId"])] = _modified(details["LastModifiedDateUtc"])
 
     def get(self, order_id: int) -> Payload | None:
         """A copy of the order (changes go through `save`)."""
@@ -126,6 +125,11 @@ class CdonLife:
         change(payload, self.clock.now())
         self.store.save(payload)
         return [int(payload["OrderDetails"]["OrderId"])]
+
+
+def _modified(text: str) -> datetime:
+    """The sandbox's own times (`sandbox_payload.cdon_time`), read back to the microsecond."""
+    return datetime.strptime(text[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 def _rows(payload: Payload) -> list[Payload]:

@@ -6,11 +6,13 @@ Deterministic: the same seed gives the same orders.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from orderhub.channels.cdon.sandbox_payload import COUNTRY_NAMES, cdon_time
 from orderhub.channels.cdon.sandbox_rows import (
     Payload,
     RowRequest,
@@ -23,19 +25,26 @@ from orderhub.channels.cdon.sandbox_rows import (
     returnable,
     settle,
 )
-from orderhub.channels.cdon.states import country_name, format_time
 from orderhub.domain import Order, Status
 from orderhub.domain.order import Address, OrderLine
 from orderhub.domain.samples import ACCOUNTS, generate_orders
 
 #: The CDON account the sandbox generates orders for (CountryCode Sweden, SEK).
 ACCOUNT = next(account for account in ACCOUNTS if account.name == "cdon-se")
-COUNTRY = country_name(ACCOUNT.country) or ACCOUNT.country
+COUNTRY = COUNTRY_NAMES[ACCOUNT.country]
 MERCHANT_ID = "3b1addb2-2b6f-49bc-a185-2b5cfb445d66"
 #: Customers who pay by invoice (and COD) owe CDON until they pay; the others have paid.
 _PAY_LATER = frozenset({"invoice", "cod"})
 _CENT = Decimal("0.01")
 _POSTAGE_VAT = Decimal(25)
+_INVOICE_FEE = Decimal("29.00")
+#: Shares of orders showing what most do not: the e-mail address (a "Hidden field" that
+#: CDON shows to some merchants), a billing address of its own, a c/o line, a VatPercentage
+#: written as a string (the seed's table says string, its example a number).
+EMAIL_SHARE = 0.25
+OTHER_BILLING_SHARE = 0.2
+CO_SHARE = 0.1
+TEXT_VAT_SHARE = 0.3
 
 
 def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
@@ -57,10 +66,18 @@ def with_history(order: Order) -> Payload:
 
 def placed(order: Order, at: datetime) -> Payload:
     """The order as CDON shows it when the customer has just placed it: every row Pending."""
-    paid = "AwaitingPayment" if order.payment_method in _PAY_LATER else "Paid"
+    rng = random.Random(f"cdon:{order.external_id}")
+    later = order.payment_method in _PAY_LATER
+    paid = "AwaitingPayment" if later else "Paid"
     rows = [_row(index, line, paid, order) for index, line in enumerate(order.lines, start=1)]
     if order.shipping_cost:
         rows.append(_postage(len(rows) + 1, order.shipping_cost, paid))
+    if later:  # CDON's invoice fee: a Fee row
+        rows.append(_row_fields(len(rows) + 1, "FEE", "Fakturaavgift", "Fee", 1, _INVOICE_FEE,
+                                _INVOICE_FEE, _POSTAGE_VAT, paid))  # fmt: skip
+    if rng.random() < TEXT_VAT_SHARE:
+        for row in rows:
+            row["VatPercentage"] = f"{row['VatPercentage']:.4f}"
     total = sum((Decimal(r["PricePerUnit"]) * r["Quantity"] for r in rows), Decimal(0))
     vat = sum((Decimal(r["VatPerUnit"]) * r["Quantity"] for r in rows), Decimal(0))
     details: dict[str, Any] = {
@@ -68,15 +85,15 @@ def placed(order: Order, at: datetime) -> Payload:
         "OrderId": int(order.external_id),
         "State": "Pending",
         "PaymentStatus": paid,
-        "CreatedDateUtc": format_time(at),
-        "LastModifiedDateUtc": format_time(at),
+        "CreatedDateUtc": cdon_time(at),
+        "LastModifiedDateUtc": cdon_time(at),
         "MerchantId": MERCHANT_ID,
         "CountryCode": COUNTRY,
         "CurrencyCode": order.currency,
         "TotalAmount": total,
         "TotalAmountExcludingVat": total - vat,
         "TotalSalesAmount": total,
-        "CustomerInfo": _customer(order),
+        "CustomerInfo": _customer(order, rng),
         "OrderRows": rows,
         "InvoiceNumbers": [],
         "TotalVat": vat,
@@ -162,15 +179,36 @@ def _row_fields(
     }
 
 
-def _customer(order: Order) -> Payload:
+def _customer(order: Order, rng: random.Random) -> Payload:
+    shipping = _address(order.shipping_address)
+    if shipping is not None and rng.random() < CO_SHARE:
+        shipping["CoAddress"] = f"c/o {rng.choice(_CARERS)}"
+    billing = _address(order.billing_address)
+    if billing is not None and rng.random() < OTHER_BILLING_SHARE:
+        billing.update(Name=f"{rng.choice(_CARERS)} AB", StreetAddress="Box 1234", ZipCode="10012",
+                       City="Stockholm")  # fmt: skip
     return {
         "CustomerId": order.customer_id,
-        # CDON hides the customer's e-mail address from merchants (the seed's "Hidden field").
-        "EmailAddress": "",
-        "ShippingAddress": _address(order.shipping_address),
-        "BillingAddress": _address(order.billing_address),
-        "Phones": {"PhoneMobile": order.phone, "PhoneWork": None, "PhoneHome": None},
+        # CDON hides the address from most merchants (the seed's "Hidden field").
+        "EmailAddress": order.email if order.email and rng.random() < EMAIL_SHARE else "",
+        "ShippingAddress": shipping,
+        "BillingAddress": billing,
+        "Phones": _phones(order.phone, rng.random()),
     }
+
+
+_CARERS = ("Lindqvist", "Berg", "Andersson")
+
+
+def _phones(phone: str | None, dice: float) -> Payload:
+    """Mostly a mobile number; some customers give only a home or a work number, a few none."""
+    if dice < 0.7:
+        return {"PhoneMobile": phone, "PhoneWork": None, "PhoneHome": None}
+    if dice < 0.82:
+        return {"PhoneMobile": None, "PhoneWork": "08-123 45 67", "PhoneHome": phone}
+    if dice < 0.95:
+        return {"PhoneMobile": "", "PhoneWork": phone, "PhoneHome": None}
+    return {"PhoneMobile": None, "PhoneWork": None, "PhoneHome": None}
 
 
 def _address(address: Address | None) -> Payload | None:

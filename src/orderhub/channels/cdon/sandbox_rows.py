@@ -13,12 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from orderhub.channels.cdon.states import (
-    DONE,
-    format_time,
-    order_state_from_rows,
-    state_from_quantities,
-)
+from orderhub.channels.cdon.sandbox_payload import DELIVERED, cdon_time, order_state, row_state
 
 Payload = dict[str, Any]
 ZERO = Decimal(0)
@@ -165,13 +160,13 @@ def settle(order: Payload, at: datetime) -> None:
     rows = details["OrderRows"]
     for row in rows:
         _settle_row(row)
-    if all(row["FulfillmentStatus"] in DONE | {"Cancelled", "Returned"} for row in rows):
+    if all(row["FulfillmentStatus"] in DELIVERED | {"Cancelled", "Returned"} for row in rows):
         _invoice(order, at)
         for row in rows:  # invoicing moved quantities: Delivered rows become Invoiced
             _settle_row(row)
-    details["State"] = order_state_from_rows(rows)
+    details["State"] = order_state(rows)
     details["PaymentStatus"] = order_payment(rows)
-    details["LastModifiedDateUtc"] = format_time(at)
+    details["LastModifiedDateUtc"] = cdon_time(at)
 
 
 def _settle_row(row: Payload) -> None:
@@ -183,7 +178,7 @@ def _settle_row(row: Payload) -> None:
         row["PaymentStatus"] = "Paid" if kept > 0 else "Refunded"
     else:
         row["PaymentStatus"] = "AwaitingPayment" if kept > 0 else "NotApplicable"
-    row["FulfillmentStatus"] = state_from_quantities(row)
+    row["FulfillmentStatus"] = row_state(row)
     row["PaidAmount"] = price * int(row["Quantity"]) if paid else ZERO
     row["RefundedAmount"] = price * gone if paid else ZERO
     row["DebitedAmount"] = price * int(row["InvoicedQuantity"])
@@ -220,7 +215,7 @@ def _invoice(order: Payload, at: datetime) -> None:
                strict=True)), ZERO)  # fmt: skip
     invoices.append({
         "InvoiceNumber": number,
-        "BookingDateUtc": format_time(at),
+        "BookingDateUtc": cdon_time(at),
         "TotalPaymentAmount": total,
         "TotalCreditNoteAmount": ZERO,
         "TotalVat": vat,

@@ -9,13 +9,11 @@ order's `updated_date`, the timestamp Dexero's time window filters on.
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 
-from orderhub.channels.dexero.codec import UPDATED_FIELD
-from orderhub.channels.dexero.sandbox_orders import Payload, arrival, generated
+from orderhub.channels.dexero.sandbox_orders import arrival, generated
+from orderhub.channels.dexero.sandbox_payload import UPDATED, dexero_time, offset_of, paid_in_full
 from orderhub.channels.dexero.sandbox_store import DexeroStore
 from orderhub.channels.sandbox_kit import StrictClock
-from orderhub.domain.jsonfmt import timestamp_text
 
 CANCEL_SHARE = 0.3
 #: Each move: from status -> to status.
@@ -55,14 +53,8 @@ class DexeroLife:
         payload = self.store.get(candidates[int(rng.random() * len(candidates))])
         assert payload is not None  # picked from the store under its lock
         payload["status"] = status
-        payload[UPDATED_FIELD] = timestamp_text(self.clock.now())
+        payload[UPDATED] = dexero_time(self.clock.now(), offset_of(payload["purchase_date"]))
         if status == "untreated":
-            _paid(payload)
+            paid_in_full(payload)
         self.store.save(payload)
         return [int(payload["id"])]
-
-
-def _paid(payload: Payload) -> None:
-    """The customer paid: nothing left to pay."""
-    total = payload["total_order"]
-    payload.update(total_payment=total, total_left_to_pay=Decimal("0.00"))

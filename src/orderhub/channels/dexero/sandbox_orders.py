@@ -1,5 +1,5 @@
-"""The Dexero sandbox's orders: generated canonical orders, reshaped to what Dexero can say, as
-Dexero JSON with Dexero's own fields (forms, custom parameters, attributes, references).
+"""The Dexero sandbox's orders: generated canonical orders, reshaped to what Dexero can say, and
+written as Dexero JSON by the sandbox's own writer (`sandbox_payload`, not the hub's codec).
 
 Deterministic: the same seed gives the same orders (and ids).
 """
@@ -7,16 +7,14 @@ Deterministic: the same seed gives the same orders (and ids).
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from orderhub.channels.dexero.codec import encode_order
+from orderhub.channels.dexero.sandbox_payload import dexero_payload
 from orderhub.domain import Order, PaymentStatus, Status, StatusChange, StatusSource
-from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.samples import ACCOUNTS, generate_orders
 
 #: The Dexero account the sandbox generates orders for.
@@ -29,11 +27,6 @@ _NOT_IN_DEXERO = frozenset({Status.BACKORDERED, Status.DELIVERED, Status.RETURNI
 #: Payment states Dexero's totals cannot say, and what the sandbox says instead.
 _PAYMENT = {PaymentStatus.NOT_APPLICABLE: PaymentStatus.UNPAID,
             PaymentStatus.REFUND_PENDING: PaymentStatus.PAID}  # fmt: skip
-FORM_SHARE = 0.15
-CUSTOM_SHARE = 0.2
-COLOURS = ("red", "blue", "black", "white", "green")
-ENGRAVINGS = ("For Anna", "Happy birthday", "Tak!", "2026")
-PROVIDERS = (("paypal", None), ("stripe", "visa"), ("stripe", "mastercard"), ("nets", "dankort"))
 
 
 def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
@@ -64,57 +57,8 @@ def arrival(order: Order, seed: int, now: datetime) -> Payload:
 
 
 def to_payload(order: Order, seed: int) -> Payload:
-    """Dexero JSON for a Dexero-shaped order, with Dexero's own fields."""
-    number = int(order.external_id)
-    payload = encode_order(replace(order, extra=dexero_extras(order, number, seed)))
-    return loads(dumps(payload))  # amounts exactly as a client reads them back
-
-
-def dexero_extras(order: Order, number: int, seed: int) -> dict[str, Any]:
-    rng = random.Random(f"dexero:{seed}:{number}")
-    provider, card = rng.choice(PROVIDERS)
-    extra: dict[str, Any] = {
-        "reference_number": f"DX-{number}",
-        "ip_address": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-        "transaction_type": "sale",
-        "payment_provider": provider,
-        "card_type": card,
-        "is_shippable": True,
-    }
-    if rng.random() < FORM_SHARE and order.lines:
-        extra["order_form"] = [_form(rng, number)]
-    lines = {line.line_id: _line_extra(rng) for line in order.lines}
-    if any(lines.values()):
-        extra["lines"] = {line_id: rest for line_id, rest in lines.items() if rest}
-    return extra
-
-
-def _form(rng: random.Random, number: int) -> dict[str, Any]:
-    return {
-        "title": "Gift wrapping",
-        "quantity_number": 1,
-        "product_id": number * 10 + 1,
-        "value": [
-            {
-                "id": number * 100 + 1,
-                "identifier": "gift_message",
-                "label": "Message",
-                "value": rng.choice(ENGRAVINGS),
-                "fileName": "",
-                "fileSizeBytes": "",
-                "fileContentBase64": "",
-            },
-        ],
-    }
-
-
-def _line_extra(rng: random.Random) -> dict[str, Any]:
-    if rng.random() >= CUSTOM_SHARE:
-        return {}
-    return {
-        "custom_param": [{"identifier": "engraving", "value": rng.choice(ENGRAVINGS)}],
-        "attribute": [{"identifier": "colour", "value": rng.choice(COLOURS)}],
-    }
+    """Dexero JSON for a Dexero-shaped order, written by the sandbox itself."""
+    return dexero_payload(order, seed)
 
 
 def as_dexero(order: Order) -> Order:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orderhub.channels.dexero.codec import UPDATED_FIELD, parse_time
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
+from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
+from orderhub.channels.dexero.sandbox_payload import read_time
 from orderhub.domain.jsonfmt import dumps
 
 #: Sort keys with names of their own; any other Order field name sorts by that field.
@@ -40,7 +41,7 @@ class Row:
 
     @classmethod
     def of(cls, payload: Payload) -> Row:
-        purchased = parse_time(payload["purchase_date"])
+        purchased = read_time(payload["purchase_date"])
         updated = payload.get(UPDATED_FIELD)
         products = payload.get("product") or []
         return cls(
@@ -49,7 +50,7 @@ class Row:
             test=bool(payload.get("is_test")),
             email=str(payload.get("customer_email") or "").lower(),
             purchased=purchased,
-            stamp=purchased if updated is None else parse_time(updated),
+            stamp=purchased if updated is None else read_time(updated),
             custom_params=_pairs(products, "custom_param"),
             attributes=_pairs(products, "attribute"),
             payload=payload,
