@@ -20,13 +20,11 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,21 +34,28 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
-from helpers import auth_header, free_port
+from helpers import auth_header
 from orderhub.services.keys import create_key, parse_scopes
 from orderhub.store.orders import _FULL_COLUMNS, stored
 from orderhub.store.outbox import outbox
-from orderhub.store.sync import sync_runs
 from orderhub.store.tables import orders
+from process_support import (
+    Fleet,
+    SyncLoop,
+    fleet_of,
+    kill,
+    server_workers,
+    start_sandbox,
+    start_server,
+    wait,
+    wait_running,
+)
 
-ORDERHUB = str(Path(sys.executable).with_name("orderhub"))
-CHANNEL = "mall-cz"
 CLIENTS = 8
 #: How long the clients change orders while every process runs (not a measurement).
 LOAD_SECONDS = 15.0
 #: The orders the clients fight over: few, so that they collide.
 TARGETS = 12
-TICK = 0.05
 KEY_NAME = "concurrency-clients"
 
 
@@ -58,20 +63,20 @@ KEY_NAME = "concurrency-clients"
 def test_processes_under_load_lose_nothing_and_survive_sigkill(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    with _fleet(database_url, tmp_path) as fleet:
-        _start_sandbox(fleet)
+    with fleet_of(database_url, tmp_path) as fleet:
+        start_sandbox(fleet)
         assert fleet.run("sync-initial", "sync") == 0, fleet.log("sync-initial")
         token = create_key(engine, KEY_NAME, parse_scopes("orders:read,orders:write")).token
         targets = _target_orders(engine)
         workers = [fleet.start(f"worker-{n}", "worker", "--poll", "0.1") for n in (1, 2)]
-        serve, base_url = _start_server(fleet)
+        serve, base_url = start_server(fleet)
         for n, worker in enumerate(workers, 1):
-            _wait_running(fleet, f"worker-{n}", worker)
-        syncs = _SyncLoop(fleet)
+            wait_running(fleet, f"worker-{n}", worker)
+        syncs = SyncLoop(fleet)
         syncs.start()
         with _clients(base_url, token, targets) as calm:
             # The load lasts its time, and at least until a sync run has completed.
-            _wait(lambda: calm.age() > LOAD_SECONDS and syncs.finished_ok() >= 1, "the load")
+            wait(lambda: calm.age() > LOAD_SECONDS and syncs.finished_ok() >= 1, "the load")
         _assert_no_lost_update(calm, base_url, token)
 
         with _clients(base_url, token, targets) as killed:
@@ -79,7 +84,7 @@ def test_processes_under_load_lose_nothing_and_survive_sigkill(
             for worker in workers:
                 os.kill(worker.pid, signal.SIGKILL)
             syncs.kill_mid_run(engine)
-            _wait(lambda: killed.puts_ok() >= 10, "changes after every kill")
+            wait(lambda: killed.puts_ok() >= 10, "changes after every kill")
         fleet.stop(serve)
         _assert_no_lost_update(killed, None, token, history=_history_from(engine))
         _assert_intact(engine, database_url)
@@ -87,214 +92,6 @@ def test_processes_under_load_lose_nothing_and_survive_sigkill(
         assert fleet.run("sync-after", "sync") == 0, fleet.log("sync-after")
         _assert_worker_settles_and_stops(fleet, engine)
     fleet.assert_logs_clean()
-
-
-# -- the processes ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Fleet:
-    """Every process this test starts, each logging to its own file."""
-
-    env: dict[str, str]
-    logs: Path
-    started: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        with open(self.logs / f"{name}.log", "wb") as log:
-            process = subprocess.Popen(
-                [ORDERHUB, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self.started[name] = process
-        return process
-
-    def run(self, name: str, *args: str) -> int:
-        return self.start(name, *args).wait(timeout=180)
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")
-
-    def stop(self, process: subprocess.Popen[bytes]) -> None:
-        """SIGTERM (uvicorn's parent stops its workers), then SIGKILL what is left."""
-        if process.poll() is None:
-            process.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-        for pid in _children(process.pid):
-            _kill(pid)
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        # Shown with a failure: which processes had ended, and how (-9: SIGKILL).
-        print({name: process.poll() for name, process in self.started.items()})
-        for process in self.started.values():
-            self.stop(process)
-
-    def assert_logs_clean(self) -> None:
-        for path in sorted(self.logs.glob("*.log")):
-            text = path.read_text(errors="replace")
-            assert "Traceback" not in text, f"{path.name}:\n{text[-3000:]}"
-            assert "database is locked" not in text, f"{path.name}:\n{text[-3000:]}"
-
-
-@contextmanager
-def _fleet(database_url: str, tmp_path: Path) -> Iterator[_Fleet]:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    env = os.environ | {
-        "ORDERHUB_DATABASE_URL": database_url,
-        "ORDERHUB_CONFIG_FILE": str(tmp_path / "orderhub.toml"),
-        "MALL_CZ_CLIENT_ID": "sandbox",
-        "PYTHONUNBUFFERED": "1",
-    }
-    fleet = _Fleet(env, logs)
-    try:
-        yield fleet
-    finally:
-        fleet.stop_all()
-
-
-def _start_sandbox(fleet: _Fleet) -> None:
-    """A MALL sandbox process whose orders live (a step a second), and the account for it."""
-    port = free_port()
-    Path(fleet.env["ORDERHUB_CONFIG_FILE"]).write_text(
-        "[[channels]]\n"
-        f'name = "{CHANNEL}"\ntype = "mall"\nbase_url = "http://127.0.0.1:{port}/v1"\n'
-        'client_id_env = "MALL_CZ_CLIENT_ID"\npage_size = 50\ntimeout = 10\n'
-    )
-    process = fleet.start(
-        "sandbox", "sandbox", "mall", "--port", str(port), "--orders", "200", "--seed", "10",
-        "--life-interval", "1",
-    )  # fmt: skip
-    _wait_http(process, f"http://127.0.0.1:{port}/_sandbox/stats", fleet, "sandbox")
-
-
-def _start_server(fleet: _Fleet) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = fleet.start("serve", "serve", "--port", str(port), "--workers", "2")
-    base_url = f"http://127.0.0.1:{port}"
-    _wait_http(process, f"{base_url}/healthz", fleet, "serve")
-    _wait(lambda: len(_server_workers(process.pid)) == 2, "two server worker processes")
-    return process, base_url
-
-
-def _wait_running(fleet: _Fleet, name: str, process: subprocess.Popen[bytes]) -> None:
-    _wait(lambda: "running" in fleet.log(name) or process.poll() is not None, f"{name} to run")
-    assert process.poll() is None, fleet.log(name)
-
-
-def _wait_http(process: subprocess.Popen[bytes], url: str, fleet: _Fleet, name: str) -> None:
-    def up() -> bool:
-        assert process.poll() is None, fleet.log(name)
-        try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    _wait(up, f"{name} to answer")
-
-
-class _SyncLoop(threading.Thread):
-    """`orderhub sync` runs back to back until `kill_mid_run`; the exit code of each run."""
-
-    def __init__(self, fleet: _Fleet) -> None:
-        super().__init__(daemon=True)
-        self.fleet = fleet
-        self.codes: list[int] = []
-        self.current: subprocess.Popen[bytes] | None = None
-        self.killed: subprocess.Popen[bytes] | None = None
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        runs = 0
-        while not self.stopping.is_set():
-            runs += 1
-            process = self.fleet.start(f"sync-{runs}", "sync")
-            self.current = process
-            code = process.wait()
-            if process is not self.killed:
-                self.codes.append(code)
-
-    def finished_ok(self) -> int:
-        return self.codes.count(0)
-
-    def kill_mid_run(self, engine: Engine) -> None:
-        """SIGKILL the sync process while its run is under way in the database; no more runs."""
-
-        def under_way() -> bool:
-            process = self.current
-            return process is not None and process.poll() is None and _sync_running(engine)
-
-        while True:
-            _wait(under_way, "a sync run under way")
-            self.killed = self.current
-            assert self.killed is not None
-            self.killed.kill()
-            if self.killed.wait(timeout=30) == -signal.SIGKILL:
-                break  # else it finished just before: kill the next one
-        self.stopping.set()
-        self.join(timeout=60)
-
-
-def _sync_running(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        query = select(func.count()).where(sync_runs.c.status == "running")
-        return bool(conn.execute(query.select_from(sync_runs)).scalar_one())
-
-
-def _server_workers(parent: int) -> list[int]:
-    """The uvicorn worker processes of `orderhub serve` (not multiprocessing's tracker)."""
-    return [pid for pid in _children(parent) if "resource_tracker" not in _cmdline(pid)]
-
-
-def _kill_server_workers(parent: int, load: _Load) -> None:
-    """SIGKILL both server workers (mid-request: the clients are busy); uvicorn's parent
-    replaces them, and changes go through again."""
-    done = load.puts_ok()
-    killed = _server_workers(parent)
-    for pid in killed:
-        _kill(pid)
-
-    def replaced() -> bool:
-        now = _server_workers(parent)
-        return len(now) == 2 and not set(now) & set(killed)
-
-    _wait(replaced, "uvicorn to replace the killed workers")
-    _wait(lambda: load.puts_ok() > done, "a change after the kill")
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _kill(pid: int) -> None:
-    with suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(TICK)
 
 
 # -- the clients -----------------------------------------------------------------------------
@@ -422,6 +219,22 @@ def _version(etag: str) -> int:
     return int(etag.strip('"'))
 
 
+def _kill_server_workers(parent: int, load: _Load) -> None:
+    """SIGKILL both server workers (mid-request: the clients are busy); uvicorn's parent
+    replaces them, and changes go through again."""
+    done = load.puts_ok()
+    killed = server_workers(parent)
+    for pid in killed:
+        kill(pid)
+
+    def replaced() -> bool:
+        now = server_workers(parent)
+        return len(now) == 2 and not set(now) & set(killed)
+
+    wait(replaced, "uvicorn to replace the killed workers")
+    wait(lambda: load.puts_ok() > done, "a change after the kill")
+
+
 # -- the checks ------------------------------------------------------------------------------
 
 History = Callable[[int], list[dict[str, Any]]]
@@ -522,7 +335,7 @@ def _assert_intact(engine: Engine, database_url: str) -> None:
     assert len({(o.channel, o.external_id) for o in decoded}) == len(rows) > 200
 
 
-def _assert_worker_settles_and_stops(fleet: _Fleet, engine: Engine) -> None:
+def _assert_worker_settles_and_stops(fleet: Fleet, engine: Engine) -> None:
     """A new worker takes up the outbox the killed ones left (it settles rows: their attempts
     grow), and stops cleanly on SIGTERM. (Draining it all would take minutes: every PUT queued
     a push, and pushes of one order go out one at a time.)"""
@@ -536,7 +349,7 @@ def _assert_worker_settles_and_stops(fleet: _Fleet, engine: Engine) -> None:
     before, delivered = settled()
     assert delivered > 0, "the workers delivered nothing under load"
     worker = fleet.start("worker-after", "worker", "--poll", "0.1")
-    _wait(lambda: settled()[0] > before, "the new worker to settle an outbox row")
+    wait(lambda: settled()[0] > before, "the new worker to settle an outbox row")
     worker.terminate()
     assert worker.wait(timeout=60) == 0, fleet.log("worker-after")
     assert "stopped" in fleet.log("worker-after")
