@@ -32,13 +32,17 @@ class Fleet:
     env: dict[str, str]
     logs: Path
     started: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    closed: bool = False
+    #: The sync loop starts processes from its own thread.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        with open(self.logs / f"{name}.log", "wb") as log:
+        with self.lock, open(self.logs / f"{name}.log", "wb") as log:
+            assert not self.closed, f"{name} started after the end"
             process = subprocess.Popen(
                 [ORDERHUB, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        self.started[name] = process
+            self.started[name] = process
         return process
 
     def run(self, name: str, *args: str) -> int:
@@ -60,9 +64,12 @@ class Fleet:
             process.wait(timeout=10)
 
     def stop_all(self) -> None:
+        with self.lock:
+            self.closed = True
+            started = dict(self.started)
         # Shown with a failure: which processes had ended, and how (-9: SIGKILL).
-        print({name: process.poll() for name, process in self.started.items()})
-        for process in self.started.values():
+        print({name: process.poll() for name, process in started.items()})
+        for process in started.values():
             self.stop(process)
 
     def assert_logs_clean(self) -> None:
@@ -144,7 +151,10 @@ class SyncLoop(threading.Thread):
         runs = 0
         while not self.stopping.is_set():
             runs += 1
-            process = self.fleet.start(f"sync-{runs}", "sync")
+            try:
+                process = self.fleet.start(f"sync-{runs}", "sync")
+            except AssertionError:  # the test ended (failed) while this loop ran
+                return
             self.current = process
             code = process.wait()
             if process is not self.killed:

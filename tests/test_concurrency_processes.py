@@ -247,7 +247,6 @@ def _assert_no_lost_update(
     unexpected = {k: v for k, v in load.codes.items() if k[1] not in (200, 412)}
     assert unexpected == {}, unexpected
     ok = [put for put in load.puts if put.code == 200]
-    assert len(ok) >= 10 and load.codes[("PUT", 412)] >= 1, load.codes
     by_order: defaultdict[int, list[_Put]] = defaultdict(list)
     for put in ok:
         assert put.etag == put.base + 1, put
@@ -263,6 +262,8 @@ def _assert_no_lost_update(
         etags = [put.etag for put in sorted(puts, key=lambda p: p.base)]
         assert etags == sorted(set(etags)), f"order {order_id}: ETags not increasing"
         _assert_in_history(order_id, puts, history(order_id))
+    # The checks above had something to check: changes went through, and clients collided.
+    assert len(ok) >= 10 and load.codes[("PUT", 412)] >= 1, load.codes
 
 
 def _assert_in_history(order_id: int, puts: list[_Put], entries: list[dict[str, Any]]) -> None:
