@@ -11,7 +11,8 @@ process is SIGKILLed under the same load; afterwards the database is intact (SQL
 integrity_check; no duplicate (channel, external_id); every order decodes), a new sync and a
 worker run complete, and no process logged a traceback.
 
-Marked slow: about 40 s per database (each `orderhub` process pays its own start-up).
+Marked slow: 40-50 s per database on a quiet 2-core machine, a few minutes on a busy one (each
+`orderhub` process pays its own start-up).
 """
 
 from __future__ import annotations
