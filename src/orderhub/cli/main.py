@@ -79,17 +79,29 @@ def generate(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Server processes sharing the port (uvicorn workers)."
+    ),
 ) -> None:
     """Serve the HTTP API."""
     import uvicorn
 
-    from orderhub.api.app import create_app
     from orderhub.api.limits import server_options
 
     engine = engine_from_settings()
     upgrade(engine)
     refresh_statistics(engine)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", **server_options())
+    engine.dispose()
+    # Each worker process builds its own app and engine from the same settings (environment).
+    uvicorn.run(
+        "orderhub.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        **server_options(),
+    )
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from orderhub.domain import NotFound
 from orderhub.query import OrderQuery, parse_query
-from orderhub.store import OrderPage, OrderRepository, StoredOrder, UnitOfWork
+from orderhub.store import OrderPage, OrderRepository, StoredOrder
+from orderhub.store.events import EventRepository
 
 
 class OrderNotFound(NotFound):
@@ -63,7 +64,7 @@ def search_vendor_ref(engine: Engine, vendor_ref: str) -> list[StoredOrder]:
 
 def order_history(engine: Engine, order_id: int) -> list[dict[str, Any]]:
     """Every recorded field change of the order, oldest first (OrderNotFound if none)."""
-    with UnitOfWork(engine) as uow:
-        if uow.orders.get(order_id) is None:
+    with engine.connect() as conn:  # a read: no write lock (a UnitOfWork takes one)
+        if OrderRepository(conn).get(order_id) is None:
             raise OrderNotFound(order_id)
-        return uow.events.history(order_id)
+        return EventRepository(conn).history(order_id)

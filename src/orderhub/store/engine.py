@@ -1,4 +1,15 @@
-"""Engines for SQLite (WAL, the embedded default) and PostgreSQL (psycopg 3)."""
+"""Engines for SQLite (WAL, the embedded default) and PostgreSQL (psycopg 3).
+
+SQLite takes one writer at a time for the whole file. Two rules keep concurrent processes
+from ever seeing "database is locked" (docs/architecture.md, Concurrency):
+
+- a writer waits for the lock (`busy_timeout`) instead of failing at once, and
+- a transaction never reads first and then asks for the write lock: in WAL mode a reader whose
+  snapshot is older than another process's commit cannot become a writer (SQLITE_BUSY_SNAPSHOT,
+  which no timeout helps). The driver begins a transaction only at its first write, with
+  BEGIN IMMEDIATE; reads before it are statements of their own. A `UnitOfWork` begins with
+  BEGIN IMMEDIATE itself (store/uow.py), so everything it reads is current when it writes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+#: How long a SQLite writer waits for another process's write transaction to end.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalise_url(url: str) -> str:
@@ -19,7 +33,8 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        connect_args = {"check_same_thread": False, "isolation_level": "IMMEDIATE"}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -34,7 +49,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # the last commits, which a re-sync recovers.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # Thirty seconds of other writers' transactions to wait through: writes are
+    # short (a sync page, one order's change), so this is only ever reached by a stuck process.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 

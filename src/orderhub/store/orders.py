@@ -156,12 +156,18 @@ class OrderRepository:
         return MergeResult(created_ids, changed_ids, unchanged, events)
 
     def _updated_at(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
-        """The stored `updated_at` of each (channel, external_id) that is stored."""
+        """The stored `updated_at` of each (channel, external_id) that is stored, those rows
+        locked until the merge commits (on SQLite the unit of work holds the write lock)."""
         found: dict[tuple[str, str], datetime] = {}
         for channel, external_ids in _by_channel(keys).items():
             stmt = select(orders.c.external_id, orders.c.updated_at).where(
                 orders.c.channel == channel, orders.c.external_id.in_(external_ids)
             )
+            if self.conn.dialect.name == "postgresql":
+                # A PUT committing between this read and the upsert would be overwritten
+                # unseen (the diff, and so the history, taken from the older row); locked in id
+                # order, so two merges of overlapping pages wait instead of deadlocking.
+                stmt = stmt.order_by(orders.c.id).with_for_update()
             for external_id, updated_at in self.conn.execute(stmt):
                 found[(channel, external_id)] = updated_at
         return found

@@ -14,7 +14,13 @@ from orderhub.store.outbox import OutboxRepository
 
 
 class UnitOfWork:
-    """`with UnitOfWork(engine) as uow:` commits on a clean exit and rolls back on an error."""
+    """`with UnitOfWork(engine) as uow:` commits on a clean exit and rolls back on an error.
+
+    A unit of work is a write transaction. On SQLite it takes the database's write lock as it
+    begins (BEGIN IMMEDIATE, waiting out other writers), so what it reads is what it writes
+    over: no other process commits in between (store/engine.py). On PostgreSQL writers of one
+    order take turns on its row lock (`get_for_update`, `merge_from_channel`).
+    """
 
     conn: Connection
     orders: OrderRepository
@@ -27,6 +33,9 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
         self._tx = self.conn.begin()
+        if self.conn.dialect.name == "sqlite":
+            # The driver would begin only at the first write; begin now, as the writer.
+            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
         self.orders = OrderRepository(self.conn)
         self.events = EventRepository(self.conn)
         self.outbox = OutboxRepository(self.conn)
