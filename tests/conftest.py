@@ -98,6 +98,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for report in terminalreporter.stats.get("skipped", [])
         if "PostgreSQL unreachable" in str(getattr(report, "longrepr", ""))
     ]
+    _report_postgresql_count(terminalreporter)
     if skipped:
         terminalreporter.write_sep("!", "PostgreSQL half SKIPPED", yellow=True, bold=True)
         terminalreporter.write_line(
@@ -119,3 +120,19 @@ def _report_schemathesis_cases(terminalreporter: pytest.TerminalReporter) -> Non
     ]
     if cases:
         terminalreporter.write_sep("-", f"schemathesis ran {sum(cases)} cases")
+
+
+def _report_postgresql_count(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many tests ran on PostgreSQL (a `postgresql` parameter in the test id), by outcome."""
+    counts = {
+        outcome: sum(
+            1
+            for report in terminalreporter.stats.get(outcome, [])
+            if getattr(report, "when", "call") == "call"
+            and "postgresql" in getattr(report, "nodeid", "").rpartition("[")[2]
+        )
+        for outcome in ("passed", "failed", "xfailed")
+    }
+    ran = counts["passed"] + counts["failed"] + counts["xfailed"]
+    detail = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+    terminalreporter.write_sep("-", f"PostgreSQL: {ran} tests ran ({detail or 'none'})")
