@@ -41,7 +41,7 @@ def test_new_changed_stale_and_identical_reports(engine: Engine) -> None:
     assert stored is not None and stored.scalars["status"] == "shipped"
     assert stored.scalars["confirmed"] is False  # the channel changed it: the merchant must look
     assert stored.version == 2
-    assert {(h["field"], h["old"], h["new"]) for h in history} >= {
+    assert {(h["field"], h["old"], h["new"]) for h in history} == {
         ("status", "open", "shipped"),
         ("tracking_number", None, "T1"),
     }
@@ -195,3 +195,14 @@ def _stored_version(engine: Engine, order_id: int) -> int:
         found = uow.orders.get(order_id)
     assert found is not None
     return found.version
+
+
+def test_a_channel_change_ends_the_merchants_confirmation_in_the_history(engine: Engine) -> None:
+    order = make_order("15")
+    (order_id,) = merge(engine, [order]).created
+    _set_columns(engine, order_id, confirmed=True)
+    changed = replace(order, phone="+420123", updated_at=order.updated_at + timedelta(minutes=1))
+    result = merge(engine, [changed])
+    assert _stored(engine, order_id)["confirmed"] is False
+    changes = {(c.field, c.old, c.new) for e in result.events for c in e.changes}
+    assert changes == {("phone", None, "+420123"), ("confirmed", True, False)}

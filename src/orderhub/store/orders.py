@@ -143,6 +143,8 @@ class OrderRepository:
                 diffs = diff_orders(before, merged)
                 if not diffs and order.updated_at == before.updated_at:
                     continue  # read again, nothing new: no write, no version bump
+                if diffs and before.confirmed:  # news the merchant has not seen: said aloud
+                    diffs.append(FieldChange("confirmed", True, False))
                 changed.append((before.id or 0, diffs))
                 writes.append(replace(merged, id=None, confirmed=before.confirmed and not diffs))
         self.upsert_many(writes, keep_confirmed=False, or_same_time=True)
