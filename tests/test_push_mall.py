@@ -183,6 +183,9 @@ def test_a_later_change_waits_for_an_earlier_one_still_retrying(
     assert "500" in (first.last_error or "")
     assert second.status == "pending"
     assert second.last_error == "waiting for an earlier change of this order"
+    # Waiting its turn is not a failure: it spends none of the row's attempts, so a change
+    # queued behind a slow one is never given up while it waits.
+    assert second.attempts == 0
 
 
 def test_two_quick_status_changes_reach_mall_as_two_steps(engine: Engine, sandbox: Sandbox) -> None:

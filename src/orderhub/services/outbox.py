@@ -1,7 +1,8 @@
 """The outbox worker: delivers leased outbox rows through the handler of their topic.
 
-A handler raises RetryLater (transient: try again after a backoff) or GiveUp (permanent);
-returning normally means delivered. Handlers register per topic (`register`): e-mail,
+A handler raises RetryLater (transient: try again after a backoff), GiveUp (permanent) or
+Defer (not its turn yet: try again later without spending an attempt); returning normally
+means delivered. Handlers register per topic (`register`): e-mail,
 webhook deliveries, channel push-back. Delivery is at least once: a crash between sending
 and recording makes the row due again when its lease expires, so handlers send with a
 stable id (the outbox row's dedupe key or event id) that receivers can de-duplicate on.
@@ -37,6 +38,15 @@ class RetryLater(Exception):
 
 class GiveUp(Exception):
     """A permanent failure: the row is marked failed and not tried again."""
+
+
+class Defer(Exception):
+    """Not this row's turn yet (e.g. an earlier change of the same order is still waiting):
+    due again after `after` seconds, and the wait spends none of its attempts."""
+
+    def __init__(self, reason: str, after: float) -> None:
+        super().__init__(reason)
+        self.after = after
 
 
 Handler = Callable[[OutboxItem], None]
@@ -135,6 +145,10 @@ class Worker:
         except GiveUp as exc:
             reason = str(exc)
             self._settle(lambda uow: uow.outbox.give_up(item.id, self.name, reason))
+        except Defer as exc:
+            due = self.clock.now() + timedelta(seconds=exc.after)
+            note = str(exc)
+            self._settle(lambda uow: uow.outbox.defer(item.id, self.name, due, note))
         except RetryLater as exc:
             self._retry(item, topic.backoff, str(exc), exc.after)
         except Exception as exc:  # a handler bug is retried like a transient failure

@@ -34,7 +34,7 @@ from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import EventType, FieldChange
 from orderhub.domain.order import PushStatus
 from orderhub.services.channels import ConfigError, load_config
-from orderhub.services.outbox import Backoff, GiveUp, RetryLater, register
+from orderhub.services.outbox import Backoff, Defer, GiveUp, RetryLater, register
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.events import RecordedEvent
@@ -162,7 +162,7 @@ class Pusher:
             if is_empty(change):  # a later change took back what this one asked for
                 return _Outcome(PushStatus.PUSHED)
             return self._push(self._account(order.channel), change)
-        except RetryLater:
+        except (RetryLater, Defer):
             raise
         except Exception as exc:  # a bug or a database hiccup: retried, and shown meanwhile
             log.exception("push of order %s failed", order_id)
@@ -173,7 +173,7 @@ class Pusher:
             due = PushRepository(uow.conn).earlier_pending(order_id, item.id)
         if due is not None:
             wait = (due - self.clock.now()).total_seconds() + 1.0
-            raise RetryLater("waiting for an earlier change of this order", after=max(1.0, wait))
+            raise Defer("waiting for an earlier change of this order", after=max(1.0, wait))
 
     def _account(self, name: str) -> Account:
         try:

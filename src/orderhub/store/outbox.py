@@ -160,6 +160,17 @@ class OutboxRepository:
             item_id, owner, status=OutboxStatus.PENDING, next_attempt_at=at, last_error=error
         )
 
+    def defer(self, item_id: int, owner: str, at: datetime, reason: str) -> bool:
+        """Due again at `at`, its attempts unspent (it was not tried)."""
+        return self._finish(
+            item_id,
+            owner,
+            count_attempt=False,
+            status=OutboxStatus.PENDING,
+            next_attempt_at=at,
+            last_error=reason,
+        )
+
     def give_up(self, item_id: int, owner: str, error: str) -> bool:
         return self._finish(item_id, owner, status=OutboxStatus.FAILED, last_error=error)
 
@@ -188,13 +199,14 @@ class OutboxRepository:
             stmt = stmt.where(outbox.c.status == status)
         return [_item(row._mapping) for row in self.conn.execute(stmt)]
 
-    def _finish(self, item_id: int, owner: str, **values: Any) -> bool:
+    def _finish(self, item_id: int, owner: str, count_attempt: bool = True, **values: Any) -> bool:
         """Settle a leased row; False if the lease was lost to another worker meanwhile."""
         values = {k: (v.value if isinstance(v, OutboxStatus) else v) for k, v in values.items()}
+        attempts = outbox.c.attempts + 1 if count_attempt else outbox.c.attempts
         result = self.conn.execute(
             update(outbox)
             .where(outbox.c.id == item_id, outbox.c.lease_owner == owner)
-            .values(attempts=outbox.c.attempts + 1, lease_owner=None, lease_until=None, **values)
+            .values(attempts=attempts, lease_owner=None, lease_until=None, **values)
         )
         return result.rowcount == 1
 
