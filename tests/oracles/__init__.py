@@ -10,9 +10,12 @@ the channel does not carry) are left out of the expectations, so they are never 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any
 
 from orderhub.domain import Order
@@ -79,3 +82,37 @@ def differences(order: Order, expected: Mapping[str, Any]) -> list[str]:
         for key, wanted in expected.items()
         if seen[key] != wanted
     ]
+
+
+# --- golden fixtures (tests/channels/golden) --------------------------------------------------
+
+GOLDEN = Path(__file__).parent.parent / "channels" / "golden"
+_MONEY = ("total", "subtotal", "tax_total", "shipping_cost", "discount", "cod")
+_LINE_MONEY = ("unit_price", "tax_rate", "tax_amount", "total")
+_TIMES = ("created_at", "updated_at", "delivered_at")
+
+
+def raw_fixture(name: str) -> dict[str, Any]:
+    """A channel payload fixture, amounts with a fraction read as exact Decimals."""
+    loaded: dict[str, Any] = json.loads((GOLDEN / name).read_text(), parse_float=Decimal)
+    return loaded
+
+
+def golden(name: str) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, Any]]:
+    """(raw payload, raw field -> canonical fields it feeds, expected canonical order) of
+    `<name>.json` and its hand-written `<name>.expected.json`."""
+    written = raw_fixture(f"{name}.expected.json")
+    order = dict(written["order"])
+    for key in _MONEY:
+        order[key] = None if order[key] is None else Decimal(order[key])
+    for key in _TIMES:
+        order[key] = None if order[key] is None else datetime.fromisoformat(order[key])
+    order["ship_date"] = order["ship_date"] and date.fromisoformat(order["ship_date"])
+    order["lines"] = [
+        found | {key: Decimal(found[key]) for key in _LINE_MONEY} for found in order["lines"]
+    ]
+    order["status_history"] = [
+        (status, datetime.fromisoformat(at), source)
+        for status, at, source in order["status_history"]
+    ]
+    return raw_fixture(f"{name}.json"), written["_fields"], order
