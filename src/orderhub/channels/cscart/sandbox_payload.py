@@ -33,6 +33,8 @@ ADDRESS_2_SHARE = 0.2
 OTHER_BILLING_SHARE = 0.25
 #: Share of orders whose products carry no `tax_value` (the tax follows from `taxes`).
 NO_TAX_VALUE_SHARE = 0.3
+#: Share of orders the merchant gave a reference of their own in the shop (`vendor_ref`).
+VENDOR_REF_SHARE = 0.1
 
 
 def unix(at: datetime) -> str:
@@ -56,7 +58,9 @@ def cscart_payload(
         str(item_base + n): _product(str(item_base + n), line, with_tax_value)
         for n, line in enumerate(order.lines)
     }
-    return {
+    taxes = _taxes(order.lines, list(products), order.shipping_cost or Decimal(0))
+    reference = {"vendor_ref": f"PO-{order.external_id}"} if rng.random() < VENDOR_REF_SHARE else {}
+    return reference | {
         "order_id": order.external_id,
         "status": letter,
         "timestamp": unix(order.created_at),
@@ -73,10 +77,12 @@ def cscart_payload(
         "discount": amount(order.discount),
         "subtotal": amount(order.subtotal),
         "shipping_cost": amount(order.shipping_cost),
-        "tax_subtotal": amount(sum((line.tax_amount for line in order.lines), Decimal(0))),
+        "tax_subtotal": amount(
+            sum((Decimal(t["tax_subtotal"]) for t in taxes.values()), Decimal(0))
+        ),
         **_shop_fields(order, letter),
         "products": products,
-        "taxes": _taxes(order.lines, list(products)),
+        "taxes": taxes,
         **_addresses(order, rng),
     }
 
@@ -94,8 +100,9 @@ def _product(item_id: str, line: OrderLine, with_tax_value: bool) -> dict[str, A
     return product | ({"tax_value": amount(line.tax_amount)} if with_tax_value else {})
 
 
-def _taxes(lines: list[OrderLine], item_ids: list[str]) -> dict[str, Any]:
-    """One VAT per rate (tax ids from 6), prices including it, applied to its items."""
+def _taxes(lines: list[OrderLine], item_ids: list[str], shipping: Decimal) -> dict[str, Any]:
+    """One VAT per rate (tax ids from 6), prices including it, applied to its items; the first
+    also to the shipping cost, so the order's tax is more than its products' tax."""
     taxes: dict[str, Any] = {}
     by_rate: dict[str, dict[str, Any]] = {}
     for line, item_id in zip(lines, item_ids, strict=True):
@@ -106,9 +113,12 @@ def _taxes(lines: list[OrderLine], item_ids: list[str]) -> dict[str, Any]:
             by_rate[rate] = taxes[str(6 + len(taxes))] = _tax(rate)
         tax = by_rate[rate]
         tax["applies"]["items"]["P"][item_id] = True
-        tax["tax_subtotal"] = tax["applies"]["P"] = amount(
-            Decimal(tax["applies"]["P"]) + line.tax_amount
-        )
+        tax["applies"]["P"] = amount(Decimal(tax["applies"]["P"]) + line.tax_amount)
+    for tax in list(taxes.values())[:1]:
+        percent = Decimal(tax["rate_value"])
+        tax["applies"]["S"] = amount(shipping * percent / (100 + percent))
+    for tax in taxes.values():
+        tax["tax_subtotal"] = amount(Decimal(tax["applies"]["P"]) + Decimal(tax["applies"]["S"]))
     return taxes
 
 
