@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oracles import cscart as cscart_oracle
+from oracles import differences, golden, raw_fixture
 from orderhub.channels.cscart.codec import (
     PAYMENT_BY_LETTER,
     STATUS_BY_LETTER,
@@ -22,108 +24,11 @@ from orderhub.channels.cscart.codec import (
 from orderhub.domain import Address, LineType, PaymentStatus, Status, StatusSource
 from orderhub.domain.money import to_decimal
 
-# Seed 002 lists the order detail fields but shows no example body. This is one with every listed
-# field, string-valued as the real API sends them ("order_id": "97", "total": "677.95",
-# "timestamp": "1456917981", design section 4); `products` and `taxes` in CS-Cart's own shape.
-SEED_ORDER: dict[str, Any] = {
-    "order_id": "97",
-    "status": "P",
-    "timestamp": "1456917981",
-    "company_id": "1",
-    "issuer_id": "",
-    "user_id": "3",
-    "firstname": "John",
-    "lastname": "Doe",
-    "email": "john.doe@example.com",
-    "phone": "+49 30 1234567",
-    "lang_code": "de",
-    "total": "677.95",
-    "discount": "0.00",
-    "subtotal": "659.97",
-    "subtotal_discount": "0.00",
-    "display_subtotal": "659.97",
-    "invoice_id": "",
-    "credit_memo_id": "",
-    "payment_id": "2",
-    "payment_info": [],
-    "payment_method": {"payment_id": "2", "payment": "Vorkasse", "description": "Bank transfer"},
-    "payment_surcharge": "0.00",
-    "repaid": "0",
-    "products": {
-        "2948303400": {
-            "item_id": "2948303400",
-            "order_id": "97",
-            "product_id": "12",
-            "product_code": "U0012O5AF0",
-            "product": "Apple iPod Classic 160GB",
-            "price": "299.99",
-            "amount": "2",
-            "subtotal": "599.98",
-            "tax_value": "95.80",
-        },
-        "1706554615": {
-            "item_id": "1706554615",
-            "order_id": "97",
-            "product_id": "247",
-            "product_code": "F01262AH2E",
-            "product": "X-Box One",
-            "price": "59.99",
-            "amount": "1",
-        },
-    },
-    "promotion_ids": "",
-    "promotions": [],
-    "need_shipping": True,
-    "shipping_ids": "1",
-    "shipping": [{"shipping_id": "1", "shipping": "DHL Paket", "rate": 17.98}],
-    "shipping_id": "1",
-    "need_shipment": True,
-    "shipment_ids": "",
-    "shipping_cost": "17.98",
-    "display_shipping_cost": "17.98",
-    "tax_exempt": "N",
-    "tax_subtotal": "105.38",
-    "taxes": {
-        "6": {
-            "rate_type": "P",
-            "rate_value": "19.000",
-            "price_includes_tax": "Y",
-            "regnumber": "DE123456789",
-            "priority": 0,
-            "tax_subtotal": 105.38,
-            "description": "MwSt",
-            "applies": {
-                "P": 105.38,
-                "S": 0,
-                "items": {"S": [], "P": {"2948303400": True, "1706554615": True}},
-            },
-        }
-    },
-    "notes": "Bitte beim Nachbarn abgeben",
-    "details": "",
-    "s_address": "Hauptstr. 1",
-    "s_address_2": "",
-    "s_city": "Berlin",
-    "s_country": "DE",
-    "s_country_descr": "Germany",
-    "s_firstname": "John",
-    "s_lastname": "Doe",
-    "s_phone": "+49 30 1234567",
-    "s_state": "BE",
-    "s_state_descr": "Berlin",
-    "s_zipcode": "10115",
-    "b_address": "Friedrichstr. 100",
-    "b_address_2": "3. OG",
-    "b_city": "Hamburg",
-    "b_country": "DE",
-    "b_country_descr": "Germany",
-    "b_firstname": "Jane",
-    "b_lastname": "Doe",
-    "b_phone": "",
-    "b_state": "HH",
-    "b_state_descr": "Hamburg",
-    "b_zipcode": "20095",
-}
+# Seed 002 lists the order detail fields but shows no example body. The golden fixture
+# cscart_seed_order.json is one with every listed field, string-valued as the real API sends them
+# ("order_id": "97", "total": "677.95", "timestamp": "1456917981", design section 4); `products`
+# and `taxes` in CS-Cart's own shape. Its canonical order is written by hand next to it.
+SEED_ORDER: dict[str, Any] = raw_fixture("cscart_seed_order.json")
 
 # The same order with numbers where the seed's table says integer/float.
 NUMERIC_ORDER: dict[str, Any] = {
@@ -139,6 +44,28 @@ NUMERIC_ORDER: dict[str, Any] = {
 }
 
 PLACED = datetime(2016, 3, 2, 11, 26, 21, tzinfo=UTC)
+
+
+# --- the golden fixture: every field of seed 002 and its canonical order, written by hand ------
+
+
+def test_golden_fixture_decodes_to_the_hand_written_order() -> None:
+    raw, _, expected = golden("cscart_seed_order")
+    order = decode_order(raw, channel="shop-de")
+    assert differences(order, expected) == []
+    assert order.extra == expected["extra"]
+
+
+def test_golden_fixture_accounts_for_every_field_of_seed_002() -> None:
+    raw, fields, expected = golden("cscart_seed_order")
+    assert set(raw) == set(fields) | (set(expected["extra"]) - {"products_extra"})
+    assert {target for targets in fields.values() for target in targets} <= set(expected)
+
+
+def test_the_sync_oracle_agrees_with_the_hand_written_order() -> None:
+    raw, _, expected = golden("cscart_seed_order")
+    predicted = cscart_oracle.expected(raw, "shop-de")
+    assert predicted == {key: expected[key] for key in predicted}
 
 
 @pytest.mark.parametrize("payload", [SEED_ORDER, NUMERIC_ORDER], ids=["strings", "numbers"])

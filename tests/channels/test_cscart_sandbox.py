@@ -14,6 +14,14 @@ import httpx
 import pytest
 
 from helpers import serve_in_thread
+from orderhub.channels.cscart import (
+    codec,
+    sandbox_life,
+    sandbox_orders,
+    sandbox_payload,
+    sandbox_state,
+    sandbox_store,
+)
 from orderhub.channels.cscart.codec import decode_order
 from orderhub.channels.cscart.sandbox import CsCartSandbox, create_app
 from orderhub.channels.cscart.sandbox_life import MOVES
@@ -97,6 +105,34 @@ def test_same_seed_same_orders_and_every_letter_in_the_mix() -> None:
     assert letters["C"] > letters["P"] > letters["N"] > 0
     assert any(o["user_id"] == "0" for o in first)  # guests
     assert all(decode_order(o, channel="shop-de").channel_status == o["status"] for o in first)
+
+
+def test_orders_are_written_by_the_sandbox_not_by_the_hubs_encoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sandbox must not build its orders with the hub's codec")
+
+    modules = (sandbox_life, sandbox_orders, sandbox_payload, sandbox_state, sandbox_store)
+    assert not any(hasattr(module, "encode_order") for module in modules)
+    monkeypatch.setattr(codec, "encode_order", refuse)
+    sandbox = CsCartSandbox(100, seed=4)
+    sandbox.step_life(10)
+    assert sandbox.store.count() == 110
+
+
+def test_orders_vary_enough_for_the_sync_oracle_to_bite() -> None:
+    """Billing addresses of their own, second address lines, products with and without
+    tax_value, merchant references, tax on shipping, quantities above 1."""
+    orders = CsCartSandbox(1000, seed=4).orders_json()
+    assert any(o["b_address"] != o["s_address"] for o in orders)
+    assert any(o["s_address_2"] for o in orders) and any(o["s_state"] for o in orders)
+    products = [p for o in orders for p in o["products"].values()]
+    assert any("tax_value" in p for p in products) and any("tax_value" not in p for p in products)
+    assert any(int(p["amount"]) > 1 for p in products)
+    assert any(o.get("vendor_ref") for o in orders)
+    assert any(Decimal(t["applies"]["S"]) > 0 for o in orders for t in o["taxes"].values())
+    assert all("currency" not in o for o in orders)  # the shop's primary currency is implied
 
 
 def test_online_payment_waits_in_n_offline_in_o_or_e() -> None:

@@ -14,6 +14,14 @@ import httpx
 import pytest
 
 from helpers import serve_in_thread
+from orderhub.channels.mall import (
+    codec,
+    sandbox_life,
+    sandbox_orders,
+    sandbox_payload,
+    sandbox_state,
+    sandbox_store,
+)
 from orderhub.channels.mall.sandbox import MallSandbox, create_app
 
 Order = dict[str, Any]
@@ -93,6 +101,39 @@ def test_same_seed_same_orders_with_mall_ids_and_a_realistic_mix() -> None:
     assert any(not o["confirmed"] and o["status"] != "blocked" for o in first)
     # Seed 000: cash on delivery and test orders start in open, never blocked.
     assert all(o["blocked"] is None for o in first if o["test"] or o["cod"])
+
+
+def test_orders_are_written_by_the_sandbox_not_by_the_hubs_encoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sandbox must not build its orders with the hub's codec")
+
+    modules = (sandbox_life, sandbox_orders, sandbox_payload, sandbox_state, sandbox_store)
+    assert not any(hasattr(m, name) for m in modules for name in ("encode_order", "encode_basic"))
+    monkeypatch.setattr(codec, "encode_order", refuse)
+    monkeypatch.setattr(codec, "encode_basic", refuse)
+    sandbox = MallSandbox(100, seed=9)
+    sandbox.step_life(10)
+    assert sandbox.store.count() == 110
+
+
+def test_orders_vary_enough_for_the_sync_oracle_to_bite() -> None:
+    """Every status word, tracked shipments, billing addresses that differ or are absent, the
+    contact only in the address, quantities above 1, COD and prepaid."""
+    orders = MallSandbox(1000, seed=9).orders_json()
+    assert {o["status"] for o in orders} == {
+        "blocked", "open", "shipping", "shipped", "delivered", "returned", "cancelled", "lost",
+    }  # fmt: skip
+    shipped = [o for o in orders if o["status"] == "shipped"]
+    assert shipped and all(o["tracking_number"] and o["tracking_url"] for o in shipped)
+    billing = [o["billing_address"] for o in orders]
+    assert None in billing and any(b and b["company"] for b in billing)
+    delivery = [{k: v for k, v in o["address"].items() if k != "customer_id"} for o in orders]
+    assert any(b == d for b, d in zip(billing, delivery, strict=True))
+    assert any("email" not in o and o["address"]["email"] for o in orders)
+    assert any(item["quantity"] > 1 for o in orders for item in o["items"])
+    assert any(o["cod"] for o in orders) and any(not o["cod"] for o in orders)
 
 
 def test_unconfirmed_gives_ids_then_basic_objects(served: tuple[str, MallSandbox]) -> None:

@@ -1,5 +1,6 @@
-"""The CS-Cart sandbox's orders: generated canonical orders, reshaped to the shop's rules, as
-CS-Cart order details JSON. Deterministic: the same seed gives the same orders.
+"""The CS-Cart sandbox's orders: generated canonical orders, reshaped to the shop's rules, written
+as CS-Cart order details JSON by the sandbox's own code (`sandbox_payload`), never by the hub's
+codec. Deterministic: the same seed gives the same orders.
 
 Seed 002's status rules: an order is placed Incomplete (N) while the payment gateway answers;
 offline payment moves it to Open (O, or E once the customer got payment instructions), online
@@ -13,25 +14,20 @@ import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from orderhub.channels.cscart.codec import encode_order
-from orderhub.channels.cscart.sandbox_store import Payload, loads
+from orderhub.channels.cscart.sandbox_payload import INVOICED, cscart_payload, invoice_id
+from orderhub.channels.cscart.sandbox_store import Payload
 from orderhub.domain import Order, Status, StatusChange, StatusSource
-from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.samples import ACCOUNTS, generate_orders
+
+__all__ = ["INVOICED", "arrival", "generated", "initial_orders", "invoice_id", "to_payload"]
 
 #: The CS-Cart account the sandbox generates orders for.
 ACCOUNT = next(account for account in ACCOUNTS if account.name == "shop-de")
 #: Payment methods the customer pays outside the shop (the order waits in O or E).
 OFFLINE_PAYMENTS = frozenset({"bank_transfer", "invoice", "cod"})
-#: CS-Cart payment ids of the generator's payment methods.
-PAYMENT_IDS = {"card": "1", "paypal": "2", "bank_transfer": "3", "invoice": "4", "cod": "5"}
 #: Share of customers who order as guests (`user_id` 0).
 GUEST_SHARE = 0.1
-#: Letters that carry an invoice.
-INVOICED = frozenset("CGH")
-COUNTRY_NAMES = {"DE": "Germany"}
 
 
 def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
@@ -64,16 +60,8 @@ def to_payload(order: Order, seed: int) -> Payload:
     """CS-Cart order details for a generated order, with the shop's own fields."""
     rng = random.Random(f"cscart:{seed}:{order.external_id}")
     letter = _letter(order, rng)
-    shaped = replace(
-        order,
-        channel_status=letter,
-        customer_id=None if rng.random() < GUEST_SHARE else order.customer_id,
-        extra=shop_fields(order, letter),
-    )
-    payload = encode_order(shaped)
-    payload["status"] = letter
-    head = {key: payload[key] for key in ("order_id", "status", "timestamp", "updated_at")}
-    return loads(dumps(head | payload))
+    guest = rng.random() < GUEST_SHARE
+    return cscart_payload(order, letter, None if guest else order.customer_id, rng)
 
 
 def _letter(order: Order, rng: random.Random) -> str:
@@ -99,44 +87,3 @@ def _letter(order: Order, rng: random.Random) -> str:
 
 def _offline(order: Order) -> bool:
     return (order.payment_method or "") in OFFLINE_PAYMENTS
-
-
-def shop_fields(order: Order, letter: str) -> dict[str, Any]:
-    """The order details fields of seed 002 that have no canonical place (kept in `extra`)."""
-    method = order.payment_method or "card"
-    number = int(order.external_id)
-    country = COUNTRY_NAMES.get(order.country or "", order.country or "")
-    return {
-        "company_id": "1",
-        "issuer_id": "",
-        "subtotal_discount": "0.00",
-        "display_subtotal": format(order.subtotal or 0, "f"),
-        "invoice_id": invoice_id(number) if letter in INVOICED else "",
-        "credit_memo_id": str(number) if letter == "H" else "",
-        "payment_id": PAYMENT_IDS.get(method, "1"),
-        "payment_info": [],
-        "payment_method": {"payment_id": PAYMENT_IDS.get(method, "1"), "payment": method},
-        "payment_surcharge": "0.00",
-        "repaid": "1" if letter == "H" else "0",
-        "promotion_ids": "",
-        "promotions": [],
-        "need_shipping": True,
-        "shipping_ids": "1",
-        "shipping_id": "1",
-        "shipping": [{"shipping_id": "1", "shipping": "DHL Paket"}],
-        "need_shipment": letter in "PB",
-        "shipment_ids": "",
-        "display_shipping_cost": format(order.shipping_cost or 0, "f"),
-        "tax_exempt": "N",
-        "notes": "",
-        "details": "",
-        "s_country_descr": country,
-        "s_state_descr": "",
-        "b_country_descr": country,
-        "b_state_descr": "",
-    }
-
-
-def invoice_id(order_id: int) -> str:
-    """The invoice number the shop gives an order once it is complete."""
-    return str(order_id % 10_000_000 + 1)

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import and_
 
-from orderhub.channels.mall.codec import MALL_ZONE
 from orderhub.channels.mall.sandbox_orders import SHIP_DAYS, arrival, generated, mall_time
+from orderhub.channels.mall.sandbox_payload import PRAGUE
 from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, Payload
 from orderhub.channels.sandbox_kit import StrictClock
 
@@ -93,7 +93,7 @@ def _to(status: str, *details: Detail) -> Change:
 
 
 def _ship_date(payload: Payload, at: datetime) -> dict[str, Any]:
-    return {"ship_date": (at.astimezone(MALL_ZONE) + timedelta(days=SHIP_DAYS)).date().isoformat()}
+    return {"ship_date": (at.astimezone(PRAGUE) + timedelta(days=SHIP_DAYS)).date().isoformat()}
 
 
 def _mdp_tracking(payload: Payload, at: datetime) -> dict[str, Any]:

@@ -1,39 +1,30 @@
-"""The MALL sandbox's orders: generated canonical orders, reshaped to MALL's rules, as MALL JSON.
+"""The MALL sandbox's orders: generated canonical orders, reshaped to MALL's rules, written as
+MALL JSON by the sandbox's own code (`sandbox_payload`), never by the hub's codec.
 
 Deterministic: the same seed gives the same orders (and the same ids, external ids, MALL
-Delivery flags).
+Delivery flags, billing addresses).
 """
 
 from __future__ import annotations
 
-import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from orderhub.channels.mall.codec import MALL_ZONE, TIME_FORMAT, encode_order
-from orderhub.channels.mall.sandbox_store import Payload, loads
+from orderhub.channels.mall.sandbox_payload import PRAGUE, mall_payload, mall_time
+from orderhub.channels.mall.sandbox_store import Payload
 from orderhub.domain import Order, Status, StatusChange, StatusSource
-from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.samples import ACCOUNTS, generate_orders
+
+__all__ = ["SHIP_DAYS", "arrival", "generated", "initial_orders", "mall_time", "to_payload"]
 
 #: The MALL account the sandbox generates orders for; its ids start above 2**32.
 ACCOUNT = next(account for account in ACCOUNTS if account.name == "mall-cz")
-SOURCE = "mallCz"
-#: Share of orders delivered by MALL Delivery (`mdp`).
-MDP_SHARE = 0.25
 #: Days between an order becoming open and its ship date.
 SHIP_DAYS = 2
 
 #: Canonical statuses MALL has no word for: dropped from a generated order's path.
 _NOT_IN_MALL = frozenset({Status.BACKORDERED, Status.RETURNING})
-
-
-def mall_time(at: datetime) -> str:
-    """A zoned instant as MALL writes times: Prague wall time, no zone."""
-    return at.astimezone(MALL_ZONE).strftime(TIME_FORMAT)
 
 
 def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
@@ -69,24 +60,7 @@ def arrival(order: Order, seed: int, now: datetime) -> Payload:
 
 def to_payload(order: Order, seed: int) -> Payload:
     """MALL JSON for a MALL-shaped order, with MALL's own fields (UUID, purchase, mdp)."""
-    number = int(order.external_id)
-    payload = encode_order(replace(order, extra=mall_extras(number, seed)))
-    return loads(dumps(payload))  # amounts exactly as the store gives them back
-
-
-def mall_extras(number: int, seed: int) -> dict[str, Any]:
-    rng = random.Random(f"mall:{seed}:{number}")
-    mdp = rng.random() < MDP_SHARE
-    classic = mdp and rng.random() < 0.7
-    return {
-        "external_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        # The seed's example purchase is its order id + 1.
-        "purchase_id": number + 1,
-        "source": SOURCE,
-        "mdp": mdp,
-        "mdp_classic": classic,
-        "mdp_spectrum": mdp and not classic,
-    }
+    return mall_payload(order, seed)
 
 
 def as_mall(order: Order) -> Order:
@@ -124,4 +98,4 @@ def _starts_open(order: Order) -> bool:
 
 
 def _ship_date(opened: datetime) -> date:
-    return (opened.astimezone(MALL_ZONE) + timedelta(days=SHIP_DAYS)).date()
+    return (opened.astimezone(PRAGUE) + timedelta(days=SHIP_DAYS)).date()

@@ -31,7 +31,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from orderhub.channels.mall.codec import STATUS_MAP, TIME_FORMAT
+from orderhub.channels.mall.sandbox_payload import TIMESTAMPS, WALL_TIME
 from orderhub.domain import FieldKind, ScalarField
 from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.money import to_decimal
@@ -39,7 +39,7 @@ from orderhub.query import OrderQuery, compile_query
 from orderhub.store.types import Amount, UTCDateTime
 
 #: MALL's order statuses, in lifecycle order; each also names the order's timestamp for it.
-MALL_STATUSES = tuple(STATUS_MAP)
+MALL_STATUSES = TIMESTAMPS
 
 #: An order as MALL JSON (amounts as Decimal).
 Payload = dict[str, Any]
@@ -190,7 +190,7 @@ def column_value(field: ScalarField, value: Any) -> Any:
 
 def wall_time(text: str) -> datetime:
     """A MALL time as written, labelled UTC (see the module docstring)."""
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    return datetime.strptime(text, WALL_TIME).replace(tzinfo=UTC)
 
 
 def loads(text: str | bytes) -> Payload:
