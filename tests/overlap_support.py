@@ -34,6 +34,16 @@ Payload = dict[str, Any]
 #: The account's default overlap (Account.overlap), in seconds.
 DEFAULT_OVERLAP = 60
 SECOND = timedelta(seconds=1)
+#: MALL's first watermark is the hub's clock: a channel clock further behind than the overlap
+#: loses the changes stamped in between (docs/sync.md, "Overlap").
+HUB_CLOCK_LIMIT = pytest.mark.xfail(
+    strict=True,
+    reason="MALL's connector starts a fresh cursor's windows at the hub's clock, so with MALL's "
+    "clock behind by more than the overlap a change made right after the first sync is "
+    "stamped before the window. Fix: start them at min(hub clock, newest status timestamp the "
+    "full pull read); it re-reads that newest order once, which test_sync_mall's first-sync "
+    "count (== 600) does not allow",
+)
 
 
 class Channel:
@@ -201,6 +211,8 @@ class OverlapCases:
             payloads = state.orders_json()
             latest = max(channel.stamp_of(p) for p in payloads)
             watermark = (latest + timedelta(hours=2)).replace(microsecond=0)
+            if skew:  # the channel's own (skewed) clock stamps the anchors: its "now"
+                watermark = state.clock.now()
             template = next(p for p in payloads if channel.listed(p) and channel.synced(p))
             hub = Hub(
                 channel,
@@ -268,15 +280,20 @@ class OverlapCases:
 
     # --- (d) the channel's clock is skewed against the hub's -----------------------------------
 
-    @pytest.mark.parametrize("skew", [-30, 30], ids=["channel-behind", "channel-ahead"])
-    def test_change_under_clock_skew_is_read_once(self, engine: Engine, skew: int) -> None:
+    @pytest.mark.parametrize(
+        "skew", [-30, 30, -600], ids=["channel-behind", "channel-ahead", "channel-far-behind"]
+    )
+    def test_change_under_clock_skew_is_read_once(
+        self, engine: Engine, skew: int, request: pytest.FixtureRequest
+    ) -> None:
+        # The hub syncs with its own clock; the channel's runs `skew` seconds off it (10 min
+        # behind: more than the overlap) and stamps the newest order and the change.
+        if self.channel.hub_clock and -skew > DEFAULT_OVERLAP:
+            request.applymarker(HUB_CLOCK_LIMIT)
         with self.first_sync(engine, hub_now=False, skew=skew) as hub:
             before = hub.events()
             (order,) = hub.old_orders(1)
-            at = hub.state.clock.now()  # the channel's own (skewed) clock stamps the change
-            if self.channel.hub_clock and skew < 0:
-                # The premise: stamped before the watermark the hub's clock set (MALL).
-                assert at < self.channel.watermark(hub.cursor(), order)
+            at = hub.state.clock.now()
             external_id = hub.commit_change(order, at, "skewed@overlap.example")
             result = hub.sync()
             assert (result.counts.orders_new, result.counts.orders_changed) == (0, 1)
