@@ -7,9 +7,10 @@ New and changed orders are copies of the sandbox's own payloads with those field
 the cases work with any order generator. The expected values (the e-mail, the timestamp, how
 many events) are the ones the test chose; the hub must store them, once.
 
-After a first sync, the watermark W is a timestamp chosen later than every sandbox order (an
-"anchor" order carries it); each case commits orders around W at the sandbox and runs the next
-incremental sync over real HTTP.
+After a first sync, the watermark W is a timestamp chosen later than every sandbox order (the
+channel's own "now" in the clock skew case; an "anchor" order carries it); each case commits
+orders around W at the sandbox (`SandboxState.put_order`) and runs the next incremental sync
+over real HTTP.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class Hub:
     state: Any
     engine: Engine
     account: Account
-    #: The watermark after the first sync: later than every order the sandbox started with.
+    #: W, the watermark after the first sync: later than every order the sandbox started with.
     watermark: datetime
     #: A listed order to copy new orders from.
     template: Payload
