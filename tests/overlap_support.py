@@ -35,16 +35,6 @@ Payload = dict[str, Any]
 #: The account's default overlap (Account.overlap), in seconds.
 DEFAULT_OVERLAP = 60
 SECOND = timedelta(seconds=1)
-#: MALL's first watermark is the hub's clock: a channel clock further behind than the overlap
-#: loses the changes stamped in between (docs/sync.md, "Overlap").
-HUB_CLOCK_LIMIT = pytest.mark.xfail(
-    strict=True,
-    reason="MALL's connector starts a fresh cursor's windows at the hub's clock, so with MALL's "
-    "clock behind by more than the overlap a change made right after the first sync is "
-    "stamped before the window. Fix: start them at min(hub clock, newest status timestamp the "
-    "full pull read); it re-reads that newest order once, which test_sync_mall's first-sync "
-    "count (== 600) does not allow",
-)
 
 
 class Channel:
@@ -52,7 +42,7 @@ class Channel:
 
     #: The account name (and so the hub's `channel` column).
     name: str
-    #: The hub's clock, not the channel's, sets the first watermark (MALL).
+    #: The hub's clock may set the first watermark (MALL: when the channel's runs ahead).
     hub_clock: bool = False
 
     def create_app(self, **options: Any) -> Any:
@@ -284,13 +274,9 @@ class OverlapCases:
     @pytest.mark.parametrize(
         "skew", [-30, 30, -600], ids=["channel-behind", "channel-ahead", "channel-far-behind"]
     )
-    def test_change_under_clock_skew_is_read_once(
-        self, engine: Engine, skew: int, request: pytest.FixtureRequest
-    ) -> None:
+    def test_change_under_clock_skew_is_read_once(self, engine: Engine, skew: int) -> None:
         # The hub syncs with its own clock; the channel's runs `skew` seconds off it (10 min
         # behind: more than the overlap) and stamps the newest order and the change.
-        if self.channel.hub_clock and -skew > DEFAULT_OVERLAP:
-            request.applymarker(HUB_CLOCK_LIMIT)
         with self.first_sync(engine, hub_now=False, skew=skew) as hub:
             before = hub.events()
             (order,) = hub.old_orders(1)

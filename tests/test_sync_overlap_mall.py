@@ -35,7 +35,7 @@ def parse_mall_time(text: str) -> datetime:
 
 class Mall(Channel):
     name = "mall-cz"
-    hub_clock = True  # a fresh cursor's windows start at the hub's clock
+    hub_clock = True  # a fresh cursor starts at min(hub clock, newest timestamp read)
 
     def create_app(self, **options: Any) -> Any:
         return create_app(**options)
