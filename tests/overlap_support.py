@@ -288,14 +288,6 @@ class OverlapCases:
 
     # --- a second change stamped in the same second as the one already read ------------------
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="store/orders.py merge_from_channel applies a report only when its updated_at is "
-        "strictly newer, so a channel's second change stamped in the same second as one the "
-        "hub already read is dropped (MALL, CS-Cart, Dexero stamp seconds). Fix: read and diff "
-        "reports with an equal updated_at too, write them when the channel's fields differ "
-        "(upsert WHERE >=); tests/test_store_merge.py asserts the old rule",
-    )
     def test_second_change_in_the_same_second_is_read(self, engine: Engine) -> None:
         with self.first_sync(engine) as hub:
             (order,) = hub.old_orders(1)
