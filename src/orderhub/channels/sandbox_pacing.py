@@ -157,15 +157,18 @@ class WebhookBatcher:
 
 class StrictClock:
     """Real UTC time to the second, but always at least one second after the previous reading,
-    so two changes never share a timestamp (clients that keep "only if newer" see both)."""
+    so two changes never share a timestamp (clients that keep "only if newer" see both).
 
-    def __init__(self, floor: datetime | None = None) -> None:
+    `skew` shifts every reading off real time (negative: the channel's clock runs behind)."""
+
+    def __init__(self, floor: datetime | None = None, skew: timedelta = timedelta(0)) -> None:
         self._last = floor
+        self.skew = skew
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         with self._lock:
-            now = datetime.now(UTC).replace(microsecond=0)
+            now = (datetime.now(UTC) + self.skew).replace(microsecond=0)
             if self._last is not None and now <= self._last:
                 now = self._last + timedelta(seconds=1)
             self._last = now

@@ -1,14 +1,20 @@
 """What every channel sandbox's state shares: order life, the traffic log, background tickers.
 
 A channel's sandbox state (`<channel>/sandbox_state.py`) subclasses `SandboxState`, sets
-`store`, `life`, `traffic` and `_tickers` in its `__init__`, and adds its own API calls; the
-hooks (`_after_life`, `_more_stats`, `_background`) carry what differs.
+`store`, `life`, `clock`, `traffic` and `_tickers` in its `__init__`, implements `put_order`,
+and adds its own API calls; the hooks (`_after_life`, `_more_stats`, `_background`) carry what
+differs.
+
+Test controls, for the cases order life does not make on its own (docs/sync.md, "Overlap"):
+`put_order` commits an order exactly as given, timestamps included (a late commit, a tie);
+`set_clock_skew` makes the channel stamp its changes off the hub's clock.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from orderhub.channels.sandbox_kit import RequestRecord, Ticker, Traffic
@@ -16,9 +22,10 @@ from orderhub.channels.sandbox_kit import RequestRecord, Ticker, Traffic
 
 class SandboxState:
     # The channel's own types; what this class uses of them: `store.count()`,
-    # `life.step() -> list[int]` and `life.steps`.
+    # `life.step() -> list[int]`, `life.steps` and `clock.skew` (a StrictClock).
     store: Any
     life: Any
+    clock: Any
     traffic: Traffic
     _tickers: list[Ticker]
 
@@ -29,6 +36,18 @@ class SandboxState:
             changed += self.life.step()
         self._after_life(changed)
         return list(dict.fromkeys(changed))
+
+    def put_order(self, payload: dict[str, Any]) -> int:
+        """Commit an order exactly as given, in the channel's own JSON: a new one, or the new
+        state of the order with its id. Its timestamps are the payload's, so a test can commit
+        an order stamped in the past (a late commit) or sharing another's timestamp. No webhook
+        announces it. Returns the order's id."""
+        raise NotImplementedError
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """Stamp every later change `seconds` off real time (negative: the channel's clock runs
+        behind the hub's). The clock still never repeats or goes back."""
+        self.clock.skew = timedelta(seconds=seconds)
 
     @property
     def request_count(self) -> int:

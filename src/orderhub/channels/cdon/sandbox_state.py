@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
@@ -30,6 +31,10 @@ class CdonSandbox(SandboxState):
     def orders_json(self) -> list[Payload]:
         """Every order as `{OrderDetails, Invoices}` (amounts as Decimal), by OrderId."""
         return self.store.all()
+
+    def put_order(self, payload: Payload) -> int:
+        self.store.save(copy.deepcopy(payload))  # inserts or replaces
+        return int(payload["OrderDetails"]["OrderId"])
 
     # --- CDON's API ---------------------------------------------------------------------------
 

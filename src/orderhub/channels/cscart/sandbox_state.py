@@ -52,6 +52,9 @@ class CsCartSandbox(SandboxState):
         """Every order's details (Incomplete ones included), by id: the sandbox's truth."""
         return self.store.all()
 
+    def put_order(self, payload: Payload) -> int:
+        return self.store.put(payload)
+
     @property
     def mail(self) -> list[SentMail]:
         with self._mail_lock:

@@ -72,6 +72,16 @@ class CsCartOrderStore:
             where = C.order_id == int(payload["order_id"])
             conn.execute(cscart_orders.update().where(where).values(row(payload)))
 
+    def put(self, payload: Payload) -> int:
+        """Insert the order, or replace the one with its id; its id."""
+        order_id = int(payload["order_id"])
+        with self.lock:
+            if self.get(order_id) is None:
+                self.insert([payload])
+            else:
+                self.save(payload)
+        return order_id
+
     def get(self, order_id: int) -> Payload | None:
         with self.lock, self.engine.connect() as conn:
             text = conn.scalar(select(C.payload).where(C.order_id == order_id))

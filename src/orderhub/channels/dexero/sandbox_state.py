@@ -83,6 +83,10 @@ class DexeroSandbox(SandboxState):
         """Every order as Dexero JSON, forms and test orders included, by id: the truth."""
         return self.store.all()
 
+    def put_order(self, payload: Payload) -> int:
+        self.store.save(payload)  # inserts or replaces, a copy
+        return int(payload["id"])
+
     # --- Dexero's API -------------------------------------------------------------------------
 
     def _more_stats(self) -> dict[str, Any]:

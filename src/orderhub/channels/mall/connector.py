@@ -13,6 +13,10 @@ timestamp. So:
   Every change MALL makes stamps a status timestamp, so this sees every status change, ties
   included (`ge`, and each page restarts at the last timestamp it saw).
 
+A full pull starts the windows at the earlier of the hub's clock when it starts and the newest
+status timestamp it read (kept in `full.newest`): with MALL's clock behind the hub's, MALL's own
+newest stamp, so every change made after the pull is read however far the clocks differ.
+
 The cursor (`{"full": {...} | None, "windows": {status: "YYYY-MM-DD HH:MM:SS"}}`) is yielded
 with every page; the sync engine commits it with the page.
 """
@@ -62,10 +66,14 @@ class MallConnector:
         self.page_size = max(1, min(account.page_size, LARGEST_PAGE))
         self.overlap = timedelta(seconds=account.overlap)
         self.now = now
+        #: Orders this pull's full pull read within `overlap` of its newest timestamp, by id:
+        #: the windows after it (which start there) pass them over when they are unchanged.
+        self._recent: dict[str, Any] = {}
 
     # --- pulling -----------------------------------------------------------------------------
 
     def pull(self, cursor: Cursor | None) -> Iterator[Page]:
+        self._recent = {}
         state = _fresh_cursor(self.now()) if not cursor else _copy(cursor)
         if state.get("full"):
             yield from self._full(state)
@@ -78,12 +86,15 @@ class MallConnector:
             params = [("id", f"gt:{full['after_id']}"), ("_sort", "id:asc"), BOTH_TEST]
             answer = self._list([*params, ("status", "blocked")] if blocked else params)
             payloads = self._details(answer.data) if blocked else answer.data
+            full["newest"] = _newest(payloads, full.get("newest"))
+            self._remember(payloads, full["newest"])
             if answer.data:
                 full["after_id"] = _keyset_id(answer.data[-1])
             if len(answer.data) < self.page_size:
                 full["phase"] = _next_phase(full["phase"])
                 full["after_id"] = 0
             if full["phase"] not in _PHASES:
+                _start_windows(state["windows"], full["newest"])
                 state["full"] = None
             yield self._page(payloads, state, answer.total)
 
@@ -99,12 +110,30 @@ class MallConnector:
                 payloads = self._details(answer.data) if status == "blocked" else answer.data
                 last = _latest(payloads, status) or start
                 state["windows"][status] = max(state["windows"][status], last)
-                yield self._page(payloads, state, None)
+                yield self._page([p for p in payloads if not self._read_before(p)], state, None)
                 if len(answer.data) < self.page_size:
                     break
                 # Restart at the last timestamp seen (its ties are read again), unless the
                 # whole page shares one timestamp: then page on within it.
                 page, start = (page + 1, start) if last <= start else (1, last)
+
+    def _remember(self, payloads: Sequence[Any], newest: str | None) -> None:
+        """Keep the orders read within `overlap` of the newest timestamp (a few), drop older."""
+        if newest is None:
+            return
+        floor = _minus(newest, self.overlap)
+        for payload in payloads:
+            order_id = _readable_id(payload)
+            if order_id is not None:
+                self._recent[order_id] = payload
+        self._recent = {
+            i: p for i, p in self._recent.items() if (_newest([p], None) or "") >= floor
+        }
+
+    def _read_before(self, payload: Any) -> bool:
+        """This pull's full pull read the order just as it is now."""
+        order_id = _readable_id(payload)
+        return order_id is not None and self._recent.get(order_id) == payload
 
     def _list(self, params: list[tuple[str, str]], page: int = 1) -> MallPage:
         paging = [("page", str(page)), ("page_size", str(self.page_size))]
@@ -229,6 +258,20 @@ def _next_phase(phase: str) -> str:
 
 def _minus(mall_time: str, delta: timedelta) -> str:
     return (datetime.strptime(mall_time, TIME_FORMAT) - delta).strftime(TIME_FORMAT)
+
+
+def _newest(payloads: Sequence[Any], newest: str | None) -> str | None:
+    """The newest status timestamp of any status in the payloads, or `newest` if later."""
+    latest = (_latest(payloads, status) for status in WINDOWS)
+    return max((t for t in (newest, *latest) if t), default=None)
+
+
+def _start_windows(windows: dict[str, str], newest: str | None) -> None:
+    """No window starts after the newest timestamp the full pull read (MALL's clock may be
+    behind the hub's, which set them)."""
+    if newest:
+        for status, start in windows.items():
+            windows[status] = min(start, newest)
 
 
 def _latest(payloads: Sequence[Any], status: str) -> str | None:

@@ -56,6 +56,9 @@ class MallSandbox(SandboxState):
         """Every order as MALL JSON (test and blocked included), by id: the sandbox's truth."""
         return self.store.all()
 
+    def put_order(self, payload: Payload) -> int:
+        return self.store.put(payload)
+
     def _after_life(self, changed: list[int]) -> None:
         """Changes made by MALL (not by the merchant) are announced by webhook."""
         if self.webhooks is not None:

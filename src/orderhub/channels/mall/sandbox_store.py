@@ -129,6 +129,16 @@ class MallOrderStore:
                 mall_orders.update().where(mall_orders.c.id == payload["id"]).values(values)
             )
 
+    def put(self, payload: Payload) -> int:
+        """Insert the order, or replace the one with its id; its id."""
+        order_id = int(payload["id"])
+        with self.lock:
+            if self.get(order_id) is None:
+                self.insert([payload])
+            else:
+                self.save(payload)
+        return order_id
+
     def get(self, order_id: int) -> Payload | None:
         with self.lock, self.engine.connect() as conn:
             text = conn.scalar(select(mall_orders.c.payload).where(mall_orders.c.id == order_id))
