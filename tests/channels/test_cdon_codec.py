@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from oracles import golden
+from oracles import fixtures
 from oracles.order_view import differences
 from orderhub.channels.cdon.codec import (
     decode_order,
@@ -24,7 +24,7 @@ from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
 # tests/channels/golden/cdon_order.json: the seed's response example, copied literally (its
 # odd indentation and `invoices` casing too).
-SEED_JSON = golden.text("cdon_order.json")
+SEED_JSON = fixtures.text("cdon_order.json")
 
 SEED_TIME = "2014-02-07T19:22:48.5942457"
 AT = datetime(2014, 2, 7, 19, 22, 48, 594245, tzinfo=UTC)
@@ -512,6 +512,6 @@ def test_encode_keeps_vat_per_unit_exact() -> None:
 @pytest.mark.parametrize("parse_float", [float, Decimal], ids=["plain-json", "exact-json"])
 def test_golden_seed_decodes_to_the_hand_written_order(parse_float: Any) -> None:
     """As the client reads it (plain JSON: floats) and as an exact reader would (Decimal)."""
-    payload = json.loads(golden.text("cdon_order.json"), parse_float=parse_float)
+    payload = json.loads(fixtures.text("cdon_order.json"), parse_float=parse_float)
     order = decode_order(payload, channel="cdon-se")
-    assert differences(order, golden.expectation("cdon_order.expected.json")) == []
+    assert differences(order, fixtures.expectation("cdon_order.expected.json")) == []

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from defusedxml.common import DefusedXmlException
 
-from oracles import golden
+from oracles import fixtures
 from oracles.order_view import differences
 from orderhub.channels.dexero.codec import (
     decode_order,
@@ -33,7 +33,7 @@ from orderhub.domain.status import ChannelType, PaymentStatus, Status
 # tests/channels/golden/dexero_order.json: an Order with every field of every table of the seed
 # (Order, Address, OrderForm, Value, OrderProduct, CustomParam, Attribute); the seed has no
 # example object. Quebec taxes (GST 5% + QST 9.975%), rounded per line.
-ORDER_JSON = golden.text("dexero_order.json")
+ORDER_JSON = fixtures.text("dexero_order.json")
 
 # The seed's tables, field for field.
 SEED_TABLES: dict[str, set[str]] = {
@@ -566,11 +566,11 @@ def test_keys_that_are_not_xml_names_are_refused() -> None:
 
 def test_golden_json_decodes_to_the_hand_written_order() -> None:
     order = decode_order(payload(), channel="dexero-ca")
-    assert differences(order, golden.expectation("dexero_order.expected.json")) == []
+    assert differences(order, fixtures.expectation("dexero_order.expected.json")) == []
 
 
 def test_golden_xml_decodes_to_the_hand_written_order() -> None:
-    (raw,) = orders_from_xml(golden.text("dexero_order.xml"))
+    (raw,) = orders_from_xml(fixtures.text("dexero_order.xml"))
     assert set(raw) == SEED_TABLES["Order"]
     order = decode_order(raw, channel="dexero-ca")
-    assert differences(order, golden.expectation("dexero_order.expected.json")) == []
+    assert differences(order, fixtures.expectation("dexero_order.expected.json")) == []
