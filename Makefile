@@ -41,7 +41,7 @@ bench-sync: $(STAMP)  ## Sync benchmark: 100,000 orders from the MALL sandbox, o
 
 # `make mutation MUTANTS='orderhub.query*'` re-runs only the mutants whose names match.
 mutation: $(STAMP)  ## Mutation run (mutmut) over the codecs, query/ and sync; score per module
-	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/python tools/mutation_report.py
 
 clean:  ## Remove the virtualenv, caches and local databases

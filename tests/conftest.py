@@ -32,6 +32,8 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None, 
 settings.register_profile(
     "thorough", max_examples=1000, derandomize=False, deadline=None, print_blob=True
 )
+# `make mutation` runs the tests once per mutant: fewer examples, the same derandomized ones.
+settings.register_profile("mutation", parent=settings.get_profile("ci"), max_examples=30)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -1,0 +1,77 @@
+"""Gaps the mutation run found in the query tests (docs/testing.md, "Mutation testing"):
+what a refusal says was expected, and which queries a cursor is bound to.
+
+The expected texts are written out here from docs/query-language.md and the Status list, not
+taken from the module that produces them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from orderhub.domain import InvalidInput
+from orderhub.query import Cursor, encode_cursor, parse_query
+from orderhub.query.ast import After
+from orderhub.query.cursor import fingerprint
+
+STATUSES = (
+    "pending, open, backordered, shipping, shipped, delivered, returning, returned, cancelled, "
+    "failed, lost"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected"),
+    [
+        ("status", "teleported", f"one of {STATUSES}"),
+        ("customer_id", "12x", "an integer"),
+        ("customer_id", "9223372036854775808", "an integer"),
+        ("customer", "a\x00b", "a string"),
+        ("total", "1e5", "a decimal number such as 12.50 (at most 14 digits, 4 decimals)"),
+        ("test", "yes", "true, false, 1 or 0"),
+        ("ship_date", "2024-02-30", "a date YYYY-MM-DD"),
+        (
+            "created_at",
+            "2024-01-01 25:00:00",
+            "a date-time YYYY-MM-DD HH:MM:SS (UTC) or a date YYYY-MM-DD",
+        ),
+    ],
+)
+def test_a_bad_value_is_refused_saying_what_its_field_expects(
+    name: str, raw: str, expected: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([(name, raw)])
+    assert refused.value.parameter == name
+    assert refused.value.expected == expected
+
+
+def _cursor_for(params: list[tuple[str, str]]) -> str:
+    """The cursor the API would hand out after page 1 of this query."""
+    query = parse_query(params)
+    after = After(tuple(1 for _ in query.sort), 2, 10)
+    return encode_cursor(Cursor(fingerprint(query.filters, query.sort), after))
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        [("customer_id", "8")],  # another value
+        [("customer_id", "gt:7")],  # another modifier
+        [("total", "7")],  # another field
+        [("customer_id", "7"), ("total", "7")],  # one filter more
+        [("customer_id", "7"), ("_sort", "id:desc")],  # another direction
+        [("customer_id", "7"), ("_sort", "total")],  # another sort field
+    ],
+)
+def test_a_cursor_is_refused_by_any_other_query(other: list[tuple[str, str]]) -> None:
+    cursor = _cursor_for([("customer_id", "7")])
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([*other, ("cursor", cursor)])
+    assert refused.value.parameter == "cursor"
+
+
+def test_a_cursor_is_taken_by_its_own_query_with_any_page_size() -> None:
+    params = [("customer_id", "7"), ("_sort", "total:desc")]
+    query = parse_query([*params, ("page_size", "3"), ("cursor", _cursor_for(params))])
+    assert query.after is not None and query.page == 2 and query.after.total == 10
