@@ -75,3 +75,31 @@ def test_a_cursor_is_taken_by_its_own_query_with_any_page_size() -> None:
     params = [("customer_id", "7"), ("_sort", "total:desc")]
     query = parse_query([*params, ("page_size", "3"), ("cursor", _cursor_for(params))])
     assert query.after is not None and query.page == 2 and query.after.total == 10
+
+
+def test_neq_takes_its_whole_text_as_one_value_commas_included() -> None:
+    (only,) = parse_query([("customer", "neq:Smith, John")], defaults=None).filters
+    assert only.values == ("Smith, John",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("nbt:1", "nbt with exactly two comma-separated values"),
+        ("nbt:1,2,3", "nbt with exactly two comma-separated values"),
+        ("bt:1,2,3", "bt with exactly two comma-separated values"),
+        ("nin:1,,2", "nin with one or more comma-separated values"),
+        ("in:", "in with one or more comma-separated values"),
+        ("neq:", "neq with one value"),
+    ],
+)
+def test_a_modifier_with_the_wrong_number_of_values_is_refused(raw: str, expected: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([("customer_id", raw)])
+    assert (refused.value.parameter, refused.value.expected) == ("customer_id", expected)
+
+
+@pytest.mark.parametrize(("raw", "values"), [("nin:1,2,3", (1, 2, 3)), ("nbt:1,2", (1, 2))])
+def test_negated_lists_keep_every_value(raw: str, values: tuple[int, ...]) -> None:
+    (only,) = parse_query([("customer_id", raw)], defaults=None).filters
+    assert only.values == values

@@ -2,7 +2,8 @@
 
 Reads the result files mutmut 3 writes next to each mutated copy (mutants/src/**/*.py.meta).
 The score is detected / (detected + survived), where detected is killed, timed out or caught
-by the type checker; mutants no selected test covers ("no tests") are counted apart, as gaps.
+by the type checker; mutants no selected test covers ("no tests") are counted apart, as gaps,
+and so are those a partial run (`make mutation MUTANTS=...`) has not reached ("not checked").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from mutmut.stats import status_by_exit_code
 
 DETECTED = ("killed", "timeout", "caught by type check")
-COLUMNS = ("killed", "timeout", "survived", "no tests", "other")
+COLUMNS = ("killed", "timeout", "survived", "no tests", "not checked", "other")
 
 
 def module_name(meta: Path, root: Path) -> str:
