@@ -10,12 +10,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from orderhub.channels.base import Account
+from orderhub.channels.registry import open_connector
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
 from orderhub.store import SyncRepository, SyncRun
 from sync_support import CHANNEL, Sandbox, hub_orders, mall_sandbox
@@ -110,6 +112,9 @@ def test_a_later_run_acknowledges_what_an_earlier_run_stored_without_confirming(
     assert waiting and again.counts.acknowledged == len(waiting) and not unconfirmed(sandbox)
     assert again.counts.orders_unchanged >= len(waiting)
     assert again.counts.orders_new == again.counts.orders_changed == 0
+    # Those fetches do not move the pull's cursor: a third run still reads only the overlap.
+    third = sync_account(engine, sandbox.account(page_size=10))
+    assert third.ok and third.counts.orders < ORDERS
 
 
 def test_a_full_run_ignores_the_saved_cursor(engine: Engine, sandbox: Sandbox) -> None:
@@ -157,3 +162,21 @@ def test_a_failure_outside_the_channel_is_raised_and_the_run_recorded_failed(
     assert run.status == "failed" and run.finished_at is not None
     assert run.error == "RuntimeError: progress display broke"
     assert run.counts.orders_new == 10  # the first page was stored before the failure
+
+
+def test_an_account_without_a_client_ends_the_run_failed(engine: Engine) -> None:
+    account = Account(name="nowhere", type="nosuchchannel", base_url="http://127.0.0.1:9/")
+    result = sync_account(engine, account)
+    assert result.status == "failed" and not result.ok
+    assert result.error is not None and "nosuchchannel" in result.error
+    assert result.counts.errors == 1 and result.counts.requests == 0
+    run = run_row(engine, result)
+    assert (run.status, run.error, run.channel) == ("failed", result.error, "nowhere")
+
+
+def test_a_connector_passed_in_is_left_open_for_its_owner(engine: Engine, sandbox: Sandbox) -> None:
+    account = sandbox.account(page_size=10)
+    with closing(open_connector(account)) as connector:
+        assert sync_account(engine, account, connector=connector).ok
+        page = connector.fetch([next(iter(hub_orders(engine)))])  # still usable
+        assert len(page.orders) == 1
