@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from orderhub.channels.base import Account
 from orderhub.channels.registry import open_connector
-from orderhub.services.sync import SyncProgress, SyncResult, sync_account
+from orderhub.services.sync import SyncProgress, SyncResult, sync_account, sync_accounts
 from orderhub.store import SyncRepository, SyncRun
 from sync_support import CHANNEL, Sandbox, hub_orders, mall_sandbox
 
@@ -180,3 +180,10 @@ def test_a_connector_passed_in_is_left_open_for_its_owner(engine: Engine, sandbo
         assert sync_account(engine, account, connector=connector).ok
         page = connector.fetch([next(iter(hub_orders(engine)))])  # still usable
         assert len(page.orders) == 1
+
+
+def test_one_account_failing_does_not_stop_the_others(engine: Engine, sandbox: Sandbox) -> None:
+    broken = Account(name="nowhere", type="nosuchchannel", base_url="http://127.0.0.1:9/")
+    results = sync_accounts(engine, [broken, sandbox.account()], full=True)
+    assert [(r.channel, r.status) for r in results] == [("nowhere", "failed"), (CHANNEL, "ok")]
+    assert results[1].counts.orders_new == ORDERS and run_row(engine, results[1]).full is True
