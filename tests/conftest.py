@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from sqlalchemy import Engine, text
 
 from orderhub.store import make_engine, upgrade
@@ -32,8 +32,14 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None, 
 settings.register_profile(
     "thorough", max_examples=1000, derandomize=False, deadline=None, print_blob=True
 )
-# `make mutation` runs the tests once per mutant: fewer examples, the same derandomized ones.
-settings.register_profile("mutation", parent=settings.get_profile("ci"), max_examples=30)
+# `make mutation` runs the tests once per mutant: fewer examples, the same derandomized ones,
+# and no shrinking (a mutant needs one failure, not the smallest).
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("ci"),
+    max_examples=30,
+    phases=(Phase.explicit, Phase.generate),
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

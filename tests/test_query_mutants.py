@@ -7,6 +7,8 @@ taken from the module that produces them.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from orderhub.domain import InvalidInput
@@ -103,3 +105,11 @@ def test_a_modifier_with_the_wrong_number_of_values_is_refused(raw: str, expecte
 def test_negated_lists_keep_every_value(raw: str, values: tuple[int, ...]) -> None:
     (only,) = parse_query([("customer_id", raw)], defaults=None).filters
     assert only.values == values
+
+
+@pytest.mark.parametrize("customer_id", ["7", "77", "777"])
+def test_a_cursor_is_url_safe_text_without_padding(customer_id: str) -> None:
+    params = [("customer_id", customer_id)]
+    cursor = _cursor_for(params)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor), cursor
+    assert parse_query([*params, ("cursor", cursor)]).page == 2
