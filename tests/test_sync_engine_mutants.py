@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from orderhub.channels.base import Account
 from orderhub.channels.registry import open_connector
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account, sync_accounts
-from orderhub.store import SyncRepository, SyncRun
+from orderhub.store import SyncRepository, SyncRun, UnitOfWork
 from sync_support import CHANNEL, Sandbox, hub_orders, mall_sandbox
 
 ORDERS = 30
@@ -58,6 +58,8 @@ def test_a_run_stores_its_counts_and_marks_the_channel_synced(
     counts = result.counts
     assert (counts.orders_new, counts.orders_changed, counts.quarantined) == (ORDERS, 0, 0)
     assert len(hub_orders(engine)) == ORDERS
+    with UnitOfWork(engine) as uow:  # each new order's events were published with it
+        assert all(uow.events.for_order(o.id or 0) for o in hub_orders(engine).values())
     assert waiting and counts.acknowledged == len(waiting) and not unconfirmed(sandbox)
     assert counts.requests == len(sandbox.state.requests) > 0
     assert counts.retries == counts.errors == 0
@@ -76,9 +78,12 @@ def test_progress_is_reported_after_every_page_with_the_running_totals(
     engine: Engine, sandbox: Sandbox
 ) -> None:
     seen: list[tuple[str, int, int | None]] = []
+    stored_counts: list[int] = []
 
     def progress(report: SyncProgress) -> None:
         seen.append((report.channel, report.counts.orders, report.total))
+        with engine.connect() as conn:  # the run row is updated with each page, not at the end
+            stored_counts.append(SyncRepository(conn).last_runs()[CHANNEL].counts.orders)
 
     result = sync_account(engine, sandbox.account(page_size=10), progress=progress)
     assert result.ok, result.error
@@ -87,6 +92,7 @@ def test_progress_is_reported_after_every_page_with_the_running_totals(
     assert all(channel == CHANNEL for channel, _, _ in seen)
     totals = [orders for _, orders, _ in seen]
     assert totals == sorted(totals) and totals[-1] == result.counts.orders
+    assert stored_counts == totals
     # The channel's own count of what is left to read, passed on as the channel says it.
     assert any(total is not None and total > 0 for _, _, total in seen)
 
@@ -136,10 +142,14 @@ def test_an_unreachable_channel_ends_the_run_failed_and_keeps_the_last_success(
 ) -> None:
     good = sync_account(engine, sandbox.account())
     assert good.ok, good.error
-    dead = sandbox.account(base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_attempts=1)
+    port = _closed_port()
+    dead = sandbox.account(base_url=f"http://127.0.0.1:{port}/v1", max_attempts=2)
     result = sync_account(engine, dead)
-    assert not result.ok and result.status == "failed" and result.error
-    assert result.counts.errors >= 1 and result.counts.orders == 0
+    assert not result.ok and result.status == "failed"
+    assert result.error is not None and result.error != "None"
+    # Each retry is an error, and so is the failure that ended the run.
+    assert result.counts.retries >= 1 and result.counts.errors == result.counts.retries + 1
+    assert result.counts.orders == 0
     run = run_row(engine, result)
     assert run.status == "failed" and run.error == result.error and run.finished_at
     with engine.connect() as conn:

@@ -53,14 +53,14 @@ def main() -> int:
         print("No mutation results under mutants/: run `make mutation` first.")
         return 1
     width = max(len(name) for name in by_module)
-    header = "".join(f"{c:>10}" for c in COLUMNS)
+    header = "".join(f"{c:>12}" for c in COLUMNS)
     print(f"{'module':<{width}}{header}{'score':>9}")
     total: Counter[str] = Counter()
     for name, counts in by_module.items():
         total += counts
-        cells = "".join(f"{counts[c]:>10}" for c in COLUMNS)
+        cells = "".join(f"{counts[c]:>12}" for c in COLUMNS)
         print(f"{name:<{width}}{cells}{score(counts):>9}")
-    cells = "".join(f"{total[c]:>10}" for c in COLUMNS)
+    cells = "".join(f"{total[c]:>12}" for c in COLUMNS)
     print(f"{'total':<{width}}{cells}{score(total):>9}")
     print(
         "Surviving mutants: `.venv/bin/mutmut results`; one of them: `.venv/bin/mutmut show NAME`."
