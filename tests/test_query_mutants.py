@@ -7,8 +7,12 @@ taken from the module that produces them.
 
 from __future__ import annotations
 
+import base64
 import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
+import orjson
 import pytest
 
 from orderhub.domain import InvalidInput
@@ -113,3 +117,69 @@ def test_a_cursor_is_url_safe_text_without_padding(customer_id: str) -> None:
     cursor = _cursor_for(params)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor), cursor
     assert parse_query([*params, ("cursor", cursor)]).page == 2
+
+
+SORT = [("_sort", "confirmed:desc,total,created_at,ship_date,customer")]
+
+
+def _tampered(**changes: object) -> str:
+    """A cursor for SORT whose JSON is written here by hand, then changed."""
+    real = orjson.loads(base64.urlsafe_b64decode(_cursor_for(SORT) + "=="))
+    payload = {
+        "f": real["f"],
+        "p": 2,
+        "t": 10,
+        "v": ["1", "12.5", "2024-01-10T08:30:00+00:00", "2024-01-11", "Smith, John", "5"],
+    } | changes
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def test_a_hand_written_cursor_decodes_to_its_values() -> None:
+    after = parse_query([*SORT, ("cursor", _tampered())]).after
+    assert after is not None and (after.page, after.total) == (2, 10)
+    assert after.values == (
+        True,
+        Decimal("12.5"),
+        datetime(2024, 1, 10, 8, 30, tzinfo=UTC),
+        date(2024, 1, 11),
+        "Smith, John",
+        5,
+    )
+    no_total = parse_query([*SORT, ("cursor", _tampered(t=0, v=[None] * 5 + ["5"]))]).after
+    assert no_total is not None and no_total.total == 0 and no_total.values[:5] == (None,) * 5
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",
+        base64.urlsafe_b64encode(b"{}").decode(),
+        base64.urlsafe_b64encode(b"[1, 2]").decode(),
+        _tampered(f="0" * 16),
+        _tampered(v="1"),
+        _tampered(v=["1"]),
+        _tampered(p=0),
+        _tampered(p=True),
+        _tampered(p="2"),
+        _tampered(t=-1),
+        _tampered(t=True),
+        _tampered(t="10"),
+        _tampered(v=[1, "12.5", "2024-01-10T08:30:00+00:00", "2024-01-11", "a", "5"]),
+        _tampered(v=["1", "12.5", "2024-01-10", "2024-01-11", "a", "5"]),
+    ],
+)
+def test_a_tampered_cursor_is_refused_naming_the_cursor(cursor: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([*SORT, ("cursor", cursor)])
+    assert refused.value.parameter == "cursor"
+    assert refused.value.expected == (
+        "a cursor returned in paging.cursor by the same query (same filters and _sort)"
+    )
+    assert refused.value.value == cursor
+
+
+def test_a_cursor_value_its_sort_field_cannot_take_is_refused_naming_the_cursor() -> None:
+    cursor = _tampered(v=["1", "twelve", "2024-01-10T08:30:00+00:00", "2024-01-11", "a", "5"])
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([*SORT, ("cursor", cursor)])
+    assert (refused.value.parameter, refused.value.value) == ("cursor", "twelve")
