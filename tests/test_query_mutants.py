@@ -183,3 +183,21 @@ def test_a_cursor_value_its_sort_field_cannot_take_is_refused_naming_the_cursor(
     with pytest.raises(InvalidInput) as refused:
         parse_query([*SORT, ("cursor", cursor)])
     assert (refused.value.parameter, refused.value.value) == ("cursor", "twelve")
+
+
+def test_every_kind_of_sort_value_survives_a_cursor_round_trip() -> None:
+    values = (
+        True,
+        Decimal("12.5"),
+        datetime(2024, 1, 10, 8, 30, tzinfo=UTC),
+        date(2024, 1, 11),
+        "Smith, John",
+        5,
+    )
+    query = parse_query(SORT)
+    after = After(values, 3, 7)
+    cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), after))
+    assert parse_query([*SORT, ("cursor", cursor)]).after == after
+    falsy = After((False, *values[1:]), 3, 7)
+    cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), falsy))
+    assert parse_query([*SORT, ("cursor", cursor)]).after == falsy
