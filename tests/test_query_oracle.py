@@ -26,6 +26,7 @@ from sqlalchemy import Engine, delete, insert
 
 from orderhub.domain import InvalidInput
 from orderhub.query import Cursor, encode_cursor, parse_query
+from orderhub.query.ast import After
 from orderhub.query.cursor import fingerprint
 from orderhub.store import UnitOfWork, make_engine, upgrade
 from orderhub.store.tables import orders
@@ -361,6 +362,29 @@ def test_compiled_query_on_sqlite_selects_what_python_selects(
     if sort:
         params.append(("_sort", ",".join(f"{n}:{'desc' if d else 'asc'}" for n, d in sort)))
     assert walk(engine, params, page_size) == expected_ids(rows, filters, sort), params
+
+
+@AT_LEAST_300
+@given(rows=a_table(), sort=a_sort, data=st.data())
+def test_the_keyset_after_any_row_gives_exactly_the_rows_after_it(
+    engine: Engine, rows: list[dict[str, Any]], sort: list[tuple[str, bool]], data: st.DataObject
+) -> None:
+    """The cursor's keyset predicate alone (no offset): from any row, the rest in order."""
+    store(engine, rows)
+    everything = expected_ids(rows, [], sort)
+    if not everything:
+        return
+    position = data.draw(st.integers(0, len(everything) - 1))
+    params = [("page_size", "1000")]
+    if sort:
+        params.append(("_sort", ",".join(f"{n}:{'desc' if d else 'asc'}" for n, d in sort)))
+    query = parse_query(params, defaults=None)
+    row = next(r for r in rows if r["id"] == everything[position])
+    after = After(tuple(row[k.field] for k in query.sort), 2, len(everything))
+    cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), after))
+    with UnitOfWork(engine) as uow:
+        found = uow.orders.find(parse_query([*params, ("cursor", cursor)], defaults=None))
+    assert [r["id"] for r in found.rows] == everything[position + 1 :]
 
 
 @AT_LEAST_300
