@@ -201,3 +201,19 @@ def test_every_kind_of_sort_value_survives_a_cursor_round_trip() -> None:
     falsy = After((False, *values[1:]), 3, 7)
     cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), falsy))
     assert parse_query([*SORT, ("cursor", cursor)]).after == falsy
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "expected"),
+    [
+        ("customer", "gt:$null", "$null only with eq or neq"),
+        ("customer", "in:a,$null", "$null only with eq or neq"),
+        ("total", "$null", "a value (total is never null)"),
+        ("total", "neq:$null", "a value (total is never null)"),
+    ],
+)
+def test_null_is_refused_where_it_cannot_apply(name: str, raw: str, expected: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([(name, raw)])
+    assert (refused.value.parameter, refused.value.expected) == (name, expected)
+    assert refused.value.value == raw
