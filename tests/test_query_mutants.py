@@ -217,3 +217,63 @@ def test_null_is_refused_where_it_cannot_apply(name: str, raw: str, expected: st
         parse_query([(name, raw)])
     assert (refused.value.parameter, refused.value.expected) == (name, expected)
     assert refused.value.value == raw
+
+
+MODIFIERS = "eq, gt, ge, lt, le, in, bt, neq, nin, nbt"
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "expected", "value"),
+    [
+        (
+            [("customer_id", "xx:1")],
+            "customer_id",
+            f"a modifier among {MODIFIERS} (or ne); write eq:xx:1 for a literal",
+            "xx:1",
+        ),
+        ([("status", "gt:open")], "status", "a modifier eq, neq, in, nin for a enum field", None),
+        (
+            [("_sort", "nosuch")],
+            "_sort",
+            "field[:asc|:desc] with a known field, got 'nosuch'",
+            None,
+        ),
+        ([("_sort", "id:up")], "_sort", "asc or desc after id:", "up"),
+        ([("_sort", "id,id")], "_sort", "each field at most once, got id twice", None),
+        ([("page", "0")], "page", "an integer from 1 to 10000000", "0"),
+        ([("page", "abc")], "page", "an integer from 1 to 10000000", "abc"),
+        ([("page_size", "1001")], "page_size", "an integer from 1 to 1000", "1001"),
+        ([("filter", "full")], "filter", "basic", "full"),
+        ([("page", "1"), ("page", "2")], "page", "at most one value", None),
+        ([("customer", "")], "customer", "eq with one value", ""),
+        (
+            [("customer_id", "bt:1")],
+            "customer_id",
+            "bt with exactly two comma-separated values",
+            None,
+        ),
+        ([("customer_id", "bt:1,x")], "customer_id", "an integer", "x"),
+    ],
+)
+def test_each_refusal_names_its_parameter_what_was_expected_and_the_value(
+    params: list[tuple[str, str]], parameter: str, expected: str, value: str | None
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_query(params)
+    assert (refused.value.parameter, refused.value.expected) == (parameter, expected)
+    if value is not None:
+        assert refused.value.value == value
+
+
+def test_an_unknown_parameter_is_refused_listing_the_known_ones() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([("nosuch", "1")])
+    assert refused.value.parameter == "nosuch"
+    assert refused.value.expected.startswith("a known field or parameter (id, channel, ")
+    assert refused.value.expected.endswith(", _sort, page, page_size, cursor, filter)")
+
+
+def test_the_basic_view_and_a_blank_sort_are_accepted() -> None:
+    query = parse_query([("filter", "basic"), ("_sort", "  ")])
+    assert query.view == "basic" and [str(k) for k in query.sort] == ["id:asc"]
+    assert parse_query([]).view == "full"
