@@ -277,3 +277,13 @@ def test_the_basic_view_and_a_blank_sort_are_accepted() -> None:
     query = parse_query([("filter", "basic"), ("_sort", "  ")])
     assert query.view == "basic" and [str(k) for k in query.sort] == ["id:asc"]
     assert parse_query([]).view == "full"
+
+
+def test_a_page_number_beside_a_cursor_is_refused_naming_page() -> None:
+    params = [("customer_id", "7")]
+    with pytest.raises(InvalidInput) as refused:
+        parse_query([*params, ("page", "2"), ("cursor", _cursor_for(params))])
+    assert (refused.value.parameter, refused.value.expected) == (
+        "page",
+        "no page together with cursor (the cursor knows its page)",
+    )
