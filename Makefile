@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install demo test lint fmt bench bench-sync clean
+.PHONY: help install demo test lint fmt bench bench-sync mutation clean
 
 help:  ## Show the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs b
 
 bench-sync: $(STAMP)  ## Sync benchmark: 100,000 orders from the MALL sandbox, orderhub vs dlt
 	$(BIN)/python bench/sync.py
+
+# `make mutation MUTANTS='orderhub.query*'` re-runs only the mutants whose names match.
+mutation: $(STAMP)  ## Mutation run (mutmut) over the codecs, query/ and sync; score per module
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python tools/mutation_report.py
 
 clean:  ## Remove the virtualenv, caches and local databases
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis orderhub.db*

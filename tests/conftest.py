@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 from sqlalchemy import Engine, text
 
 from orderhub.store import make_engine, upgrade
@@ -23,6 +24,23 @@ PG_ADMIN_URL = os.environ.get(
     "ORDERHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PG = os.environ.get("ORDERHUB_REQUIRE_POSTGRES") == "1"
+
+# Hypothesis profiles (docs/testing.md): `ci`, the default, draws the same examples on every run
+# and keeps no example database, so a CI failure replays locally; `thorough` (set
+# HYPOTHESIS_PROFILE=thorough) draws ten times as many, fresh ones on each run.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile(
+    "thorough", max_examples=1000, derandomize=False, deadline=None, print_blob=True
+)
+# `make mutation` runs the tests once per mutant: fewer examples, the same derandomized ones,
+# and no shrinking (a mutant needs one failure, not the smallest).
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("ci"),
+    max_examples=30,
+    phases=(Phase.explicit, Phase.generate),
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _pg_reason() -> str | None:
