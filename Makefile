@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install demo test lint fmt bench bench-sync mutation clean
+.PHONY: help install demo test lint fmt bench bench-sync mutation sabotage clean
 
 help:  ## Show the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,14 +24,14 @@ test: $(STAMP)  ## Install, then run every test on SQLite and PostgreSQL (skips 
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)  ## ruff, mypy and the layer contracts (import-linter)
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench) $(wildcard tools)
+	$(BIN)/ruff format --check src tests $(wildcard bench) $(wildcard tools)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)  ## Format and autofix
-	$(BIN)/ruff format src tests $(wildcard bench)
-	$(BIN)/ruff check --fix src tests $(wildcard bench)
+	$(BIN)/ruff format src tests $(wildcard bench) $(wildcard tools)
+	$(BIN)/ruff check --fix src tests $(wildcard bench) $(wildcard tools)
 
 bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs bare SQL
 	$(BIN)/python bench/read.py
@@ -43,6 +43,9 @@ bench-sync: $(STAMP)  ## Sync benchmark: 100,000 orders from the MALL sandbox, o
 mutation: $(STAMP)  ## Mutation run (mutmut) over the codecs, query/ and sync; score per module
 	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/python tools/mutation_report.py
+
+sabotage: $(STAMP)  ## Break the code on purpose (issue 10's list) and check a test catches each
+	$(BIN)/python tools/sabotage.py
 
 clean:  ## Remove the virtualenv, caches and local databases
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis orderhub.db*
