@@ -80,9 +80,11 @@ CHECKS = (
     ),
     Sabotage(
         "a sync overwrites what the hub owns (the CS-Cart tracking loss)",
+        # Both layers apply ownership (the merge in Python, the upsert in SQL against races).
         (("src/orderhub/store/orders.py",
           "keep = _IDENTITY | set(fields_owned(channel_type, Owner.HUB))",
-          "keep = set(_IDENTITY)"),),
+          "keep = set(_IDENTITY)"),
+         ("src/orderhub/domain/ownership.py", "kept[name] = ours", "pass")),
         ("tests/test_field_ownership.py",),
     ),
 )  # fmt: skip
