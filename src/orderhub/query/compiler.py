@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, or_, true, tuple_
+from sqlalchemy import and_, bindparam, false, or_, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from orderhub.domain import SCALAR_FIELDS
@@ -77,7 +77,10 @@ def compile_after(
     )
     if plain and len(directions) == 1:
         # One direction, no NULLs: a row-value comparison the index can serve directly.
-        left, right = tuple_(*cols), tuple_(*values)
+        # Each value bound with its column's type, as `col > value` would be: SQLite keeps money
+        # as a scaled integer, and a bare Decimal would be compared as a float.
+        bound = [bindparam(None, v, type_=c.type) for c, v in zip(cols, values, strict=True)]
+        left, right = tuple_(*cols), tuple_(*bound)
         return left < right if sort[0].descending else left > right
     arms = []
     for i, key in enumerate(sort):
