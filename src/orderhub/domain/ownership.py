@@ -37,17 +37,8 @@ class Owner(StrEnum):
 #: Hub bookkeeping: never a channel's, on any channel.
 HUB_ALWAYS = ("id", "confirmed", "push_status", "push_error")
 
-#: Fields a merchant sets through the hub (PUT /v1/orders/{id}) besides `confirmed`.
-MERCHANT_FIELDS = (
-    "status",
-    "tracking_number",
-    "tracking_url",
-    "carrier",
-    "delivered_at",
-    "vendor_ref",
-)
-
-#: Per channel type, the owner of each merchant field; every other field is the channel's.
+#: Per channel type, the owner of each field a merchant sets through the hub (PUT
+#: /v1/orders/{id}) besides `confirmed`; every other field is the channel's.
 _MERCHANT_OWNERS: dict[ChannelType, dict[str, Owner]] = {
     # MALL carries status, tracking (number and URL) and delivered_at; no carrier, no reference.
     ChannelType.MALL: {
@@ -96,10 +87,6 @@ OWNERS: MappingProxyType[ChannelType, MappingProxyType[str, Owner]] = MappingPro
 )
 
 
-def owner(channel_type: ChannelType, field: str) -> Owner:
-    return OWNERS[channel_type].get(field, Owner.CHANNEL)
-
-
 def fields_owned(channel_type: ChannelType, kind: Owner) -> tuple[str, ...]:
     return tuple(name for name, who in OWNERS[channel_type].items() if who is kind)
 
@@ -134,12 +121,10 @@ def merged_history(stored: Order, reported: Order) -> list[StatusChange]:
 
 __all__ = [
     "HUB_ALWAYS",
-    "MERCHANT_FIELDS",
     "OWNERS",
     "Owner",
     "fields_owned",
     "keeps_hub_value",
     "merge",
     "merged_history",
-    "owner",
 ]
