@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+import orjson
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.responses import Response
 
@@ -20,7 +21,9 @@ from orderhub.api import (
     schemas,
 )
 from orderhub.api import webhooks as webhooks_api
+from orderhub.api.problems import problem
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services.health import readiness
 from orderhub.settings import get_settings
 from orderhub.store import make_engine
 
@@ -50,6 +53,20 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the database is reachable and migrated to head; needs no key",
+        responses={503: {"description": "Not ready: the problem's detail says why"}},
+    )
+    def readyz(request: Request) -> Response:
+        state = readiness(request.app.state.engine)
+        if not state.ready:
+            detail = state.reason or "not ready"
+            return problem(request, 503, "Not ready", detail, "not-ready", head=state.head)
+        body = {"status": "ready", "revision": state.revision}
+        return Response(orjson.dumps(body), media_type="application/json")
 
     return app
 
