@@ -22,6 +22,7 @@ from orderhub.api import (
 )
 from orderhub.api import webhooks as webhooks_api
 from orderhub.api.problems import problem
+from orderhub.api.request_id import RequestId
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.health import readiness
 from orderhub.settings import get_settings
@@ -41,7 +42,8 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.state.clock = clock
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
-    app.add_middleware(limits.InputGuard)  # added last, so it runs first: before the key check
+    app.add_middleware(limits.InputGuard)  # runs before the key check
+    app.add_middleware(RequestId)  # added last, so it runs first: even a refusal carries the id
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)

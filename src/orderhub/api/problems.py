@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from orderhub.api.render import Format, to_json, to_xml
+from orderhub.api.request_id import current_request_id
 from orderhub.domain import InvalidInput, OrderhubError, TransitionRefused
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
+    if (request_id := current_request_id()) is not None:
+        body["request_id"] = request_id
     if wants_xml(request):
         return Response(to_xml("problem", body), status, headers, PROBLEM_XML)
     return Response(to_json(body), status, headers, PROBLEM_JSON)

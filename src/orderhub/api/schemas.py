@@ -87,6 +87,8 @@ class Problem(BaseModel):
     detail: str
     instance: str
     errors: list[dict[str, str]] | None = None
+    #: The request's X-Request-ID (the client's, or one the hub made), also in the header.
+    request_id: str | None = None
 
 
 def query_parameters() -> list[dict[str, Any]]:
