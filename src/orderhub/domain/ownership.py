@@ -91,7 +91,7 @@ def fields_owned(channel_type: ChannelType, kind: Owner) -> tuple[str, ...]:
     return tuple(name for name, who in OWNERS[channel_type].items() if who is kind)
 
 
-def keeps_hub_value(field: str, reported: Any, push_pending: bool) -> bool:
+def _keeps_hub_value(field: str, reported: Any, push_pending: bool) -> bool:
     """For a BOTH field: does the stored (hub) value stand against this report?"""
     if field == "status":
         return False
@@ -105,7 +105,7 @@ def merge(stored: Order, reported: Order) -> Order:
     for name, who in OWNERS[reported.channel_type].items():
         ours = getattr(stored, name)
         if who is Owner.HUB or (
-            who is Owner.BOTH and keeps_hub_value(name, getattr(reported, name), pending)
+            who is Owner.BOTH and _keeps_hub_value(name, getattr(reported, name), pending)
         ):
             kept[name] = ours
     return replace(reported, **kept, status_history=merged_history(stored, reported))
@@ -124,7 +124,6 @@ __all__ = [
     "OWNERS",
     "Owner",
     "fields_owned",
-    "keeps_hub_value",
     "merge",
     "merged_history",
 ]

@@ -130,7 +130,9 @@ class OrderRepository:
         # Only the stored update times first: whole orders are read (and decoded) only for
         # the ones the channel reports newer; new and unchanged ones need nothing more.
         known = self._updated_at(latest)
-        existing = self._existing([k for k, at in known.items() if latest[k].updated_at >= at])
+        newer = [k for k, at in known.items() if latest[k].updated_at > at]
+        same_time = [k for k, at in known.items() if latest[k].updated_at == at]
+        existing = self._existing(newer + self._reported_otherwise(same_time, latest))
         writes: list[Order] = []
         changed: list[tuple[int, list[FieldChange]]] = []
         events: list[OrderEvent] = []
@@ -173,6 +175,26 @@ class OrderRepository:
             for external_id, updated_at in self.conn.execute(stmt):
                 found[(channel, external_id)] = updated_at
         return found
+
+    def _reported_otherwise(
+        self, keys: Sequence[tuple[str, str]], latest: Mapping[tuple[str, str], Order]
+    ) -> list[tuple[str, str]]:
+        """Of reports stamped at the stored time, those whose channel's columns differ from the
+        stored row: raw columns compared, so an overlap re-read of an unchanged order (most of
+        them) costs no decoding."""
+        differ: list[tuple[str, str]] = []
+        for channel, external_ids in _by_channel(keys).items():
+            reports = {i: _row(latest[(channel, i)]) for i in external_ids}
+            names = _compared(latest[(channel, external_ids[0])].channel_type, reports)
+            stmt = select(*(orders.c[n] for n in names)).where(
+                orders.c.channel == channel, orders.c.external_id.in_(external_ids)
+            )
+            for row in self.conn.execute(stmt):
+                stored_row = row._mapping
+                report = reports[stored_row["external_id"]]
+                if any(stored_row[n] != report[n] for n in names):
+                    differ.append((channel, stored_row["external_id"]))
+        return differ
 
     def _existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Order]:
         found: dict[tuple[str, str], Order] = {}
@@ -303,6 +325,13 @@ def _upsert(
             else stmt.excluded.updated_at > orders.c.updated_at
         ),
     )
+
+
+def _compared(channel_type: ChannelType, reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The columns a report at the stored time is compared on: all but the hub's own."""
+    skip = {"id", "version", "confirmed", *fields_owned(ChannelType(channel_type), Owner.HUB)}
+    first = next(iter(reports.values()))
+    return ["external_id", *(n for n in first if n not in skip and n != "external_id")]
 
 
 def _by_channel_type(batch: Sequence[Order]) -> dict[ChannelType, list[Order]]:
