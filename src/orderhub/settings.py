@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +22,10 @@ class Settings(BaseSettings):
     mail_from: str = "orderhub@localhost"
     #: Let webhook subscribers live on private/loopback addresses (tests, the demo); SSRF guard.
     webhooks_allow_private: bool = False
+    #: How long a worker holds an account it syncs (renewed every third of it while the sync
+    #: runs); a worker killed mid-sync frees the account this long after its last renewal.
+    #: docs/sync.md, "Scheduled syncs".
+    sync_lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 120.0
 
 
 @lru_cache(maxsize=1)
