@@ -8,6 +8,7 @@ import threading
 from types import FrameType
 
 import typer
+from rich.markup import escape
 
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.domain import OrderhubError
@@ -37,7 +38,7 @@ def worker(
         plan = None if only_sync else plan_worker(engine, settings)
         scheduler = None if no_sync else plan_scheduler(engine, settings, report=_print_outcome)
     except OrderhubError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     _print_plan(plan, scheduler, settings.config_file)
     topics = None if plan is None else plan.topics
@@ -61,7 +62,7 @@ def _print_plan(plan: WorkerPlan | None, scheduler: Scheduler | None, config_fil
     else:
         console.print(f"delivering: {', '.join(sorted(plan.topics)) or 'nothing'}")
         for topic, reason in plan.idle.items():
-            console.print(f"[yellow]not delivering {topic}:[/] {reason}")
+            console.print(f"[yellow]not delivering {topic}:[/] {escape(reason)}")
     if scheduler is None:
         console.print("syncing: nothing (--no-sync)")
         return
@@ -70,7 +71,7 @@ def _print_plan(plan: WorkerPlan | None, scheduler: Scheduler | None, config_fil
     accounts = ", ".join(every) or f"nothing (no accounts in {config_file})"
     console.print(f"syncing: {accounts}{lease}")
     for name, reason in scheduler.skipped.items():
-        console.print(f"[yellow]not syncing {name}:[/] {reason}")
+        console.print(f"[yellow]not syncing {name}:[/] {escape(reason)}")
 
 
 def _print_outcome(outcome: Outcome) -> None:
@@ -85,7 +86,7 @@ def _print_outcome(outcome: Outcome) -> None:
         line = f"synced {outcome.channel}: {done}"
     elif outcome.status == "failed":
         line = f"[yellow]sync of {outcome.channel} failed[/] ({outcome.failures} in a row): "
-        line += f"{outcome.error}"
+        line += escape(outcome.error or "")
     else:
         line = f"[yellow]sync of {outcome.channel} stopped:[/] another worker holds it now"
     if outcome.next_due_at is not None:
