@@ -90,6 +90,11 @@ def claim(engine: Engine, owner: str, when: datetime, channels: list[str]) -> st
     return None if taken is None else taken.channel
 
 
+def claimable(engine: Engine, when: datetime, channels: list[str]) -> bool:
+    with engine.connect() as conn:
+        return ScheduleRepository(conn).any_claimable(channels, when)
+
+
 # --- the repository: claims, leases, release --------------------------------------------------
 
 
@@ -98,7 +103,9 @@ def test_a_claim_takes_a_due_account_once_until_its_lease_runs_out(engine: Engin
         assert ScheduleRepository(uow.conn).add({"a": at(0), "b": at(5)}, at(0)) == 2
         assert ScheduleRepository(uow.conn).add({"a": at(99)}, at(0)) == 0  # kept as it was
     names = ["a", "b"]
+    assert claimable(engine, at(0), names) and not claimable(engine, at(0), [])
     assert claim(engine, "w1", at(0), names) == "a"
+    assert not claimable(engine, at(0), names)
     assert claim(engine, "w2", at(0), names) is None  # a is held, b is not due yet
     assert claim(engine, "w2", at(5), names) == "b"
     assert claim(engine, "w3", at(LEASE), names) is None  # a's lease ends at 60: not before

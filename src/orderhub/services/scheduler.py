@@ -144,9 +144,13 @@ class Scheduler:
         """Sync the most overdue due account nobody holds; None when there is none."""
         if not self._scheduled:
             self.schedule()
+        now, names = self.clock.now(), list(self.jobs)
+        with self.engine.connect() as conn:  # no write lock while nothing is due
+            if not ScheduleRepository(conn).any_claimable(names, now):
+                return None
         with UnitOfWork(self.engine) as uow:
             claim = ScheduleRepository(uow.conn).claim(
-                list(self.jobs), self.owner, at=self.clock.now(), lease_for=self.lease_seconds
+                names, self.owner, at=now, lease_for=self.lease_seconds
             )
         if claim is None:
             return None

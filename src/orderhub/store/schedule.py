@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Integer, Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.store.tables import metadata
 from orderhub.store.types import Str, UTCDateTime
@@ -84,6 +85,13 @@ class ScheduleRepository:
         )
         return result.rowcount == 1
 
+    def any_claimable(self, channels: Sequence[str], at: datetime) -> bool:
+        """Whether `claim` would find one (a plain read: pollers ask this before they lock)."""
+        if not channels:
+            return False
+        stmt = select(sync_schedule.c.channel).where(_claimable(channels, at)).limit(1)
+        return self.conn.execute(stmt).first() is not None
+
     def claim(
         self, channels: Sequence[str], owner: str, *, at: datetime, lease_for: float
     ) -> Claim | None:
@@ -91,11 +99,7 @@ class ScheduleRepository:
         live lease, to `owner` for `lease_for` seconds; None when none is."""
         if not channels:
             return None
-        claimable = and_(
-            sync_schedule.c.channel.in_(list(channels)),
-            sync_schedule.c.next_due_at <= at,
-            or_(sync_schedule.c.lease_until.is_(None), sync_schedule.c.lease_until < at),
-        )
+        claimable = _claimable(channels, at)
         pick = select(sync_schedule.c.channel, sync_schedule.c.consecutive_failures)
         pick = pick.where(claimable).order_by(sync_schedule.c.next_due_at, sync_schedule.c.channel)
         pick = pick.limit(1)
@@ -159,6 +163,15 @@ class ScheduleRepository:
         """Each scheduled account's failed runs since its last successful one."""
         stmt = select(sync_schedule.c.channel, sync_schedule.c.consecutive_failures)
         return {row.channel: row.consecutive_failures for row in self.conn.execute(stmt)}
+
+
+def _claimable(channels: Sequence[str], at: datetime) -> ColumnElement[bool]:
+    """Due at `at`, and not held by a lease that is still live then."""
+    return and_(
+        sync_schedule.c.channel.in_(list(channels)),
+        sync_schedule.c.next_due_at <= at,
+        or_(sync_schedule.c.lease_until.is_(None), sync_schedule.c.lease_until < at),
+    )
 
 
 def _entry(row: Any) -> ScheduleEntry:
