@@ -15,6 +15,7 @@ from orderhub.api import (
     channel_webhooks,
     channels,
     limits,
+    metrics,
     order_writes,
     orders,
     problems,
@@ -43,12 +44,14 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
     app.add_middleware(limits.InputGuard)  # runs before the key check
-    app.add_middleware(RequestId)  # added last, so it runs first: even a refusal carries the id
+    app.add_middleware(RequestId)  # added late, so it runs early: even a refusal carries the id
+    app.add_middleware(metrics.HttpMetrics)  # outermost: counts and times every answer
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)
     app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
+    app.include_router(metrics.router)
 
     _finish_openapi(app)
 

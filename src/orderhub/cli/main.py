@@ -87,21 +87,23 @@ def serve(
     import uvicorn
 
     from orderhub.api.limits import server_options
+    from orderhub.api.metrics import shared_between_workers
 
     engine = engine_from_settings()
     upgrade(engine)
     refresh_statistics(engine)
     engine.dispose()
     # Each worker process builds its own app and engine from the same settings (environment).
-    uvicorn.run(
-        "orderhub.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        **server_options(),
-    )
+    with shared_between_workers(workers):  # /metrics on any worker counts every worker's HTTP
+        uvicorn.run(
+            "orderhub.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            **server_options(),
+        )
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ import hmac
 import math
 import re
 import secrets
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,9 +20,10 @@ from orderhub.store import KeyRepository, KeyWithUsage, StoredKey
 
 READ = "orders:read"
 WRITE = "orders:write"
+METRICS = "metrics"
 ADMIN = "admin"
 #: Every scope a key can hold; `admin` implies the others.
-SCOPES = (READ, WRITE, ADMIN)
+SCOPES = (READ, WRITE, METRICS, ADMIN)
 KEY_PREFIX = "ohk_"
 MAX_DAILY_LIMIT = 10**12
 
@@ -103,7 +106,7 @@ class Quota:
 @dataclass(frozen=True, slots=True)
 class Admission:
     key: ApiKey
-    #: None for a key with no daily limit (it is not counted).
+    #: None for a key with no daily limit (counted in batches by a `UsageTally`, never refused).
     quota: Quota | None
 
 
@@ -205,7 +208,8 @@ def admit(
     day of `now`, by default the clock's time).
 
     One indexed lookup, plus one atomic upsert for a key with a daily limit. The caller refuses
-    the request when `quota.exceeded`; nothing else has changed by then.
+    the request when `quota.exceeded`; nothing else has changed by then. An unlimited key's
+    request is the caller's to count (`UsageTally`): it is never refused.
     """
     public_id = _public_id(token)
     now = now or clock.now()
@@ -221,6 +225,47 @@ def admit(
         used = keys.count_request(stored.id, _today(now))
         conn.commit()
     return Admission(key, Quota(stored.daily_limit, used, seconds_until_reset(now)))
+
+
+#: How often a server process writes the requests of its unlimited keys to the database.
+USAGE_FLUSH_SECONDS = 1.0
+
+
+class UsageTally:
+    """The requests a server process admitted with unlimited keys, counted in memory and added
+    to `key_usage` in batches (`flush`): every key's use is counted, and reading with an
+    unlimited key still writes nothing per request (no write lock on the read path)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: Counter[tuple[int, date]] = Counter()
+
+    def add(self, key_id: int, now: datetime) -> None:
+        """Count one request of the key on the UTC day of `now`."""
+        with self._lock:
+            self._pending[(key_id, _today(now))] += 1
+
+    @property
+    def pending(self) -> int:
+        """Requests counted and not yet written."""
+        with self._lock:
+            return sum(self._pending.values())
+
+    def flush(self, engine: Engine) -> int:
+        """Write what was counted; how many requests. On a failure the batch waits for the
+        next flush (nothing is lost or counted twice) and the error is raised."""
+        with self._lock:
+            batch, self._pending = self._pending, Counter()
+        if not batch:
+            return 0
+        try:
+            with engine.begin() as conn:
+                KeyRepository(conn).add_requests(batch)
+        except BaseException:
+            with self._lock:
+                self._pending.update(batch)
+            raise
+        return sum(batch.values())
 
 
 def seconds_until_reset(now: datetime) -> int:
