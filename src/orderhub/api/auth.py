@@ -163,7 +163,7 @@ class ApiKeyMiddleware:
             return
         scope.setdefault("state", {})[_STATE] = admission.key
         if quota is None:
-            request.app.state.key_usage.add(admission.key.id, clock.now())
+            request.app.state.key_usage.add(admission.key, clock.now())
             await self.app(scope, receive, send)
             return
         extra = [(k.lower().encode(), v.encode()) for k, v in rate_limit_headers(quota).items()]

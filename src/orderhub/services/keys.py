@@ -81,6 +81,8 @@ class ApiKey:
     id: int
     name: str
     scopes: frozenset[str]
+    #: The key's public id: with `id`, names this key even where SQLite reuses a deleted id.
+    public_id: str
 
     def allows(self, needed: frozenset[str]) -> bool:
         return ADMIN in self.scopes or needed <= self.scopes
@@ -218,7 +220,7 @@ def admit(
         stored = keys.by_prefix(public_id)
         _verify(stored, token)
         assert stored is not None
-        key = ApiKey(stored.id, stored.name, stored.scopes)
+        key = ApiKey(stored.id, stored.name, stored.scopes, stored.prefix)
         if stored.daily_limit is None:
             _remember(token, key, clock)
             return Admission(key, None)
@@ -238,12 +240,12 @@ class UsageTally:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: Counter[tuple[int, date]] = Counter()
+        self._pending: Counter[tuple[int, str, date]] = Counter()
 
-    def add(self, key_id: int, now: datetime) -> None:
+    def add(self, key: ApiKey, now: datetime) -> None:
         """Count one request of the key on the UTC day of `now`."""
         with self._lock:
-            self._pending[(key_id, _today(now))] += 1
+            self._pending[(key.id, key.public_id, _today(now))] += 1
 
     @property
     def pending(self) -> int:

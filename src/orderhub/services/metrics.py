@@ -65,7 +65,8 @@ class DatabaseCollector:
         up.add_metric([], 1)
         yield up
         yield from sync_metrics(runs)
-        yield from lag_metrics(successes, self.clock.now())
+        never: dict[str, datetime | None] = {group.account: None for group in runs}
+        yield from lag_metrics(never | successes, self.clock.now())
         yield from outbox_metrics(groups, self.clock.now())
         yield from key_metrics(keys)
 
@@ -117,6 +118,8 @@ def _by_account(runs: list[queries.RunTotals]) -> dict[str, _AccountTotals]:
 
 
 def lag_metrics(successes: dict[str, datetime | None], now: datetime) -> Iterator[Metric]:
+    """Per account with a run or a sync state: its last success, and the time since (+Inf
+    when it never had one, so an alert on the lag fires for it too)."""
     last = GaugeMetricFamily(
         "orderhub_sync_last_success_timestamp_seconds",
         "When the account's last successful sync finished (Unix time).",

@@ -111,7 +111,7 @@ def _add_usage(dialect: Any) -> Executable:
     """INSERT ... SELECT (only keys that still exist) ON CONFLICT: count = count + :n."""
     existing = select(
         api_keys.c.id, bindparam("day", type_=Date()), bindparam("n", type_=BigInteger())
-    ).where(api_keys.c.id == bindparam("key_id"))
+    ).where(api_keys.c.id == bindparam("key_id"), api_keys.c.prefix == bindparam("prefix"))
     stmt = dialect.insert(key_usage).from_select(["key_id", "day", "count"], existing)
     return stmt.on_conflict_do_update(
         index_elements=[key_usage.c.key_id, key_usage.c.day],
@@ -179,9 +179,14 @@ class KeyRepository:
         stmt = _COUNT[self.conn.dialect.name]
         return int(self.conn.execute(stmt, {"key_id": key_id, "day": day}).scalar_one())
 
-    def add_requests(self, counts: Mapping[tuple[int, date], int]) -> None:
-        """Add counted requests in one batch: (key id, day) -> requests; deleted keys skipped."""
-        params = [{"key_id": k, "day": d, "n": n} for (k, d), n in counts.items() if n > 0]
+    def add_requests(self, counts: Mapping[tuple[int, str, date], int]) -> None:
+        """Add counted requests in one batch: (key id, prefix, day) -> requests. A key deleted
+        meanwhile is skipped (also when SQLite gave its id to a new key: the prefix differs)."""
+        params = [
+            {"key_id": key_id, "prefix": prefix, "day": day, "n": n}
+            for (key_id, prefix, day), n in counts.items()
+            if n > 0
+        ]
         if params:
             self.conn.execute(_ADD_USAGE[self.conn.dialect.name], params)
 
