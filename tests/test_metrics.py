@@ -28,6 +28,8 @@ from sync_support import CHANNEL, Sandbox, mall_sandbox
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 ORDER_ROUTE = "/v1/orders/{order_id}"
+#: Methods the HTTP parser knows and no route of the hub answers.
+EXOTIC_METHODS = ("PROPFIND", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PURGE", "SEARCH")
 
 
 def parse(text: str) -> Samples:
@@ -146,11 +148,17 @@ def test_fifty_order_ids_are_one_route_label_and_unknown_paths_another(
     for n in range(10):
         assert served.get(f"/v1/no-such-thing-{n}", headers=reader).status_code == 404
         assert served.get(f"/nowhere/{n}").status_code == 404
+    for method in EXOTIC_METHODS:  # methods no route has: one label for them all
+        assert served.request(method, "/v1/orders/1", headers=reader).status_code == 405
     after = scrape()
     assert routes(after) - routes(before) <= {ORDER_ROUTE, UNMATCHED, "/metrics"}
     assert not any(str(n) in route for route in routes(after) for n in range(1000, 1050))
     assert requests(after, ORDER_ROUTE, 404) - requests(before, ORDER_ROUTE, 404) == 50
     assert requests(after, UNMATCHED, 404) - requests(before, UNMATCHED, 404) == 20
+    other = requests(after, ORDER_ROUTE, 405, "OTHER") - requests(before, ORDER_ROUTE, 405, "OTHER")
+    assert other == len(EXOTIC_METHODS)
+    methods = {dict(labels).get("method") for _, labels in after}
+    assert not methods & set(EXOTIC_METHODS)
 
 
 def test_a_quota_refusal_is_counted_by_key_name(served: httpx.Client, engine: Engine) -> None:

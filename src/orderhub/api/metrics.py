@@ -28,6 +28,9 @@ from orderhub.services.metrics import DatabaseCollector
 #: prometheus-client's own variable: set, every process writes its counts to files there.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+#: Methods counted under their own name; any other token a client sends is "OTHER".
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 router = APIRouter(tags=["health"])
 
 
@@ -120,6 +123,6 @@ class HttpMetrics:
             await self.app(scope, receive, send_counted)
         finally:
             route = route_template(scope)
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
