@@ -21,6 +21,7 @@ from orderhub.api import (
     schemas,
 )
 from orderhub.api import webhooks as webhooks_api
+from orderhub.api.logs import AccessLog, LogOptions, configure_logging
 from orderhub.api.problems import problem
 from orderhub.api.request_id import RequestId
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
@@ -43,6 +44,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
     app.add_middleware(limits.InputGuard)  # runs before the key check
+    app.add_middleware(AccessLog)  # inside RequestId: its lines carry the id
     app.add_middleware(RequestId)  # added last, so it runs first: even a refusal carries the id
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
@@ -71,6 +73,13 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
         return Response(orjson.dumps(body), media_type="application/json")
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app of `orderhub serve`'s server processes: logging as the command line asked
+    (passed through the environment, which worker processes inherit), then the app."""
+    configure_logging(LogOptions.from_env())
+    return create_app()
 
 
 def _finish_openapi(app: FastAPI) -> None:
