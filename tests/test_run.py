@@ -3,11 +3,12 @@ signal; and a busy port refused before anything is created."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -45,12 +46,17 @@ class Started:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[Started, str]]:
-    port = free_port()
-    started = Started(tmp_path, "run", "--port", str(port))
-    try:
-        yield started, f"http://127.0.0.1:{port}"
-    finally:
+def start_run(tmp_path: Path) -> Iterator[Callable[..., tuple[Started, str]]]:
+    """Starts `orderhub run` in the fresh `tmp_path` with these options; kills what is left."""
+    runs: list[Started] = []
+
+    def start(*options: str) -> tuple[Started, str]:
+        port = free_port()
+        runs.append(Started(tmp_path, "run", "--port", str(port), *options))
+        return runs[-1], f"http://127.0.0.1:{port}"
+
+    yield start
+    for started in runs:
         leftovers = children(started.process.pid)
         started.process.kill()
         started.process.wait()
@@ -66,11 +72,18 @@ def _gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
 
-@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    ("stop_with", "servers"),
+    [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 2)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-2-servers"],
+)
 def test_run_migrates_serves_runs_a_worker_and_stops_on_a_signal(
-    running: tuple[Started, str], tmp_path: Path, stop_with: signal.Signals
+    start_run: Callable[..., tuple[Started, str]],
+    tmp_path: Path,
+    stop_with: signal.Signals,
+    servers: int,
 ) -> None:
-    started, base = running
+    started, base = start_run("--workers", str(servers))
     assert not (tmp_path / "orderhub.db").exists()
 
     wait(lambda: started.answers(f"{base}/readyz"), "/readyz to answer 200")
@@ -81,18 +94,31 @@ def test_run_migrates_serves_runs_a_worker_and_stops_on_a_signal(
     workers = _worker_children(started.process.pid)
     assert len(workers) == 1, [cmdline(pid) for pid in children(started.process.pid)]
     wait(lambda: "running;" in started.log(), "the worker to run")
+    everything = _descendants(started.process.pid)
+    assert len(everything) >= 1 + (servers if servers > 1 else 0), everything
 
     started.process.send_signal(stop_with)
     assert started.process.wait(timeout=RUN_STOP_SECONDS) == 0, started.log()
-    assert _gone(workers[0]), "the worker outlived `orderhub run`"
+    # multiprocessing's resource tracker ends when it reads EOF, just after its last writer.
+    with contextlib.suppress(AssertionError):
+        wait(lambda: all(_gone(pid) for pid in everything), "every process to end", timeout=10)
+    left = {pid: cmdline(pid) for pid in everything if not _gone(pid)}
+    assert left == {}, "outlived `orderhub run`"
     log = started.log()
     assert "Traceback" not in log, log
     assert log.count("orderhub.server") == 1, log  # the one startup line
     assert log.rstrip().splitlines()[-1].endswith("stopped"), log
 
 
-def test_run_stops_with_an_error_when_its_worker_dies(running: tuple[Started, str]) -> None:
-    started, base = running
+def _descendants(parent: int) -> list[int]:
+    found = children(parent)
+    return found + [pid for child in found for pid in _descendants(child)]
+
+
+def test_run_stops_with_an_error_when_its_worker_dies(
+    start_run: Callable[..., tuple[Started, str]],
+) -> None:
+    started, base = start_run()
     wait(lambda: started.answers(f"{base}/healthz"), "/healthz to answer 200")
     [worker] = _worker_children(started.process.pid)
     os.kill(worker, signal.SIGKILL)

@@ -101,9 +101,13 @@ def serve(
     log_format: LogFormat = log_format_option(),
 ) -> None:
     """Serve the HTTP API (Ctrl-C or SIGTERM stops it)."""
-    StopSignals()  # uvicorn shuts down gracefully, then the command returns: exit 0
+    signals = StopSignals()  # uvicorn shuts down gracefully, then the command returns: exit 0
     prepare(host, port, LogOptions(log_level.value, log_format.value, access_log))
-    if not ApiServer(host, port, workers).run():
+    if signals.received:
+        return  # stopped while migrating
+    server = ApiServer(host, port, workers)
+    signals.stop_with(server.stop)
+    if not server.run() and not signals.received:
         raise fail("the server did not start (see the log above)")
 
 

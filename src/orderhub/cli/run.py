@@ -46,6 +46,7 @@ def run(
     if signals.received:
         return  # stopped while migrating: nothing else has started
     server = ApiServer(host, port, workers)
+    signals.stop_with(server.stop)
     worker = _start_worker()
     watch = WorkerWatch(worker, server)
     watch.start()
@@ -56,7 +57,7 @@ def run(
         _stop_worker(worker)
     if watch.failed is not None:
         raise fail(f"the worker stopped with exit code {watch.failed}; the server was stopped")
-    if not started:
+    if not started and not signals.received:
         raise fail("the server did not start (see the log above)")
     log.info("stopped")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from enum import StrEnum
 from types import FrameType
 from typing import Any
@@ -54,15 +55,24 @@ def log_format_option() -> Any:
 
 
 class StopSignals:
-    """Notes SIGINT and SIGTERM instead of raising: the command stops its parts in order."""
+    """Notes SIGINT and SIGTERM instead of raising, so the command stops its parts in order;
+    once a server runs, a signal stops it (even one that came while it was being started)."""
 
     def __init__(self) -> None:
         self.received: list[int] = []
+        self._stop: Callable[[], None] | None = None
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._note)
 
+    def stop_with(self, stop: Callable[[], None]) -> None:
+        self._stop = stop
+        if self.received:
+            stop()
+
     def _note(self, signum: int, _frame: FrameType | None) -> None:
         self.received.append(signum)
+        if self._stop is not None:
+            self._stop()
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
