@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.api.instruments import QUOTA_REJECTIONS
+from orderhub.api.logs import note_key_name
 from orderhub.api.problems import orderhub_problem
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import keys
@@ -155,6 +156,7 @@ class ApiKeyMiddleware:
         except InvalidApiKey as exc:
             await orderhub_problem(request, exc, _challenge(exc))(scope, receive, send)
             return
+        note_key_name(admission.key.name)  # for the access log line
         quota = admission.quota
         if quota is not None and quota.exceeded:
             QUOTA_REJECTIONS.labels(key=admission.key.name).inc()
