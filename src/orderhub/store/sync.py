@@ -132,6 +132,20 @@ class ChannelState:
     updated_at: datetime
 
 
+#: Run statuses that count as a failure in a row of them (an interrupted run died mid-way).
+FAILED_STATUSES = ("failed", "interrupted")
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """An account's failed (or interrupted) runs since its last ok run."""
+
+    count: int
+    #: The latest of them: its error ("interrupted" for a run that died without one).
+    last_error: str | None
+    last_run_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantinedRecord:
     id: int
@@ -218,6 +232,44 @@ class SyncRepository:
         latest = select(func.max(sync_runs.c.id)).group_by(sync_runs.c.channel).scalar_subquery()
         rows = self.conn.execute(select(sync_runs).where(sync_runs.c.id.in_(latest)))
         return {row.channel: _run(row._mapping) for row in rows}
+
+    def failures_since_success(self, channel: str | None = None) -> dict[str, Failures]:
+        """Per account (or only `channel`): failed or interrupted runs after its last ok one."""
+        ok = (
+            select(sync_runs.c.channel, func.max(sync_runs.c.id).label("last_ok"))
+            .where(sync_runs.c.status == "ok")
+            .group_by(sync_runs.c.channel)
+            .subquery()
+        )
+        where = [
+            sync_runs.c.status.in_(FAILED_STATUSES),
+            sync_runs.c.id > func.coalesce(ok.c.last_ok, 0),
+        ]
+        if channel is not None:
+            where.append(sync_runs.c.channel == channel)
+        counted = (
+            select(sync_runs.c.channel, func.count(), func.max(sync_runs.c.id))
+            .select_from(sync_runs.outerjoin(ok, ok.c.channel == sync_runs.c.channel))
+            .where(*where)
+            .group_by(sync_runs.c.channel)
+        )
+        rows = self.conn.execute(counted).all()
+        latest = [row[2] for row in rows]
+        errors = dict(
+            self.conn.execute(
+                select(sync_runs.c.id, func.coalesce(sync_runs.c.error, sync_runs.c.status)).where(
+                    sync_runs.c.id.in_(latest)
+                )
+            ).all()
+        )
+        return {row[0]: Failures(int(row[1]), errors.get(row[2]), int(row[2])) for row in rows}
+
+    def first_started(self) -> dict[str, datetime]:
+        """When each account's first recorded run started."""
+        stmt = select(sync_runs.c.channel, func.min(sync_runs.c.started_at)).group_by(
+            sync_runs.c.channel
+        )
+        return {row[0]: row[1] for row in self.conn.execute(stmt)}
 
     # --- quarantine ------------------------------------------------------------------------
 
