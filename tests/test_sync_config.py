@@ -172,6 +172,8 @@ def test_cli_sync_then_channels_list(
     synced = runner.invoke(cli_app, ["sync", "--channel", CHANNEL])
     assert synced.exit_code == 0, synced.output
     assert "mall-cz: ok 80 new" in synced.output
+    # The channel's acknowledgement is not the hub's `confirmed` flag: not called the same.
+    assert "acknowledged to the channel" in synced.output and "confirmed" not in synced.output
     assert_same_orders(engine, cli_env)
     listed = runner.invoke(cli_app, ["channels", "list"])
     assert listed.exit_code == 0, listed.output

@@ -32,7 +32,8 @@ from orderhub.services.sync import SyncResult, sync_account
 from orderhub.services.sync_health import AccountRecord, notify_overdue, sync_health
 from orderhub.services.webhook_delivery import webhook_topic
 from orderhub.settings import get_settings
-from orderhub.store.sync import ChannelState, Failures, RunCounts, SyncRun
+from orderhub.store import UnitOfWork
+from orderhub.store.sync import ChannelState, Failures, RunCounts, SyncRepository, SyncRun
 from sync_support import CHANNEL, Sandbox, mall_sandbox
 from webhook_support import NO_WAIT, Subscriber, allow_private  # noqa: F401
 
@@ -367,3 +368,33 @@ def test_cursors_are_shown_with_their_zone(
     channel_type: str, cursor: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     assert zoned_cursor(channel_type, cursor) == expected
+
+
+def test_failures_since_success_in_the_store(engine: Engine) -> None:
+    """Failed and interrupted runs after each account's last ok run, all at once or one."""
+    t = START
+    with UnitOfWork(engine) as uow:
+        repo = SyncRepository(uow.conn)
+
+        def finished(channel: str, status: str, error: str | None = None) -> int:
+            run_id = repo.start_run(channel, False, t)
+            repo.finish_run(run_id, status, t, RunCounts(), error)
+            if status == "ok":
+                repo.mark_success(channel, "mall", run_id, t)
+            return run_id
+
+        finished("a", "failed", "e0")
+        finished("a", "ok")
+        finished("a", "failed", "e1")
+        last_a = finished("a", "failed", "e2")
+        finished("b", "failed", "b1")
+        repo.start_run("b", False, t)  # dies without a word ...
+        running_b = repo.start_run("b", False, t + timedelta(seconds=5))  # ... found here
+        finished("c", "failed", "c1")
+        finished("c", "ok")
+        every = repo.failures_since_success()
+        one = {name: repo.failures_since_success(name) for name in ("a", "b", "c", "d")}
+        first = repo.first_started(["b", "d"])
+    assert every == {"a": Failures(2, "e2", last_a), "b": Failures(2, "interrupted", running_b - 1)}
+    assert one == {"a": {"a": every["a"]}, "b": {"b": every["b"]}, "c": {}, "d": {}}
+    assert first == {"b": START}

@@ -96,11 +96,20 @@ def _overdue(since: datetime | None, interval: int | None, now: datetime) -> boo
 
 
 def account_records(conn: Connection, channel: str | None = None) -> dict[str, AccountRecord]:
-    """Every account's record (or only `channel`'s), in four queries."""
+    """Every account's record (or only `channel`'s)."""
     repo = SyncRepository(conn)
-    states, runs = repo.states(), repo.last_runs()
-    failures, first = repo.failures_since_success(channel), repo.first_started()
-    names = (states.keys() | runs.keys()) if channel is None else {channel}
+    if channel is None:
+        states, runs = repo.states(), repo.last_runs()
+        names = states.keys() | runs.keys()
+    else:  # a run's finish: indexed look-ups of one account
+        state, run = repo.state(channel), repo.last_run(channel)
+        states = {channel: state} if state else {}
+        runs = {channel: run} if run else {}
+        names = {channel}
+    failures = repo.failures_since_success(channel)
+    # Only an account that never succeeded measures "overdue" from its first run.
+    unproven = [n for n in names if n not in states or states[n].last_success_at is None]
+    first = repo.first_started(sorted(unproven))
     return {
         name: AccountRecord(states.get(name), runs.get(name), failures.get(name), first.get(name))
         for name in names
