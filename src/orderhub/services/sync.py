@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from orderhub.channels.base import (
     Account,
@@ -171,11 +172,14 @@ class _Run:
             repo.finish_run(self.run_id, status, now, self.counts, error)
             if status == "ok":
                 repo.mark_success(name, self.account.type, self.run_id, now)
-            interval = self.account.options.get("sync_interval")
-            failed_before = earlier.count if earlier else 0
-            account = (name, self.account.type)
-            announce_run(uow.conn, account, interval, status, failed_before, now)
+            self._announce(uow.conn, status, earlier.count if earlier else 0, now)
         return SyncResult(self.account.name, self.run_id, status, self.counts, error)
+
+    def _announce(self, conn: Connection, status: str, failed_before: int, at: datetime) -> None:
+        """channel.sync_failed / channel.sync_recovered when due (services/sync_health.py)."""
+        account = (self.account.name, self.account.type)
+        interval = self.account.options.get("sync_interval")
+        announce_run(conn, account, interval, (self.run_id, status), failed_before, at)
 
     def _count(
         self,

@@ -123,14 +123,15 @@ def announce_run(
     conn: Connection,
     account: tuple[str, str],
     interval: int | None,
-    status: str,
+    run: tuple[int, str],
     failed_before: int,
     now: datetime,
 ) -> str | None:
-    """After a run of `account` (name, type) finished with `status`, following `failed_before`
-    failed runs in a row: enqueue `channel.sync_failed` or `channel.sync_recovered` when due
-    (in the caller's transaction). Returns the event type sent, if any."""
+    """After `run` (id, status) of `account` (name, type) finished, following
+    `failed_before` failed runs in a row: enqueue `channel.sync_failed` or
+    `channel.sync_recovered` when due, in the caller's transaction. Returns the type sent."""
     name = account[0]
+    run_id, status = run
     record = account_records(conn, name)[name]
     if status == "ok":
         if failed_before == 0:
@@ -140,7 +141,6 @@ def announce_run(
         if record.failures is None or record.failures.count % FAILED_EVERY != 1:
             return None
         kind = ChannelEventType.SYNC_FAILED
-    run_id = record.last_run.id if record.last_run else 0
     health = sync_health(record, interval, now)
     _send(conn, kind, account, f"run:{run_id}", health, record.last_run, now)
     return str(kind)
@@ -156,14 +156,19 @@ def notify_overdue(
     episode (the event is keyed on the account and its last success, so a call every tick
     sends it once). Returns the accounts for which a delivery was enqueued now."""
     now, due = clock.now(), scheduled or {}
+    with engine.connect() as conn:  # a plain read: no write lock unless one is overdue
+        records = account_records(conn)
+    overdue = []
+    for config in configs:
+        record = records.get(config.name, AccountRecord())
+        health = sync_health(record, config.sync_interval, now, due.get(config.name))
+        if health.overdue:
+            overdue.append((config, record, health))
+    if not overdue:
+        return []
     notified = []
     with UnitOfWork(engine) as uow:
-        records = account_records(uow.conn)
-        for config in configs:
-            record = records.get(config.name, AccountRecord())
-            health = sync_health(record, config.sync_interval, now, due.get(config.name))
-            if not health.overdue:
-                continue
+        for config, record, health in overdue:
             success = health.last_success_at
             episode = "since:" + (success.isoformat() if success else "never")
             account = (config.name, config.type)
