@@ -241,8 +241,16 @@ def test_one_account_and_an_unknown_one(hub: Hub) -> None:
     assert (never["consecutive_failures"], never["overdue"]) == (0, False)
     assert never["next_due_at"] == START.isoformat().replace("+00:00", "Z")  # due now
     assert hub.sync("sandbox").ok
-    window = hub.channel()["cursor"]["windows"]["open"]
-    assert datetime.fromisoformat(window).utcoffset() in (timedelta(hours=1), timedelta(hours=2))
+    windows = hub.channel()["cursor"]["windows"]
+    prague = (timedelta(hours=1), timedelta(hours=2))
+    assert all(datetime.fromisoformat(w).utcoffset() in prague for w in windows.values())
+    hub.monkeypatch.setattr(console, "width", 250)
+    table = CliRunner().invoke(cli_app, ["channels", "list"])
+    (row,) = [line for line in table.output.splitlines() if CHANNEL in line]
+    cursor_cell = [cell.strip() for cell in row.strip("│").split("│")][-2]
+    newest = max(windows.values(), key=datetime.fromisoformat)
+    assert cursor_cell == newest.replace("T", " ")
+    assert cursor_cell.endswith(("+01:00", "+02:00"))
     unknown = hub.http.get("/v1/channels/nope")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")

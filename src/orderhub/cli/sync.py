@@ -19,6 +19,7 @@ from orderhub.cli.common import console, engine_from_settings
 from orderhub.domain import OrderhubError
 from orderhub.domain.jsonfmt import dumps
 from orderhub.services import channels as accounts
+from orderhub.services.cursor_zones import zoned_cursor
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
 from orderhub.services.sync_health import SyncHealth
 from orderhub.settings import get_settings
@@ -121,7 +122,7 @@ def channels_list(
         table.add_column(name, no_wrap=name in ("name", "health"))
     for name in ("orders", "requests", "seconds"):
         table.add_column(name, justify="right")
-    table.add_column("cursor (channel's zone)")
+    table.add_column("cursor (newest, channel's zone)")
     table.add_column("note")
     for view in views:
         c = view.last_run.counts if view.last_run else None
@@ -147,11 +148,11 @@ def _health(health: SyncHealth) -> str:
 
 
 def _cursor(view: accounts.ChannelOverview) -> str:
-    """The oldest watermark of the cursor (all is read up to it), with its offset."""
-    cursor = accounts.channel_document(view)["cursor"]
+    """The cursor's newest watermark (the latest change read), with the channel's offset."""
+    cursor = zoned_cursor(view.type, view.state.cursor) if view.state else None
     stamps = sorted(_timestamps(cursor), key=datetime.fromisoformat)
     full = isinstance(cursor, dict) and cursor.get("full")
-    text = stamps[0].replace("T", " ") if stamps else ""
+    text = stamps[-1].replace("T", " ") if stamps else ""
     return f"{text} (full pull under way)" if full else text
 
 
