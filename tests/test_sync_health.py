@@ -403,6 +403,30 @@ def test_failures_since_success_in_the_store(engine: Engine) -> None:
         every = repo.failures_since_success()
         one = {name: repo.failures_since_success(name) for name in ("a", "b", "c", "d")}
         first = repo.first_started(["b", "d"])
-    assert every == {"a": Failures(2, "e2", last_a), "b": Failures(2, "interrupted", running_b - 1)}
+    assert every == {
+        "a": Failures(2, "e2", last_a, failed=2),
+        "b": Failures(2, "interrupted", running_b - 1, failed=1),
+    }
     assert one == {"a": {"a": every["a"]}, "b": {"b": every["b"]}, "c": {}, "d": {}}
     assert first == {"b": START}
+
+
+def test_an_interrupted_run_counts_but_is_not_told(hub: Hub) -> None:
+    """A run that died (found `running` by the next) is a failure in the count, but only
+    `failed` runs are told, and a recovery is told only after a told failure."""
+
+    def run_that_dies() -> None:
+        with UnitOfWork(hub.engine) as uow:
+            SyncRepository(uow.conn).start_run(CHANNEL, False, hub.clock.now())
+
+    run_that_dies()
+    assert hub.sync("sandbox").ok  # after an interrupted run only: nothing to recover from
+    run_that_dies()
+    assert not hub.sync("wrong").ok
+    channel = hub.channel()
+    assert (channel["consecutive_failures"], "401" in channel["last_error"]) == (2, True)
+    (failed,) = hub.delivered("channel.sync_failed")
+    assert failed["data"]["consecutive_failures"] == 2
+    assert hub.delivered("channel.sync_recovered") == []
+    assert hub.sync("sandbox").ok
+    assert len(hub.delivered("channel.sync_recovered")) == 1

@@ -172,7 +172,7 @@ class _Run:
             repo.finish_run(self.run_id, status, now, self.counts, error)
             if status == "ok":
                 repo.mark_success(name, self.account.type, self.run_id, now)
-            self._announce(uow.conn, status, earlier.count if earlier else 0, now)
+            self._announce(uow.conn, status, earlier.failed if earlier else 0, now)
         return SyncResult(self.account.name, self.run_id, status, self.counts, error)
 
     def _announce(self, conn: Connection, status: str, failed_before: int, at: datetime) -> None:

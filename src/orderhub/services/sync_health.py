@@ -4,8 +4,8 @@
 last succeeded, when it is next due, how many runs failed in a row (and the last error), and
 whether it is `overdue` (no successful sync for more than 3 intervals). The sync engine calls
 `announce_run` when a run finishes (in the run's own transaction) to send
-`channel.sync_failed` (failures 1, 11, 21, ... in a row) and `channel.sync_recovered` (the
-first ok run after failures); the scheduler calls `notify_overdue` every tick to send
+`channel.sync_failed` (failed runs 1, 11, 21, ... in a row) and `channel.sync_recovered` (the
+first ok run after failed ones); the scheduler calls `notify_overdue` every tick to send
 `channel.overdue` once per overdue episode. See docs/sync.md, "Sync health".
 """
 
@@ -128,8 +128,9 @@ def announce_run(
     now: datetime,
 ) -> str | None:
     """After `run` (id, status) of `account` (name, type) finished, following
-    `failed_before` failed runs in a row: enqueue `channel.sync_failed` or
-    `channel.sync_recovered` when due, in the caller's transaction. Returns the type sent."""
+    `failed_before` failed runs in a row (interrupted ones not counted): enqueue
+    `channel.sync_failed` or `channel.sync_recovered` when due, in the caller's transaction.
+    Returns the type sent."""
     name = account[0]
     run_id, status = run
     record = account_records(conn, name)[name]
@@ -138,7 +139,7 @@ def announce_run(
             return None
         kind = ChannelEventType.SYNC_RECOVERED
     else:
-        if record.failures is None or record.failures.count % FAILED_EVERY != 1:
+        if record.failures is None or record.failures.failed % FAILED_EVERY != 1:
             return None
         kind = ChannelEventType.SYNC_FAILED
     health = sync_health(record, interval, now)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     delete,
     func,
     select,
@@ -144,6 +145,8 @@ class Failures:
     #: The latest of them: its error ("interrupted" for a run that died without one).
     last_error: str | None
     last_run_id: int
+    #: Those that ended `failed` (the others were interrupted).
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +246,8 @@ class SyncRepository:
         """Per account: failed or interrupted runs after its last ok one (the run id
         `channel_state.last_run_id` keeps), every account in one query; for one `channel`
         (a run's finish), a range of the (channel, id) index."""
-        counted = select(sync_runs.c.channel, func.count(), func.max(sync_runs.c.id)).where(
+        failed = func.sum(case((sync_runs.c.status == "failed", 1), else_=0))
+        counted = select(sync_runs.c.channel, func.count(), func.max(sync_runs.c.id), failed).where(
             sync_runs.c.status.in_(FAILED_STATUSES)
         )
         if channel is None:
@@ -261,7 +265,10 @@ class SyncRepository:
         error = func.coalesce(sync_runs.c.error, sync_runs.c.status)
         latest = select(sync_runs.c.id, error).where(sync_runs.c.id.in_([row[2] for row in rows]))
         errors = dict(self.conn.execute(latest).all())
-        return {row[0]: Failures(int(row[1]), errors.get(row[2]), int(row[2])) for row in rows}
+        return {
+            row[0]: Failures(int(row[1]), errors.get(row[2]), int(row[2]), int(row[3]))
+            for row in rows
+        }
 
     def first_started(self, channels: Sequence[str]) -> dict[str, datetime]:
         """When each of these accounts' first recorded run started (one indexed look-up each)."""
