@@ -117,7 +117,9 @@ def test_the_cli_backs_up_and_never_overwrites_unless_forced(cli_url: str, tmp_p
     assert not target.with_name("nightly.db.partial").exists()
 
 
-def test_a_server_database_points_to_pg_dump(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_server_database_points_to_pg_dump(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("ORDERHUB_DATABASE_URL", "postgresql+psycopg://hub:secret@db.example/hub")
     get_settings.cache_clear()
     try:
