@@ -31,6 +31,8 @@ class Service:
             start_new_session=True,
         )
         self._chunks: list[bytes] = []
+        #: Processes of the session still running when it had stopped (see stop).
+        self.leftovers: list[int] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -65,7 +67,9 @@ class Service:
         that (or after the timeout) is killed, and the failure shows its output."""
         self.process.send_signal(signum)
         try:
-            return self.process.wait(timeout=timeout)
+            code = self.process.wait(timeout=timeout)
+            self.leftovers = in_group(self.process.pid)
+            return code
         except subprocess.TimeoutExpired:
             raise AssertionError(
                 f"still running {timeout} s after {signum.name}:\n{self.output}"
@@ -75,6 +79,20 @@ class Service:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
             self._reader.join(timeout=10)
+
+
+def in_group(group: int) -> list[int]:
+    """The processes of a process group (here: a session this test started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[2]) == group and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -111,4 +111,5 @@ def test_the_installed_wheel_runs_the_demo(venv: Path, tmp_path: Path) -> None:
     finally:
         code = demo.stop(signal.SIGINT)
     assert code == 0, demo.output
+    assert demo.leftovers == [], demo.output  # the sandboxes and the worker stopped with it
     assert "stopping" in demo.output
