@@ -279,6 +279,25 @@ def test_list_all_walks_every_page(cli_engine: Engine) -> None:
     assert listed_ids(result.output) == [9, 8, 7, 6, 5, 4, 3, 2, 1]
 
 
+@pytest.mark.parametrize(
+    ("args", "parameter"),
+    [
+        (["--all", "--page", "2"], "--all"),
+        (["--cursor", "nonsense"], "cursor"),
+        (["--page", "1", "--cursor", "x"], "page"),
+        (["--filter", "colour=red"], "colour"),
+        (["--filter", "status"], "--filter"),
+    ],
+)
+def test_list_refuses_bad_paging_in_one_line(
+    cli_engine: Engine, args: list[str], parameter: str
+) -> None:
+    result = run("orders", "list", *args)
+    assert result.exit_code == 2, result.output
+    [line] = error_lines(result)
+    assert line.startswith(f"error: {parameter}: ")
+
+
 def test_list_table_title_counts_every_page(cli_engine: Engine) -> None:
     result = run("orders", "list", "--all", "--page-size", "1")
     assert result.exit_code == 0, result.output

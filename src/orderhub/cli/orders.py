@@ -78,7 +78,7 @@ def _order_id(raw: str) -> int:
 @app.command("list")
 def list_command(
     filters: list[str] = typer.Option(
-        [], "--filter", "-f", help="field=[modifier:]value; repeatable."
+        [], "--filter", "-f", help="field=value or field=modifier:value; repeatable."
     ),
     sort: str | None = typer.Option(None, "--sort", help="field:asc,other:desc"),
     page: int | None = typer.Option(None, "--page", min=1, help="Page number (default 1)."),
@@ -100,6 +100,8 @@ def list_command(
     size = page_size or (WALK_PAGE_SIZE if walk_all else 20)
     engine = engine_from_settings()
     if walk_all:
+        if page is not None or cursor:
+            fail(InvalidInput("--all", "no --page or --cursor with it: it walks from the first"))
         _print_every_page(engine, params, size, as_json)
         return
     paging = [("page", str(page))] if page is not None else []
@@ -265,9 +267,12 @@ def _print_update(number: int, result: UpdateResult) -> None:
 
 @app.command("confirm")
 def confirm_command(
-    order_ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Orders to confirm."),
+    order_ids: list[str] = typer.Argument(None, metavar="ID", help="Orders to confirm."),
     filters: list[str] = typer.Option(
-        [], "--filter", "-f", help="Instead of ids: every order matching field=[modifier:]value."
+        [],
+        "--filter",
+        "-f",
+        help="Instead of ids: every order matching field=value or field=modifier:value.",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before confirming."),
 ) -> None:
