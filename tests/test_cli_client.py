@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from helpers import auth_header, make_order, store
 from orderhub.api.app import create_app
+from orderhub.cli.common import console
 from orderhub.cli.main import app as cli
 from orderhub.domain import Status
 from orderhub.services.keys import create_key, parse_scopes
@@ -38,7 +39,8 @@ def cli_engine(
 ) -> Iterator[Engine]:
     """The test's database as the CLI's (ORDERHUB_DATABASE_URL), with four orders in it."""
     monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "200")
+    # Tables as wide as their values, whatever the terminal (rich keeps its width in _width).
+    monkeypatch.setattr(console, "_width", 200)
     get_settings.cache_clear()
     store(
         engine,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, update
 from typer.testing import CliRunner, Result
 
 from helpers import client, make_order, store
+from orderhub.cli.common import console
 from orderhub.cli.main import app as cli
 from orderhub.settings import get_settings
 from orderhub.store.outbox import outbox
@@ -24,7 +26,8 @@ def http(
 ) -> Iterator[TestClient]:
     monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
     monkeypatch.setenv("ORDERHUB_WEBHOOKS_ALLOW_PRIVATE", "1")
-    monkeypatch.setenv("COLUMNS", "200")
+    # Tables as wide as their values, whatever the terminal (rich keeps its width in _width).
+    monkeypatch.setattr(console, "_width", 200)
     get_settings.cache_clear()
     store(engine, [make_order("1")])
     yield client(engine)
@@ -56,7 +59,7 @@ def test_create_prints_the_secret_once_and_lists_as_the_api(http: TestClient) ->
     assert as_json.exit_code == 0
     assert as_json.output.rstrip("\n") == http.get("/v1/webhooks").text
     table = run("webhooks", "list")
-    assert HOOK in table.output and "order.status_changed" in table.output
+    assert table.exit_code == 0 and HOOK in table.output and "order.status_changed" in table.output
     assert secret not in as_json.output + table.output
 
 
@@ -101,8 +104,10 @@ def test_deliveries_and_resend(http: TestClient, engine: Engine) -> None:
 
     with engine.begin() as conn:  # as the worker leaves it after the last attempt
         conn.execute(update(outbox).values(status="failed", last_error="HTTP 500"))
-    failed = run("webhooks", "deliveries", "1", "--status", "failed")
-    assert failed.exit_code == 0 and "HTTP 500" in failed.output
+    failed = run("webhooks", "deliveries", "1", "--status", "failed", "--json")
+    assert failed.exit_code == 0, failed.output
+    assert [d["last_error"] for d in json.loads(failed.output)["data"]] == ["HTTP 500"]
+    assert "failed" in run("webhooks", "deliveries", "1").output
     resent = run("webhooks", "resend", "1", str(delivery["id"]))
     assert resent.exit_code == 0, resent.output
     [again] = http.get("/v1/webhooks/1/deliveries").json()["data"]
