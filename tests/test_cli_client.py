@@ -96,6 +96,14 @@ def test_get_reads_as_a_page_for_people(cli_engine: Engine) -> None:
     assert "{" not in result.output  # not JSON
 
 
+def test_text_that_looks_like_markup_is_shown_as_it_is(cli_engine: Engine) -> None:
+    store(cli_engine, [make_order("9", customer="[/] Anna [bold]Nov[/bold]")])
+    for args in (["orders", "get", "5"], ["orders", "list", "--filter", "external_id=9"]):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert "[/] Anna [bold]Nov[/bold]" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from orderhub.domain.jsonfmt import money_text
 from orderhub.store import StoredOrder
@@ -67,7 +68,7 @@ def _header(scalars: dict[str, Any], version: int) -> Panel:
     for label, names in _HEADER:
         shown = [text(scalars[name]) for name in names if scalars.get(name) not in (None, "")]
         if shown:
-            table.add_row(label, "  ".join(shown))
+            table.add_row(label, Text("  ".join(shown)))
     title = f"order {scalars['id']} (version {version})"
     return Panel(table, title=title, title_align="left")
 
@@ -84,7 +85,7 @@ def _addresses(nested: dict[str, Any]) -> Table | None:
     if not found:
         return None
     table = Table(*found, box=None, padding=(0, 4))
-    table.add_row(*(_address_text(address) for address in found.values()))
+    table.add_row(*(Text(_address_text(address)) for address in found.values()))
     return table
 
 
@@ -96,7 +97,7 @@ def _address_text(address: dict[str, Any]) -> str:
 def _lines(lines: list[dict[str, Any]]) -> Table:
     table = Table(*_LINE_COLUMNS, title="lines", title_justify="left")
     for line in lines:
-        table.add_row(*(text(line.get(name)) for name in _LINE_COLUMNS))
+        table.add_row(*(cell(line.get(name)) for name in _LINE_COLUMNS))
     return table
 
 
@@ -107,6 +108,11 @@ def _history(changes: list[dict[str, Any]]) -> Table:
             text(change.get("at")), text(change.get("status")), text(change.get("source"))
         )
     return table
+
+
+def cell(value: object) -> Text:
+    """A table cell shown as it is: text from orders and channels is never read as markup."""
+    return Text(text(value))
 
 
 def text(value: object) -> str:

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
 from orderhub.api.orders import parse_id
 from orderhub.api.render import Format, full_order, page_envelope, render, to_json
 from orderhub.cli.common import console, engine_from_settings
-from orderhub.cli.order_view import order_view, text
+from orderhub.cli.order_view import cell, order_view, text
 from orderhub.domain import Conflict, InvalidInput, NotFound, OrderhubError
 from orderhub.query import OrderQuery, parse_query
 from orderhub.services.orders import get_order, list_orders
@@ -60,7 +61,7 @@ def cli_actor() -> str:
 
 def fail(exc: OrderhubError | str) -> NoReturn:
     """One line on the console, and the exit code for what went wrong."""
-    console.print(f"[red]error:[/] {exc}", soft_wrap=True, highlight=False)
+    console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
     if isinstance(exc, InvalidInput):
         raise typer.Exit(EXIT_INVALID)
     if isinstance(exc, NotFound):
@@ -132,7 +133,7 @@ def _print_every_page(
             table = _table(result, f"{result.total:,} orders, every page")
         else:
             for row in result.rows:
-                table.add_row(*(text(row[name]) for name in _COLUMNS))
+                table.add_row(*(cell(row[name]) for name in _COLUMNS))
     if table is not None:
         console.print(table)
 
@@ -154,7 +155,7 @@ def walk_pages(engine: Engine, params: list[tuple[str, str]], size: int) -> Iter
 def _table(result: OrderPage, title: str) -> Table:
     table = Table(*_COLUMNS, title=title)
     for row in result.rows:
-        table.add_row(*(text(row[name]) for name in _COLUMNS))
+        table.add_row(*(cell(row[name]) for name in _COLUMNS))
     return table
 
 
@@ -280,7 +281,8 @@ def confirm_command(
     if bool(order_ids) == bool(filters):
         fail(InvalidInput("ID/--filter", "order ids or --filter, one of the two"))
     engine = engine_from_settings()
-    ids = [_order_id(raw) for raw in order_ids] if order_ids else _matching_ids(engine, filters)
+    found = [_order_id(raw) for raw in order_ids] if order_ids else _matching_ids(engine, filters)
+    ids = list(dict.fromkeys(found))
     if not ids:
         console.print("no order matches: nothing to confirm")
         return
@@ -320,7 +322,7 @@ def _confirm_each(engine: Engine, ids: list[int]) -> None:
         else:
             already += 1
     for line in refused:
-        console.print(f"[red]refused[/] {line}", soft_wrap=True, highlight=False)
+        console.print(f"[red]refused[/] {escape(line)}", soft_wrap=True, highlight=False)
     console.print(f"confirmed {done:,}, already confirmed {already:,}, refused {len(refused):,}")
     if refused:
         raise typer.Exit(EXIT_REFUSED)

@@ -8,7 +8,7 @@ from rich.table import Table
 from orderhub.api.render import to_json
 from orderhub.api.webhooks import delivery_document, subscription_document
 from orderhub.cli.common import console, engine_from_settings
-from orderhub.cli.order_view import text
+from orderhub.cli.order_view import cell
 from orderhub.cli.orders import fail
 from orderhub.domain import InvalidInput, OrderhubError
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
@@ -31,14 +31,8 @@ def list_command(
     table = Table("id", "url", "events", "filter", "active", "created")
     for sub in found:
         active = "yes" if sub.active else f"no: {sub.disabled_reason or 'disabled'}"
-        table.add_row(
-            str(sub.id),
-            sub.url,
-            ", ".join(sub.event_types),
-            sub.filter or "",
-            active,
-            text(sub.created_at),
-        )
+        values = (sub.id, sub.url, ", ".join(sub.event_types), sub.filter, active, sub.created_at)
+        table.add_row(*(cell(value) for value in values))
     console.print(table)
 
 
@@ -63,9 +57,10 @@ def create_command(
     except OrderhubError as exc:
         fail(exc)
     console.print(
-        f"created webhook subscription [bold]{created.id}[/] for {', '.join(created.event_types)}"
+        f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
         f" to {created.url}",
         soft_wrap=True,
+        markup=False,
     )
     console.print("its signing secret is shown only now:")
     typer.echo(created.secret)
@@ -92,16 +87,18 @@ def deliveries_command(
         return
     table = Table("id", "event", "type", "status", "attempts", "last error", "created", "next try")
     for delivery in found:
-        table.add_row(
-            str(delivery.id),
-            str(delivery.event_id),
+        next_try = delivery.next_attempt_at if delivery.status == "pending" else None
+        values = (
+            delivery.id,
+            delivery.event_id,
             delivery.type,
             delivery.status,
-            str(delivery.attempts),
-            delivery.last_error or "",
-            text(delivery.created_at),
-            text(delivery.next_attempt_at) if delivery.status == "pending" else "",
+            delivery.attempts,
+            delivery.last_error,
+            delivery.created_at,
+            next_try,
         )
+        table.add_row(*(cell(value) for value in values))
     console.print(table)
 
 
