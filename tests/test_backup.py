@@ -144,3 +144,14 @@ def test_no_database_there_is_an_error_not_an_empty_copy(
     assert result.exit_code != 0
     assert result.output.startswith("error: no SQLite database at")
     assert not (tmp_path / "missing.db").exists() and not (tmp_path / "copy.db").exists()
+
+
+def test_a_malformed_url_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ORDERHUB_DATABASE_URL", "not a url")
+    get_settings.cache_clear()
+    try:
+        result = run(str(tmp_path / "copy.db"))
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ORDERHUB_DATABASE_URL: expected a database URL")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from orderhub.domain import InvalidInput, OrderhubError
 
@@ -46,7 +47,11 @@ def backup_sqlite(database_url: str, target: Path, *, force: bool = False) -> Ba
 
 
 def _sqlite_path(database_url: str) -> Path:
-    url = make_url(database_url)
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        expected = "a database URL, e.g. sqlite:///orderhub.db"
+        raise InvalidInput("ORDERHUB_DATABASE_URL", expected) from None  # may hold a password
     if url.get_backend_name() != "sqlite":
         raise BackupRefused(
             f"orderhub db backup copies SQLite databases; this one is {url.get_backend_name()}: "
