@@ -153,5 +153,6 @@ def test_a_malformed_url_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         result = run(str(tmp_path / "copy.db"))
     finally:
         get_settings.cache_clear()
-    assert result.exit_code == 2
-    assert result.output.startswith("error: ORDERHUB_DATABASE_URL: expected a database URL")
+    assert result.exit_code != 0
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("error: ORDERHUB_DATABASE_URL: expected ")

@@ -12,15 +12,17 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from orderhub.api.orders import parse_id
 from orderhub.api.render import Format, full_order, page_envelope, render, to_json
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.order_view import cell, order_view, text
-from orderhub.domain import Conflict, InvalidInput, NotFound, OrderhubError
+from orderhub.domain import Conflict, InvalidInput, OrderhubError
 from orderhub.query import OrderQuery, parse_query
 from orderhub.services.orders import get_order, list_orders
 from orderhub.services.update_request import parse_update
@@ -29,13 +31,15 @@ from orderhub.store import OrderPage
 
 app = typer.Typer(help="Read and change orders.", no_args_is_help=True)
 
-#: Exit codes of these commands: bad input, no such order, a change refused (docs/deploy.md).
-EXIT_INVALID = 2
-EXIT_NOT_FOUND = 3
-EXIT_REFUSED = 4
+#: Exit codes, as every command's (docs/operations.md, "Exit codes"): bad input or a change the
+#: rules refuse is a usage error; an unknown id, or anything else that failed, is 1.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
 #: Page size of a walk over every page (--all, confirm --filter): the API's maximum.
 WALK_PAGE_SIZE = 1000
 _ACTOR_LENGTH = 64  # the history's actor column
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _COLUMNS = (
     "id",
@@ -59,14 +63,10 @@ def cli_actor() -> str:
     return f"cli:{user}"[:_ACTOR_LENGTH]
 
 
-def fail(exc: OrderhubError | str) -> NoReturn:
-    """One line on the console, and the exit code for what went wrong."""
-    console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
-    if isinstance(exc, InvalidInput):
-        raise typer.Exit(EXIT_INVALID)
-    if isinstance(exc, NotFound):
-        raise typer.Exit(EXIT_NOT_FOUND)
-    raise typer.Exit(EXIT_REFUSED if isinstance(exc, Conflict) else 1)
+def fail(exc: OrderhubError) -> NoReturn:
+    """One line on stderr, `error: ...`, and the exit code for what went wrong."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
+    raise typer.Exit(EXIT_USAGE if isinstance(exc, InvalidInput | Conflict) else EXIT_FAILED)
 
 
 def _order_id(raw: str) -> int:
@@ -289,7 +289,7 @@ def confirm_command(
     console.print(f"{len(ids):,} order(s) to confirm")
     if not yes and not _agreed("Confirm them?"):
         console.print("nothing changed")
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
     _confirm_each(engine, ids)
 
 
@@ -325,4 +325,4 @@ def _confirm_each(engine: Engine, ids: list[int]) -> None:
         console.print(f"[red]refused[/] {escape(line)}", soft_wrap=True, highlight=False)
     console.print(f"confirmed {done:,}, already confirmed {already:,}, refused {len(refused):,}")
     if refused:
-        raise typer.Exit(EXIT_REFUSED)
+        raise typer.Exit(EXIT_FAILED)

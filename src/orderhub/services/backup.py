@@ -13,6 +13,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from orderhub.domain import InvalidInput, OrderhubError
+from orderhub.store.engine import normalise_url
 
 
 class BackupRefused(OrderhubError):
@@ -48,7 +49,7 @@ def backup_sqlite(database_url: str, target: Path, *, force: bool = False) -> Ba
 
 def _sqlite_path(database_url: str) -> Path:
     try:
-        url = make_url(database_url)
+        url = make_url(normalise_url(database_url))
     except ArgumentError:
         expected = "a database URL, e.g. sqlite:///orderhub.db"
         raise InvalidInput("ORDERHUB_DATABASE_URL", expected) from None  # may hold a password
