@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderhub.api.logs import note_key_name
 from orderhub.api.problems import orderhub_problem
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import keys
@@ -135,6 +136,7 @@ class ApiKeyMiddleware:
         except InvalidApiKey as exc:
             await orderhub_problem(request, exc, _challenge(exc))(scope, receive, send)
             return
+        note_key_name(admission.key.name)  # for the access log line
         quota = admission.quota
         if quota is not None and quota.exceeded:
             headers = {**rate_limit_headers(quota), "Retry-After": str(quota.reset_seconds)}

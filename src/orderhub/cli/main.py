@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orderhub.api.logs import LogOptions
 from orderhub.cli import keys as keys_cli
 from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
@@ -16,6 +17,18 @@ from orderhub.cli import sync as sync_cli
 from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.demo import demo as demo_command
+from orderhub.cli.run import run as run_command
+from orderhub.cli.serving import (
+    ApiServer,
+    LogFormat,
+    LogLevel,
+    StopSignals,
+    access_log_option,
+    fail,
+    log_format_option,
+    log_level_option,
+    prepare,
+)
 from orderhub.cli.worker import worker as worker_command
 from orderhub.domain import OrderhubError
 from orderhub.services.backup import backup_sqlite
@@ -40,6 +53,7 @@ app.add_typer(mail_cli.app, name="mail")
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
+app.command("run")(run_command)
 
 
 @db_app.command("upgrade")
@@ -101,26 +115,19 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Server processes sharing the port (uvicorn workers)."
     ),
+    log_level: LogLevel = log_level_option(),
+    access_log: bool = access_log_option(),
+    log_format: LogFormat = log_format_option(),
 ) -> None:
-    """Serve the HTTP API."""
-    import uvicorn
-
-    from orderhub.api.limits import server_options
-
-    engine = engine_from_settings()
-    upgrade(engine)
-    refresh_statistics(engine)
-    engine.dispose()
-    # Each worker process builds its own app and engine from the same settings (environment).
-    uvicorn.run(
-        "orderhub.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        **server_options(),
-    )
+    """Serve the HTTP API (Ctrl-C or SIGTERM stops it)."""
+    signals = StopSignals()  # uvicorn shuts down gracefully, then the command returns: exit 0
+    prepare(host, port, LogOptions(log_level.value, log_format.value, access_log))
+    if signals.received:
+        return  # stopped while migrating
+    server = ApiServer(host, port, workers)
+    signals.stop_with(server.stop)
+    if not server.run() and not signals.received:
+        raise fail("the server did not start (see the log above)")
 
 
 def main() -> None:
