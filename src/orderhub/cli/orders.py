@@ -14,6 +14,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import track
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
@@ -273,7 +274,8 @@ def confirm_command(
         [],
         "--filter",
         "-f",
-        help="Instead of ids: every order matching field=value or field=modifier:value.",
+        help="Instead of ids: every order matching field=value or field=modifier:value (as "
+        "GET /v1/orders: pending and test orders only when the filter names status or test).",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before confirming."),
 ) -> None:
@@ -311,7 +313,10 @@ def _confirm_each(engine: Engine, ids: list[int]) -> None:
     refused: list[str] = []
     confirm = parse_update({"confirmed": True})
     actor = cli_actor()
-    for number in ids:
+    shown = (
+        track(ids, "confirming", console=console, transient=True) if console.is_terminal else ids
+    )
+    for number in shown:
         try:
             result = update_order(engine, number, confirm, actor)
         except OrderhubError as exc:
