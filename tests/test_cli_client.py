@@ -7,6 +7,7 @@ import getpass
 import json
 import shlex
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from helpers import auth_header, make_order, store
 from orderhub.api.app import create_app
 from orderhub.cli.common import console
 from orderhub.cli.main import app as cli
-from orderhub.domain import Status
+from orderhub.domain import LineType, OrderLine, Status
 from orderhub.services.keys import create_key, parse_scopes
 from orderhub.services.webhooks import create_subscription
 from orderhub.settings import get_settings
@@ -280,6 +281,24 @@ def test_list_prints_the_command_for_the_next_page(cli_engine: Engine) -> None:
         assert words[-2:] == ["--cursor", document["paging"]["cursor"]]
         args = words[1:]
     assert seen == [1, 2, 3, 5, 6, 7, 8, 9]
+
+
+def test_list_json_is_the_apis_envelope(http: TestClient, cli_engine: Engine) -> None:
+    line = OrderLine(
+        "1",
+        "SKU-1",
+        "Yoga mat",
+        LineType.ARTICLE,
+        1,
+        *(Decimal(v) for v in ("582.50", "25.00", "116.50", "582.50")),
+    )
+    store(cli_engine, [make_order("7", total=Decimal("582.50"), lines=[line])])
+    query = ["--filter", "status=open", "--sort", "total:desc", "--page-size", "2"]
+    result = run("orders", "list", *query, "--json")
+    assert result.exit_code == 0, result.output
+    api = http.get("/v1/orders", params={"status": "open", "_sort": "total:desc", "page_size": 2})
+    assert result.output.rstrip("\n") == api.text
+    assert '"unit_price":582.50' in result.output  # the stored digits, not a float's
 
 
 def test_list_all_walks_every_page(cli_engine: Engine) -> None:

@@ -20,7 +20,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from orderhub.api.orders import parse_id
-from orderhub.api.render import Format, full_order, page_envelope, render, to_json
+from orderhub.api.render import Format, full_order, page_envelope, page_items, render, to_json
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.order_view import cell, order_view, text
 from orderhub.domain import Conflict, InvalidInput, OrderhubError
@@ -110,9 +110,8 @@ def list_command(
     paging += [("cursor", cursor)] if cursor else []
     query = _parse([*params, ("page_size", str(size)), *paging])
     result = list_orders(engine, query)
-    envelope = page_envelope(
-        query, result, [full_order(row, parse_nested=True) for row in result.rows]
-    )
+    items = page_items(query, result, ids_only=False, fmt=Format.JSON)  # as GET /v1/orders
+    envelope = page_envelope(query, result, items)
     if as_json:
         typer.echo(to_json(envelope).decode())
         return
@@ -128,7 +127,7 @@ def _print_every_page(
     for result in walk_pages(engine, params, size):
         if as_json:
             for row in result.rows:
-                typer.echo(to_json(full_order(row, parse_nested=True)).decode())
+                typer.echo(to_json(full_order(row)).decode())
             continue
         if table is None:
             table = _table(result, f"{result.total:,} orders, every page")
