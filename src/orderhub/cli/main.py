@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +14,7 @@ from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
 from orderhub.cli import sandbox as sandbox_cli
 from orderhub.cli import sync as sync_cli
+from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.demo import demo as demo_command
 from orderhub.cli.run import run as run_command
@@ -28,7 +30,10 @@ from orderhub.cli.serving import (
     prepare,
 )
 from orderhub.cli.worker import worker as worker_command
+from orderhub.domain import OrderhubError
+from orderhub.services.backup import backup_sqlite
 from orderhub.services.generate import write_orders
+from orderhub.settings import get_settings
 from orderhub.store import refresh_statistics, upgrade
 
 app = typer.Typer(
@@ -45,6 +50,7 @@ app.add_typer(sync_cli.channels_app, name="channels")
 app.add_typer(sync_cli.quarantine_app, name="quarantine")
 app.command("sync")(sync_cli.sync)
 app.add_typer(mail_cli.app, name="mail")
+app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
 app.command("run")(run_command)
@@ -56,6 +62,19 @@ def db_upgrade() -> None:
     engine = engine_from_settings()
     upgrade(engine)
     console.print(f"[green]database is up to date[/] ({engine.url.render_as_string()})")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Path = typer.Argument(..., help="The copy to write (a new file)."),
+    force: bool = typer.Option(False, "--force", help="Replace PATH if it exists."),
+) -> None:
+    """Copy the SQLite database while it runs (SQLite's online backup); PostgreSQL: pg_dump."""
+    try:
+        done = backup_sqlite(get_settings().database_url, path, force=force)
+    except OrderhubError as exc:
+        orders_cli.fail(exc)
+    console.print(f"backed up {done.orders:,} orders ({done.size:,} bytes) to {done.path}")
 
 
 @app.command()
