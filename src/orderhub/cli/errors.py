@@ -8,6 +8,7 @@ bug: "unexpected error: ..." and exit 1.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import typer
@@ -43,11 +44,12 @@ class UsageError(CliError):
 class PortBusy(CliError):
     exit_code = EXIT_PORT_BUSY
 
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(
-            f"port {port} on {host} is already in use by another program: "
-            "stop it, or choose another port with --port"
-        )
+    def __init__(self, host: str, port: int, exc: OSError | None = None) -> None:
+        if exc is None or exc.errno == errno.EADDRINUSE:
+            reason = "is already in use by another program: stop it, or"
+        else:
+            reason = f"cannot be listened on ({exc.strerror}):"
+        super().__init__(f"port {port} on {host} {reason} choose another port with --port")
 
 
 class ChannelRefused(CliError):
