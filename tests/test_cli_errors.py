@@ -153,6 +153,11 @@ def test_a_config_file_that_is_not_toml(tmp_path: Path) -> None:
     assert line.startswith("error: orderhub.toml: not valid TOML (")
 
 
+def test_a_config_file_that_cannot_be_read(tmp_path: Path) -> None:
+    line = one_error_line(run(tmp_path, "sync", ORDERHUB_CONFIG_FILE=str(tmp_path)), 2)
+    assert line == f"error: {tmp_path}: cannot be read (Is a directory): expected a TOML file"
+
+
 def test_a_wrong_orderhub_environment_value(tmp_path: Path) -> None:
     result = run(tmp_path, "sync", ORDERHUB_WEBHOOKS_ALLOW_PRIVATE="maybe")
     assert one_error_line(result, 2) == (

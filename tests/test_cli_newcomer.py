@@ -181,3 +181,13 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_sync_without_a_config_file_says_where_it_looked(bare_directory: Path) -> None:
+    result = CliRunner().invoke(app, ["sync"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: there is no orderhub.toml (looked in {bare_directory.resolve()}): write one, "
+        "or set ORDERHUB_CONFIG_FILE (docs/channels.md)\n"
+    )
+    assert list(bare_directory.iterdir()) == []

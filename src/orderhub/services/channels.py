@@ -132,6 +132,9 @@ def load_config(path: str | Path) -> list[ChannelConfig]:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{file}: cannot be read ({reason}): expected a TOML file") from exc
     entries = data.get("channels", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{file}: `channels` must be an array of tables ([[channels]])")
