@@ -18,7 +18,6 @@ import typer
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from conftest import PG_ADMIN_URL, _pg_reason
 from helpers import free_port
 from orderhub.cli.errors import ReportingGroup, explain
 from orderhub.store import make_engine, upgrade
@@ -93,13 +92,10 @@ def test_a_database_not_migrated(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def empty_postgresql() -> Iterator[str]:
-    """A PostgreSQL database with no tables at all."""
-    reason = _pg_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    name = f"orderhub_empty_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def empty_postgresql(pg_database: str) -> Iterator[str]:
+    """A PostgreSQL database with no tables at all, beside the session's."""
+    admin = make_engine(pg_database, isolation_level="AUTOCOMMIT")
+    name = f"{admin.url.database}_empty_{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
