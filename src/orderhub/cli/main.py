@@ -39,7 +39,6 @@ from orderhub.store import refresh_statistics, upgrade
 
 app = typer.Typer(
     cls=ReportingGroup,
-    help="orderhub: every sales channel's orders in one store and one API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     # Plain help (as every sub-command inherits): Typer's rich help shows `<bool>` beside
