@@ -6,7 +6,6 @@ import os
 import secrets
 import shlex
 import signal
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -16,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from orderhub.cli.common import console, engine_from_settings
-from orderhub.cli.errors import PortBusy
+from orderhub.cli.ports import check_port_free
 from orderhub.cli.sync import _progress, _report, _SyncBar
 from orderhub.services.demo import (
     WEBHOOK_SECRET,
@@ -108,17 +107,6 @@ def _run(engine: Engine, port: int, orders: int, started: _Started) -> None:
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     """SIGTERM stops the demo as Ctrl-C does (uvicorn hands the signal on once it has stopped)."""
     raise KeyboardInterrupt
-
-
-def check_port_free(host: str, port: int) -> None:
-    """PortBusy unless the API could listen there (before anything is started or migrated)."""
-    with socket.socket() as probe:
-        # As uvicorn binds: a port left in TIME_WAIT by an earlier run counts as free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise PortBusy(host, port, exc) from exc
 
 
 def _configure(running: list[RunningChannel], webhook_secret: str) -> None:

@@ -8,7 +8,6 @@ bug: "unexpected error: ..." and exit 1.
 
 from __future__ import annotations
 
-import errno
 from typing import Any
 
 import typer
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from orderhub.cli.ports import PortUnavailable
 from orderhub.domain import Conflict, InvalidInput, OrderhubError
 from orderhub.services.channels import ConfigError
 from orderhub.settings import SettingsError
@@ -24,7 +24,7 @@ from orderhub.store.engine import DatabaseUnavailable, DatabaseUrlInvalid
 #: Exit codes (docs/operations.md, "Exit codes").
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_PORT_BUSY = 3
+# 3: the port cannot be listened on (cli/ports.py, PortUnavailable.exit_code)
 EXIT_DATABASE = 4
 EXIT_CHANNEL_REFUSED = 5
 
@@ -41,24 +41,13 @@ class UsageError(CliError):
     exit_code = EXIT_USAGE
 
 
-class PortBusy(CliError):
-    exit_code = EXIT_PORT_BUSY
-
-    def __init__(self, host: str, port: int, exc: OSError | None = None) -> None:
-        if exc is None or exc.errno == errno.EADDRINUSE:
-            reason = "is already in use by another program: stop it, or"
-        else:
-            reason = f"cannot be listened on ({exc.strerror}):"
-        super().__init__(f"port {port} on {host} {reason} choose another port with --port")
-
-
 class ChannelRefused(CliError):
     exit_code = EXIT_CHANNEL_REFUSED
 
 
 def explain(exc: Exception) -> tuple[str, int]:
     """The line to print (without `error: `) and the exit code for an exception."""
-    if isinstance(exc, CliError):
+    if isinstance(exc, (CliError, PortUnavailable)):
         return str(exc), exc.exit_code
     if isinstance(exc, DatabaseUrlInvalid):
         return f"ORDERHUB_DATABASE_URL: {exc}", EXIT_DATABASE
