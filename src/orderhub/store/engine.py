@@ -32,7 +32,9 @@ class DatabaseUnavailable(Exception):
     """The configured database cannot be used: its URL, its server or its schema."""
 
 
-class DatabaseUrlInvalid(DatabaseUnavailable):
+class DatabaseUrlInvalid(DatabaseUnavailable, ArgumentError):
+    """Also SQLAlchemy's ArgumentError, which callers of make_url already catch."""
+
     def __init__(self, url: str) -> None:
         shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
         super().__init__(f"the database URL {shown!r} is not valid: expected {EXPECTED_URL}")
