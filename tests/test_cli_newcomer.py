@@ -47,9 +47,15 @@ def bare_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         ["keys", "revoke", "ci"],
         ["mail", "list"],
         ["mail", "retry", "1"],
+        ["orders", "get", "1"],
+        ["orders", "update", "1", "--status", "shipped"],
+        ["webhooks", "list"],
+        ["webhooks", "create", "--url", "https://example.com/hook", "--event", "order.created"],
     ],
 )
-def test_reading_commands_create_no_database(bare_directory: Path, command: list[str]) -> None:
+def test_commands_that_only_use_the_database_create_none(
+    bare_directory: Path, command: list[str]
+) -> None:
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 4, result.output
     assert result.stdout == ""
