@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from orderhub.cli.common import console, engine_from_settings
-from orderhub.domain import OrderhubError
+from orderhub.cli.errors import UsageError
 from orderhub.services.scheduler import Outcome, Scheduler
 from orderhub.services.worker import WorkerPlan, plan_scheduler, plan_worker, run_once, run_worker
 from orderhub.settings import get_settings
@@ -29,17 +29,13 @@ def worker(
     """Deliver the outbox (e-mail, webhooks, push-back) and sync every account of orderhub.toml
     at its sync_interval. Run as many as you like: they share the work."""
     if no_sync and only_sync:
-        console.print("[red]error:[/] --no-sync and --only-sync exclude each other: give one")
-        raise typer.Exit(2)
+        raise UsageError("--no-sync and --only-sync exclude each other: give one")
     engine = engine_from_settings()
     upgrade(engine)
     settings = get_settings()
-    try:
-        plan = None if only_sync else plan_worker(engine, settings)
-        scheduler = None if no_sync else plan_scheduler(engine, settings, report=_print_outcome)
-    except OrderhubError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+    # A bad orderhub.toml or setting leaves as one line and exit 2 (cli/errors.py).
+    plan = None if only_sync else plan_worker(engine, settings)
+    scheduler = None if no_sync else plan_scheduler(engine, settings, report=_print_outcome)
     _print_plan(plan, scheduler, settings.config_file)
     topics = None if plan is None else plan.topics
     if once:
