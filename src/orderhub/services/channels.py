@@ -39,7 +39,13 @@ from orderhub.services.sync_health import (
     sync_health,
 )
 from orderhub.settings import expected_text
-from orderhub.store import ChannelState, QuarantinedRecord, SyncRepository, SyncRun
+from orderhub.store import (
+    ChannelState,
+    QuarantinedRecord,
+    ScheduleRepository,
+    SyncRepository,
+    SyncRun,
+)
 
 _ENV_SUFFIX = "_env"
 _NOT_CREDENTIALS = frozenset({"webhook_secret_env"})
@@ -214,7 +220,8 @@ def overview(
     health at the clock's time (`scheduled`: the scheduler's due times, by account)."""
     with engine.connect() as conn:
         records = account_records(conn)
-    now, due = clock.now(), scheduled or {}
+        due = ScheduleRepository(conn).due_times() if scheduled is None else scheduled
+    now = clock.now()
 
     def view(name: str, config: ChannelConfig | None) -> ChannelOverview:
         record = records.get(name, AccountRecord())

@@ -24,6 +24,7 @@ from orderhub.channels.base import Account
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.outbox import worker_name
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
+from orderhub.services.sync_health import notify_overdue
 from orderhub.store import Claim, ScheduleRepository, SyncRepository, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ class Schedulable(Protocol):
     def name(self) -> str: ...
 
     @property
+    def type(self) -> str: ...
+
+    @property
     def sync_interval(self) -> float: ...
 
     def missing_credentials(self) -> list[str]: ...
@@ -62,6 +66,10 @@ class FixedAccount:
     @property
     def name(self) -> str:
         return self.fixed.name
+
+    @property
+    def type(self) -> str:
+        return self.fixed.type
 
     def missing_credentials(self) -> list[str]:
         return []
@@ -167,18 +175,30 @@ class Scheduler:
             if outcome is None:
                 break
             outcomes.append(outcome)
+        self.watch_overdue()
         return outcomes
 
     def run_forever(self, stop: threading.Event, poll: float = 1.0) -> None:
-        """Tick until `stop` is set (a sync under way is finished first)."""
+        """Tick until `stop` is set (a sync under way is finished first); between rounds,
+        tell subscribers of accounts that became overdue."""
         while not stop.is_set():
             try:
                 outcome = self.tick()
+                self.watch_overdue()
             except Exception:  # a broken database connection must not end the worker
                 log.exception("scheduler round failed; retrying")
                 outcome = None
             if outcome is None:
                 stop.wait(poll)
+
+    def watch_overdue(self) -> list[str]:
+        """Send `channel.overdue` for this scheduler's accounts that became overdue (once per
+        episode, whichever worker sees it first); the accounts notified now."""
+        watched = list(self.jobs.values())
+        notified = notify_overdue(self.engine, watched, self.clock)
+        for name in notified:
+            log.warning("%s is overdue: no successful sync for 3 intervals", name)
+        return notified
 
     def next_due(self, claim: Claim, interval: float, failures: int, now: datetime) -> datetime:
         """An interval after the run started when it succeeded (now, if it took longer); after

@@ -15,24 +15,34 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import ChannelEventType
 from orderhub.domain.jsonfmt import dumps
-from orderhub.store import UnitOfWork
+from orderhub.store import ScheduleRepository, UnitOfWork
 from orderhub.store.sync import ChannelState, Failures, SyncRepository, SyncRun
 from orderhub.store.webhooks import enqueue_channel_event
-
-if TYPE_CHECKING:
-    from orderhub.services.channels import ChannelConfig
 
 #: No successful sync for more than this many intervals: the account is overdue.
 OVERDUE_INTERVALS = 3
 #: `channel.sync_failed` goes out at failures 1, 1 + EVERY, 1 + 2 * EVERY, ... in a row.
 FAILED_EVERY = 10
+
+
+class Watched(Protocol):
+    """An account whose health is watched: `ChannelConfig` (orderhub.toml) is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def sync_interval(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,7 @@ class AccountRecord:
 
 def sync_health(
     record: AccountRecord,
-    interval: int | None,
+    interval: float | None,
     now: datetime,
     scheduled_at: datetime | None = None,
 ) -> SyncHealth:
@@ -78,7 +88,7 @@ def sync_health(
     )
 
 
-def _next_due(record: AccountRecord, interval: int | None, now: datetime) -> datetime | None:
+def _next_due(record: AccountRecord, interval: float | None, now: datetime) -> datetime | None:
     if interval is None:
         return None
     run = record.last_run
@@ -87,7 +97,7 @@ def _next_due(record: AccountRecord, interval: int | None, now: datetime) -> dat
     return now if last is None else last + timedelta(seconds=interval)
 
 
-def _overdue(since: datetime | None, interval: int | None, now: datetime) -> bool:
+def _overdue(since: datetime | None, interval: float | None, now: datetime) -> bool:
     """More than OVERDUE_INTERVALS intervals since `since` (an account that never ran, or
     has no interval, has no baseline: not overdue)."""
     if since is None or interval is None:
@@ -122,7 +132,7 @@ def account_records(conn: Connection, channel: str | None = None) -> dict[str, A
 def announce_run(
     conn: Connection,
     account: tuple[str, str],
-    interval: int | None,
+    interval: float | None,
     run: tuple[int, str],
     failed_before: int,
     now: datetime,
@@ -149,16 +159,17 @@ def announce_run(
 
 def notify_overdue(
     engine: Engine,
-    configs: Sequence[ChannelConfig],
+    configs: Sequence[Watched],
     clock: Clock = SYSTEM_CLOCK,
     scheduled: Mapping[str, datetime] | None = None,
 ) -> list[str]:
     """Enqueue `channel.overdue` for each configured account that is overdue, once per
     episode (the event is keyed on the account and its last success, so a call every tick
     sends it once). Returns the accounts for which a delivery was enqueued now."""
-    now, due = clock.now(), scheduled or {}
+    now = clock.now()
     with engine.connect() as conn:  # a plain read: no write lock unless one is overdue
         records = account_records(conn)
+        due = ScheduleRepository(conn).due_times() if scheduled is None else scheduled
     overdue = []
     for config in configs:
         record = records.get(config.name, AccountRecord())
