@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
+from orderhub.api.content_type import JSON_BODY
 from orderhub.api.orders import parse_order_id
 from orderhub.api.problems import problem, request_format
 from orderhub.api.render import OK, Format, full_order, render
@@ -137,6 +138,7 @@ def search_xml(request: Request) -> Response:
 
 @router.put(
     "/orders/{order_id}",
+    dependencies=[JSON_BODY],
     response_model=None,
     responses={200: {"model": Order}, **_CHANGE_PROBLEMS},
     openapi_extra=_BODY,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from orderhub.api.auth import ADMIN, require
+from orderhub.api.content_type import JSON_BODY
 from orderhub.api.limits import one_value
 from orderhub.api.order_writes import WEB_URL_PATTERN
 from orderhub.api.orders import parse_id
@@ -19,7 +20,12 @@ from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.services import webhooks as service
 from orderhub.store.webhooks import Delivery, Subscription
 
-router = APIRouter(prefix="/v1", tags=["webhooks"], dependencies=[require(ADMIN)])
+router = APIRouter(
+    prefix="/v1",
+    tags=["webhooks"],
+    dependencies=[require(ADMIN)],
+    strict_content_type=False,  # a body without a Content-Type is read as JSON, as PUT does
+)
 _DELIVERY_PARAMS = ("status", "limit")
 
 
@@ -48,6 +54,7 @@ class WebhookIn(BaseModel):
 @router.post(
     "/webhooks",
     status_code=201,
+    dependencies=[JSON_BODY],
     response_model=None,
     responses=PROBLEMS,
     summary="Subscribe: the answer carries the signing secret, once",
