@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from orderhub.api.auth import READ, require
 from orderhub.api.limits import one_value
+from orderhub.api.paging import link_header, offset_links
 from orderhub.api.problems import request_format
 from orderhub.api.render import OK, render
 from orderhub.api.schemas import PROBLEMS
@@ -50,18 +51,21 @@ def list_quarantine(name: str, request: Request) -> Response:
     engine = request.app.state.engine
     service.known_channel(engine, _configs(request), name)
     records, total = service.quarantined(engine, name, page, page_size)
+    pages = -(-total // page_size)
     document = {
         "data": [_record(r) for r in records],
         "result": OK,
         "paging": {
             "total": total,
-            "pages": -(-total // page_size),
+            "pages": pages,
             "size": page_size,
             "page": page,
+            "has_next": page < pages,
         },
     }
     body, media_type = render(document, request_format(request), "quarantine")
-    return Response(body, media_type=media_type)
+    links = offset_links(request, page, pages)
+    return Response(body, media_type=media_type, headers=link_header(links))
 
 
 def _configs(request: Request) -> list[service.ChannelConfig]:

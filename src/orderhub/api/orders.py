@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, require
+from orderhub.api.paging import cursor_links, link_header
 from orderhub.api.problems import request_format
 from orderhub.api.render import Format, full_order, page_envelope, page_items, render
 from orderhub.api.schemas import PROBLEMS, IdList, Order, OrderList, query_parameters
@@ -33,7 +36,7 @@ def list_orders(request: Request) -> Response:
     page = service.list_orders(request.app.state.engine, query)
     fmt = request_format(request)
     items = page_items(query, page, ids_only=False, fmt=fmt)
-    return _respond(page_envelope(query, page, items), fmt)
+    return _respond_page(request, page_envelope(query, page, items), fmt)
 
 
 @router.get("/orders.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -60,7 +63,7 @@ def list_unconfirmed(request: Request) -> Response:
     )
     fmt = request_format(request)
     items = page_items(query, page, ids_only=query.view.value == "full", fmt=fmt)
-    return _respond(page_envelope(query, page, items), fmt)
+    return _respond_page(request, page_envelope(query, page, items), fmt)
 
 
 @router.get("/orders/unconfirmed.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -107,9 +110,12 @@ def _shortened(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + f"... ({len(text)} characters)"
 
 
-def _respond(document: dict[str, object], fmt: Format) -> Response:
+def _respond_page(request: Request, document: dict[str, Any], fmt: Format) -> Response:
+    """A page of a list, with its RFC 8288 Link header (api/paging.py)."""
+    paging = document["paging"]
+    links = cursor_links(request, paging["page"], paging["cursor"])
     body, media_type = render(document, fmt)
-    return Response(body, media_type=media_type)
+    return Response(body, media_type=media_type, headers=link_header(links))
 
 
 def _etags(header: str | None) -> list[str]:

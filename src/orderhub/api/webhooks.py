@@ -13,6 +13,7 @@ from orderhub.api.content_type import JSON_BODY
 from orderhub.api.limits import one_value
 from orderhub.api.order_writes import WEB_URL_PATTERN
 from orderhub.api.orders import parse_id
+from orderhub.api.paging import link_header, page_url
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import PROBLEMS
 from orderhub.domain import InvalidInput
@@ -26,7 +27,7 @@ router = APIRouter(
     dependencies=[require(ADMIN)],
     strict_content_type=False,  # a body without a Content-Type is read as JSON, as PUT does
 )
-_DELIVERY_PARAMS = ("status", "limit")
+_DELIVERY_PARAMS = ("status", "limit", "cursor")
 
 
 class WebhookIn(BaseModel):
@@ -97,13 +98,21 @@ def delete_webhook(subscription_id: str, request: Request) -> Response:
     "/webhooks/{subscription_id}/deliveries",
     response_model=None,
     responses=PROBLEMS,
-    summary="The delivery log, newest first (?status=pending|delivered|failed, ?limit=)",
+    summary="The delivery log, newest first (?status=pending|delivered|failed, ?limit=, ?cursor=)",
 )
 def list_deliveries(subscription_id: str, request: Request) -> Response:
     number = parse_id("subscription_id", subscription_id)
-    status, limit = _delivery_params(request)
-    found = service.list_deliveries(request.app.state.engine, number, status, limit)
-    return _json({"data": [delivery_document(d) for d in found]})
+    status, limit, before = _delivery_params(request)
+    engine = request.app.state.engine
+    found = service.list_deliveries(engine, number, status, limit + 1, before)
+    page, more = found[:limit], len(found) > limit
+    cursor = str(page[-1].id) if more else None
+    paging = {"size": limit, "cursor": cursor, "has_next": more}
+    links = {"next": page_url(request, cursor=cursor)} if cursor else {}
+    if before is not None:
+        links["first"] = page_url(request, cursor=None)
+    document = {"data": [delivery_document(d) for d in page], "paging": paging}
+    return Response(to_json(document), media_type=JSON_TYPE, headers=link_header(links))
 
 
 @router.post(
@@ -156,7 +165,7 @@ def delivery_document(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _delivery_params(request: Request) -> tuple[str | None, int]:
+def _delivery_params(request: Request) -> tuple[str | None, int, int | None]:
     params = request.query_params
     for name in params:
         if name not in _DELIVERY_PARAMS:
@@ -170,7 +179,8 @@ def _delivery_params(request: Request) -> tuple[str | None, int]:
     limit = int(raw_limit)
     if not 1 <= limit <= service.MAX_DELIVERIES:
         raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
-    return status, limit
+    cursor = one_value(request, "cursor")
+    return status, limit, None if cursor is None else parse_id("cursor", cursor)
 
 
 def _json(document: dict[str, Any], status: int = 200) -> Response:
