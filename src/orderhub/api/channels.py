@@ -9,10 +9,10 @@ from starlette.responses import Response
 
 from orderhub.api.auth import READ, require
 from orderhub.api.limits import one_value
-from orderhub.api.paging import link_header, offset_links
+from orderhub.api.paging import LINK_HEADER_DOC, link_header, offset_links
 from orderhub.api.problems import request_format
 from orderhub.api.render import OK, render
-from orderhub.api.schemas import PROBLEMS
+from orderhub.api.schemas import PROBLEMS, QuarantinePage, answer, problems
 from orderhub.domain import InvalidInput
 from orderhub.services import channels as service
 from orderhub.settings import get_settings
@@ -21,6 +21,19 @@ from orderhub.store import QuarantinedRecord, SyncRun
 router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000_000
+_QUARANTINE_QUERY = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 1, "maximum": largest},
+    }
+    for name, description, largest in (
+        ("page", "1-based page number.", MAX_PAGE),
+        ("page_size", "Records per page (default 50).", MAX_PAGE_SIZE),
+    )
+]
 
 
 @router.get(
@@ -41,7 +54,11 @@ def list_channels(request: Request) -> Response:
 @router.get(
     "/channels/{name}/quarantine",
     response_model=None,
-    responses=PROBLEMS,
+    responses={
+        **answer(QuarantinePage, "Records, newest first", xml=True, headers=LINK_HEADER_DOC),
+        **problems(404),
+    },
+    openapi_extra={"parameters": _QUARANTINE_QUERY},
     dependencies=[require(READ)],
     summary="Records of a channel that could not be decoded, with their raw payloads",
 )
