@@ -9,7 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
+import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis.core.failures import FailureGroup
 from sqlalchemy import create_engine
@@ -51,6 +53,15 @@ def statuses(document: dict[str, Any], method: str, path: str) -> set[str]:
 
 def parameter_names(document: dict[str, Any], method: str, path: str) -> set[str]:
     return {p["name"] for p in document["paths"][path][method.lower()].get("parameters", [])}
+
+
+def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
+    """Checked against the OpenAPI 3.1 meta-schema (schemathesis carries it)."""
+    assert document["openapi"].startswith("3.1")
+    schemathesis.openapi.from_dict(document).validate()
+    broken = {**document, "paths": {"/x": {"get": {"responses": {"200": {"bogus": 1}}}}}}
+    with pytest.raises(jsonschema_rs.ValidationError):
+        schemathesis.openapi.from_dict(broken).validate()
 
 
 def test_every_answer_has_a_schema_and_every_error_is_a_problem(document: dict[str, Any]) -> None:

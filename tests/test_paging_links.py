@@ -194,3 +194,17 @@ def test_the_delivery_log_walks_by_its_cursor(engine: Engine) -> None:
     ids = [d["id"] for d in items]
     assert len(ids) == 9 and ids == sorted(set(ids), reverse=True)  # newest first, each once
     assert len(answers) == 3 and "first" in answers[1].links
+
+
+def test_past_the_last_page_prev_is_the_last_page(engine: Engine) -> None:
+    store(engine, _orders(5))
+    http = client(engine)
+    beyond = http.get("/v1/orders?page_size=2&page=9")
+    assert beyond.json()["data"] == [] and beyond.json()["paging"]["has_next"] is False
+    links = check_links(beyond)
+    assert set(links) == {"prev", "first"}
+    assert dict(_query(links["prev"]))["page"] == "3"
+    _quarantine(engine, 3)
+    http.app.state.config_file = "absent.toml"
+    links = check_links(http.get("/v1/channels/mall-cz/quarantine?page_size=2&page=5"))
+    assert set(links) == {"prev", "first"} and dict(_query(links["prev"]))["page"] == "2"

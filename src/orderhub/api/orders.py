@@ -140,7 +140,7 @@ def _shortened(text: str) -> str:
 def _respond_page(request: Request, document: dict[str, Any], fmt: Format) -> Response:
     """A page of a list, with its RFC 8288 Link header (api/paging.py)."""
     paging = document["paging"]
-    links = cursor_links(request, paging["page"], paging["cursor"])
+    links = cursor_links(request, paging["page"], paging["pages"], paging["cursor"])
     body, media_type = render(document, fmt)
     return Response(body, media_type=media_type, headers=link_header(links))
 

@@ -39,15 +39,13 @@ def link_header(links: Mapping[str, str]) -> dict[str, str]:
     return {"Link": ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())}
 
 
-def cursor_links(request: Request, page: int, cursor: str | None) -> dict[str, str]:
+def cursor_links(request: Request, page: int, pages: int, cursor: str | None) -> dict[str, str]:
     """Keyset paging: `next` carries the next cursor; `prev` is the previous page by number
     (with no cursor: a cursor points forward only), `first` the query without paging."""
     links: dict[str, str] = {}
     if cursor is not None:
         links["next"] = page_url(request, cursor=cursor, page=None)
-    if page > 1:
-        links["prev"] = page_url(request, cursor=None, page=str(page - 1))
-        links["first"] = page_url(request, cursor=None, page=None)
+    links.update(_back(request, page, pages, cursor=None))
     return links
 
 
@@ -56,7 +54,16 @@ def offset_links(request: Request, page: int, pages: int) -> dict[str, str]:
     links: dict[str, str] = {}
     if page < pages:
         links["next"] = page_url(request, page=str(page + 1))
-    if page > 1:
-        links["prev"] = page_url(request, page=str(min(page - 1, max(pages, 1))))
-        links["first"] = page_url(request, page=None)
+    links.update(_back(request, page, pages))
     return links
+
+
+def _back(request: Request, page: int, pages: int, **also: str | None) -> dict[str, str]:
+    """`prev` and `first` from page 2 on; past the last page, `prev` is the last page."""
+    if page <= 1:
+        return {}
+    previous = str(min(page - 1, max(pages, 1)))
+    return {
+        "prev": page_url(request, page=previous, **also),
+        "first": page_url(request, page=None, **also),
+    }

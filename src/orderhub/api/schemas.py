@@ -355,7 +355,8 @@ def answer(
     entry: dict[str, Any] = {"model": model, "description": description}
     if xml:
         ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-        entry["content"] = {"application/xml": {"schema": ref, "description": XML_ALTERNATIVE}}
+        entry["content"] = {"application/xml": {"schema": ref}}
+        entry["description"] += ". " + XML_ALTERNATIVE
     if headers:
         entry["headers"] = headers
     return {status: entry}
