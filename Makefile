@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The product alone (`make demo`): orderhub and its runtime dependencies, no dev tools.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 
 .PHONY: help install demo test lint fmt bench bench-sync mutation sabotage clean
 
@@ -13,11 +15,17 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
 
 install: $(STAMP)  ## Create .venv and install orderhub with its dev tools
 
-demo: $(STAMP)  ## Install, then run the demo (sample orders + the API on http://127.0.0.1:8000)
+demo: $(RUNTIME_STAMP)  ## Install orderhub alone (no dev tools), then run the demo on :8000
 	$(BIN)/orderhub demo
 
 test: $(STAMP)  ## Install, then run every test on SQLite and PostgreSQL (skips PostgreSQL if absent)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from helpers import api_key, auth_header, client
 from orderhub.cli import app as cli_app
+from orderhub.cli.common import console
 from orderhub.services.channels import ConfigError, load_config
 from orderhub.services.sync import sync_account
 from orderhub.settings import get_settings
@@ -122,11 +123,12 @@ def test_channels_api_shows_state_and_last_run_metrics(engine: Engine, tmp_path:
         (channel,) = response.json()["data"]
         assert (channel["name"], channel["configured"], channel["type"]) == (CHANNEL, True, "mall")
         assert channel["cursor"]["full"] is None
-        # The config's sync_interval (600 s) after the last success.
+        # The config's sync_interval (600 s) after the last run (which succeeded).
         last_success = datetime.fromisoformat(channel["last_success_at"])
-        assert datetime.fromisoformat(channel["next_sync_at"]) == last_success + timedelta(
+        assert datetime.fromisoformat(channel["next_due_at"]) == last_success + timedelta(
             seconds=600
         )
+        assert (channel["overdue"], channel["consecutive_failures"]) == (False, 0)
         run = channel["last_run"]
         assert (run["status"], run["orders_new"]) == ("ok", 100)
         served = sandbox.state.request_count  # counted by the sandbox, not by the hub
@@ -162,11 +164,16 @@ def cli_env(
         get_settings.cache_clear()
 
 
-def test_cli_sync_then_channels_list(cli_env: Sandbox, engine: Engine) -> None:
+def test_cli_sync_then_channels_list(
+    cli_env: Sandbox, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "width", 250)  # a wide terminal: no cell is cut
     runner = CliRunner()
     synced = runner.invoke(cli_app, ["sync", "--channel", CHANNEL])
     assert synced.exit_code == 0, synced.output
     assert "mall-cz: ok 80 new" in synced.output
+    # The channel's acknowledgement is not the hub's `confirmed` flag: not called the same.
+    assert "acknowledged to the channel" in synced.output and "confirmed" not in synced.output
     assert_same_orders(engine, cli_env)
     listed = runner.invoke(cli_app, ["channels", "list"])
     assert listed.exit_code == 0, listed.output
@@ -174,7 +181,7 @@ def test_cli_sync_then_channels_list(cli_env: Sandbox, engine: Engine) -> None:
         [cell.strip() for cell in line.strip("│").split("│")] for line in listed.output.splitlines()
     ]
     (row,) = [cells for cells in rows if cells[0] == "mall-cz"]
-    assert (row[1], row[4], row[5]) == ("mall", "ok", "80")  # type, last run, new
+    assert (row[1], row[5], row[6], row[7]) == ("mall", "ok", "ok", "80")  # health, run, orders
     unknown = runner.invoke(cli_app, ["sync", "--channel", "nope"])
     assert unknown.exit_code == 2
     assert "known: mall-cz" in unknown.output

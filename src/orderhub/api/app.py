@@ -8,6 +8,7 @@ import orjson
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from orderhub import __version__
 from orderhub.api import (
@@ -16,11 +17,13 @@ from orderhub.api import (
     channels,
     docs,
     limits,
+    metrics,
     order_writes,
     orders,
     problems,
 )
 from orderhub.api import webhooks as webhooks_api
+from orderhub.api.logs import AccessLog, LogOptions, configure_logging
 from orderhub.api.openapi import finish_openapi
 from orderhub.api.problems import problem
 from orderhub.api.request_id import RequestId
@@ -47,12 +50,14 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     problems.install(app)
     auth.install(app)  # before any router: it guards the routes included after it
     app.add_middleware(limits.InputGuard)  # runs before the key check
-    app.add_middleware(RequestId)  # added last, so it runs first: even a refusal carries the id
+    app.add_middleware(metrics.HttpMetrics)  # counts and times every answer (raised: a 500)
+    _outermost(app)  # even a refusal, even an unexpected error, has its id and access line
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)
     app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
+    app.include_router(metrics.router)
 
     _finish_openapi(app)
     docs.install(app)
@@ -84,6 +89,25 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
         return Response(orjson.dumps(body), media_type="application/json")
 
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app of `orderhub serve`'s server processes: logging as the command line asked
+    (passed through the environment, which worker processes inherit), then the app."""
+    configure_logging(LogOptions.from_env())
+    return create_app()
+
+
+def _outermost(app: FastAPI) -> None:
+    """`RequestId`, then `AccessLog`, around the whole stack, Starlette's ServerErrorMiddleware
+    included (`add_middleware` puts them inside it): the 500 of an unexpected error carries
+    the id in its header, its body and its log lines, and has its access line."""
+    build = app.build_middleware_stack
+
+    def build_with_id() -> ASGIApp:
+        return RequestId(AccessLog(build()))
+
+    app.build_middleware_stack = build_with_id  # type: ignore[method-assign]
 
 
 def _finish_openapi(app: FastAPI) -> None:

@@ -2,14 +2,20 @@
 
 - `ApiKeyMiddleware` (pure ASGI, so it sees every /v1 answer, errors and unknown paths
   included) authenticates the bearer key, counts the request (401 / 429 stop it there) and adds
-  the `RateLimit-Policy` / `RateLimit` headers to whatever answer follows.
+  the `RateLimit-Policy` / `RateLimit` headers to whatever answer follows. Every key's requests
+  are counted; only a key with a daily limit is refused (429). An unlimited key's requests are
+  counted in memory and written once a second by a background task (`keys.UsageTally`).
 - Routes declare the scopes they need in one line, `dependencies=[require(READ)]`; an app-wide
   dependency checks them (403). A /v1 route that declares nothing needs `admin`: fail closed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -17,11 +23,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderhub.api.instruments import QUOTA_REJECTIONS
+from orderhub.api.logs import note_key_name
 from orderhub.api.problems import orderhub_problem
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import keys
 from orderhub.services.keys import (
     ADMIN,
+    METRICS,
     READ,
     SCOPES,
     WRITE,
@@ -33,7 +42,18 @@ from orderhub.services.keys import (
     QuotaExceeded,
 )
 
-__all__ = ["ADMIN", "READ", "WRITE", "ApiKeyMiddleware", "current_key", "install", "require"]
+__all__ = [
+    "ADMIN",
+    "METRICS",
+    "READ",
+    "WRITE",
+    "ApiKeyMiddleware",
+    "current_key",
+    "install",
+    "require",
+]
+
+log = logging.getLogger(__name__)
 
 REALM = 'Bearer realm="orderhub"'
 POLICY = "daily"
@@ -55,11 +75,11 @@ _CHANNEL_SECRET_PATHS = re.compile(r"/v1/channels/[^/]+/webhook")
 
 
 def guarded(path: str) -> bool:
-    """Whether a path needs a key: everything under /v1 (not /healthz, /docs, /openapi.json),
-    except the inbound channel webhook, which checks its channel's secret itself."""
+    """Whether a path needs a key: /metrics and everything under /v1 (not /healthz, /docs,
+    /openapi.json), except the inbound channel webhook, which checks its channel's secret."""
     if _CHANNEL_SECRET_PATHS.fullmatch(path):
         return False
-    return path == "/v1" or path.startswith("/v1/")
+    return path in ("/v1", "/metrics") or path.startswith("/v1/")
 
 
 def require(*scopes: str) -> Any:
@@ -130,18 +150,22 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
         try:
-            admission = await _admit(request)
+            admission = await _admit(request, clock)
         except InvalidApiKey as exc:
             await orderhub_problem(request, exc, _challenge(exc))(scope, receive, send)
             return
+        note_key_name(admission.key.name)  # for the access log line
         quota = admission.quota
         if quota is not None and quota.exceeded:
+            QUOTA_REJECTIONS.labels(key=admission.key.name).inc()
             headers = {**rate_limit_headers(quota), "Retry-After": str(quota.reset_seconds)}
             await orderhub_problem(request, QuotaExceeded(quota), headers)(scope, receive, send)
             return
         scope.setdefault("state", {})[_STATE] = admission.key
         if quota is None:
+            request.app.state.key_usage.add(admission.key, clock.now())
             await self.app(scope, receive, send)
             return
         extra = [(k.lower().encode(), v.encode()) for k, v in rate_limit_headers(quota).items()]
@@ -162,14 +186,13 @@ def rate_limit_headers(quota: Quota) -> dict[str, str]:
     }
 
 
-async def _admit(request: Request) -> Admission:
+async def _admit(request: Request, clock: Clock) -> Admission:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise InvalidApiKey(
             "a valid API key is required: send Authorization: Bearer <key>", presented=False
         )
-    clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
     cached = keys.recently_admitted(token, clock)
     if cached is not None:
         return cached
@@ -187,3 +210,41 @@ def install(app: FastAPI) -> None:
     """Guard every /v1 route; call before any router is included (dependencies are copied)."""
     app.router.dependencies.append(Depends(_check_scopes))
     app.add_middleware(ApiKeyMiddleware)
+    app.state.key_usage = keys.UsageTally()
+    _write_usage_while_serving(app)
+
+
+def _write_usage_while_serving(app: FastAPI) -> None:
+    """While the server runs, write the unlimited keys' requests every second, and once more
+    when it stops (wraps whatever lifespan the app has)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(server_app: Any) -> AsyncIterator[Any]:
+        writer = asyncio.create_task(_write_usage_every_second(app))
+        try:
+            async with inner(server_app) as state:
+                yield state
+        finally:
+            writer.cancel()
+            with suppress(asyncio.CancelledError):
+                await writer
+            await _write_usage(app)
+
+    app.router.lifespan_context = lifespan
+
+
+async def _write_usage_every_second(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(keys.USAGE_FLUSH_SECONDS)
+        await _write_usage(app)
+
+
+async def _write_usage(app: FastAPI) -> None:
+    tally: keys.UsageTally = app.state.key_usage
+    if not tally.pending:
+        return
+    try:
+        await run_in_threadpool(tally.flush, app.state.engine)
+    except Exception:  # the counts wait for the next try; serving goes on
+        log.exception("could not write the API keys' request counts; will retry")

@@ -1,4 +1,4 @@
-"""Thin routes for channel accounts: their sync state, last run metrics and quarantine."""
+"""Thin routes for channel accounts: their sync state and health, last run metrics, quarantine."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from orderhub.api.limits import one_value
 from orderhub.api.paging import LINK_HEADER_DOC, link_header, offset_links
 from orderhub.api.problems import request_format
 from orderhub.api.render import OK, render
-from orderhub.api.schemas import PROBLEMS, QuarantinePage, answer, problems
+from orderhub.api.schemas import ChannelList, OneChannel, QuarantinePage, answer, problems
 from orderhub.domain import InvalidInput
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import channels as service
 from orderhub.settings import get_settings
-from orderhub.store import QuarantinedRecord, SyncRun
+from orderhub.store import QuarantinedRecord
 
 router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_PAGE_SIZE = 1000
@@ -39,15 +40,29 @@ _QUARANTINE_QUERY = [
 @router.get(
     "/channels",
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(ChannelList, "Every account", xml=True), **problems()},
     dependencies=[require(READ)],
-    summary="Channel accounts with their sync state and last run's metrics",
+    summary="Channel accounts with their sync state, health and last run's metrics",
 )
 def list_channels(request: Request) -> Response:
-    configs = _configs(request)
-    views = service.overview(request.app.state.engine, configs)
-    data = [_channel(view) for view in views]
+    views = service.overview(request.app.state.engine, _configs(request), _clock(request))
+    data = [service.channel_document(view) for view in views]
     body, media_type = render({"data": data, "result": OK}, request_format(request), "channels")
+    return Response(body, media_type=media_type)
+
+
+@router.get(
+    "/channels/{name}",
+    response_model=None,
+    responses={**answer(OneChannel, "The account", xml=True), **problems(404)},
+    dependencies=[require(READ)],
+    summary="One channel account with its sync state, health and last run's metrics",
+)
+def get_channel(name: str, request: Request) -> Response:
+    engine = request.app.state.engine
+    view = service.channel(engine, _configs(request), name, _clock(request))
+    document = {"data": service.channel_document(view), "result": OK}
+    body, media_type = render(document, request_format(request), "channel")
     return Response(body, media_type=media_type)
 
 
@@ -85,6 +100,10 @@ def list_quarantine(name: str, request: Request) -> Response:
     return Response(body, media_type=media_type, headers=link_header(links))
 
 
+def _clock(request: Request) -> Clock:
+    return getattr(request.app.state, "clock", SYSTEM_CLOCK)
+
+
 def _configs(request: Request) -> list[service.ChannelConfig]:
     path = getattr(request.app.state, "config_file", None) or get_settings().config_file
     return service.load_config(path)
@@ -97,44 +116,6 @@ def _positive(request: Request, name: str, default: int, largest: int) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= largest:
         raise InvalidInput(name, f"an integer from 1 to {largest}", raw[:40])
     return int(raw)
-
-
-def _channel(view: service.ChannelOverview) -> dict[str, Any]:
-    state = view.state
-    return {
-        "name": view.name,
-        "type": view.type,
-        "configured": view.configured,
-        "base_url": view.base_url,
-        "sync_interval": view.sync_interval,
-        "missing_credentials": view.missing_credentials,
-        "cursor": state.cursor if state else None,
-        "last_success_at": state.last_success_at if state else None,
-        "next_sync_at": view.next_sync_at,
-        "last_run": _run(view.last_run) if view.last_run else None,
-    }
-
-
-def _run(run: SyncRun) -> dict[str, Any]:
-    counts = run.counts
-    return {
-        "id": run.id,
-        "status": run.status,
-        "full": run.full,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "orders_new": counts.orders_new,
-        "orders_changed": counts.orders_changed,
-        "orders_unchanged": counts.orders_unchanged,
-        "quarantined": counts.quarantined,
-        "acknowledged": counts.acknowledged,
-        "requests": counts.requests,
-        "requests_per_1000_orders": counts.requests_per_1000,
-        "retries": counts.retries,
-        "errors": counts.errors,
-        "seconds": counts.seconds,
-        "error": run.error,
-    }
 
 
 def _record(record: QuarantinedRecord) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from orderhub.api.auth import READ, require
 from orderhub.api.paging import LINK_HEADER_DOC, cursor_links, link_header
 from orderhub.api.problems import request_format
+from orderhub.api.query_params import query_parameters
 from orderhub.api.render import Format, full_order, page_envelope, page_items, render
 from orderhub.api.schemas import (
     ETAG_HEADER,
@@ -18,7 +19,6 @@ from orderhub.api.schemas import (
     OrderList,
     answer,
     problems,
-    query_parameters,
 )
 from orderhub.domain import InvalidInput
 from orderhub.query import parse_query

@@ -42,6 +42,8 @@ def problem(
     }
     if (request_id := current_request_id()) is not None:
         body["request_id"] = request_id
+    if status < 500:  # a 5xx is logged with its traceback where it is caught
+        log.info("problem %s %s: %s", status, title, detail)
     if wants_xml(request):
         return Response(to_xml("problem", body), status, headers, PROBLEM_XML)
     return Response(to_json(body), status, headers, PROBLEM_JSON)

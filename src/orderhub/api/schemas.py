@@ -15,13 +15,8 @@ from orderhub.domain import (
     Address,
     FieldKind,
     OrderLine,
-    ScalarField,
     StatusChange,
 )
-from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from orderhub.query.operators import ALLOWED_BY_KIND, OPERATORS, Arity
-from orderhub.query.parser import MAX_IN_VALUES, MAX_PAGE
-from orderhub.query.values import expected_for
 from orderhub.services.webhooks import DELIVERY_STATUSES, EVENT_TYPES
 from orderhub.store import BASIC_FIELDS
 
@@ -156,6 +151,52 @@ class QuarantinePage(_Closed):
     paging: OffsetPaging
 
 
+class SyncRun(_Closed):
+    id: int
+    status: str = Field(description="running, ok, failed or interrupted.")
+    full: bool
+    started_at: datetime
+    finished_at: datetime | None
+    orders: int = Field(description="Orders read (new, changed and unchanged).")
+    orders_new: int
+    orders_changed: int
+    orders_unchanged: int
+    quarantined: int
+    acknowledged: int
+    requests: int
+    requests_per_1000_orders: float | None
+    retries: int
+    errors: int
+    seconds: float | None
+    error: str | None
+
+
+class Channel(_Closed):
+    name: str
+    type: str
+    configured: bool = Field(description="In orderhub.toml (else known from its past syncs).")
+    base_url: str | None
+    sync_interval: int | None = Field(description="Seconds between scheduled syncs.")
+    missing_credentials: list[str]
+    cursor: Any = Field(description="Where the next sync starts, its timestamps zoned.")
+    last_success_at: datetime | None
+    next_due_at: datetime | None
+    overdue: bool = Field(description="No successful sync for 3 intervals.")
+    consecutive_failures: int
+    last_error: str | None
+    last_run: SyncRun | None
+
+
+class ChannelList(_Closed):
+    data: list[Channel]
+    result: Result
+
+
+class OneChannel(_Closed):
+    data: Channel
+    result: Result
+
+
 #: The webhook event types, a named enum in OpenAPI (services/webhooks.py is the one list).
 EventType = StrEnum(  # type: ignore[misc]
     "EventType", {name.replace(".", "_").upper(): name for name in EVENT_TYPES}
@@ -239,92 +280,6 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
-def query_parameters() -> list[dict[str, Any]]:
-    """OpenAPI parameters for the query language: one per field, plus paging, sort and view."""
-    sort_key = f"({'|'.join(SCALAR_FIELDS)})(:(asc|desc))?"
-    params = [
-        _param(
-            "_sort",
-            "field:asc,other:desc; default id:asc, ties broken by id.",
-            "string",
-            pattern=f"^({sort_key})?$",
-        ),
-        _param("page", "1-based page number.", "integer", minimum=1, maximum=MAX_PAGE),
-        _param(
-            "page_size",
-            f"Default {DEFAULT_PAGE_SIZE}.",
-            "integer",
-            minimum=1,
-            maximum=MAX_PAGE_SIZE,
-        ),
-        _param(
-            "cursor",
-            "paging.cursor of the previous page (keyset paging); only a cursor the hub made "
-            "for the same filters and sort is accepted.",
-            "string",
-            minLength=1,
-        ),
-        _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
-    ]
-    for name, spec in SCALAR_FIELDS.items():
-        modifiers = ", ".join(ALLOWED_BY_KIND[spec.kind])
-        null = " `$null` with eq/neq." if spec.nullable else ""
-        value = f"[modifier:]{expected_for(spec)}"
-        text = f"{spec.description} Value: {value}; modifiers {modifiers}.{null}"
-        pattern = filter_pattern(spec)
-        extra = {"pattern": pattern} if pattern else {"minLength": 1}
-        params.append(_param(name, text, "string", **extra))
-    return params
-
-
-_CI_BOOL = "([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)"
-_DAY = "[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-_TIME = (
-    "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
-)
-_VALUES: dict[FieldKind, str] = {
-    FieldKind.INT: "-?[0-9]{1,18}",
-    FieldKind.DECIMAL: "-?[0-9]{1,14}(\\.[0-9]{1,4})?",
-    FieldKind.BOOL: _CI_BOOL,
-    FieldKind.DATE: _DAY,
-    FieldKind.DATETIME: f"{_DAY}([ T]{_TIME})?",
-}
-
-
-def filter_pattern(spec: ScalarField) -> str | None:
-    """The filter values a field takes, as a regular expression (None for free text, where
-    any value with an explicit `eq:` is one; docs/query-language.md has the whole grammar).
-    Dates stop at day 28 here: the schema names a part of what is accepted, never more."""
-    if spec.kind is FieldKind.STR:
-        return None
-    value = (
-        "(" + "|".join(spec.choices) + ")" if spec.kind is FieldKind.ENUM else _VALUES[spec.kind]
-    )
-    allowed = ALLOWED_BY_KIND[spec.kind]
-    ones = [op for op in allowed if OPERATORS[op].arity is Arity.ONE]
-    if "neq" in ones:
-        ones.append("ne")
-    forms = [f"(({'|'.join(ones)}):)?{value}"]
-    many = [op for op in allowed if OPERATORS[op].arity is Arity.MANY]
-    forms.append(f"({'|'.join(many)}):{value}(,{value}){{0,{MAX_IN_VALUES - 1}}}")
-    two = [op for op in allowed if OPERATORS[op].arity is Arity.TWO]
-    if two:
-        forms.append(f"({'|'.join(two)}):{value},{value}")
-    if spec.nullable:
-        forms.append("((eq|neq|ne):)?\\$null")
-    return "^(" + "|".join(forms) + ")$"
-
-
-def _param(name: str, description: str, kind: str, **schema: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": kind, **schema},
-    }
-
-
 #: What each error status means, for the routes that can answer it (api/openapi.py adds the
 #: ones every route can give: 400, 413, 414, 431, and 401, 403, 429 under /v1).
 _ERRORS = {
@@ -335,7 +290,7 @@ _ERRORS = {
     412: "If-Match names another version than the current one: nothing was changed.",
     415: "The body's Content-Type is not one this route reads (the problem names both).",
 }
-XML_ALTERNATIVE = "The same document as XML (docs/api.md, XML): ask with Accept or `.xml`."
+XML_ALTERNATIVE = " (JSON; the same as XML with `Accept: application/xml`, docs/api.md)"
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -356,7 +311,7 @@ def answer(
     if xml:
         ref = {"$ref": f"#/components/schemas/{model.__name__}"}
         entry["content"] = {"application/xml": {"schema": ref}}
-        entry["description"] += ". " + XML_ALTERNATIVE
+        entry["description"] += XML_ALTERNATIVE
     if headers:
         entry["headers"] = headers
     return {status: entry}

@@ -144,14 +144,22 @@ def list_deliveries(subscription_id: str, request: Request) -> Response:
     status, limit, before = _delivery_params(request)
     engine = request.app.state.engine
     found = service.list_deliveries(engine, number, status, limit + 1, before)
-    page, more = found[:limit], len(found) > limit
-    cursor = str(page[-1].id) if more else None
-    paging = {"size": limit, "cursor": cursor, "has_next": more}
+    document = delivery_page(found, limit)
+    cursor = document["paging"]["cursor"]
     links = {"next": page_url(request, cursor=cursor)} if cursor else {}
     if before is not None:
         links["first"] = page_url(request, cursor=None)
-    document = {"data": [delivery_document(d) for d in page], "paging": paging}
     return Response(to_json(document), media_type=JSON_TYPE, headers=link_header(links))
+
+
+def delivery_page(found: list[Delivery], limit: int) -> dict[str, Any]:
+    """The delivery log's page from up to `limit + 1` deliveries (one more: a next page)."""
+    page, more = found[:limit], len(found) > limit
+    cursor = str(page[-1].id) if more else None
+    return {
+        "data": [delivery_document(d) for d in page],
+        "paging": {"size": limit, "cursor": cursor, "has_next": more},
+    }
 
 
 @router.post(

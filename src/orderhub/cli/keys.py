@@ -23,7 +23,7 @@ def create_command(
         ..., "--scopes", help=f"Comma-separated, of: {', '.join(service.SCOPES)}."
     ),
     daily_limit: int | None = typer.Option(
-        None, "--daily-limit", help="Requests per UTC day; none means unlimited."
+        None, "--daily-limit", help="Requests per UTC day; none means unlimited (still counted)."
     ),
     replace: bool = typer.Option(
         False, "--replace", help="Delete a key of the same name first (it stops working)."
@@ -49,7 +49,8 @@ def create_command(
 def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Every key (never the key itself), with today's request count."""
+    """Every key (never the key itself), with today's request count (every key's: a running
+    server writes its unlimited keys' counts once a second)."""
     engine = engine_from_settings()
     upgrade(engine)
     rows = service.list_keys(engine)

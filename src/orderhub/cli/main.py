@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orderhub.api.logs import LogOptions
 from orderhub.cli import keys as keys_cli
 from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
 from orderhub.cli import sandbox as sandbox_cli
 from orderhub.cli import sync as sync_cli
+from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.demo import demo as demo_command
+from orderhub.cli.run import run as run_command
+from orderhub.cli.serving import (
+    ApiServer,
+    LogFormat,
+    LogLevel,
+    StopSignals,
+    access_log_option,
+    fail,
+    log_format_option,
+    log_level_option,
+    prepare,
+)
 from orderhub.cli.worker import worker as worker_command
+from orderhub.domain import OrderhubError
+from orderhub.services.backup import backup_sqlite
 from orderhub.services.generate import write_orders
+from orderhub.settings import get_settings
 from orderhub.store import refresh_statistics, upgrade
 
 app = typer.Typer(
@@ -32,8 +50,10 @@ app.add_typer(sync_cli.channels_app, name="channels")
 app.add_typer(sync_cli.quarantine_app, name="quarantine")
 app.command("sync")(sync_cli.sync)
 app.add_typer(mail_cli.app, name="mail")
+app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
+app.command("run")(run_command)
 
 
 @db_app.command("upgrade")
@@ -42,6 +62,19 @@ def db_upgrade() -> None:
     engine = engine_from_settings()
     upgrade(engine)
     console.print(f"[green]database is up to date[/] ({engine.url.render_as_string()})")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Path = typer.Argument(..., help="The copy to write (a new file)."),
+    force: bool = typer.Option(False, "--force", help="Replace PATH if it exists."),
+) -> None:
+    """Copy the SQLite database while it runs (SQLite's online backup); PostgreSQL: pg_dump."""
+    try:
+        done = backup_sqlite(get_settings().database_url, path, force=force)
+    except OrderhubError as exc:
+        orders_cli.fail(exc)
+    console.print(f"backed up {done.orders:,} orders ({done.size:,} bytes) to {done.path}")
 
 
 @app.command()
@@ -82,26 +115,19 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Server processes sharing the port (uvicorn workers)."
     ),
+    log_level: LogLevel = log_level_option(),
+    access_log: bool = access_log_option(),
+    log_format: LogFormat = log_format_option(),
 ) -> None:
-    """Serve the HTTP API."""
-    import uvicorn
-
-    from orderhub.api.limits import server_options
-
-    engine = engine_from_settings()
-    upgrade(engine)
-    refresh_statistics(engine)
-    engine.dispose()
-    # Each worker process builds its own app and engine from the same settings (environment).
-    uvicorn.run(
-        "orderhub.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        **server_options(),
-    )
+    """Serve the HTTP API (Ctrl-C or SIGTERM stops it)."""
+    signals = StopSignals()  # uvicorn shuts down gracefully, then the command returns: exit 0
+    prepare(host, port, LogOptions(log_level.value, log_format.value, access_log))
+    if signals.received:
+        return  # stopped while migrating
+    server = ApiServer(host, port, workers)
+    signals.stop_with(server.stop)
+    if not server.run() and not signals.received:
+        raise fail("the server did not start (see the log above)")
 
 
 def main() -> None:

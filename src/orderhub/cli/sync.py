@@ -19,7 +19,9 @@ from orderhub.cli.common import console, engine_from_settings
 from orderhub.domain import OrderhubError
 from orderhub.domain.jsonfmt import dumps
 from orderhub.services import channels as accounts
+from orderhub.services.cursor_zones import zoned_cursor
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
+from orderhub.services.sync_health import SyncHealth
 from orderhub.settings import get_settings
 from orderhub.store import upgrade
 
@@ -98,45 +100,84 @@ def _report(result: SyncResult) -> None:
     line = (
         f"{result.channel}: [bold]{result.status}[/] {c.orders_new} new, {c.orders_changed} "
         f"changed, {c.orders_unchanged} unchanged, {c.quarantined} quarantined, "
-        f"{c.acknowledged} confirmed; {c.requests} requests ({per_1000} per 1,000 orders), "
-        f"{c.retries} retries, {c.seconds:.1f} s"
+        f"{c.acknowledged} acknowledged to the channel; {c.requests} requests "
+        f"({per_1000} per 1,000 orders), {c.retries} retries, {c.seconds:.1f} s"
     )
     console.print(line if result.ok else f"[red]{line}[/]\n  {result.error}")
 
 
 @channels_app.command("list")
-def channels_list() -> None:
-    """Every configured account with its sync state and last run."""
+def channels_list(
+    as_json: bool = typer.Option(False, "--json", help="Print the accounts as the API does."),
+) -> None:
+    """Every configured account with its sync health, last run and cursor."""
     engine = engine_from_settings()
     upgrade(engine)
     views = accounts.overview(engine, _configs())
-    table = Table(title=f"channel accounts ({get_settings().config_file})")
-    table.add_column("name", no_wrap=True)
-    table.add_column("type")
-    table.add_column("every")
-    table.add_column("last success")
-    table.add_column("last run", no_wrap=True)
-    for name in ("new", "changed", "requests", "req/1000", "seconds"):
+    if as_json:
+        typer.echo(dumps([accounts.channel_document(view) for view in views]).decode())
+        return
+    table = Table(title=f"channel accounts ({get_settings().config_file}), times in UTC")
+    for name in ("name", "type", "every", "last success", "next due", "health", "last run"):
+        table.add_column(name, no_wrap=name in ("name", "health"))
+    for name in ("orders", "requests", "seconds"):
         table.add_column(name, justify="right")
+    table.add_column("cursor (newest, channel's zone)")
     table.add_column("note")
     for view in views:
-        run = view.last_run
-        c = run.counts if run else None
-        note = ", ".join(f"set {var}" for var in view.missing_credentials)
-        if not view.configured:
-            note = "not in the configuration"
-        if run and run.error:
-            note = (note + "; " if note else "") + run.error[:80]
+        c = view.last_run.counts if view.last_run else None
         table.add_row(
             view.name, view.type,
             f"{view.sync_interval}s" if view.sync_interval else "",
-            _when(view.state.last_success_at if view.state else None),
-            run.status if run else "never",
-            _num(c.orders_new if c else None), _num(c.orders_changed if c else None),
-            _num(c.requests if c else None), _num(c.requests_per_1000 if c else None),
-            _num(c.seconds if c else None), note,
+            _when(view.health.last_success_at), _when(view.health.next_due_at),
+            _health(view.health),
+            view.last_run.status if view.last_run else "never",
+            _num(c.orders if c else None), _num(c.requests if c else None),
+            _num(c.seconds if c else None),
+            _cursor(view), _note(view),
         )  # fmt: skip
     console.print(table)
+
+
+def _health(health: SyncHealth) -> str:
+    """One of: ok, failing (3), overdue, overdue, failing (12)."""
+    parts = ["overdue"] if health.overdue else []
+    if health.consecutive_failures:
+        parts.append(f"failing ({health.consecutive_failures})")
+    return ", ".join(parts) or "ok"
+
+
+def _cursor(view: accounts.ChannelOverview) -> str:
+    """The cursor's newest watermark (the latest change read), with the channel's offset."""
+    cursor = zoned_cursor(view.type, view.state.cursor) if view.state else None
+    stamps = sorted(_timestamps(cursor), key=datetime.fromisoformat)
+    full = isinstance(cursor, dict) and cursor.get("full")
+    text = stamps[-1].replace("T", " ") if stamps else ""
+    return f"{text} (full pull under way)" if full else text
+
+
+def _timestamps(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _timestamps(item)]
+    if isinstance(value, str) and _is_time(value):
+        return [value]
+    return []
+
+
+def _is_time(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _note(view: accounts.ChannelOverview) -> str:
+    notes = [f"set {var}" for var in view.missing_credentials]
+    if not view.configured:
+        notes = ["not in the configuration"]
+    if view.health.last_error:
+        notes.append(view.health.last_error[:80])
+    return "; ".join(notes)
 
 
 @quarantine_app.command("list")

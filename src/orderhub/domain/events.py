@@ -19,6 +19,14 @@ class EventType(StrEnum):
     STATUS_CHANGED = "order.status_changed"
 
 
+class ChannelEventType(StrEnum):
+    """What happened to a channel account's syncing (docs/sync.md, "Sync health")."""
+
+    SYNC_FAILED = "channel.sync_failed"
+    SYNC_RECOVERED = "channel.sync_recovered"
+    OVERDUE = "channel.overdue"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     field: str
@@ -69,4 +77,11 @@ def events_for_change(
     return events
 
 
-__all__ = ["EventType", "FieldChange", "OrderEvent", "diff_orders", "events_for_change"]
+__all__ = [
+    "ChannelEventType",
+    "EventType",
+    "FieldChange",
+    "OrderEvent",
+    "diff_orders",
+    "events_for_change",
+]

@@ -19,7 +19,7 @@ import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,16 @@ from sqlalchemy import Engine
 
 from orderhub.channels.base import Account
 from orderhub.domain import InvalidInput, NotFound, OrderhubError
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services.cursor_zones import zoned_cursor
+from orderhub.services.sync_health import (
+    AccountRecord,
+    SyncHealth,
+    account_records,
+    health_document,
+    run_document,
+    sync_health,
+)
 from orderhub.store import ChannelState, QuarantinedRecord, SyncRepository, SyncRun
 
 _ENV_SUFFIX = "_env"
@@ -107,7 +117,8 @@ class ChannelConfig(BaseModel):
             max_attempts=self.max_attempts,
             overlap=self.overlap,
             max_pause=self.max_pause,
-            options={"confirm": self.confirm},
+            # sync_interval: not the connector's, the run's (its health events carry it).
+            options={"confirm": self.confirm, "sync_interval": self.sync_interval},
         )
 
 
@@ -163,38 +174,71 @@ class ChannelOverview:
     missing_credentials: list[str]
     state: ChannelState | None
     last_run: SyncRun | None
-
-    @property
-    def next_sync_at(self) -> datetime | None:
-        if self.sync_interval is None or self.state is None or not self.state.last_success_at:
-            return None
-        return self.state.last_success_at + timedelta(seconds=self.sync_interval)
+    health: SyncHealth
 
 
-def overview(engine: Engine, configs: Sequence[ChannelConfig]) -> list[ChannelOverview]:
-    """Configured accounts, then accounts known only from earlier syncs, with their state."""
+def overview(
+    engine: Engine,
+    configs: Sequence[ChannelConfig],
+    clock: Clock = SYSTEM_CLOCK,
+    scheduled: Mapping[str, datetime] | None = None,
+) -> list[ChannelOverview]:
+    """Configured accounts, then accounts known only from earlier syncs, with their state and
+    health at the clock's time (`scheduled`: the scheduler's due times, by account)."""
     with engine.connect() as conn:
-        repo = SyncRepository(conn)
-        states, runs = repo.states(), repo.last_runs()
-    views = [
-        ChannelOverview(
-            name=c.name,
-            type=c.type,
-            configured=True,
-            base_url=c.base_url,
-            sync_interval=c.sync_interval,
-            missing_credentials=c.missing_credentials(),
-            state=states.get(c.name),
-            last_run=runs.get(c.name),
+        records = account_records(conn)
+    now, due = clock.now(), scheduled or {}
+
+    def view(name: str, config: ChannelConfig | None) -> ChannelOverview:
+        record = records.get(name, AccountRecord())
+        interval = config.sync_interval if config else None
+        kind = config.type if config else (record.state.channel_type if record.state else "?")
+        return ChannelOverview(
+            name=name,
+            type=kind,
+            configured=config is not None,
+            base_url=config.base_url if config else None,
+            sync_interval=interval,
+            missing_credentials=config.missing_credentials() if config else [],
+            state=record.state,
+            last_run=record.last_run,
+            health=sync_health(record, interval, now, due.get(name)),
         )
-        for c in configs
-    ]
+
     configured = {c.name for c in configs}
-    for name in sorted((states.keys() | runs.keys()) - configured):
-        state = states.get(name)
-        kind = state.channel_type if state else "?"
-        views.append(ChannelOverview(name, kind, False, None, None, [], state, runs.get(name)))
-    return views
+    return [view(c.name, c) for c in configs] + [
+        view(name, None) for name in sorted(records.keys() - configured)
+    ]
+
+
+def channel(
+    engine: Engine,
+    configs: Sequence[ChannelConfig],
+    name: str,
+    clock: Clock = SYSTEM_CLOCK,
+    scheduled: Mapping[str, datetime] | None = None,
+) -> ChannelOverview:
+    """One account's overview; ChannelNotConfigured unless configured or synced before."""
+    found = [v for v in overview(engine, configs, clock, scheduled) if v.name == name]
+    if not found:
+        raise ChannelNotConfigured(name)
+    return found[0]
+
+
+def channel_document(view: ChannelOverview) -> dict[str, Any]:
+    """An account as `GET /v1/channels` and `orderhub channels list --json` show it."""
+    state = view.state
+    return {
+        "name": view.name,
+        "type": view.type,
+        "configured": view.configured,
+        "base_url": view.base_url,
+        "sync_interval": view.sync_interval,
+        "missing_credentials": view.missing_credentials,
+        "cursor": zoned_cursor(view.type, state.cursor) if state else None,
+        **health_document(view.health),
+        "last_run": run_document(view.last_run) if view.last_run else None,
+    }
 
 
 def quarantined(

@@ -7,6 +7,8 @@ import hmac
 import math
 import re
 import secrets
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,9 +20,10 @@ from orderhub.store import KeyRepository, KeyWithUsage, StoredKey
 
 READ = "orders:read"
 WRITE = "orders:write"
+METRICS = "metrics"
 ADMIN = "admin"
 #: Every scope a key can hold; `admin` implies the others.
-SCOPES = (READ, WRITE, ADMIN)
+SCOPES = (READ, WRITE, METRICS, ADMIN)
 KEY_PREFIX = "ohk_"
 MAX_DAILY_LIMIT = 10**12
 
@@ -78,6 +81,8 @@ class ApiKey:
     id: int
     name: str
     scopes: frozenset[str]
+    #: The key's public id: with `id`, names this key even where SQLite reuses a deleted id.
+    public_id: str
 
     def allows(self, needed: frozenset[str]) -> bool:
         return ADMIN in self.scopes or needed <= self.scopes
@@ -103,7 +108,7 @@ class Quota:
 @dataclass(frozen=True, slots=True)
 class Admission:
     key: ApiKey
-    #: None for a key with no daily limit (it is not counted).
+    #: None for a key with no daily limit (counted in batches by a `UsageTally`, never refused).
     quota: Quota | None
 
 
@@ -205,7 +210,8 @@ def admit(
     day of `now`, by default the clock's time).
 
     One indexed lookup, plus one atomic upsert for a key with a daily limit. The caller refuses
-    the request when `quota.exceeded`; nothing else has changed by then.
+    the request when `quota.exceeded`; nothing else has changed by then. An unlimited key's
+    request is the caller's to count (`UsageTally`): it is never refused.
     """
     public_id = _public_id(token)
     now = now or clock.now()
@@ -214,13 +220,54 @@ def admit(
         stored = keys.by_prefix(public_id)
         _verify(stored, token)
         assert stored is not None
-        key = ApiKey(stored.id, stored.name, stored.scopes)
+        key = ApiKey(stored.id, stored.name, stored.scopes, stored.prefix)
         if stored.daily_limit is None:
             _remember(token, key, clock)
             return Admission(key, None)
         used = keys.count_request(stored.id, _today(now))
         conn.commit()
     return Admission(key, Quota(stored.daily_limit, used, seconds_until_reset(now)))
+
+
+#: How often a server process writes the requests of its unlimited keys to the database.
+USAGE_FLUSH_SECONDS = 1.0
+
+
+class UsageTally:
+    """The requests a server process admitted with unlimited keys, counted in memory and added
+    to `key_usage` in batches (`flush`): every key's use is counted, and reading with an
+    unlimited key still writes nothing per request (no write lock on the read path)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: Counter[tuple[int, str, date]] = Counter()
+
+    def add(self, key: ApiKey, now: datetime) -> None:
+        """Count one request of the key on the UTC day of `now`."""
+        with self._lock:
+            self._pending[(key.id, key.public_id, _today(now))] += 1
+
+    @property
+    def pending(self) -> int:
+        """Requests counted and not yet written."""
+        with self._lock:
+            return sum(self._pending.values())
+
+    def flush(self, engine: Engine) -> int:
+        """Write what was counted; how many requests. On a failure the batch waits for the
+        next flush (nothing is lost or counted twice) and the error is raised."""
+        with self._lock:
+            batch, self._pending = self._pending, Counter()
+        if not batch:
+            return 0
+        try:
+            with engine.begin() as conn:
+                KeyRepository(conn).add_requests(batch)
+        except BaseException:
+            with self._lock:
+                self._pending.update(batch)
+            raise
+        return sum(batch.values())
 
 
 def seconds_until_reset(now: datetime) -> int:

@@ -3,8 +3,9 @@
 Each page is one transaction: its orders are merged (new, changed if newer, history and events
 recorded), its undecodable records quarantined, the cursor after it saved and the run's totals
 updated, together. A run killed at any point resumes from the last committed page: no order is
-lost, none duplicated. Orders are acknowledged to the channel (MALL: confirmed) only once they
-are stored. See docs/sync.md.
+lost, none duplicated. Orders are acknowledged to the channel (MALL: its "confirm" call) only
+once they are stored. A run's end sends `channel.sync_failed`/`channel.sync_recovered` when due
+(services/sync_health.py), in the transaction that records it. See docs/sync.md.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from orderhub.channels.base import (
     Account,
@@ -25,6 +27,7 @@ from orderhub.channels.base import (
 )
 from orderhub.channels.registry import open_connector
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services.sync_health import announce_run
 from orderhub.store import RunCounts, SyncRepository, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -162,12 +165,21 @@ class _Run:
         if status != "ok":
             self.counts.errors += 1
         now = self.clock.now()
+        name = self.account.name
         with UnitOfWork(self.engine) as uow:
             repo = SyncRepository(uow.conn)
+            earlier = repo.failures_since_success(name).get(name)
             repo.finish_run(self.run_id, status, now, self.counts, error)
             if status == "ok":
-                repo.mark_success(self.account.name, self.account.type, self.run_id, now)
+                repo.mark_success(name, self.account.type, self.run_id, now)
+            self._announce(uow.conn, status, earlier.failed if earlier else 0, now)
         return SyncResult(self.account.name, self.run_id, status, self.counts, error)
+
+    def _announce(self, conn: Connection, status: str, failed_before: int, at: datetime) -> None:
+        """channel.sync_failed / channel.sync_recovered when due (services/sync_health.py)."""
+        account = (self.account.name, self.account.type)
+        interval = self.account.options.get("sync_interval")
+        announce_run(conn, account, interval, (self.run_id, status), failed_before, at)
 
     def _count(
         self,

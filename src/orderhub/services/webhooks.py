@@ -16,14 +16,16 @@ from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput, NotFound
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.domain.events import EventType
+from orderhub.domain.events import ChannelEventType, EventType
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxStatus
 from orderhub.store.webhooks import Delivery, Subscription, WebhookRepository, filter_predicate
 
 SECRET_PREFIX = "whsec_"
-EVENT_TYPES = tuple(str(t) for t in EventType)
+#: Order events, then channel events (a channel event goes to a subscription whose filter's
+#: `channel` conditions admit the account; the filter's other fields concern orders only).
+EVENT_TYPES = tuple(str(t) for t in (*EventType, *ChannelEventType))
 MAX_URL_LENGTH = 2048
 MAX_FILTER_LENGTH = 2000
 MAX_DELIVERIES = 1000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -107,6 +107,24 @@ _COUNT: dict[str, Executable] = {
 }
 
 
+def _add_usage(dialect: Any) -> Executable:
+    """INSERT ... SELECT (only keys that still exist) ON CONFLICT: count = count + :n."""
+    existing = select(
+        api_keys.c.id, bindparam("day", type_=Date()), bindparam("n", type_=BigInteger())
+    ).where(api_keys.c.id == bindparam("key_id"), api_keys.c.prefix == bindparam("prefix"))
+    stmt = dialect.insert(key_usage).from_select(["key_id", "day", "count"], existing)
+    return stmt.on_conflict_do_update(
+        index_elements=[key_usage.c.key_id, key_usage.c.day],
+        set_={"count": key_usage.c.count + stmt.excluded.count},
+    )
+
+
+_ADD_USAGE: dict[str, Executable] = {
+    "postgresql": _add_usage(postgresql),
+    "sqlite": _add_usage(sqlite),
+}
+
+
 class KeyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -160,6 +178,17 @@ class KeyRepository:
         """Count one request against the key's day; the day's count including this one."""
         stmt = _COUNT[self.conn.dialect.name]
         return int(self.conn.execute(stmt, {"key_id": key_id, "day": day}).scalar_one())
+
+    def add_requests(self, counts: Mapping[tuple[int, str, date], int]) -> None:
+        """Add counted requests in one batch: (key id, prefix, day) -> requests. A key deleted
+        meanwhile is skipped (also when SQLite gave its id to a new key: the prefix differs)."""
+        params = [
+            {"key_id": key_id, "prefix": prefix, "day": day, "n": n}
+            for (key_id, prefix, day), n in counts.items()
+            if n > 0
+        ]
+        if params:
+            self.conn.execute(_ADD_USAGE[self.conn.dialect.name], params)
 
     def list_with_usage(self, day: date) -> list[KeyWithUsage]:
         joined = api_keys.outerjoin(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     delete,
     func,
     select,
@@ -132,6 +133,22 @@ class ChannelState:
     updated_at: datetime
 
 
+#: Run statuses that count as a failure in a row of them (an interrupted run died mid-way).
+FAILED_STATUSES = ("failed", "interrupted")
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """An account's failed (or interrupted) runs since its last ok run."""
+
+    count: int
+    #: The latest of them: its error ("interrupted" for a run that died without one).
+    last_error: str | None
+    last_run_id: int
+    #: Those that ended `failed` (the others were interrupted).
+    failed: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantinedRecord:
     id: int
@@ -213,11 +230,56 @@ class SyncRepository:
         row = self.conn.execute(select(sync_runs).where(sync_runs.c.id == run_id)).first()
         return None if row is None else _run(row._mapping)
 
+    def last_run(self, channel: str) -> SyncRun | None:
+        """The channel's latest run."""
+        stmt = select(sync_runs).where(sync_runs.c.channel == channel)
+        row = self.conn.execute(stmt.order_by(sync_runs.c.id.desc()).limit(1)).first()
+        return None if row is None else _run(row._mapping)
+
     def last_runs(self) -> dict[str, SyncRun]:
         """Each channel's latest run."""
         latest = select(func.max(sync_runs.c.id)).group_by(sync_runs.c.channel).scalar_subquery()
         rows = self.conn.execute(select(sync_runs).where(sync_runs.c.id.in_(latest)))
         return {row.channel: _run(row._mapping) for row in rows}
+
+    def failures_since_success(self, channel: str | None = None) -> dict[str, Failures]:
+        """Per account: failed or interrupted runs after its last ok one (the run id
+        `channel_state.last_run_id` keeps), every account in one query; for one `channel`
+        (a run's finish), a range of the (channel, id) index."""
+        failed = func.sum(case((sync_runs.c.status == "failed", 1), else_=0))
+        counted = select(sync_runs.c.channel, func.count(), func.max(sync_runs.c.id), failed).where(
+            sync_runs.c.status.in_(FAILED_STATUSES)
+        )
+        if channel is None:
+            joined = sync_runs.outerjoin(
+                channel_state, channel_state.c.channel == sync_runs.c.channel
+            )
+            last_ok: Any = func.coalesce(channel_state.c.last_run_id, 0)
+            counted = counted.select_from(joined)
+        else:
+            state = self.state(channel)
+            last_ok = (state.last_run_id if state else None) or 0
+            counted = counted.where(sync_runs.c.channel == channel)
+        counted = counted.where(sync_runs.c.id > last_ok).group_by(sync_runs.c.channel)
+        rows = self.conn.execute(counted).all()
+        error = func.coalesce(sync_runs.c.error, sync_runs.c.status)
+        latest = select(sync_runs.c.id, error).where(sync_runs.c.id.in_([row[2] for row in rows]))
+        errors = dict(self.conn.execute(latest).all())
+        return {
+            row[0]: Failures(int(row[1]), errors.get(row[2]), int(row[2]), int(row[3]))
+            for row in rows
+        }
+
+    def first_started(self, channels: Sequence[str]) -> dict[str, datetime]:
+        """When each of these accounts' first recorded run started (one indexed look-up each)."""
+        found = {}
+        for channel in channels:
+            first = select(func.min(sync_runs.c.id)).where(sync_runs.c.channel == channel)
+            stmt = select(sync_runs.c.started_at).where(sync_runs.c.id == first.scalar_subquery())
+            started = self.conn.execute(stmt).scalar()
+            if started is not None:
+                found[channel] = started
+        return found
 
     # --- quarantine ------------------------------------------------------------------------
 

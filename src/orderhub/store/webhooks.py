@@ -5,6 +5,10 @@ against the active subscriptions (event type, and the subscription's query-langu
 evaluated in SQL on the order as it is after the change) inside the recording transaction,
 so a delivery is enqueued exactly when the change commits. One outbox row per (subscription,
 event), topic "webhook", de-duplicated on `"{subscription_id}:{event_id}"`.
+
+Channel events (`channel.*`, services/sync_health.py) have no order: `enqueue_channel_event`
+hands one to every active subscription of its type whose filter's `channel` conditions admit
+the account (the filter's other fields are about orders and do not apply to them).
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from sqlalchemy import (
     Column,
     Connection,
     RowMapping,
+    String,
     Table,
     Text,
+    and_,
     delete,
+    literal,
     select,
     update,
 )
@@ -34,7 +41,8 @@ from orderhub.domain import SCALAR_FIELDS, InvalidInput
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.jsonfmt import dumps, loads
 from orderhub.query import compile_query, parse_query
-from orderhub.query.parser import RESERVED
+from orderhub.query.compiler import compile_filter
+from orderhub.query.parser import RESERVED, parse_filter
 from orderhub.store.events import SINKS, RecordedEvent, event_payload
 from orderhub.store.outbox import OutboxRepository, OutboxStatus, now, outbox
 from orderhub.store.tables import ORDER_COLUMNS, metadata, orders
@@ -236,6 +244,48 @@ def fan_out(conn: Connection, recorded: Sequence[RecordedEvent]) -> None:
                     dedupe_key=f"{sub.id}:{item.event_id}",
                     order_id=event.order_id,
                 )
+
+
+def enqueue_channel_event(
+    conn: Connection, event_type: str, channel: str, event_id: str, body: bytes, at: datetime
+) -> int:
+    """One delivery of a channel event per active subscription to `event_type` whose filter
+    admits the account; a (subscription, event id) pair already enqueued is skipped. Returns
+    how many were enqueued now."""
+    queue = OutboxRepository(conn)
+    payload = {"event_id": event_id, "type": event_type, "body": body.decode()}
+    enqueued = 0
+    for sub in WebhookRepository(conn).active():
+        if event_type not in sub.event_types or not _admits_channel(conn, sub, channel):
+            continue
+        added = queue.enqueue(
+            TOPIC,
+            {"subscription_id": sub.id, **payload},
+            dedupe_key=f"{sub.id}:{event_id}",
+            at=at,
+        )
+        enqueued += added
+    return enqueued
+
+
+def _admits_channel(conn: Connection, sub: Subscription, channel: str) -> bool:
+    """Whether the filter's `channel=` conditions (if any) hold for this account, in SQL."""
+    if not sub.filter:
+        return True
+    try:
+        conditions = [parse_filter(n, v) for n, v in filter_params(sub.filter) if n == "channel"]
+    except InvalidInput:
+        log.warning("webhook subscription %s: filter %r no longer valid", sub.id, sub.filter)
+        return False
+    if not conditions:
+        return True
+    value: ColumnElement[str] = literal(channel, String(64))
+    if conn.dialect.name == "postgresql":
+        value = value.collate("C")  # compared as the orders column is: byte by byte
+    account = select(value.label("channel")).subquery()
+    columns = {"channel": account.c.channel}
+    where = and_(*(compile_filter(f, columns) for f in conditions))
+    return conn.execute(select(account.c.channel).where(where)).first() is not None
 
 
 def _matching(conn: Connection, sub: Subscription, order_ids: Sequence[int]) -> set[int]:

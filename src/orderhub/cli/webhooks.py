@@ -1,0 +1,117 @@
+"""`orderhub webhooks ...`: subscriptions and their delivery log, as /v1/webhooks offers them."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from orderhub.api.render import to_json
+from orderhub.api.webhooks import delivery_page, subscription_document
+from orderhub.cli.common import console, engine_from_settings
+from orderhub.cli.order_view import cell
+from orderhub.cli.orders import fail
+from orderhub.domain import InvalidInput, OrderhubError
+from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
+from orderhub.services import webhooks as service
+
+app = typer.Typer(
+    help="Webhook subscriptions: who hears about order changes.", no_args_is_help=True
+)
+
+
+@app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="The API's JSON (GET /v1/webhooks)."),
+) -> None:
+    """Every subscription (never its secret)."""
+    found = service.list_subscriptions(engine_from_settings())
+    if as_json:
+        typer.echo(to_json({"data": [subscription_document(s) for s in found]}).decode())
+        return
+    table = Table("id", "url", "events", "filter", "active", "created")
+    for sub in found:
+        active = "yes" if sub.active else f"no: {sub.disabled_reason or 'disabled'}"
+        values = (sub.id, sub.url, ", ".join(sub.event_types), sub.filter, active, sub.created_at)
+        table.add_row(*(cell(value) for value in values))
+    console.print(table)
+
+
+@app.command("create")
+def create_command(
+    url: str = typer.Option(..., "--url", help="Where to POST each event (http or https)."),
+    events: list[str] = typer.Option(
+        ..., "--event", "-e", help=f"Repeatable; of: {', '.join(service.EVENT_TYPES)}."
+    ),
+    order_filter: str | None = typer.Option(
+        None, "--filter", help="Only orders matching it, e.g. 'channel=mall-cz&status=shipped'."
+    ),
+) -> None:
+    """Subscribe, and print the signing secret, alone on the last line: it is shown only once."""
+    fields = {"url": url, "filter": order_filter or ""}
+    fields |= {f"event_types.{i}": name for i, name in enumerate(events)}
+    for name, value in fields.items():
+        if has_non_xml_char(value):
+            fail(InvalidInput(name, XML_SAFE, value[:80]))
+    try:
+        created = service.create_subscription(engine_from_settings(), url, events, order_filter)
+    except OrderhubError as exc:
+        fail(exc)
+    console.print(
+        f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
+        f" to {created.url}",
+        soft_wrap=True,
+        markup=False,
+    )
+    console.print("its signing secret is shown only now:")
+    typer.echo(created.secret)
+
+
+@app.command("deliveries")
+def deliveries_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    status: str | None = typer.Option(
+        None, "--status", help=f"Only these: {', '.join(service.DELIVERY_STATUSES)}."
+    ),
+    limit: int = typer.Option(100, "--limit", min=1, max=service.MAX_DELIVERIES),
+    as_json: bool = typer.Option(False, "--json", help="The API's JSON."),
+) -> None:
+    """The delivery log of one subscription, newest first."""
+    if status is not None and status not in service.DELIVERY_STATUSES:
+        fail(InvalidInput("--status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status))
+    try:
+        found = service.list_deliveries(engine_from_settings(), subscription_id, status, limit + 1)
+    except OrderhubError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(to_json(delivery_page(found, limit)).decode())
+        return
+    table = Table("id", "event", "type", "status", "attempts", "last error", "created", "next try")
+    for delivery in found[:limit]:
+        next_try = delivery.next_attempt_at if delivery.status == "pending" else None
+        values = (
+            delivery.id,
+            delivery.event_id,
+            delivery.type,
+            delivery.status,
+            delivery.attempts,
+            delivery.last_error,
+            delivery.created_at,
+            next_try,
+        )
+        table.add_row(*(cell(value) for value in values))
+    console.print(table)
+
+
+@app.command("resend")
+def resend_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    delivery_id: int = typer.Argument(..., metavar="DELIVERY_ID", min=1),
+) -> None:
+    """Send a failed (or delivered) delivery again, with the same webhook-id."""
+    try:
+        queued = service.resend_delivery(engine_from_settings(), subscription_id, delivery_id)
+    except OrderhubError as exc:
+        fail(exc)
+    console.print(
+        f"delivery {queued.id} ({queued.type}) is queued again; `orderhub worker` sends it"
+    )
