@@ -69,7 +69,9 @@ def test_processes_under_load_lose_nothing_and_survive_sigkill(
         assert fleet.run("sync-initial", "sync") == 0, fleet.log("sync-initial")
         token = create_key(engine, KEY_NAME, parse_scopes("orders:read,orders:write")).token
         targets = _target_orders(engine)
-        workers = [fleet.start(f"worker-{n}", "worker", "--poll", "0.1") for n in (1, 2)]
+        workers = [
+            fleet.start(f"worker-{n}", "worker", "--no-sync", "--poll", "0.1") for n in (1, 2)
+        ]
         serve, base_url = start_server(fleet)
         for n, worker in enumerate(workers, 1):
             wait_running(fleet, f"worker-{n}", worker)
@@ -350,7 +352,7 @@ def _assert_worker_settles_and_stops(fleet: Fleet, engine: Engine) -> None:
 
     before, delivered = settled()
     assert delivered > 0, "the workers delivered nothing under load"
-    worker = fleet.start("worker-after", "worker", "--poll", "0.1")
+    worker = fleet.start("worker-after", "worker", "--no-sync", "--poll", "0.1")
     wait(lambda: settled()[0] > before, "the new worker to settle an outbox row")
     worker.terminate()
     assert worker.wait(timeout=60) == 0, fleet.log("worker-after")

@@ -171,6 +171,16 @@ SEEDS = [
             "disabled_reason": None, "created_at": T_CREATED,
         },
     ),
+    Seed(
+        "sync_schedule",
+        "0009",
+        {
+            "channel": "mall-cz", "next_due_at": T_EVENT, "lease_owner": "host:4242:1",
+            "lease_until": T_UPDATED, "consecutive_failures": 3, "last_started_at": T_CREATED,
+            "updated_at": T_UPDATED,
+        },
+        id=None,
+    ),
 ]  # fmt: skip
 
 

@@ -8,8 +8,7 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from orderhub.cli.common import console, engine_from_settings
-from orderhub.domain import Conflict, InvalidInput, NotFound
+from orderhub.cli.common import console, engine_from_settings, migrated_engine
 from orderhub.services import keys as service
 from orderhub.store import KeyWithUsage, upgrade
 
@@ -30,15 +29,10 @@ def create_command(
     ),
 ) -> None:
     """Create a key and print it, alone, on the last line: it is shown only this once."""
+    scope_set = service.parse_scopes(scopes)
     engine = engine_from_settings()
     upgrade(engine)
-    try:
-        new = service.create_key(
-            engine, name, service.parse_scopes(scopes), daily_limit, replace=replace
-        )
-    except (InvalidInput, Conflict) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    new = service.create_key(engine, name, scope_set, daily_limit, replace=replace)
     limit = "unlimited" if new.daily_limit is None else f"{new.daily_limit:,} requests a day"
     console.print(f"created API key [bold]{new.name}[/] ({', '.join(new.scopes)}; {limit})")
     console.print("it is shown only now; only its hash is stored:")
@@ -51,9 +45,7 @@ def list_command(
 ) -> None:
     """Every key (never the key itself), with today's request count (every key's: a running
     server writes its unlimited keys' counts once a second)."""
-    engine = engine_from_settings()
-    upgrade(engine)
-    rows = service.list_keys(engine)
+    rows = service.list_keys(migrated_engine())
     if as_json:
         typer.echo(json.dumps([_as_dict(row) for row in rows], indent=2))
         return
@@ -75,13 +67,7 @@ def list_command(
 @app.command("revoke")
 def revoke_command(name: str = typer.Argument(..., help="The key's name.")) -> None:
     """Revoke a key: from the next request on, it is refused (401)."""
-    engine = engine_from_settings()
-    upgrade(engine)
-    try:
-        changed = service.revoke_key(engine, name)
-    except NotFound as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    changed = service.revoke_key(migrated_engine(), name)
     console.print(f"revoked {name}" if changed else f"{name} was already revoked")
 
 

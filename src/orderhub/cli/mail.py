@@ -7,9 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from orderhub.cli.common import console, engine_from_settings
+from orderhub.cli.common import console, migrated_engine
+from orderhub.cli.errors import CliError
 from orderhub.services import mail as service
-from orderhub.store import upgrade
 from orderhub.store.outbox import OutboxItem, OutboxStatus
 
 app = typer.Typer(help="Customer e-mail in the outbox.", no_args_is_help=True)
@@ -22,9 +22,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Mail in the outbox, newest first (pending mail waits for `orderhub worker` and SMTP)."""
-    engine = engine_from_settings()
-    upgrade(engine)
-    items = service.list_mail(engine, status.value if status else None, limit)
+    items = service.list_mail(migrated_engine(), status.value if status else None, limit)
     if as_json:
         typer.echo(json.dumps([_as_dict(item) for item in items], indent=2, ensure_ascii=False))
         return
@@ -47,11 +45,8 @@ def list_command(
 @app.command("retry")
 def retry_command(mail_id: int = typer.Argument(..., help="The id `mail list` shows.")) -> None:
     """Send a failed message again (the worker picks it up on its next round)."""
-    engine = engine_from_settings()
-    upgrade(engine)
-    if not service.retry_mail(engine, mail_id):
-        console.print(f"[red]error:[/] there is no mail with id {mail_id}")
-        raise typer.Exit(1)
+    if not service.retry_mail(migrated_engine(), mail_id):
+        raise CliError(f"there is no mail with id {mail_id}")
     console.print(f"mail {mail_id} is queued again")
 
 

@@ -17,6 +17,7 @@ from orderhub.cli import sync as sync_cli
 from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.demo import demo as demo_command
+from orderhub.cli.errors import ReportingGroup
 from orderhub.cli.run import run as run_command
 from orderhub.cli.serving import (
     ApiServer,
@@ -37,9 +38,12 @@ from orderhub.settings import get_settings
 from orderhub.store import refresh_statistics, upgrade
 
 app = typer.Typer(
-    help="orderhub: every sales channel's orders in one store and one API.",
+    cls=ReportingGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help (as every sub-command inherits): Typer's rich help shows `<bool>` beside
+    # every flag and takes `[modifier:]` in a help text for markup.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -54,6 +58,23 @@ app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
 app.command("run")(run_command)
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="ORDERHUB_DEBUG",
+        help="On an error, show its traceback instead of one line.",
+    ),
+) -> None:
+    """orderhub: every sales channel's orders in one store and one API.
+
+    Exit codes: 0 done, 1 failed, 2 usage or configuration, 3 port in use, 4 database
+    unreachable or not migrated, 5 a channel refused the credentials (docs/operations.md).
+    """
+    ReportingGroup.debug = debug
 
 
 @db_app.command("upgrade")

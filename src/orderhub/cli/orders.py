@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from orderhub.api.orders import parse_id
 from orderhub.api.render import Format, full_order, page_envelope, page_items, render, to_json
-from orderhub.cli.common import console, engine_from_settings
+from orderhub.cli.common import console, migrated_engine
 from orderhub.cli.order_view import cell, order_view, text
 from orderhub.domain import Conflict, InvalidInput, OrderhubError
 from orderhub.query import OrderQuery, parse_query
@@ -100,7 +100,7 @@ def list_command(
     if sort:
         params.append(("_sort", sort))
     size = page_size or (WALK_PAGE_SIZE if walk_all else 20)
-    engine = engine_from_settings()
+    engine = migrated_engine()
     if walk_all:
         if page is not None or cursor:
             fail(InvalidInput("--all", "no --page or --cursor with it: it walks from the first"))
@@ -201,7 +201,7 @@ def get_command(
         fail(InvalidInput("--json/--xml", "one of them, not both"))
     number = _order_id(order_id)
     try:
-        order = get_order(engine_from_settings(), number)
+        order = get_order(migrated_engine(), number)
     except OrderhubError as exc:
         fail(exc)
     if as_json or as_xml:
@@ -239,7 +239,7 @@ def update_command(
     if notify:
         body["notify_user"] = True
     try:
-        result = update_order(engine_from_settings(), number, parse_update(body), cli_actor())
+        result = update_order(migrated_engine(), number, parse_update(body), cli_actor())
     except OrderhubError as exc:  # a refused transition names the allowed next statuses
         fail(exc)
     _print_update(number, result)
@@ -281,7 +281,7 @@ def confirm_command(
     """Acknowledge orders (confirmed=true), each as PUT /v1/orders/ID would."""
     if bool(order_ids) == bool(filters):
         fail(InvalidInput("ID/--filter", "order ids or --filter, one of the two"))
-    engine = engine_from_settings()
+    engine = migrated_engine()
     found = [_order_id(raw) for raw in order_ids] if order_ids else _matching_ids(engine, filters)
     ids = list(dict.fromkeys(found))
     if not ids:

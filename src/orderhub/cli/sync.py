@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import datetime
+from pathlib import Path
 
 import typer
 from rich.progress import (
@@ -15,8 +18,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from orderhub.cli.common import console, engine_from_settings
-from orderhub.domain import OrderhubError
+from orderhub.cli.common import console, engine_from_settings, migrated_engine
+from orderhub.cli.errors import ChannelRefused, UsageError
 from orderhub.domain.jsonfmt import dumps
 from orderhub.services import channels as accounts
 from orderhub.services.cursor_zones import zoned_cursor
@@ -34,27 +37,49 @@ def sync(
     full: bool = typer.Option(False, "--full", help="Re-read every order, not just changes."),
 ) -> None:
     """Pull orders from the configured channel accounts into the hub."""
+    configs = accounts.select_configs(_configs(), channel)
+    selected = [config.account() for config in configs]
+    if not selected:
+        raise UsageError(_no_accounts(get_settings().config_file))
     engine = engine_from_settings()
     upgrade(engine)
-    try:
-        configs = accounts.select_configs(_configs(), channel)
-        selected = [config.account() for config in configs]
-    except OrderhubError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    if not selected:
-        console.print(f"[yellow]no channel accounts in {get_settings().config_file}[/]")
-        raise typer.Exit(2)
+    # A failed run is reported below, once; the service's log line would say it twice.
+    logging.getLogger("orderhub.services.sync").setLevel(logging.ERROR)
     results = []
     with _progress() as progress:
         for account in selected:
             bar = _SyncBar(progress, account.name)
             results.append(sync_account(engine, account, full=full, progress=bar.update))
             bar.done()
+    refused = [r for r in results if not r.ok and _REFUSED.search(r.error or "")]
     for result in results:
-        _report(result)
+        if result not in refused:
+            _report(result)
+    if refused:
+        raise ChannelRefused(_refusal(refused, configs))
     if not all(result.ok for result in results):
         raise typer.Exit(1)
+
+
+#: How a channel's answer to refused credentials shows in a run's error (channels/http.py).
+_REFUSED = re.compile(r"\bHTTP 40[13]\b")
+
+
+def _refusal(refused: list[SyncResult], configs: list[accounts.ChannelConfig]) -> str:
+    variables = {c.name: ", ".join(c.credentials_env.values()) for c in configs}
+    return "; ".join(
+        f"channel account {r.channel!r} refused the credentials ({r.error}): "
+        f"check {variables.get(r.channel) or 'its credentials'}"
+        for r in refused
+    )
+
+
+def _no_accounts(config_file: str) -> str:
+    path = Path(config_file)
+    if not path.exists():
+        where = f"there is no {config_file} (looked in {path.resolve().parent})"
+        return f"{where}: write one, or set ORDERHUB_CONFIG_FILE (docs/channels.md)"
+    return f"no channel accounts ([[channels]]) in {config_file} (docs/channels.md)"
 
 
 class _SyncBar:
@@ -111,8 +136,7 @@ def channels_list(
     as_json: bool = typer.Option(False, "--json", help="Print the accounts as the API does."),
 ) -> None:
     """Every configured account with its sync health, last run and cursor."""
-    engine = engine_from_settings()
-    upgrade(engine)
+    engine = migrated_engine()
     views = accounts.overview(engine, _configs())
     if as_json:
         typer.echo(dumps([accounts.channel_document(view) for view in views]).decode())
@@ -188,8 +212,7 @@ def quarantine_list(
     as_json: bool = typer.Option(False, "--json", help="Print the records with their payloads."),
 ) -> None:
     """Records a sync could not decode, newest first, with the reason."""
-    engine = engine_from_settings()
-    upgrade(engine)
+    engine = migrated_engine()
     records, total = accounts.quarantined(engine, channel, page, page_size)
     if as_json:
         typer.echo(dumps([_record(r) for r in records]).decode())
@@ -212,11 +235,7 @@ def _record(record: accounts.QuarantinedRecord) -> dict[str, object]:
 
 
 def _configs() -> list[accounts.ChannelConfig]:
-    try:
-        return accounts.load_config(get_settings().config_file)
-    except accounts.ConfigError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    return accounts.load_config(get_settings().config_file)
 
 
 def _when(value: datetime | None) -> str:

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from orderhub.api.render import to_json
 from orderhub.api.webhooks import delivery_page, subscription_document
-from orderhub.cli.common import console, engine_from_settings
+from orderhub.cli.common import console, migrated_engine
 from orderhub.cli.order_view import cell
 from orderhub.cli.orders import fail
 from orderhub.domain import InvalidInput, OrderhubError
@@ -24,7 +24,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="The API's JSON (GET /v1/webhooks)."),
 ) -> None:
     """Every subscription (never its secret)."""
-    found = service.list_subscriptions(engine_from_settings())
+    found = service.list_subscriptions(migrated_engine())
     if as_json:
         typer.echo(to_json({"data": [subscription_document(s) for s in found]}).decode())
         return
@@ -53,7 +53,7 @@ def create_command(
         if has_non_xml_char(value):
             fail(InvalidInput(name, XML_SAFE, value[:80]))
     try:
-        created = service.create_subscription(engine_from_settings(), url, events, order_filter)
+        created = service.create_subscription(migrated_engine(), url, events, order_filter)
     except OrderhubError as exc:
         fail(exc)
     console.print(
@@ -79,7 +79,7 @@ def deliveries_command(
     if status is not None and status not in service.DELIVERY_STATUSES:
         fail(InvalidInput("--status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status))
     try:
-        found = service.list_deliveries(engine_from_settings(), subscription_id, status, limit + 1)
+        found = service.list_deliveries(migrated_engine(), subscription_id, status, limit + 1)
     except OrderhubError as exc:
         fail(exc)
     if as_json:
@@ -109,7 +109,7 @@ def resend_command(
 ) -> None:
     """Send a failed (or delivered) delivery again, with the same webhook-id."""
     try:
-        queued = service.resend_delivery(engine_from_settings(), subscription_id, delivery_id)
+        queued = service.resend_delivery(migrated_engine(), subscription_id, delivery_id)
     except OrderhubError as exc:
         fail(exc)
     console.print(

@@ -38,6 +38,7 @@ from orderhub.services.sync_health import (
     run_document,
     sync_health,
 )
+from orderhub.settings import expected_text
 from orderhub.store import ChannelState, QuarantinedRecord, SyncRepository, SyncRun
 
 _ENV_SUFFIX = "_env"
@@ -131,6 +132,9 @@ def load_config(path: str | Path) -> list[ChannelConfig]:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{file}: cannot be read ({reason}): expected a TOML file") from exc
     entries = data.get("channels", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{file}: `channels` must be an array of tables ([[channels]])")
@@ -145,10 +149,33 @@ def _entry(file: Path, number: int, entry: object) -> ChannelConfig:
     try:
         return ChannelConfig.model_validate(entry)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{file}: [[channels]] entry {number}: {problems}") from None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"[[channels]] entry {number}" + (f" ({name})" if isinstance(name, str) else "")
+        problems = "; ".join(_problem(e) for e in exc.errors())
+        raise ConfigError(f"{file}: {where}: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """`key = value`: what was expected, one pydantic error as the file's author reads it."""
+    loc = [str(part) for part in error["loc"]]
+    key = (
+        f"{loc[1]}{_ENV_SUFFIX}"
+        if loc[:1] == ["credentials_env"] and len(loc) > 1
+        else ".".join(loc)
+    )
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(k for k in ChannelConfig.model_fields if k != "credentials_env")
+        return f"unknown key `{key}` (known: {known}, and <credential>_env)"
+    if error["type"] == "missing":
+        return f"`{key}` is missing: it is required"
+    expected = _EXPECTED.get(key) if error["type"] == "string_pattern_mismatch" else None
+    return f"`{key} = {error['input']!r}`: {expected or expected_text(error)}"
+
+
+_EXPECTED = {
+    "name": "expected letters, digits, '_', '.' or '-' (up to 64, not starting with '_.-')",
+    "base_url": "expected an http:// or https:// URL",
+}
 
 
 def select_configs(configs: Sequence[ChannelConfig], name: str | None) -> list[ChannelConfig]:

@@ -1,9 +1,8 @@
 """The demo: channel sandboxes on free loopback ports, a config that points at them, and the
-background work (worker, periodic sync) that makes the hub feel alive. Stopped as one."""
+background work (worker, scheduled syncs) that makes the hub feel alive. Stopped as one."""
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 import time
@@ -17,9 +16,7 @@ from sqlalchemy import Engine
 
 from orderhub.channels.base import Account
 from orderhub.services.outbox import Topic, Worker
-from orderhub.services.sync import sync_account
-
-log = logging.getLogger(__name__)
+from orderhub.services.scheduler import FixedAccount, Scheduler
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +157,8 @@ def credential_env(account: str, credential: str) -> str:
 
 @dataclass
 class Background:
-    """The worker and a periodic sync, in daemon threads, stopped together."""
+    """The worker and the scheduled syncs (every `sync_every` seconds), in daemon threads,
+    stopped together."""
 
     engine: Engine
     accounts: Sequence[Account]
@@ -173,7 +171,9 @@ class Background:
         worker = Worker(self.engine, self.topics)
         self._spawn(lambda: worker.run_forever(self.stop, poll=1.0))
         if self.sync_every > 0:
-            self._spawn(self._sync_loop)
+            jobs = [FixedAccount(account, self.sync_every) for account in self.accounts]
+            scheduler = Scheduler(self.engine, jobs)
+            self._spawn(lambda: scheduler.run_forever(self.stop, poll=1.0))
         return self
 
     def close(self) -> None:
@@ -185,11 +185,3 @@ class Background:
         thread = threading.Thread(target=target, daemon=True)
         thread.start()
         self.threads.append(thread)
-
-    def _sync_loop(self) -> None:
-        while not self.stop.wait(self.sync_every):
-            for account in self.accounts:
-                try:
-                    sync_account(self.engine, account)
-                except Exception:  # the demo keeps serving when one sync fails
-                    log.exception("background sync of %s failed", account.name)

@@ -12,12 +12,14 @@ from orderhub.store.orders import (
     OrderRepository,
     StoredOrder,
 )
+from orderhub.store.schedule import Claim, ScheduleEntry, ScheduleRepository
 from orderhub.store.sync import ChannelState, QuarantinedRecord, RunCounts, SyncRepository, SyncRun
 from orderhub.store.uow import UnitOfWork
 
 __all__ = [
     "BASIC_FIELDS",
     "ChannelState",
+    "Claim",
     "KeyRepository",
     "KeyWithUsage",
     "MergeResult",
@@ -25,6 +27,8 @@ __all__ = [
     "OrderRepository",
     "QuarantinedRecord",
     "RunCounts",
+    "ScheduleEntry",
+    "ScheduleRepository",
     "StoredKey",
     "StoredOrder",
     "SyncRepository",

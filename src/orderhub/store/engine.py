@@ -13,18 +13,71 @@ from ever seeing "database is locked" (docs/architecture.md, Concurrency):
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 #: How long a SQLite writer waits for another process's write transaction to end.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: How long a PostgreSQL connection attempt may take before the database counts as unreachable.
+CONNECT_TIMEOUT_S = 10
+EXPECTED_URL = "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be used: its URL, its server or its schema."""
+
+
+class DatabaseUrlInvalid(DatabaseUnavailable, ArgumentError):
+    """Also SQLAlchemy's ArgumentError, which callers of make_url already catch."""
+
+    def __init__(self, url: str) -> None:
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+        super().__init__(f"the database URL {shown!r} is not valid: expected {EXPECTED_URL}")
+
+
+class DatabaseUnreachable(DatabaseUnavailable):
+    def __init__(self, engine: Engine, exc: BaseException) -> None:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = lines[0].strip() if lines else type(exc).__name__
+        super().__init__(f"cannot reach the database at {shown_url(engine.url)}: {reason}")
+
+
+def shown_url(url: URL) -> str:
+    """The URL without its password; a relative SQLite path also as the absolute one it is."""
+    text = url.render_as_string(hide_password=True)
+    path = sqlite_path(url)
+    return f"{text} ({path.resolve()})" if path is not None and not path.is_absolute() else text
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return None if url.database.startswith("file:") else Path(url.database)
+
+
+def check_reachable(engine: Engine) -> None:
+    """DatabaseUnreachable unless a connection opens (SQLite creates a missing file)."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise DatabaseUnreachable(engine, exc) from exc
 
 
 def normalise_url(url: str) -> str:
     """Accept plain postgresql:// URLs and use the psycopg 3 driver for them."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlInvalid(url) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+        raise DatabaseUrlInvalid(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -39,6 +92,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_S})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

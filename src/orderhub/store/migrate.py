@@ -8,7 +8,36 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from orderhub.store.engine import DatabaseUnavailable, check_reachable, shown_url, sqlite_path
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class DatabaseNotMigrated(DatabaseUnavailable):
+    """The database is missing, empty or at another revision than this code's head."""
+
+    def __init__(self, engine: Engine, state: str) -> None:
+        super().__init__(
+            f"the database at {shown_url(engine.url)} {state}: run `orderhub db upgrade` "
+            "(or point ORDERHUB_DATABASE_URL at the right database)"
+        )
+
+
+def require_head(engine: Engine) -> None:
+    """Check, without creating or changing anything, that the database is at the head revision.
+
+    DatabaseNotMigrated when the SQLite file does not exist (connecting would create it), or
+    the schema is empty or at another revision; DatabaseUnreachable when it cannot connect.
+    """
+    path = sqlite_path(engine.url)
+    if path is not None and not path.exists():
+        raise DatabaseNotMigrated(engine, "does not exist")
+    check_reachable(engine)
+    revision, head = current_revision(engine), head_revision()
+    if revision is None:
+        raise DatabaseNotMigrated(engine, "is not migrated (it has no orderhub tables)")
+    if revision != head:
+        raise DatabaseNotMigrated(engine, f"is at revision {revision}, this orderhub needs {head}")
 
 
 def alembic_config(engine: Engine) -> Config:

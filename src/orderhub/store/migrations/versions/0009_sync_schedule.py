@@ -1,0 +1,34 @@
+"""Scheduled syncs: each channel account's next due time and the worker leasing it.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-06
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from orderhub.store.types import Str, UTCDateTime
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sync_schedule",
+        sa.Column("channel", Str(64), nullable=False),
+        sa.Column("next_due_at", UTCDateTime(), nullable=False),
+        sa.Column("lease_owner", Str(64), nullable=True),
+        sa.Column("lease_until", UTCDateTime(), nullable=True),
+        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("last_started_at", UTCDateTime(), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("channel", name="pk_sync_schedule"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sync_schedule")
