@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -154,3 +155,26 @@ def _report_postgresql_count(terminalreporter: pytest.TerminalReporter) -> None:
     ran = counts["passed"] + counts["failed"] + counts["xfailed"]
     detail = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
     terminalreporter.write_sep("-", f"PostgreSQL: {ran} tests ran ({detail or 'none'})")
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_the_openapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every TestClient answer of every test is checked against the app's OpenAPI document
+    (tests/openapi_conformance.py): the document describes what the API really does."""
+    from starlette.testclient import TestClient
+
+    from openapi_conformance import RouteRecorder, check_response
+
+    init, request = TestClient.__init__, TestClient.request
+
+    def recording(self: TestClient, app: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, RouteRecorder(app), *args, **kwargs)
+        self.app = app  # tests see their own app; the transport calls the recorder
+
+    def checked(self: TestClient, *args: Any, **kwargs: Any) -> Any:
+        response = request(self, *args, **kwargs)
+        check_response(self.app, response)
+        return response
+
+    monkeypatch.setattr(TestClient, "__init__", recording)
+    monkeypatch.setattr(TestClient, "request", checked)

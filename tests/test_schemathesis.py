@@ -1,6 +1,9 @@
 """Hostile input in CI: schemathesis against /openapi.json of a real `orderhub serve`.
 
-Every check (negative_data_rejection and ignored_auth included) and every phase (examples,
+Every check (negative_data_rejection and ignored_auth included, and the response checks:
+status_code_conformance, content_type_conformance, response_schema_conformance and
+response_headers_conformance, which tests/openapi_conformance.py also runs on every answer the
+rest of the suite gets) and every phase (examples,
 coverage, fuzzing, stateful), deterministic generation (no seed, no randomness: the same cases
 every run), at most MAX_EXAMPLES cases per operation; the run must find nothing. Hooks and
 configuration: tests/schemathesis_hooks.py and tests/schemathesis.toml (each says why).

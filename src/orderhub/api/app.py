@@ -15,17 +15,19 @@ from orderhub.api import (
     auth,
     channel_webhooks,
     channels,
+    docs,
     limits,
     metrics,
     order_writes,
     orders,
     problems,
-    schemas,
 )
 from orderhub.api import webhooks as webhooks_api
 from orderhub.api.logs import AccessLog, LogOptions, configure_logging
+from orderhub.api.openapi import finish_openapi
 from orderhub.api.problems import problem
 from orderhub.api.request_id import RequestId
+from orderhub.api.schemas import Health, Ready, answer
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.health import readiness
 from orderhub.settings import get_settings
@@ -40,6 +42,8 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
         description="One API over every sales channel's orders, with the MALL query language.",
         # One schema per model: money is then a JSON number, as the API writes it.
         separate_input_output_schemas=False,
+        docs_url=None,  # api/docs.py serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock
@@ -56,8 +60,14 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(metrics.router)
 
     _finish_openapi(app)
+    docs.install(app)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness: needs no key")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness: needs no key",
+        responses=answer(Health, "The process is alive"),
+    )
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
@@ -65,7 +75,10 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
         "/readyz",
         tags=["health"],
         summary="Readiness: the database is reachable and migrated to head; needs no key",
-        responses={503: {"description": "Not ready: the problem's detail says why"}},
+        responses={
+            **answer(Ready, "Ready"),
+            503: {"description": "Not ready: the problem's detail says why"},
+        },
     )
     def readyz(request: Request) -> Response:
         state = readiness(request.app.state.engine)
@@ -102,7 +115,7 @@ def _finish_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = schemas.finish_openapi(generate(), auth.guarded)
+            app.openapi_schema = finish_openapi(generate(), auth.guarded)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

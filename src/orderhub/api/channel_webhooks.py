@@ -15,7 +15,7 @@ from starlette.responses import Response
 from orderhub.api.limits import one_value
 from orderhub.api.problems import request_format
 from orderhub.api.render import render
-from orderhub.api.schemas import PROBLEMS
+from orderhub.api.schemas import Accepted, answer, problems
 from orderhub.services import inbound
 from orderhub.services.channels import ChannelConfig, load_config
 from orderhub.settings import get_settings
@@ -23,13 +23,37 @@ from orderhub.settings import get_settings
 router = APIRouter(prefix="/v1", tags=["channels"])
 #: The header a channel may carry the secret in instead of `?secret=`.
 SECRET_HEADER = "x-orderhub-webhook-secret"
+_OPENAPI = {
+    "parameters": [
+        {
+            "name": "secret",
+            "in": "query",
+            "required": False,
+            "description": f"The account's webhook secret (or in the {SECRET_HEADER} header).",
+            "schema": {"type": "string"},
+        }
+    ],
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "description": "The channel's own notification; MALL: a JSON array of ids.",
+                    "type": "array",
+                    "items": {"type": ["integer", "string"]},
+                }
+            }
+        },
+    },
+}
 
 
 @router.post(
     "/channels/{name}/webhook",
     status_code=202,
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(Accepted, "Queued", status=202, xml=True), **problems(401, 404)},
+    openapi_extra=_OPENAPI,
     summary="A channel announces changed orders (MALL: a JSON array of ids); needs ?secret=",
 )
 async def channel_webhook(name: str, request: Request, background: BackgroundTasks) -> Response:

@@ -9,9 +9,10 @@ from starlette.responses import Response
 
 from orderhub.api.auth import READ, require
 from orderhub.api.limits import one_value
+from orderhub.api.paging import LINK_HEADER_DOC, link_header, offset_links
 from orderhub.api.problems import request_format
 from orderhub.api.render import OK, render
-from orderhub.api.schemas import PROBLEMS
+from orderhub.api.schemas import ChannelList, OneChannel, QuarantinePage, answer, problems
 from orderhub.domain import InvalidInput
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import channels as service
@@ -21,12 +22,25 @@ from orderhub.store import QuarantinedRecord
 router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000_000
+_QUARANTINE_QUERY = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 1, "maximum": largest},
+    }
+    for name, description, largest in (
+        ("page", "1-based page number.", MAX_PAGE),
+        ("page_size", "Records per page (default 50).", MAX_PAGE_SIZE),
+    )
+]
 
 
 @router.get(
     "/channels",
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(ChannelList, "Every account", xml=True), **problems()},
     dependencies=[require(READ)],
     summary="Channel accounts with their sync state, health and last run's metrics",
 )
@@ -40,7 +54,7 @@ def list_channels(request: Request) -> Response:
 @router.get(
     "/channels/{name}",
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(OneChannel, "The account", xml=True), **problems(404)},
     dependencies=[require(READ)],
     summary="One channel account with its sync state, health and last run's metrics",
 )
@@ -55,7 +69,11 @@ def get_channel(name: str, request: Request) -> Response:
 @router.get(
     "/channels/{name}/quarantine",
     response_model=None,
-    responses=PROBLEMS,
+    responses={
+        **answer(QuarantinePage, "Records, newest first", xml=True, headers=LINK_HEADER_DOC),
+        **problems(404),
+    },
+    openapi_extra={"parameters": _QUARANTINE_QUERY},
     dependencies=[require(READ)],
     summary="Records of a channel that could not be decoded, with their raw payloads",
 )
@@ -65,18 +83,21 @@ def list_quarantine(name: str, request: Request) -> Response:
     engine = request.app.state.engine
     service.known_channel(engine, _configs(request), name)
     records, total = service.quarantined(engine, name, page, page_size)
+    pages = -(-total // page_size)
     document = {
         "data": [_record(r) for r in records],
         "result": OK,
         "paging": {
             "total": total,
-            "pages": -(-total // page_size),
+            "pages": pages,
             "size": page_size,
             "page": page,
+            "has_next": page < pages,
         },
     }
     body, media_type = render(document, request_format(request), "quarantine")
-    return Response(body, media_type=media_type)
+    links = offset_links(request, page, pages)
+    return Response(body, media_type=media_type, headers=link_header(links))
 
 
 def _clock(request: Request) -> Clock:

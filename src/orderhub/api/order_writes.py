@@ -12,10 +12,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
+from orderhub.api.content_type import JSON_BODY
 from orderhub.api.orders import parse_order_id
 from orderhub.api.problems import problem, request_format
 from orderhub.api.render import OK, Format, full_order, render
-from orderhub.api.schemas import PROBLEMS, Order, Problem
+from orderhub.api.schemas import (
+    ETAG_HEADER,
+    ChangedOrder,
+    History,
+    SearchResult,
+    answer,
+    problems,
+)
 from orderhub.domain import InvalidInput, Status
 from orderhub.services import orders as reads
 from orderhub.services import updates
@@ -49,11 +57,6 @@ class OrderChanges(BaseModel):
     notify_user: Flag = Field(False, description="E-mail the customer about a status change.")
 
 
-_CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    **PROBLEMS,
-    409: {"model": Problem, "description": "A status change the transition table refuses."},
-    412: {"model": Problem, "description": "If-Match names an older version."},
-}
 #: Free text a merchant sets: not blank, no control characters, nothing XML cannot carry.
 _NOT_TEXT = "\\u0000-\\u001f\\u007f\\ufffe\\uffff"
 TEXT_PATTERN = f"^[^{_NOT_TEXT}]*[^\\s{_NOT_TEXT}][^{_NOT_TEXT}]*$"
@@ -82,11 +85,20 @@ def _body_schema() -> dict[str, Any]:
     return schema
 
 
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'The ETag GET returned (`"3"`; several, comma-separated; or `*`): the change '
+    "is made only if the order is still at that version, else a 412 and nothing changes.",
+    "schema": {"type": "string"},
+}
 _BODY = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": _body_schema()}},
-    }
+    },
+    "parameters": [IF_MATCH],
 }
 
 
@@ -94,7 +106,7 @@ _BODY = {
     "/orders/search",
     dependencies=[require(READ)],
     response_model=None,
-    responses={404: {"model": Problem, "description": "No order has that reference."}},
+    responses={**answer(SearchResult, "The orders with that reference", xml=True), **problems(404)},
     openapi_extra={
         "parameters": [
             {
@@ -137,8 +149,12 @@ def search_xml(request: Request) -> Response:
 
 @router.put(
     "/orders/{order_id}",
+    dependencies=[JSON_BODY],
     response_model=None,
-    responses={200: {"model": Order}, **_CHANGE_PROBLEMS},
+    responses={
+        **answer(ChangedOrder, "The order as changed", xml=True, headers=ETAG_HEADER),
+        **problems(404, 409, 412, 415),
+    },
     openapi_extra=_BODY,
     summary="Change an order (status, tracking, confirmed, vendor_ref); If-Match honoured",
 )
@@ -162,7 +178,7 @@ async def put_order(order_id: str, request: Request, key: ApiKey = require(WRITE
     "/orders/{order_id}/history",
     dependencies=[require(READ)],
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(History, "The order's changes, oldest first", xml=True), **problems(404)},
     summary="Every recorded change: field, old and new value, when, source, which API key",
 )
 def history(order_id: str, request: Request) -> Response:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, require
+from orderhub.api.paging import LINK_HEADER_DOC, cursor_links, link_header
 from orderhub.api.problems import request_format
+from orderhub.api.query_params import query_parameters
 from orderhub.api.render import Format, full_order, page_envelope, page_items, render
-from orderhub.api.schemas import PROBLEMS, IdList, Order, OrderList, query_parameters
+from orderhub.api.schemas import (
+    ETAG_HEADER,
+    IdList,
+    Order,
+    OrderList,
+    answer,
+    problems,
+)
 from orderhub.domain import InvalidInput
 from orderhub.query import parse_query
 from orderhub.query.values import INT64_MAX
@@ -18,13 +29,24 @@ router = APIRouter(prefix="/v1", tags=["orders"])
 MAX_ID_DIGITS = len(str(INT64_MAX))
 ID_EXPECTED = f"an integer between 1 and {INT64_MAX}"
 _QUERY = {"parameters": query_parameters()}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": 'ETags as GET returned them (`"3"`, or several, comma-separated): a 304 '
+    "without a body when one is the current version.",
+    "schema": {"type": "string"},
+}
 
 
 @router.get(
     "/orders",
     dependencies=[require(READ)],
     response_model=None,
-    responses={200: {"model": OrderList}, **PROBLEMS},
+    responses={
+        **answer(OrderList, "A page of orders", xml=True, headers=LINK_HEADER_DOC),
+        **problems(),
+    },
     openapi_extra=_QUERY,
     summary="List orders (the MALL query language)",
 )
@@ -33,7 +55,7 @@ def list_orders(request: Request) -> Response:
     page = service.list_orders(request.app.state.engine, query)
     fmt = request_format(request)
     items = page_items(query, page, ids_only=False, fmt=fmt)
-    return _respond(page_envelope(query, page, items), fmt)
+    return _respond_page(request, page_envelope(query, page, items), fmt)
 
 
 @router.get("/orders.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -50,7 +72,10 @@ def list_orders_json(request: Request) -> Response:
     "/orders/unconfirmed",
     dependencies=[require(READ)],
     response_model=None,
-    responses={200: {"model": IdList}, **PROBLEMS},
+    responses={
+        **answer(IdList, "A page of unconfirmed orders", xml=True, headers=LINK_HEADER_DOC),
+        **problems(),
+    },
     openapi_extra=_QUERY,
     summary="Unconfirmed orders: ids, or basic objects with filter=basic",
 )
@@ -60,7 +85,7 @@ def list_unconfirmed(request: Request) -> Response:
     )
     fmt = request_format(request)
     items = page_items(query, page, ids_only=query.view.value == "full", fmt=fmt)
-    return _respond(page_envelope(query, page, items), fmt)
+    return _respond_page(request, page_envelope(query, page, items), fmt)
 
 
 @router.get("/orders/unconfirmed.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -72,7 +97,12 @@ def list_unconfirmed_xml(request: Request) -> Response:
     "/orders/{order_id}",
     dependencies=[require(READ)],
     response_model=None,
-    responses={200: {"model": Order}, **PROBLEMS},
+    responses={
+        **answer(Order, "The order", xml=True, headers=ETAG_HEADER),
+        304: {"description": "If-None-Match names the current version.", "headers": ETAG_HEADER},
+        **problems(404),
+    },
+    openapi_extra={"parameters": [IF_NONE_MATCH]},
     summary="One order, with its ETag",
 )
 def get_order(order_id: str, request: Request) -> Response:
@@ -107,9 +137,12 @@ def _shortened(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + f"... ({len(text)} characters)"
 
 
-def _respond(document: dict[str, object], fmt: Format) -> Response:
+def _respond_page(request: Request, document: dict[str, Any], fmt: Format) -> Response:
+    """A page of a list, with its RFC 8288 Link header (api/paging.py)."""
+    paging = document["paging"]
+    links = cursor_links(request, paging["page"], paging["pages"], paging["cursor"])
     body, media_type = render(document, fmt)
-    return Response(body, media_type=media_type)
+    return Response(body, media_type=media_type, headers=link_header(links))
 
 
 def _etags(header: str | None) -> list[str]:

@@ -61,7 +61,8 @@ def basic_order(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[str, Any]:
-    """MALL's envelope: data, result, paging {total, pages, size, page} plus the next cursor."""
+    """MALL's envelope: data, result, paging {total, pages, size, page} plus the next cursor
+    and whether there is a next page."""
     cursor = None
     if page.next_after is not None:
         cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), page.next_after))
@@ -74,6 +75,7 @@ def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[
             "size": page.page_size,
             "page": page.page,
             "cursor": cursor,
+            "has_next": cursor is not None,
         },
     }
 

@@ -1,26 +1,23 @@
-"""Response models for the OpenAPI document (responses are rendered directly, not validated)."""
+"""Models of the OpenAPI document: every request and answer (the routes render answers
+directly; tests/openapi_conformance.py checks every answer of the test suite against these)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from orderhub.domain import (
     SCALAR_FIELDS,
     Address,
     FieldKind,
     OrderLine,
-    ScalarField,
     StatusChange,
 )
-from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from orderhub.query.operators import ALLOWED_BY_KIND, OPERATORS, Arity
-from orderhub.query.parser import MAX_IN_VALUES, MAX_PAGE
-from orderhub.query.values import INT64_MAX, expected_for
+from orderhub.services.webhooks import DELIVERY_STATUSES, EVENT_TYPES
 from orderhub.store import BASIC_FIELDS
 
 _PYTHON_TYPES: dict[FieldKind, Any] = {
@@ -43,9 +40,19 @@ def _field(name: str) -> tuple[Any, Any]:
     return annotation, Field(description=spec.description, json_schema_extra=extra)
 
 
-BasicOrder = create_model("BasicOrder", **{n: _field(n) for n in BASIC_FIELDS})  # type: ignore[call-overload]
+class _Closed(BaseModel):
+    """A document the hub writes whole: a field it does not name is a bug (the conformance
+    check of every test's answers, tests/openapi_conformance.py, catches it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+BasicOrder = create_model(  # type: ignore[call-overload]
+    "BasicOrder", __base__=_Closed, **{n: _field(n) for n in BASIC_FIELDS}
+)
 Order = create_model(  # type: ignore[call-overload]
     "Order",
+    __base__=_Closed,
     **{n: _field(n) for n in SCALAR_FIELDS},
     shipping_address=(Address | None, None),
     billing_address=(Address | None, None),
@@ -55,173 +62,267 @@ Order = create_model(  # type: ignore[call-overload]
 )
 
 
-class Result(BaseModel):
-    code: int = 200
-    status: str = "OK"
+class Result(_Closed):
+    code: int = Field(examples=[200])
+    status: str = Field(examples=["OK"])
 
 
-class Paging(BaseModel):
+class Paging(_Closed):
     total: int = Field(description="Orders matching the filters.")
     pages: int
     size: int = Field(description="Page size.")
     page: int = Field(description="1-based page number.")
     cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last.")
+    has_next: bool = Field(description="Whether a next page follows (the Link header's next).")
 
 
-class OrderList(BaseModel):
+class OrderList(_Closed):
     data: list[Order] | list[BasicOrder]  # type: ignore[valid-type]
     result: Result
     paging: Paging
 
 
-class IdList(BaseModel):
+class IdList(_Closed):
     data: list[int] | list[BasicOrder]  # type: ignore[valid-type]
     result: Result
     paging: Paging
 
 
+class Notification(_Closed):
+    """What became of `notify_user`: queued (by the hub or by the channel), or why not."""
+
+    queued: bool
+    by: Literal["hub", "channel"] | None = None
+    reason: str | None = None
+
+
+ChangedOrder = create_model(
+    "ChangedOrder",
+    __base__=Order,
+    notification=(
+        Notification | None,
+        Field(None, description="Only when the change asked for notify_user."),
+    ),
+)
+
+
+class SearchResult(_Closed):
+    data: list[Order]  # type: ignore[valid-type]
+    result: Result
+
+
+class Change(_Closed):
+    at: datetime
+    field: str = Field(description="An order field, e.g. status or tracking_number.")
+    old: Any = Field(description="The value before (any JSON value; money exact).")
+    new: Any = Field(description="The value after.")
+    source: str = Field(description="Who made it: api, channel, ...")
+    actor: str | None = Field(description="The API key's name, or the channel.")
+    event_id: str
+
+
+class History(_Closed):
+    order_id: int
+    history: list[Change]
+    result: Result
+
+
+class OffsetPaging(_Closed):
+    total: int
+    pages: int
+    size: int
+    page: int
+    has_next: bool
+
+
+class QuarantinedRecord(_Closed):
+    id: int
+    channel: str
+    external_id: str | None
+    reason: str
+    first_seen: datetime
+    last_seen: datetime
+    payload: Any = Field(description="The channel's record, verbatim.")
+
+
+class QuarantinePage(_Closed):
+    data: list[QuarantinedRecord]
+    result: Result
+    paging: OffsetPaging
+
+
+class SyncRun(_Closed):
+    id: int
+    status: str = Field(description="running, ok, failed or interrupted.")
+    full: bool
+    started_at: datetime
+    finished_at: datetime | None
+    orders: int = Field(description="Orders read (new, changed and unchanged).")
+    orders_new: int
+    orders_changed: int
+    orders_unchanged: int
+    quarantined: int
+    acknowledged: int
+    requests: int
+    requests_per_1000_orders: float | None
+    retries: int
+    errors: int
+    seconds: float | None
+    error: str | None
+
+
+class Channel(_Closed):
+    name: str
+    type: str
+    configured: bool = Field(description="In orderhub.toml (else known from its past syncs).")
+    base_url: str | None
+    sync_interval: int | None = Field(description="Seconds between scheduled syncs.")
+    missing_credentials: list[str]
+    cursor: Any = Field(description="Where the next sync starts, its timestamps zoned.")
+    last_success_at: datetime | None
+    next_due_at: datetime | None
+    overdue: bool = Field(description="No successful sync for 3 intervals.")
+    consecutive_failures: int
+    last_error: str | None
+    last_run: SyncRun | None
+
+
+class ChannelList(_Closed):
+    data: list[Channel]
+    result: Result
+
+
+class OneChannel(_Closed):
+    data: Channel
+    result: Result
+
+
+#: The webhook event types, a named enum in OpenAPI (services/webhooks.py is the one list).
+EventType = StrEnum(  # type: ignore[misc]
+    "EventType", {name.replace(".", "_").upper(): name for name in EVENT_TYPES}
+)
+
+
+class Subscription(_Closed):
+    id: int
+    url: str
+    event_types: list[EventType]
+    filter: str | None
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class NewSubscription(Subscription):
+    secret: str = Field(description="The signing secret (Standard Webhooks); shown only here.")
+
+
+class SubscriptionList(_Closed):
+    data: list[Subscription]
+
+
+class Delivery(_Closed):
+    id: int
+    event_id: str
+    type: EventType
+    status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+class DeliveryPaging(_Closed):
+    size: int = Field(description="The limit asked for.")
+    cursor: str | None = Field(description="Pass as cursor= for older deliveries; null at the end.")
+    has_next: bool
+
+
+class DeliveryPage(_Closed):
+    data: list[Delivery]
+    paging: DeliveryPaging
+
+
+class Accepted(_Closed):
+    accepted: int = Field(description="Order ids queued for a fetch.")
+    result: Result
+
+
+class Health(_Closed):
+    status: Literal["ok"]
+
+
+class Ready(_Closed):
+    status: Literal["ready"]
+    revision: str | None = Field(description="The database's Alembic revision (the head).")
+
+
+class ProblemError(_Closed):
+    parameter: str = Field(description="The parameter, header, field or `body` at fault.")
+    expected: str = Field(description="What it should have been.")
+
+
 class Problem(BaseModel):
+    """RFC 9457 (application/problem+json, or +xml when XML was asked for)."""
+
     type: str
     title: str
     status: int
     detail: str
     instance: str
-    errors: list[dict[str, str]] | None = None
+    errors: list[ProblemError] | None = Field(None, description="Bad input: what and why.")
+    allowed: list[str] | None = Field(
+        None, description="409 of a status change: the next statuses the transition table allows."
+    )
+    head: str | None = Field(None, description="/readyz: the revision the code needs.")
     #: The request's X-Request-ID (the client's, or one the hub made), also in the header.
     request_id: str | None = None
 
 
-def query_parameters() -> list[dict[str, Any]]:
-    """OpenAPI parameters for the query language: one per field, plus paging, sort and view."""
-    sort_key = f"({'|'.join(SCALAR_FIELDS)})(:(asc|desc))?"
-    params = [
-        _param(
-            "_sort",
-            "field:asc,other:desc; default id:asc, ties broken by id.",
-            "string",
-            pattern=f"^({sort_key})?$",
-        ),
-        _param("page", "1-based page number.", "integer", minimum=1, maximum=MAX_PAGE),
-        _param(
-            "page_size",
-            f"Default {DEFAULT_PAGE_SIZE}.",
-            "integer",
-            minimum=1,
-            maximum=MAX_PAGE_SIZE,
-        ),
-        _param(
-            "cursor",
-            "paging.cursor of the previous page (keyset paging); only a cursor the hub made "
-            "for the same filters and sort is accepted.",
-            "string",
-            minLength=1,
-        ),
-        _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
-    ]
-    for name, spec in SCALAR_FIELDS.items():
-        modifiers = ", ".join(ALLOWED_BY_KIND[spec.kind])
-        null = " `$null` with eq/neq." if spec.nullable else ""
-        value = f"[modifier:]{expected_for(spec)}"
-        text = f"{spec.description} Value: {value}; modifiers {modifiers}.{null}"
-        pattern = filter_pattern(spec)
-        extra = {"pattern": pattern} if pattern else {"minLength": 1}
-        params.append(_param(name, text, "string", **extra))
-    return params
-
-
-_CI_BOOL = "([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)"
-_DAY = "[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-_TIME = (
-    "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"
-)
-_VALUES: dict[FieldKind, str] = {
-    FieldKind.INT: "-?[0-9]{1,18}",
-    FieldKind.DECIMAL: "-?[0-9]{1,14}(\\.[0-9]{1,4})?",
-    FieldKind.BOOL: _CI_BOOL,
-    FieldKind.DATE: _DAY,
-    FieldKind.DATETIME: f"{_DAY}([ T]{_TIME})?",
+#: What each error status means, for the routes that can answer it (api/openapi.py adds the
+#: ones every route can give: 400, 413, 414, 431, and 401, 403, 429 under /v1).
+_ERRORS = {
+    400: "A parameter, header or the body is not what was expected (the problem names it).",
+    404: "No such resource (the problem's detail names it).",
+    409: "A conflict with the resource's state (a refused status change lists what is allowed).",
+    401: "The channel's webhook secret is missing or wrong.",
+    412: "If-Match names another version than the current one: nothing was changed.",
+    415: "The body's Content-Type is not one this route reads (the problem names both).",
 }
+XML_ALTERNATIVE = " (JSON; the same as XML with `Accept: application/xml`, docs/api.md)"
 
 
-def filter_pattern(spec: ScalarField) -> str | None:
-    """The filter values a field takes, as a regular expression (None for free text, where
-    any value with an explicit `eq:` is one; docs/query-language.md has the whole grammar).
-    Dates stop at day 28 here: the schema names a part of what is accepted, never more."""
-    if spec.kind is FieldKind.STR:
-        return None
-    value = (
-        "(" + "|".join(spec.choices) + ")" if spec.kind is FieldKind.ENUM else _VALUES[spec.kind]
-    )
-    allowed = ALLOWED_BY_KIND[spec.kind]
-    ones = [op for op in allowed if OPERATORS[op].arity is Arity.ONE]
-    if "neq" in ones:
-        ones.append("ne")
-    forms = [f"(({'|'.join(ones)}):)?{value}"]
-    many = [op for op in allowed if OPERATORS[op].arity is Arity.MANY]
-    forms.append(f"({'|'.join(many)}):{value}(,{value}){{0,{MAX_IN_VALUES - 1}}}")
-    two = [op for op in allowed if OPERATORS[op].arity is Arity.TWO]
-    if two:
-        forms.append(f"({'|'.join(two)}):{value},{value}")
-    if spec.nullable:
-        forms.append("((eq|neq|ne):)?\\$null")
-    return "^(" + "|".join(forms) + ")$"
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """FastAPI `responses=` entries for the errors a route can answer (always 400)."""
+    return {s: {"model": Problem, "description": _ERRORS[s]} for s in sorted({400, *statuses})}
 
 
-def _param(name: str, description: str, kind: str, **schema: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": kind, **schema},
+def answer(
+    model: Any,
+    description: str,
+    *,
+    status: int = 200,
+    xml: bool = False,
+    headers: dict[str, Any] | None = None,
+) -> dict[int | str, dict[str, Any]]:
+    """A FastAPI `responses=` entry for a success: its model, and XML when the route offers it."""
+    entry: dict[str, Any] = {"model": model, "description": description}
+    if xml:
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        entry["content"] = {"application/xml": {"schema": ref}}
+        entry["description"] += XML_ALTERNATIVE
+    if headers:
+        entry["headers"] = headers
+    return {status: entry}
+
+
+ETAG_HEADER = {
+    "ETag": {
+        "description": 'The order\'s version, e.g. `"3"`: send it as If-Match to change it.',
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     }
-
-
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "A parameter is not what was expected."},
-    404: {"model": Problem, "description": "No such order."},
 }
-
-
-#: Path parameters that are 64-bit ids (the routes read them as text: `42.xml` works too).
-PATH_IDS = ("order_id", "subscription_id", "delivery_id")
-#: A channel account's name as orderhub.toml may give it (an unknown one is a 404).
-CHANNEL_NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-_EVERY_ROUTE = {
-    "400": "A parameter is not what was expected (the problem names it).",
-    "413": "The body is larger than the cap (docs/api.md, Limits).",
-    "414": "The path and query string are longer than the cap.",
-    "431": "Too many headers, or too large.",
-}
-_KEYED_ROUTE = {
-    "401": "No valid API key.",
-    "403": "The key lacks the scope this route needs.",
-    "429": "The key's daily quota is spent.",
-}
-
-
-def finish_openapi(document: dict[str, Any], guarded: Callable[[str], bool]) -> dict[str, Any]:
-    """What FastAPI cannot say by itself: ids are 64-bit integers, errors are problems
-    (application/problem+json, 400 rather than 422) and the answers every route can give."""
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for path, item in document["paths"].items():
-        for operation in item.values():
-            for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path" and parameter["name"] == "name":
-                    parameter["schema"] = {"type": "string", "pattern": CHANNEL_NAME}
-                if parameter["in"] == "path" and parameter["name"] in PATH_IDS:
-                    parameter["schema"] = {
-                        "type": "integer",
-                        "format": "int64",
-                        "minimum": 1,
-                        "maximum": INT64_MAX,
-                    }
-            responses = operation["responses"]
-            responses.pop("422", None)
-            common = _EVERY_ROUTE | (_KEYED_ROUTE if guarded(path) else {})
-            for code, description in common.items():
-                responses.setdefault(code, {"description": description})
-            for code, response in responses.items():
-                if code.startswith(("4", "5")):
-                    response["content"] = problem
-    return document
+#: The errors of a route that reads one resource by name or id (kept for the channel routes).
+PROBLEMS = problems(404)

@@ -8,19 +8,51 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from orderhub.api import schemas
 from orderhub.api.auth import ADMIN, require
+from orderhub.api.content_type import JSON_BODY
 from orderhub.api.limits import one_value
 from orderhub.api.order_writes import WEB_URL_PATTERN
 from orderhub.api.orders import parse_id
+from orderhub.api.paging import LINK_HEADER_DOC, link_header, page_url
 from orderhub.api.render import JSON_TYPE, to_json
-from orderhub.api.schemas import PROBLEMS
+from orderhub.api.schemas import answer, problems
 from orderhub.domain import InvalidInput
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
+from orderhub.query.values import INT64_MAX
 from orderhub.services import webhooks as service
 from orderhub.store.webhooks import Delivery, Subscription
 
-router = APIRouter(prefix="/v1", tags=["webhooks"], dependencies=[require(ADMIN)])
-_DELIVERY_PARAMS = ("status", "limit")
+router = APIRouter(
+    prefix="/v1",
+    tags=["webhooks"],
+    dependencies=[require(ADMIN)],
+    strict_content_type=False,  # a body without a Content-Type is read as JSON, as PUT does
+)
+_DELIVERY_PARAMS = ("status", "limit", "cursor")
+_DELIVERY_QUERY = [
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": "Only deliveries in this state.",
+        "schema": {"type": "string", "enum": list(service.DELIVERY_STATUSES)},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Deliveries per page (default 100).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": service.MAX_DELIVERIES},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "paging.cursor of the previous page: the deliveries older than it.",
+        "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": INT64_MAX},
+    },
+]
 
 
 class WebhookIn(BaseModel):
@@ -31,8 +63,8 @@ class WebhookIn(BaseModel):
         json_schema_extra={"pattern": WEB_URL_PATTERN, "maxLength": service.MAX_URL_LENGTH},
     )
     event_types: list[str] = Field(
-        description="Some of order.created, order.updated, order.status_changed.",
-        json_schema_extra={"minItems": 1, "items": {"enum": list(service.EVENT_TYPES)}},
+        description="Some of the event types: " + ", ".join(service.EVENT_TYPES) + ".",
+        json_schema_extra={"minItems": 1, "items": {"$ref": "#/components/schemas/EventType"}},
     )
     filter: str | None = Field(
         None,
@@ -48,8 +80,9 @@ class WebhookIn(BaseModel):
 @router.post(
     "/webhooks",
     status_code=201,
+    dependencies=[JSON_BODY],
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(schemas.NewSubscription, "Subscribed", status=201), **problems(415)},
     summary="Subscribe: the answer carries the signing secret, once",
 )
 def create_webhook(body: WebhookIn, request: Request) -> Response:
@@ -60,13 +93,23 @@ def create_webhook(body: WebhookIn, request: Request) -> Response:
     return _json(subscription_document(created) | {"secret": created.secret}, 201)
 
 
-@router.get("/webhooks", response_model=None, responses=PROBLEMS, summary="Subscriptions")
+@router.get(
+    "/webhooks",
+    response_model=None,
+    responses={**answer(schemas.SubscriptionList, "Every subscription"), **problems()},
+    summary="Subscriptions",
+)
 def list_webhooks(request: Request) -> Response:
     found = service.list_subscriptions(request.app.state.engine)
     return _json({"data": [subscription_document(s) for s in found]})
 
 
-@router.get("/webhooks/{subscription_id}", response_model=None, responses=PROBLEMS, summary="One")
+@router.get(
+    "/webhooks/{subscription_id}",
+    response_model=None,
+    responses={**answer(schemas.Subscription, "The subscription"), **problems(404)},
+    summary="One",
+)
 def get_webhook(subscription_id: str, request: Request) -> Response:
     number = parse_id("subscription_id", subscription_id)
     found = service.get_subscription(request.app.state.engine, number)
@@ -77,7 +120,7 @@ def get_webhook(subscription_id: str, request: Request) -> Response:
     "/webhooks/{subscription_id}",
     status_code=204,
     response_model=None,
-    responses=PROBLEMS,
+    responses={204: {"description": "Unsubscribed"}, **problems(404)},
     summary="Unsubscribe (pending deliveries are dropped)",
 )
 def delete_webhook(subscription_id: str, request: Request) -> Response:
@@ -89,21 +132,41 @@ def delete_webhook(subscription_id: str, request: Request) -> Response:
 @router.get(
     "/webhooks/{subscription_id}/deliveries",
     response_model=None,
-    responses=PROBLEMS,
-    summary="The delivery log, newest first (?status=pending|delivered|failed, ?limit=)",
+    responses={
+        **answer(schemas.DeliveryPage, "Deliveries, newest first", headers=LINK_HEADER_DOC),
+        **problems(404),
+    },
+    openapi_extra={"parameters": _DELIVERY_QUERY},
+    summary="The delivery log, newest first (?status=pending|delivered|failed, ?limit=, ?cursor=)",
 )
 def list_deliveries(subscription_id: str, request: Request) -> Response:
     number = parse_id("subscription_id", subscription_id)
-    status, limit = _delivery_params(request)
-    found = service.list_deliveries(request.app.state.engine, number, status, limit)
-    return _json({"data": [delivery_document(d) for d in found]})
+    status, limit, before = _delivery_params(request)
+    engine = request.app.state.engine
+    found = service.list_deliveries(engine, number, status, limit + 1, before)
+    document = delivery_page(found, limit)
+    cursor = document["paging"]["cursor"]
+    links = {"next": page_url(request, cursor=cursor)} if cursor else {}
+    if before is not None:
+        links["first"] = page_url(request, cursor=None)
+    return Response(to_json(document), media_type=JSON_TYPE, headers=link_header(links))
+
+
+def delivery_page(found: list[Delivery], limit: int) -> dict[str, Any]:
+    """The delivery log's page from up to `limit + 1` deliveries (one more: a next page)."""
+    page, more = found[:limit], len(found) > limit
+    cursor = str(page[-1].id) if more else None
+    return {
+        "data": [delivery_document(d) for d in page],
+        "paging": {"size": limit, "cursor": cursor, "has_next": more},
+    }
 
 
 @router.post(
     "/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",
     status_code=202,
     response_model=None,
-    responses=PROBLEMS,
+    responses={**answer(schemas.Delivery, "Queued again", status=202), **problems(404, 409)},
     summary="Send a failed (or delivered) delivery again, with the same webhook-id",
 )
 def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> Response:
@@ -149,7 +212,7 @@ def delivery_document(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def _delivery_params(request: Request) -> tuple[str | None, int]:
+def _delivery_params(request: Request) -> tuple[str | None, int, int | None]:
     params = request.query_params
     for name in params:
         if name not in _DELIVERY_PARAMS:
@@ -163,7 +226,8 @@ def _delivery_params(request: Request) -> tuple[str | None, int]:
     limit = int(raw_limit)
     if not 1 <= limit <= service.MAX_DELIVERIES:
         raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
-    return status, limit
+    cursor = one_value(request, "cursor")
+    return status, limit, None if cursor is None else parse_id("cursor", cursor)
 
 
 def _json(document: dict[str, Any], status: int = 200) -> Response:

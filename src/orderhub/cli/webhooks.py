@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from orderhub.api.render import to_json
-from orderhub.api.webhooks import delivery_document, subscription_document
+from orderhub.api.webhooks import delivery_page, subscription_document
 from orderhub.cli.common import console, migrated_engine
 from orderhub.cli.order_view import cell
 from orderhub.cli.orders import fail
@@ -79,14 +79,14 @@ def deliveries_command(
     if status is not None and status not in service.DELIVERY_STATUSES:
         fail(InvalidInput("--status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status))
     try:
-        found = service.list_deliveries(migrated_engine(), subscription_id, status, limit)
+        found = service.list_deliveries(migrated_engine(), subscription_id, status, limit + 1)
     except OrderhubError as exc:
         fail(exc)
     if as_json:
-        typer.echo(to_json({"data": [delivery_document(d) for d in found]}).decode())
+        typer.echo(to_json(delivery_page(found, limit)).decode())
         return
     table = Table("id", "event", "type", "status", "attempts", "last error", "created", "next try")
-    for delivery in found:
+    for delivery in found[:limit]:
         next_try = delivery.next_attempt_at if delivery.status == "pending" else None
         values = (
             delivery.id,

@@ -111,14 +111,18 @@ def delete_subscription(engine: Engine, subscription_id: int) -> None:
 
 
 def list_deliveries(
-    engine: Engine, subscription_id: int, status: str | None = None, limit: int = 100
+    engine: Engine,
+    subscription_id: int,
+    status: str | None = None,
+    limit: int = 100,
+    before: int | None = None,
 ) -> list[Delivery]:
-    """The subscription's deliveries, newest first."""
+    """The subscription's deliveries, newest first (only those older than delivery `before`)."""
     with UnitOfWork(engine) as uow:
         repo = WebhookRepository(uow.conn)
         if repo.get(subscription_id) is None:
             raise WebhookNotFound(subscription_id)
-        return repo.deliveries(subscription_id, status, limit)
+        return repo.deliveries(subscription_id, status, limit, before)
 
 
 def resend_delivery(

@@ -182,12 +182,18 @@ class WebhookRepository:
         )
 
     def deliveries(
-        self, subscription_id: int, status: str | None = None, limit: int = 100
+        self,
+        subscription_id: int,
+        status: str | None = None,
+        limit: int = 100,
+        before: int | None = None,
     ) -> list[Delivery]:
-        """The subscription's outbox rows, newest first."""
+        """The subscription's outbox rows, newest first (only those older than `before`)."""
         stmt = select(outbox).where(_of_subscription(subscription_id))
         if status is not None:
             stmt = stmt.where(outbox.c.status == status)
+        if before is not None:
+            stmt = stmt.where(outbox.c.id < before)
         stmt = stmt.order_by(outbox.c.id.desc()).limit(limit)
         return [_delivery(row._mapping) for row in self.conn.execute(stmt)]
 
