@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -187,3 +188,12 @@ def test_mall_client_sends_client_id_and_paging(server, script, fake) -> None:  
     assert script.seen == ["GET /v1/orders/unconfirmed?client_id=secret&page=2&page_size=50"]
     with pytest.raises(Fatal, match="client_id"):
         MallClient.for_account(Account("mall-y", "mall", server[1]))
+
+
+def test_a_mall_refusal_repeating_its_message_says_it_once() -> None:
+    body = {
+        "result": {"code": 401, "status": "ERROR", "message": "client_id not valid"},
+        "errorCodes": [{"code": "AUTH", "message": "client_id not valid"}, {"message": "see docs"}],
+    }
+    answer = httpx.Response(401, json=body)
+    assert error_message(answer) == "client_id not valid; see docs"

@@ -200,7 +200,7 @@ def _note(view: accounts.ChannelOverview) -> str:
     if not view.configured:
         notes = ["not in the configuration"]
     if view.health.last_error:
-        notes.append(view.health.last_error[:80])
+        notes.append(view.health.last_error)
     return "; ".join(notes)
 
 

@@ -117,7 +117,7 @@ def error_message(response: httpx.Response) -> str:
         body = response.json()
         messages = [body["result"]["message"]]
         messages += [item["message"] for item in body.get("errorCodes") or []]
-        return "; ".join(str(m) for m in messages if m)
+        return "; ".join(dict.fromkeys(str(m) for m in messages if m))  # said once when repeated
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
 
