@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from orderhub.channels.mall.sandbox_listing import OK
+from orderhub.channels.mall.sandbox_listing import OK, STATUS_LISTS
 from orderhub.channels.mall.sandbox_state import CLIENT_ID, DEFAULT_DAILY_LIMIT, MallSandbox
 from orderhub.channels.mall.sandbox_store import loads
 from orderhub.channels.mall.sandbox_updates import MallError, error_body
@@ -140,10 +140,30 @@ def _routes(sandbox: MallSandbox) -> list[Route]:
     return [
         Route("/v1/orders", orders, methods=["GET"]),
         Route("/v1/orders/unconfirmed", unconfirmed, methods=["GET"]),
+        *_read_routes(sandbox),
         Route("/v1/orders/{order_id}", order, methods=["GET"]),
         Route("/v1/orders/{order_id}", update, methods=["PUT"]),
         Route("/v1/orders/{order_id}/tracking", tracking, methods=["PUT"]),
         *_control_routes(sandbox),
+    ]
+
+
+def _read_routes(sandbox: MallSandbox) -> list[Route]:
+    """GET /v1/orders/stats and the per-status lists (`/v1/orders/open` ...)."""
+
+    async def stats(request: Request) -> Response:
+        return _json(sandbox.order_stats(request.query_params.multi_items()))
+
+    def status_list(word: str) -> Endpoint:
+        async def listed(request: Request) -> Response:
+            params = request.query_params.multi_items()
+            return _json(sandbox.list_orders(params, unconfirmed=False, status_list=word))
+
+        return listed
+
+    return [
+        Route("/v1/orders/stats", stats, methods=["GET"]),
+        *(Route(f"/v1/orders/{w}", status_list(w), methods=["GET"]) for w in STATUS_LISTS),
     ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_
 
+from orderhub.channels.mall.sandbox_delivery import add_consignment_step
 from orderhub.channels.mall.sandbox_orders import SHIP_DAYS, arrival, generated, mall_time
 from orderhub.channels.mall.sandbox_payload import PRAGUE
 from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, Payload
@@ -97,9 +98,16 @@ def _ship_date(payload: Payload, at: datetime) -> dict[str, Any]:
 
 
 def _mdp_tracking(payload: Payload, at: datetime) -> dict[str, Any]:
+    """MALL Delivery's tracking, and its parcel: created when the order went to shipping."""
     number = f"MDP{payload['id']}"
-    return {"tracking_number": number, "tracking_url": f"https://tracking.mall.example/{number}"}
+    payload.update(tracking_number=number, tracking_url=f"https://tracking.mall.example/{number}")
+    add_consignment_step(payload, "CREATED", payload.get("shipping") or mall_time(at))
+    add_consignment_step(payload, "RECEIVED", mall_time(at))
+    return {}
 
 
 def _delivered(payload: Payload, at: datetime) -> dict[str, Any]:
-    return {"delivered_at": mall_time(at)}
+    """Delivered at the first attempt; the parcel's last steps."""
+    add_consignment_step(payload, "DELIVERING", payload.get("shipped") or mall_time(at))
+    add_consignment_step(payload, "DELIVERED", mall_time(at))
+    return {"delivered_at": mall_time(at), "first_delivery_attempt": mall_time(at)}

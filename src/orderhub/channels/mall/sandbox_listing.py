@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
 import orjson
 
-from orderhub.channels.mall.codec import BASIC_FIELDS
 from orderhub.channels.mall.sandbox_store import MALL_FIELDS, MallOrderStore, loads
 from orderhub.channels.mall.sandbox_updates import MallError
 from orderhub.domain import FieldKind, InvalidInput
@@ -22,6 +21,20 @@ from orderhub.query import Filter, OrderQuery, View, parse_query
 
 OK = {"code": 200, "status": "OK"}
 CLIENT_ID = "client_id"
+#: The basic object (`filter=basic`): seed 001's fields, then those MALL's client reads from
+#: it besides (`BasicOrder`: payment type, MALL Delivery service, tracking).
+BASIC_FIELDS = (
+    "id", "external_id", "purchase_id", "cod", "ship_date", "delivered_at", "status",
+    "confirmed", "test", "mdp", "customer_id", "customer",
+    "payment_type", "mdp_classic", "mdp_spectrum", "tracking_number", "tracking_url",
+)  # fmt: skip
+#: The per-status lists (`GET /orders/open` ...): the statuses each one lists. `open` lists every
+#: order not closed yet, blocked to shipped (the client's README); the others their own status.
+STATUS_LISTS: dict[str, tuple[str, ...]] = {
+    "open": ("blocked", "open", "shipping", "shipped"),
+    **{word: (word,) for word in ("blocked", "shipping", "shipped", "delivered", "returned",
+                                  "cancelled", "lost")},
+}  # fmt: skip
 #: A zone in a time value: MALL's times are wall times and carry none.
 _ZONED = re.compile(r"(Z|[+-][0-9]{2}:[0-9]{2})(,|$)")
 
@@ -46,18 +59,35 @@ def unconfirmed_orders(query: OrderQuery) -> tuple[Filter, ...]:
     return (Filter("confirmed", "eq", (False,), "0"), *_hide_tests(query))
 
 
+def status_orders(words: tuple[str, ...]) -> Defaults:
+    """GET /orders/{status}: the list's statuses (blocked too), test orders unless asked for."""
+
+    def defaults(query: OrderQuery) -> tuple[Filter, ...]:
+        modifier = "eq" if len(words) == 1 else "in"
+        status = Filter("status", modifier, words, ",".join(words))
+        return (status, *_hide_tests(query))
+
+    return defaults
+
+
+Defaults = Callable[[OrderQuery], tuple[Filter, ...]]
+
+
 def _hide_tests(query: OrderQuery) -> tuple[Filter, ...]:
     if query.filters_on("test"):
         return ()
     return (Filter("test", "eq", (False,), "0"),)
 
 
-def parse_mall_query(params: Sequence[tuple[str, str]], *, unconfirmed: bool) -> OrderQuery:
+def parse_mall_query(
+    params: Sequence[tuple[str, str]], *, unconfirmed: bool, defaults: Defaults | None = None
+) -> OrderQuery:
     """The query of a MALL list request (client_id left out); MallError(400) when bad."""
     rest = [(name, value) for name, value in params if name != CLIENT_ID]
     if any(name == "cursor" for name, _ in rest):
         raise MallError(400, "INVALID_PARAMETER", "cursor: MALL pages with page and page_size")
-    defaults = unconfirmed_orders if unconfirmed else visible_orders
+    if defaults is None:
+        defaults = unconfirmed_orders if unconfirmed else visible_orders
     try:
         query = parse_query(rest, fields=MALL_FIELDS, defaults=defaults)
     except InvalidInput as exc:
@@ -85,12 +115,19 @@ def shape_of(query: OrderQuery, *, unconfirmed: bool) -> Shape:
 
 
 def list_orders(
-    store: MallOrderStore, params: Sequence[tuple[str, str]], *, unconfirmed: bool
+    store: MallOrderStore,
+    params: Sequence[tuple[str, str]],
+    *,
+    unconfirmed: bool,
+    status_list: str | None = None,
 ) -> dict[str, Any]:
-    """The answer of a MALL list request: data, result, paging {total, pages, size, page}."""
-    query = parse_mall_query(params, unconfirmed=unconfirmed)
+    """The answer of a MALL list request: data, result, paging {total, pages, size, page}.
+    `status_list` names a per-status list (ids unless filter=basic, like the unconfirmed one)."""
+    words = STATUS_LISTS[status_list] if status_list else None
+    defaults = status_orders(words) if words else None
+    query = parse_mall_query(params, unconfirmed=unconfirmed, defaults=defaults)
     total, rows = store.page(query)
-    shape = shape_of(query, unconfirmed=unconfirmed)
+    shape = shape_of(query, unconfirmed=unconfirmed or words is not None)
     return {
         "data": [_item(shape, order_id, text) for order_id, text in rows],
         "result": OK,
@@ -112,5 +149,5 @@ def _item(shape: Shape, order_id: int, text: str) -> Any:
 
 
 def basic(payload: dict[str, Any]) -> dict[str, Any]:
-    """Seed 001's basic object."""
+    """The basic object: seed 001's fields and the client's (`BASIC_FIELDS`)."""
     return {name: payload.get(name, False if name == "mdp" else None) for name in BASIC_FIELDS}

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from orderhub.channels.mall.sandbox_delivery import (
+    consignment_entry,
+    consignment_steps,
+    delivery_fields,
+    ulozenka_entry,
+)
 from orderhub.domain import Address, Order, OrderLine, Status
 
 #: MALL writes its times as Prague wall time, without a zone.
@@ -28,8 +34,10 @@ MDP_CLASSIC_SHARE = 0.7
 #: Shares of orders whose billing address differs from the delivery address, and that have none.
 OTHER_BILLING_SHARE = 0.25
 NO_BILLING_SHARE = 0.15
-#: Share of orders that carry the customer's e-mail and phone only inside `address`.
-CONTACT_IN_ADDRESS_ONLY = 0.2
+#: MALL's commission on an item, in percent (the client's `Item.commission`).
+COMMISSIONS = (Decimal("8"), Decimal("12.5"), Decimal("15"))
+#: Days between the ship date and the expected delivery (`delivery_date`).
+DELIVERY_DAYS = 1
 
 #: The MALL status word for each status a generated MALL order can be in (sandbox_orders
 #: reshapes generated orders so that no other status occurs).
@@ -63,11 +71,13 @@ def mall_payload(order: Order, seed: int) -> dict[str, Any]:
     payload: dict[str, Any] = {"id": number, **_shop_fields(rng, number)}
     payload.update(_head(order))
     payload.update(_stamps(order))
-    contact_outside = rng.random() >= CONTACT_IN_ADDRESS_ONLY
-    payload.update(_contact(order) if contact_outside else {})
     payload["address"] = _address(order.shipping_address, order, customer=order.customer_id)
     payload["billing_address"] = _billing(rng, order)
-    payload["items"] = [_item(line) for line in order.lines]
+    more = random.Random(f"mall-more:{seed}:{number}")  # a stream of its own: the above stay
+    payload["items"] = [_item(line, more) for line in order.lines]
+    payload.update(delivery_fields(order, more, payload["mdp"], mall_time))
+    payload.update(_delivery(order))
+    payload.update(_consignments(order, payload["delivery_method"]))
     return payload
 
 
@@ -96,12 +106,15 @@ def _head(order: Order) -> dict[str, Any]:
         "delivered_at": wall_time(order.delivered_at),
         "currency": order.currency,
         "cod": order.cod if order.cod is not None else 0,
+        "cod_price": 0,  # no COD fee: the generated totals carry none
         "price": order.total,
         "delivery_price": order.shipping_cost,
         "discount": order.discount,
         "payment_type": order.payment_method,
         "tracking_number": order.tracking_number,
         "tracking_url": order.tracking_url,
+        "external_order_id": None,
+        "ready_to_return": False,
     }
 
 
@@ -113,24 +126,42 @@ def _stamps(order: Order) -> dict[str, str | None]:
     return stamps
 
 
-def _contact(order: Order) -> dict[str, Any]:
-    return {"email": order.email, "phone": order.phone}
+def _delivery(order: Order) -> dict[str, Any]:
+    """When it should arrive and when the courier first tried (the delivery, for delivered)."""
+    expected = order.ship_date + timedelta(days=DELIVERY_DAYS) if order.ship_date else None
+    return {
+        "delivery_date": expected.isoformat() if expected else None,
+        "delivery_position": None,
+        "first_delivery_attempt": wall_time(order.delivered_at),
+    }
+
+
+def _consignments(order: Order, method: str) -> dict[str, Any]:
+    """The carrier's history of the parcel; Uloženka's own too when it carries the order."""
+    steps = [(code, mall_time(at)) for code, at in consignment_steps(order)]
+    number = order.tracking_number or ""
+    ulozenka = method == "ulozenka"
+    return {
+        "consignment_status_history": [consignment_entry(c, at, number) for c, at in steps],
+        "ulozenka_status_history": [ulozenka_entry(c, at) for c, at in steps] if ulozenka else [],
+    }
 
 
 def _address(found: Address | None, order: Order, **more: Any) -> dict[str, Any] | None:
-    """A MALL address object, with the customer's contact in it."""
+    """A MALL address object, with the customer's contact in it (strings, as MALL's client
+    reads them: "" when unknown)."""
     if found is None:
         return None
     return {
-        **({} if more.get("customer") is None else {"customer_id": more["customer"]}),
+        **({"customer_id": more["customer"]} if "customer" in more else {}),
         "name": found.name,
         "company": found.company,
         "street": found.street,
         "city": found.city,
         "zip": found.zip,
         "country": found.country,
-        "phone": order.phone,
-        "email": order.email,
+        "phone": order.phone or "",
+        "email": order.email or "",
     }
 
 
@@ -148,8 +179,9 @@ def _billing(rng: random.Random, order: Order) -> dict[str, Any] | None:
     return billing
 
 
-def _item(line: OrderLine) -> dict[str, Any]:
-    """A MALL item: the merchant's product id, unit price with VAT, VAT in percent."""
+def _item(line: OrderLine, rng: random.Random) -> dict[str, Any]:
+    """A MALL item: the merchant's product id, MALL's article id, unit price with VAT, VAT and
+    MALL's commission in percent, the serial numbers the merchant gave (none yet)."""
     return {
         "id": line.sku,
         "article_id": 100_000 + int((line.sku or "0").removeprefix("SKU-")),
@@ -157,6 +189,8 @@ def _item(line: OrderLine) -> dict[str, Any]:
         "quantity": line.quantity,
         "price": line.unit_price,
         "vat": _percent(line.tax_rate),
+        "commission": _percent(rng.choice(COMMISSIONS)),
+        "serial_numbers": [],
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from orderhub.channels.mall.sandbox_life import MallLife
 from orderhub.channels.mall.sandbox_listing import list_orders
 from orderhub.channels.mall.sandbox_orders import initial_orders
+from orderhub.channels.mall.sandbox_stats import order_stats, parse_days
 from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
 from orderhub.channels.mall.sandbox_updates import MallError, apply_tracking, apply_update
 from orderhub.channels.sandbox_kit import (
@@ -85,8 +86,18 @@ class MallSandbox(SandboxState):
 
     # --- MALL's API ---------------------------------------------------------------------------
 
-    def list_orders(self, params: Sequence[tuple[str, str]], *, unconfirmed: bool) -> Any:
-        return list_orders(self.store, params, unconfirmed=unconfirmed)
+    def list_orders(
+        self,
+        params: Sequence[tuple[str, str]],
+        *,
+        unconfirmed: bool,
+        status_list: str | None = None,
+    ) -> Any:
+        return list_orders(self.store, params, unconfirmed=unconfirmed, status_list=status_list)
+
+    def order_stats(self, params: Sequence[tuple[str, str]]) -> Any:
+        """GET /orders/stats: orders placed in the last `days` days, per status."""
+        return order_stats(self.store, parse_days(params), self.clock.now())
 
     def order(self, order_id: int) -> Payload:
         payload = self.store.get(order_id)
