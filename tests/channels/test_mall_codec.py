@@ -463,10 +463,16 @@ def test_encode_writes_money_as_decimal() -> None:
     assert isinstance(encoded["items"][0]["price"], Decimal)
 
 
-def test_encode_basic_gives_the_seed_basic_object() -> None:
+def test_encode_basic_gives_the_seed_basic_object_and_what_the_client_reads() -> None:
     basic = encode_basic(decode_order(SEED_ORDER, channel="mall-cz"))
-    assert basic == SEED_BASIC
-    assert list(basic) == list(SEED_BASIC)
+    assert {key: basic[key] for key in SEED_BASIC} == SEED_BASIC
+    assert list(basic)[: len(SEED_BASIC)] == list(SEED_BASIC)
+    # MALL's PHP client's BasicOrder reads these too; the seed order carries no payment type
+    # or tracking, and is neither MALL Delivery service.
+    client = ("payment_type", "mdp_classic", "mdp_spectrum", "tracking_number", "tracking_url")
+    assert {key: basic[key] for key in client} == dict(
+        zip(client, (None, False, False, None, None), strict=True)
+    )
 
 
 def test_encode_writes_created_only_when_the_timestamps_do_not_imply_it() -> None:

@@ -112,11 +112,30 @@ def expected(payload: Mapping[str, Any], channel: str) -> dict[str, Any]:
     }
 
 
+#: Consignment codes that mean an order status (docs/channels-mall.md "Consignment history").
+CONSIGNMENT = {
+    "DELIVERED": "delivered", "RETURNING": "returning", "RETURNED": "returned", "LOST": "lost",
+}  # fmt: skip
+
+
 def _history(payload: Mapping[str, Any]) -> list[tuple[str, datetime, str]]:
-    """One entry per non-null status timestamp, by time, ties in lifecycle order."""
+    """One entry per non-null status timestamp, by time, ties in lifecycle order; then each
+    consignment entry meaning a status no timestamp carries, after the timestamps at a tie."""
     stamped = [(instant(payload.get(word)), LIFECYCLE.index(word), word) for word in STATUS]
     ordered = sorted((at, rank, word) for at, rank, word in stamped if at is not None)
-    return [(STATUS[word], at, "channel") for at, _, word in ordered]
+    entries = [(STATUS[word], at, rank) for at, rank, word in ordered]
+    carried = {status for status, _, _ in entries}
+    for number, item in enumerate(payload.get("consignment_status_history") or []):
+        status = CONSIGNMENT.get(item["status"])
+        entry = (status, instant(item["date"]), len(LIFECYCLE) + number)
+        if (
+            status is not None
+            and status not in carried
+            and entry[:2] not in [e[:2] for e in entries]
+        ):
+            entries.append(entry)
+    entries.sort(key=lambda entry: (entry[1], entry[2]))
+    return [(status, at, "channel") for status, at, _ in entries]
 
 
 def _payment(word: str, cod: Decimal | None, history: list[tuple[str, datetime, str]]) -> str:

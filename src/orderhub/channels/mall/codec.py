@@ -7,30 +7,35 @@ with `to_decimal` and written as Decimal: serialise the encoded dicts with `doma
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from orderhub.channels.fields import FieldReader
-from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange, StatusSource
+from orderhub.channels.mall.codec_history import STATUS_MAP, status_history
+from orderhub.channels.mall.codec_values import MALL_ZONE, TIME_FORMAT, local
+from orderhub.channels.mall.codec_values import array as _list
+from orderhub.channels.mall.codec_values import day as _date
+from orderhub.channels.mall.codec_values import fail as _fail
+from orderhub.channels.mall.codec_values import flag as _flag
+from orderhub.channels.mall.codec_values import integer as _int
+from orderhub.channels.mall.codec_values import mapping as _object
+from orderhub.channels.mall.codec_values import moment as _moment
+from orderhub.channels.mall.codec_values import money as _money
+from orderhub.channels.mall.codec_values import text as _text
+from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
+
+__all__ = [
+    "BASIC_FIELDS", "MALL_ZONE", "STATUS_MAP", "TIME_FORMAT", "decode_order", "encode_basic",
+    "encode_order",
+]  # fmt: skip
 
 #: A channel order object as JSON decoding gives it.
 Payload = Mapping[str, Any]
 
-#: MALL times ("YYYY-MM-DD HH:MM:SS") carry no zone: they are read as Prague wall time.
-MALL_ZONE = ZoneInfo("Europe/Prague")
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: Currency of an order that states none and whose `source` is unknown.
 DEFAULT_CURRENCY = "CZK"
 
-#: MALL status -> canonical status, in lifecycle order (also the tie-break order of the history).
-STATUS_MAP: dict[str, Status] = {
-    "blocked": Status.PENDING, "open": Status.OPEN, "shipping": Status.SHIPPING,
-    "shipped": Status.SHIPPED, "delivered": Status.DELIVERED, "returned": Status.RETURNED,
-    "cancelled": Status.CANCELLED, "lost": Status.LOST,
-}  # fmt: skip
 _TIMESTAMPED: dict[Status, str] = {status: name for name, status in STATUS_MAP.items()}
 #: Canonical status -> MALL status; those MALL lacks are written as the nearest MALL status.
 _ENCODE_STATUS: dict[Status, str] = _TIMESTAMPED | {
@@ -56,20 +61,15 @@ CONSUMED = frozenset({
     "tracking_number", "tracking_url", "email", "phone", "address", "billing_address",
     "items", "created", "updated", *STATUS_MAP,
 })  # fmt: skip
-#: The fields of MALL's `filter=basic` order objects (seed 001, "Basic data").
+#: The fields of MALL's `filter=basic` order objects: seed 001's "Basic data", then those
+#: MALL's client reads from it besides (its `BasicOrder`).
 BASIC_FIELDS = (
     "id", "external_id", "purchase_id", "cod", "ship_date", "delivered_at", "status",
     "confirmed", "test", "mdp", "customer_id", "customer",
+    "payment_type", "mdp_classic", "mdp_spectrum", "tracking_number", "tracking_url",
 )  # fmt: skip
+_FLAGS_FALSE_BY_DEFAULT = frozenset({"mdp", "mdp_classic", "mdp_spectrum"})
 _CENT = Decimal("0.01")
-_FLAGS: dict[int | str, bool] = {
-    0: False,
-    1: True,
-    "0": False,
-    "1": True,
-    "false": False,
-    "true": True,
-}
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ _FLAGS: dict[int | str, bool] = {
 def decode_order(payload: Payload, *, channel: str) -> Order:
     """Decode one MALL order object; a ValueError names the field that is not as expected."""
     status_name = _status_name(payload.get("status"))
-    history = _history(payload)
+    history = status_history(payload)
     created_at, updated_at = _times(payload, history)
     items = _list(payload.get("items"), "items")
     lines = [_line(number, item) for number, item in enumerate(items, start=1)]
@@ -122,16 +122,6 @@ def _external_id(value: object) -> str:
     if number is None:
         _fail("id", "the MALL order id", value)
     return str(number)
-
-
-def _history(payload: Payload) -> list[StatusChange]:
-    """One change per non-null status timestamp, by time; equal times in lifecycle order."""
-    changes = [
-        StatusChange(status, at, StatusSource.CHANNEL)
-        for name, status in STATUS_MAP.items()
-        if (at := _moment(payload.get(name), name)) is not None
-    ]
-    return sorted(changes, key=lambda change: change.at)
 
 
 def _times(payload: Payload, history: list[StatusChange]) -> tuple[datetime, datetime]:
@@ -276,7 +266,10 @@ def encode_order(order: Order) -> dict[str, Any]:
 def encode_basic(order: Order) -> dict[str, Any]:
     """The order as MALL's `filter=basic` object."""
     full = encode_order(order)
-    return {name: full.get(name, False if name == "mdp" else None) for name in BASIC_FIELDS}
+    return {
+        name: full.get(name, False if name in _FLAGS_FALSE_BY_DEFAULT else None)
+        for name in BASIC_FIELDS
+    }
 
 
 def _encode_head(order: Order) -> dict[str, Any]:
@@ -285,7 +278,7 @@ def _encode_head(order: Order) -> dict[str, Any]:
         "customer_id": order.customer_id,
         "customer": order.customer,
         "ship_date": order.ship_date.isoformat() if order.ship_date else None,
-        "delivered_at": _local(order.delivered_at),
+        "delivered_at": local(order.delivered_at),
         "status": _ENCODE_STATUS[order.status],
         "confirmed": order.confirmed,
         "test": order.test,
@@ -316,15 +309,15 @@ def _encode_timestamps(history: list[StatusChange]) -> dict[str, str | None]:
         name = _TIMESTAMPED.get(change.status)
         if name is not None and (name not in latest or change.at > latest[name]):
             latest[name] = change.at
-    return {name: _local(latest.get(name)) for name in STATUS_MAP}
+    return {name: local(latest.get(name)) for name in STATUS_MAP}
 
 
 def _encode_times(order: Order, encoded: Payload) -> dict[str, str | None]:
     """`created`/`updated`, only where the status timestamps would not give them back."""
-    history = _history(encoded)
+    history = status_history(encoded)
     implied = (history[0].at, history[-1].at) if history else (None, None)
     times = zip(("created", "updated"), (order.created_at, order.updated_at), implied, strict=True)
-    return {name: _local(at) for name, at, was in times if was is None or _local(at) != _local(was)}
+    return {name: local(at) for name, at, was in times if was is None or local(at) != local(was)}
 
 
 def _encode_address(address: Address | None, rest: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -344,48 +337,7 @@ def _encode_item(line: OrderLine, rest: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _local(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(MALL_ZONE).strftime(TIME_FORMAT)
-
-
 # --- reading values -------------------------------------------------------------------------
-
-_read = FieldReader("MALL")
-_fail = _read.fail
-_text = _read.text
-_int = _read.integer
-_money = _read.money
-_object = _read.mapping
-_list = _read.array
-
-
-def _flag(value: object, field: str) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int | str) and value in _FLAGS:
-        return _FLAGS[value]
-    _fail(field, "true, false, 1 or 0", value)
-
-
-def _moment(value: object, field: str) -> datetime | None:
-    """A MALL time ('YYYY-MM-DD HH:MM:SS', Prague wall time unless it carries an offset) in UTC."""
-    parsed = _parsed(value, field, "a time 'YYYY-MM-DD HH:MM:SS'")
-    if parsed is None:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=MALL_ZONE)).astimezone(UTC)
-
-
-def _date(value: object, field: str) -> date | None:
-    parsed = _parsed(value, field, "a date 'YYYY-MM-DD'")
-    return None if parsed is None else parsed.date()
-
-
-def _parsed(value: object, field: str, expected: str) -> datetime | None:
-    text = _text(value, field)
-    try:
-        return None if text is None else datetime.fromisoformat(text)
-    except ValueError:
-        _fail(field, expected, value)
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
