@@ -38,7 +38,7 @@ MALL_STATUSES = {
     "cancelled": Status.CANCELLED,
     "lost": Status.LOST,
 }
-GOLDEN = ["mall_seed_order", "mall_full_order"]
+GOLDEN = ["mall_seed_order", "mall_full_order", "mall_client_order"]
 
 # A full MALL order in the shape the seeds do not show (items, address, prices, tracking): the
 # assumed shape of docs/channels-mall.md. It straddles the switch to summer time (2024-03-31).
@@ -596,3 +596,136 @@ def test_property_encode_gives_back_every_non_empty_field(payload: dict[str, Any
         # customer, e-mail or phone is filled from the address.
         if key != "created" and normal(value) is not None:
             assert covers(encoded[key], value), key
+
+
+# --- what MALL's official client reads: delivery, branches, consignment history ---------------
+
+SHIPPED_ORDER: dict[str, Any] = {
+    "id": 4300000300,
+    "status": "shipped",
+    "cod": 500,
+    "open": "2024-05-05 10:00:00",
+    "shipped": "2024-05-06 10:00:00",
+    "tracking_number": "T1",
+}
+
+
+def consignment(*steps: tuple[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"status": code, "date": at, "flags": [], "tracking_number": "T1"} for code, at in steps
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "added"),
+    [
+        # The carrier delivered before MALL stamped the order delivered: the history says so.
+        ([("DELIVERED", "2024-05-07 12:00:00")], [(Status.DELIVERED, utc(2024, 5, 7, 10))]),
+        ([("RETURNING", "2024-05-08 12:00:00")], [(Status.RETURNING, utc(2024, 5, 8, 10))]),
+        ([("LOST", "2024-05-09 08:30:00")], [(Status.LOST, utc(2024, 5, 9, 6, 30))]),
+        # Parcel steps that are no order status.
+        (
+            [("CREATED", "2024-05-06 09:00:00"), ("RECEIVED", "2024-05-06 10:00:00"),
+             ("DELIVERING", "2024-05-07 08:00:00"), ("READY_FOR_PICKUP", "2024-05-07 09:00:00"),
+             ("DAMAGED", "2024-05-07 10:00:00"), ("CANCELLED", "2024-05-07 11:00:00")],
+            [],
+        ),
+    ],
+)  # fmt: skip
+def test_consignment_codes_that_mean_a_status_enter_the_history(
+    steps: list[tuple[str, str]], added: list[tuple[Status, datetime]]
+) -> None:
+    payload = SHIPPED_ORDER | {"consignment_status_history": consignment(*steps)}
+    order = decode_order(payload, channel="mall-cz")
+    stamped = [(Status.OPEN, utc(2024, 5, 5, 8)), (Status.SHIPPED, utc(2024, 5, 6, 8))]
+    assert [(c.status, c.at) for c in order.status_history] == stamped + added
+    assert {c.source for c in order.status_history} == {StatusSource.CHANNEL}
+    assert order.status is Status.SHIPPED  # the order's status is MALL's `status`
+    assert order.extra["consignment_status_history"] == payload["consignment_status_history"]
+
+
+def test_a_status_mall_stamped_is_not_repeated_from_the_consignment() -> None:
+    payload = SHIPPED_ORDER | {
+        "status": "delivered",
+        "delivered": "2024-05-07 12:05:00",
+        "consignment_status_history": consignment(("DELIVERED", "2024-05-07 12:00:00")),
+    }
+    history = decode_order(payload, channel="mall-cz").status_history
+    assert [(c.status, c.at) for c in history][-1] == (Status.DELIVERED, utc(2024, 5, 7, 10, 5))
+    assert sum(c.status is Status.DELIVERED for c in history) == 1
+
+
+def test_a_cod_order_returned_after_the_carrier_delivered_it_is_paid() -> None:
+    payload = SHIPPED_ORDER | {
+        "status": "returned",
+        "returned": "2024-05-20 10:00:00",
+        "consignment_status_history": consignment(("DELIVERED", "2024-05-07 12:00:00")),
+    }
+    assert decode_order(payload, channel="mall-cz").payment_status is PaymentStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("history", "field"),
+    [
+        ("none", "consignment_status_history"),
+        (["x"], "consignment_status_history[0]"),
+        ([{"status": "RETURNING", "date": "15.05.2024"}], "consignment_status_history[0].date"),
+        ([{"status": 7, "date": "2024-05-15 10:00:00"}], None),
+    ],
+)
+def test_a_bad_consignment_history_is_refused_naming_the_entry(
+    history: object, field: str | None
+) -> None:
+    payload = SHIPPED_ORDER | {"consignment_status_history": history}
+    if field is None:  # a number is read as its digits: an unknown code, no status
+        assert len(decode_order(payload, channel="mall-cz").status_history) == 2
+        return
+    with pytest.raises(ValueError, match=re.escape(f"'{field}'")):
+        decode_order(payload, channel="mall-cz")
+
+
+def test_the_contact_is_read_from_the_address_when_the_order_has_none() -> None:
+    payload = SHIPPED_ORDER | {
+        "address": {"customer_id": 1101334728, "name": "Jana Novakova", "company": None,
+                    "phone": "+420721123456", "email": "jana@example.com", "street": "Prazska 121",
+                    "city": "Pelhrimov", "zip": "39301", "country": "CZ"},
+    }  # fmt: skip
+    order = decode_order(payload, channel="mall-cz")
+    assert (order.customer_id, order.customer) == (1101334728, "Jana Novakova")
+    assert (order.email, order.phone) == ("jana@example.com", "+420721123456")
+
+
+def test_article_ids_serial_numbers_and_commission_stay_with_their_line() -> None:
+    items = [
+        {"id": "A-1", "article_id": 100001, "title": "Kettle", "quantity": 1, "price": 10,
+         "vat": 21, "commission": 15, "serial_numbers": ["SN-1", "SN-2"]},
+        {"id": "B-2", "article_id": 100002, "title": "Lamp", "quantity": 2, "price": 5,
+         "vat": 21, "commission": None, "serial_numbers": []},
+    ]  # fmt: skip
+    order = decode_order(SHIPPED_ORDER | {"items": items}, channel="mall-cz")
+    assert [line.sku for line in order.lines] == ["A-1", "B-2"]
+    assert order.extra["items_extra"] == {
+        "1": {"article_id": 100001, "commission": 15, "serial_numbers": ["SN-1", "SN-2"]},
+        "2": {"article_id": 100002, "commission": None, "serial_numbers": []},
+    }
+    encoded = encode_order(order)
+    assert encoded["items"][0]["serial_numbers"] == ["SN-1", "SN-2"]
+    assert encoded["items"][1]["article_id"] == 100002
+
+
+def test_delivery_method_and_pickup_branch_are_kept_verbatim() -> None:
+    branches = {"branch_id": 23, "secondary_branch_id": 41, "overridden": True,
+                "last_change": "2024-05-06 09:00:00"}  # fmt: skip
+    payload = SHIPPED_ORDER | {
+        "delivery_method": "zasilkovna", "delivery_method_id": "23", "branch_id": 23,
+        "branches": branches, "delivery_date": "2024-05-07",
+        "first_delivery_attempt": None, "ready_to_return": False,
+    }  # fmt: skip
+    order = decode_order(payload, channel="mall-cz")
+    assert {key: order.extra[key] for key in payload if key not in SHIPPED_ORDER} == {
+        "delivery_method": "zasilkovna", "delivery_method_id": "23", "branch_id": 23,
+        "branches": branches, "delivery_date": "2024-05-07",
+        "first_delivery_attempt": None, "ready_to_return": False,
+    }  # fmt: skip
+    assert order.carrier is None  # the hub's own field at MALL (docs/channels-mall.md)
+    assert encode_order(order)["branches"] == branches
