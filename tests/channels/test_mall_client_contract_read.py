@@ -310,3 +310,11 @@ def test_an_unknown_order_is_a_404_in_malls_shape(sandbox: Sandbox) -> None:
     assert body["result"] == {"code": 404, "status": "ERROR", "message": body["result"]["message"]}
     assert body["errorCodes"][0]["errorCode"] == "NOT_FOUND"
     assert "4299999999" in body["result"]["message"]
+
+
+@pytest.mark.parametrize("path", ["orders", "orders/open", "orders/unconfirmed"])
+def test_v3_lists_after_stats_ignore_the_days_it_keeps_sending(sandbox: Sandbox, path: str) -> None:
+    """v3's stats($days) sets `days` as a global argument: every later request carries it."""
+    plain = get(sandbox, path, test=0, page_size=1000)
+    with_days = get(sandbox, path, test=0, page_size=1000, days=7)
+    assert with_days == plain and plain["data"]

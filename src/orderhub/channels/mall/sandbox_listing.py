@@ -20,7 +20,9 @@ from orderhub.domain import FieldKind, InvalidInput
 from orderhub.query import Filter, OrderQuery, View, parse_query
 
 OK = {"code": 200, "status": "OK"}
-CLIENT_ID = "client_id"
+#: Parameters a list ignores: the client id, and `days` (MALL's v3 client keeps sending the
+#: `days` of its last stats call on every later request).
+NOT_FILTERS = frozenset({"client_id", "days"})
 #: The basic object (`filter=basic`): seed 001's fields, then those MALL's client reads from
 #: it besides (`BasicOrder`: payment type, MALL Delivery service, tracking).
 BASIC_FIELDS = (
@@ -83,7 +85,7 @@ def parse_mall_query(
     params: Sequence[tuple[str, str]], *, unconfirmed: bool, defaults: Defaults | None = None
 ) -> OrderQuery:
     """The query of a MALL list request (client_id left out); MallError(400) when bad."""
-    rest = [(name, value) for name, value in params if name != CLIENT_ID]
+    rest = [(name, value) for name, value in params if name not in NOT_FILTERS]
     if any(name == "cursor" for name, _ in rest):
         raise MallError(400, "INVALID_PARAMETER", "cursor: MALL pages with page and page_size")
     if defaults is None:
