@@ -542,7 +542,29 @@ item = st.fixed_dictionaries(
         "price": amounts,
         "vat": st.sampled_from([0, 10, 12, 21, 27]),
     },
-    optional={"article_id": st.integers(1, 10**9), "commission": amounts},
+    optional={
+        "article_id": st.integers(1, 10**9),
+        "commission": amounts,
+        "serial_numbers": st.lists(st.text(min_size=1, max_size=8), max_size=3),
+    },
+)
+# Consignment codes that never repeat what a status timestamp says (RETURNING always enters
+# the history; the others follow the parcel only).
+consignment_entry = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(["CREATED", "RECEIVED", "DELIVERING", "DAMAGED", "RETURNING"]),
+        "date": local_times,
+        "flags": st.lists(st.sampled_from(["damaged", "lost"]), max_size=2),
+        "tracking_number": texts,
+    }
+)
+branches = st.fixed_dictionaries(
+    {
+        "branch_id": st.none() | st.integers(1, 10**6),
+        "secondary_branch_id": st.none() | st.integers(1, 10**6),
+        "overridden": st.booleans(),
+        "last_change": st.none() | local_times,
+    }
 )
 items = st.lists(item, max_size=4).map(
     lambda found: [{**entry, "id": f"SKU-{n}"} for n, entry in enumerate(found)]
@@ -576,6 +598,10 @@ payloads = st.fixed_dictionaries(
         "address": address,
         "billing_address": address,
         "items": items,
+        "delivery_method": texts,
+        "delivery_method_id": st.integers(1, 99).map(str),
+        "branches": branches,
+        "consignment_status_history": st.lists(consignment_entry, max_size=4),
     },
 )
 
