@@ -44,5 +44,6 @@ run_version() {  # $1: v5|v3  $2: client dir
 
 run_version v5 "${MALL_PHP_CLIENT_V5:-/work/php-client/v5.0.0}"
 run_version v3 "${MALL_PHP_CLIENT_V3:-/work/php-client/v3.14.0}"
-echo "JSON lines: $out/check-v5.jsonl $out/check-v3.jsonl"
+python3 "$here/failures.py" "$out" >"$out/FAILURES.md"
+echo "JSON lines: $out/check-v5.jsonl $out/check-v3.jsonl; grouped failures: $out/FAILURES.md"
 exit $status

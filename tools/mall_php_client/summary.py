@@ -5,7 +5,8 @@ import sys
 
 
 def main(version: str, path: str) -> None:
-    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.startswith("{")]
+    with open(path, encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines if line.startswith("{")]
     calls = [row for row in rows if "call" in row and row["call"] != "load client classes"]
     failed = [row for row in calls if not row["ok"]]
     print(f"== {version}: {len(calls) - len(failed)}/{len(calls)} calls ok")
