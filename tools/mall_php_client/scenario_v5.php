@@ -53,6 +53,22 @@ function v5_reads(Harness $h, OrderClientInterface $orders): void
         return array_merge(array_slice($problems, 0, 3), v5_expect($ids === $sorted, 'ids are not sorted descending'));
     });
 
+    $in = new Filter();
+    $in->addFilterItem(FilterItem::createInclusion('status', 'open', 'shipping'));
+    $in->addSortColumn('cod', Filter::DIRECTION_ASC);
+    $h->call('list(status=in:open,shipping, _sort=cod:asc)', fn() => $orders->list($in), function (BasicOrderList $l) {
+        $rows = $l->jsonSerialize()['data'];
+        $bad = array_filter($rows, fn(array $row) => !in_array($row['status'], ['open', 'shipping'], true));
+        $cods = array_column($rows, 'cod');
+        $sorted = $cods;
+        sort($sorted);
+        return array_merge(
+            v5_expect($rows !== [], 'no order listed'),
+            v5_expect($bad === [], count($bad) . ' orders neither open nor shipping'),
+            v5_expect($cods === $sorted, 'cod is not sorted ascending'),
+        );
+    });
+
     $page = new Filter();
     $page->setLimit(5);
     $page->setOffset(10);
@@ -219,6 +235,12 @@ function v5_labels(Harness $h, OrderClientInterface $orders, int $d, int $e, str
             v5_expect($pdf !== false && strncmp($pdf, '%PDF', 4) === 0, "labelsRaw is not a base64 PDF (saved to $file)"),
             v5_expect(($barcodes[$d] ?? 0) === 2 && ($barcodes[$e] ?? 0) === 1, 'barcodes per order: ' . json_encode($barcodes)),
         );
+    });
+    $zpl = new ShippingLabelRequest(ShippingLabelRequest::TYPE_ZPL, 1, 1);
+    $zpl->addLabel($d, 1);
+    $h->call("createShippingLabels(zpl, [$d x1])", fn() => $orders->createShippingLabels($zpl), function (Labels $labels) {
+        $raw = base64_decode($labels->getLabelsRaw(), true);
+        return v5_expect($raw !== false && strncmp(ltrim($raw), '^XA', 3) === 0, 'labelsRaw is not a base64 ZPL document (^XA...)');
     });
 }
 
