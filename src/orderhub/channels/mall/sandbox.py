@@ -137,12 +137,24 @@ def _routes(sandbox: MallSandbox) -> list[Route]:
         changed = sandbox.update_tracking(_order_id(request), await _body(request))
         return _json({"data": changed, "result": OK})
 
+    async def serial_numbers(request: Request) -> Response:
+        item = request.path_params["item_id"]
+        changed = sandbox.set_serial_numbers(_order_id(request), item, await _body(request))
+        return _json({"data": changed, "result": OK})
+
+    async def labels(request: Request) -> Response:
+        return _json({"data": sandbox.labels(await _body(request)), "result": OK})
+
     return [
         Route("/v1/orders", orders, methods=["GET"]),
         Route("/v1/orders/unconfirmed", unconfirmed, methods=["GET"]),
+        Route("/v1/orders/labels", labels, methods=["POST"]),
         Route("/v1/orders/{order_id}", order, methods=["GET"]),
         Route("/v1/orders/{order_id}", update, methods=["PUT"]),
         Route("/v1/orders/{order_id}/tracking", tracking, methods=["PUT"]),
+        Route(
+            "/v1/orders/{order_id}/items/{item_id}/serial-numbers", serial_numbers, methods=["PUT"]
+        ),
         *_control_routes(sandbox),
     ]
 
@@ -184,7 +196,7 @@ async def _body(request: Request) -> Any:
     try:
         return loads(await request.body())
     except ValueError:
-        raise MallError(400, "INVALID_JSON", "the body must be a JSON object") from None
+        raise MallError(400, "INVALID_JSON", "the body must be JSON") from None
 
 
 def _json(body: Any, status: int = 200) -> Response:
