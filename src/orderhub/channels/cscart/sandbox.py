@@ -103,12 +103,32 @@ def _api_routes(sandbox: CsCartSandbox) -> list[Route]:
         return _json(sandbox.update(_order_id(request), await _body(request)))
 
     return [
+        *_shipment_routes(sandbox),
         Route("/api/orders", orders, methods=["GET"]),
         Route("/api/orders/", orders, methods=["GET"]),
         Route("/api/orders/search", search, methods=["GET"]),
         Route("/api/orders/search/", search, methods=["GET"]),
         Route("/api/orders/{order_id}", order, methods=["GET"]),
         Route("/api/orders/{order_id}", update, methods=["PUT"]),
+    ]
+
+
+def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
+    async def shipments(request: Request) -> Response:
+        return _json(sandbox.shipments.page(request.query_params.multi_items()))
+
+    async def create(request: Request) -> Response:
+        return _json(sandbox.create_shipment(await _body(request)), 201)
+
+    async def shipment(request: Request) -> Response:
+        return _json(sandbox.shipments.get(_path_id(request, "shipment_id")))
+
+    return [
+        Route("/api/shipments", shipments, methods=["GET"]),
+        Route("/api/shipments/", shipments, methods=["GET"]),
+        Route("/api/shipments", create, methods=["POST"]),
+        Route("/api/shipments/", create, methods=["POST"]),
+        Route("/api/shipments/{shipment_id}", shipment, methods=["GET"]),
     ]
 
 
@@ -137,9 +157,13 @@ def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
 
 
 def _order_id(request: Request) -> int:
-    raw = request.path_params["order_id"]
+    return _path_id(request, "order_id")
+
+
+def _path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise bad_request(f"order_id: expected an integer, got {raw!r}")
+        raise bad_request(f"{name}: expected an integer, got {raw!r}")
     return int(raw)
 
 

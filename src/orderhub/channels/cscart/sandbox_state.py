@@ -11,6 +11,7 @@ from orderhub.channels.cscart.codec import STATUS_BY_LETTER
 from orderhub.channels.cscart.sandbox_life import CsCartLife
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
 from orderhub.channels.cscart.sandbox_orders import initial_orders
+from orderhub.channels.cscart.sandbox_shipments import ShipmentBook, new_shipment, record
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.cscart.sandbox_updates import apply_update
 from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
@@ -43,6 +44,7 @@ class CsCartSandbox(SandboxState):
         self.life = CsCartLife(self.store, seed, orders, self.clock)
         self.traffic = Traffic()
         self._mail: list[SentMail] = []
+        self.shipments = ShipmentBook()
         self._mail_lock = threading.Lock()
         self._tickers: list[Ticker] = []
 
@@ -94,6 +96,23 @@ class CsCartSandbox(SandboxState):
         if not found:
             raise CsCartError(404, "Your search did not return any results")
         return found
+
+    def create_shipment(self, body: object) -> dict[str, str]:
+        """POST /api/shipments: `{"shipment_id": "1"}`; the order names it and, with
+        `order_status`, takes that status."""
+        raw = body.get("order_id") if isinstance(body, dict) else None
+        if isinstance(raw, bool) or not str(raw or "").isdigit():
+            raise bad_request(f"order_id: expected the id of an order, got {raw!r}")
+        with self.store.lock:
+            order = self.store.get(int(str(raw)))
+            if order is None:
+                raise bad_request(f"order_id: order {raw} does not exist")
+            earlier = self.shipments.of_order(str(order["order_id"]))
+            made = new_shipment(order, earlier, body, self.clock.now())
+            shipment_id = self.shipments.add(made.shipment)
+            record(made.order, shipment_id)
+            self.store.save(made.order)
+        return {"shipment_id": str(shipment_id)}
 
     def _send_mail(self, payload: Payload) -> None:
         to = str(payload.get("email") or "")
