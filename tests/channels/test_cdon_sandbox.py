@@ -286,7 +286,9 @@ def test_delivering_every_row_invoices_the_order(fresh: tuple[str, CdonSandbox])
     assert sandbox.order(order["OrderId"]) == done
 
 
-def test_row_rules_refuse_with_cdons_codes_and_change_nothing(fresh: tuple[str, CdonSandbox]) -> None:
+def test_row_rules_refuse_with_cdons_codes_and_change_nothing(
+    fresh: tuple[str, CdonSandbox],
+) -> None:
     base, sandbox = fresh
     order = _pending(sandbox, goods=2)
     goods, postage = _split(order)
