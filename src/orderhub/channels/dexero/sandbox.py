@@ -107,10 +107,15 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
         if name in LISTS:
             page = sandbox.list_orders(name, params)
             return _answer(page, fmt, page_to_xml)
-        if name.isascii() and name.isdigit() and len(name) <= 18:
-            return _answer(sandbox.order(int(name), params), fmt, order_to_xml)
-        known = ", ".join(f"orders/{n}" for n in LISTS)
-        raise DexeroError(404, "not_found", f"no resource orders/{name} ({known}, orders/{{id}})")
+        return _answer(sandbox.order(name, params), fmt, order_to_xml)
+
+    async def every_order(request: Request) -> Response:
+        fmt = request.path_params["fmt"]
+        if fmt not in _FORMATS:
+            message = f"format: expected .json or .xml, got {'orders.' + fmt!r}"
+            raise DexeroError(400, "invalid_format", message)
+        page = sandbox.list_all(request.query_params.multi_items())
+        return _answer(page, fmt, page_to_xml)
 
     async def read_only(request: Request) -> Response:
         message = "Dexero's order API is read-only: it has no write calls"
@@ -120,6 +125,7 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
         return _json(await _grant(sandbox, request))
 
     return [
+        Route(f"{PREFIX}/orders.{{fmt}}", every_order, methods=["GET"]),
         Route(f"{PREFIX}/orders/{{resource}}", orders, methods=["GET"]),
         Route(f"{PREFIX}/orders/{{resource}}", read_only, methods=WRITES),
         Route(TOKEN_PATH, token, methods=["POST"]),
