@@ -85,3 +85,20 @@ def test_an_order_by_its_number(served: tuple[httpx.Client, DexeroSandbox]) -> N
     assert by_number.json()["id"] == order["id"]
     missing = client.get("/orders/test-123.json")  # the page's example number; not ours
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_no_extension_means_xml(served: tuple[httpx.Client, DexeroSandbox]) -> None:
+    """Dexero's "REST Resources" page: XML is asked for by `.xml` or by no extension."""
+    client, sandbox = served
+    order = sandbox.orders_json()[3]
+    listed = client.get("/orders/pending", params={"count": "3"})
+    every = client.get("/orders", params={"count": "2"})
+    one = client.get(f"/orders/{order['id']}")
+    for answer in (listed, every, one):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"].startswith("application/xml")
+    assert len(page_from_xml(listed.content)["orders"]) == 3
+    assert len(page_from_xml(every.content)["orders"]) == 2
+    assert f"<id>{order['id']}</id>" in one.text
+    missing = client.get("/orders/no-such-number")
+    assert missing.status_code == 404 and "<code>not_found</code>" in missing.text
