@@ -143,3 +143,30 @@ def test_company_and_credit_memo_filters(fresh: tuple[str, CsCartSandbox]) -> No
     assert [o["order_id"] for o in by_memo.json()["orders"]] == [returned["order_id"]]
     assert {o["order_id"] for o in by_company.json()["orders"]} == expected
     assert bad.status_code == 400 and "company_id" in bad.json()["message"]
+
+
+def test_update_and_delete_a_shipment(fresh: tuple[str, CsCartSandbox]) -> None:
+    """The guide: `/api/shipments/:id` supports GET, PUT and DELETE."""
+    base, sandbox = fresh
+    order = processed_order(sandbox)
+    item = next(iter(order["products"]))
+    body = {"order_id": order["order_id"], "products": {item: 1}, "carrier": "UPS"}
+    with api(base) as client:
+        shipment_id = client.post("/shipments", json=body).json()["shipment_id"]
+        changed = client.put(
+            f"/shipments/{shipment_id}",
+            json={"tracking_number": "1Z999AA10123456784", "status": "S"},
+        )
+        shipment = client.get(f"/shipments/{shipment_id}").json()
+        moved = client.put(f"/shipments/{shipment_id}", json={"order_id": 1})
+        deleted = client.delete(f"/shipments/{shipment_id}")
+        gone = client.get(f"/shipments/{shipment_id}")
+        details = client.get(f"/orders/{order['order_id']}").json()
+        again = client.delete(f"/shipments/{shipment_id}")
+    assert changed.status_code == 200 and changed.json() == {"shipment_id": shipment_id}
+    assert (shipment["carrier"], shipment["tracking_number"]) == ("UPS", "1Z999AA10123456784")
+    assert shipment["status"] == "S" and shipment["products"] == {item: "1"}
+    assert moved.status_code == 400 and "order_id" in moved.json()["message"]
+    assert deleted.status_code == 204
+    assert gone.status_code == 404 and again.status_code == 404
+    assert details["shipment_ids"] == "" and details["need_shipment"] is True

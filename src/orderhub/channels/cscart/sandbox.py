@@ -123,12 +123,22 @@ def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
     async def shipment(request: Request) -> Response:
         return _json(sandbox.shipments.get(_path_id(request, "shipment_id")))
 
+    async def change(request: Request) -> Response:
+        shipment_id = _path_id(request, "shipment_id")
+        return _json(sandbox.update_shipment(shipment_id, await _body(request)))
+
+    async def delete(request: Request) -> Response:
+        sandbox.delete_shipment(_path_id(request, "shipment_id"))
+        return Response(status_code=204)
+
     return [
         Route("/api/shipments", shipments, methods=["GET"]),
         Route("/api/shipments/", shipments, methods=["GET"]),
         Route("/api/shipments", create, methods=["POST"]),
         Route("/api/shipments/", create, methods=["POST"]),
         Route("/api/shipments/{shipment_id}", shipment, methods=["GET"]),
+        Route("/api/shipments/{shipment_id}", change, methods=["PUT"]),
+        Route("/api/shipments/{shipment_id}", delete, methods=["DELETE"]),
     ]
 
 

@@ -55,6 +55,17 @@ class ShipmentBook:
             raise CsCartError(404, f"Not Found: shipment {shipment_id} does not exist")
         return dict(found)
 
+    def replace(self, shipment: dict[str, Any]) -> None:
+        with self.lock:
+            self._shipments[int(shipment["shipment_id"])] = dict(shipment)
+
+    def remove(self, shipment_id: int) -> dict[str, Any]:
+        with self.lock:
+            found = self._shipments.pop(shipment_id, None)
+        if found is None:
+            raise CsCartError(404, f"Not Found: shipment {shipment_id} does not exist")
+        return found
+
     def of_order(self, order_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(s) for s in self._shipments.values() if s["order_id"] == order_id]
@@ -121,6 +132,38 @@ def record(order: Payload, shipment_id: int) -> None:
     """The order names its new shipment in `shipment_ids`."""
     ids = [i for i in str(order.get("shipment_ids") or "").split(",") if i]
     order["shipment_ids"] = ",".join([*ids, str(shipment_id)])
+
+
+def changed_shipment(shipment: dict[str, Any], body: object) -> dict[str, Any]:
+    """PUT /api/shipments/{id}: the shipment with the body's carrier, tracking number,
+    comments, shipment status or method name; its order and products stay as they are."""
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    for fixed in ("order_id", "products"):
+        if fixed in body and str(body[fixed]) != str(shipment[fixed]):
+            raise bad_request(f"{fixed}: a shipment's {fixed} cannot be changed; delete the "
+                              "shipment and create another")  # fmt: skip
+    after = dict(shipment)
+    for key in ("carrier", "tracking_number", "comments", "shipping"):
+        if key in body:
+            after[key] = _text(body, key)
+    if "status" in body:
+        if body["status"] not in SHIPMENT_STATUSES:
+            raise bad_request(f"status: expected one of P, A, S, got {body['status']!r}")
+        after["status"] = body["status"]
+    if not after["carrier"] and not after["tracking_number"]:
+        raise bad_request("carrier or tracking_number: expected at least one of them")
+    return after
+
+
+def forget(order: Payload, removed: dict[str, Any], left: list[dict[str, Any]], at: str) -> None:
+    """The order after one of its shipments is deleted: no longer named, items to ship again."""
+    ids = [i for i in str(order.get("shipment_ids") or "").split(",") if i]
+    order["shipment_ids"] = ",".join(i for i in ids if i != removed["shipment_id"])
+    shipped = _shipped(left)
+    items = order.get("products") or {}
+    order["need_shipment"] = any(int(p["amount"]) > shipped.get(k, 0) for k, p in items.items())
+    order["updated_at"] = at
 
 
 def _products(order: Payload, earlier: list[dict[str, Any]], value: object) -> dict[str, int]:

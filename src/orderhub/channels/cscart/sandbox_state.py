@@ -8,10 +8,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from orderhub.channels.cscart.codec import STATUS_BY_LETTER
-from orderhub.channels.cscart.sandbox_life import CsCartLife
+from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
 from orderhub.channels.cscart.sandbox_orders import initial_orders
-from orderhub.channels.cscart.sandbox_shipments import ShipmentBook, new_shipment, record
+from orderhub.channels.cscart.sandbox_shipments import (
+    ShipmentBook,
+    changed_shipment,
+    forget,
+    new_shipment,
+    record,
+)
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.cscart.sandbox_updates import apply_update
 from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
@@ -113,6 +119,21 @@ class CsCartSandbox(SandboxState):
             record(made.order, shipment_id)
             self.store.save(made.order)
         return {"shipment_id": str(shipment_id)}
+
+    def update_shipment(self, shipment_id: int, body: object) -> dict[str, str]:
+        """PUT /api/shipments/{id}: `{"shipment_id": "1"}`."""
+        self.shipments.replace(changed_shipment(self.shipments.get(shipment_id), body))
+        return {"shipment_id": str(shipment_id)}
+
+    def delete_shipment(self, shipment_id: int) -> None:
+        """DELETE /api/shipments/{id}: the shipment is gone and its order no longer names it."""
+        with self.store.lock:
+            removed = self.shipments.remove(shipment_id)
+            order = self.store.get(int(removed["order_id"]))
+            if order is not None:
+                left = self.shipments.of_order(removed["order_id"])
+                forget(order, removed, left, unix(self.clock.now()))
+                self.store.save(order)
 
     def _send_mail(self, payload: Payload) -> None:
         to = str(payload.get("email") or "")
