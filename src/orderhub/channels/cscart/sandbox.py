@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, error_body
 from orderhub.channels.cscart.sandbox_state import ADMIN_EMAIL, API_KEY, CsCartSandbox
+from orderhub.channels.cscart.sandbox_statuses import status, status_page
 from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps
 
@@ -131,7 +132,16 @@ def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
         sandbox.delete_shipment(_path_id(request, "shipment_id"))
         return Response(status_code=204)
 
+    async def statuses(request: Request) -> Response:
+        return _json(status_page(request.query_params.multi_items()))
+
+    async def one_status(request: Request) -> Response:
+        return _json(status(_path_id(request, "status_id")))
+
     return [
+        Route("/api/statuses", statuses, methods=["GET"]),
+        Route("/api/statuses/", statuses, methods=["GET"]),
+        Route("/api/statuses/{status_id}", one_status, methods=["GET"]),
         Route("/api/shipments", shipments, methods=["GET"]),
         Route("/api/shipments/", shipments, methods=["GET"]),
         Route("/api/shipments", create, methods=["POST"]),

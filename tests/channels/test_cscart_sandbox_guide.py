@@ -1,4 +1,4 @@
-"""The CS-Cart sandbox's `/api/shipments` and the list filters of CS-Cart's developer guide
+"""The CS-Cart sandbox's `/api/shipments`, `/api/statuses` and the list filters of CS-Cart's developer guide
 beyond seed 002, over real HTTP. Expected values come from the guide
 (docs.cs-cart.com/4.11.x/developer_guide/api/entities/shipments.html and .../orders.html)."""
 
@@ -170,3 +170,31 @@ def test_update_and_delete_a_shipment(fresh: tuple[str, CsCartSandbox]) -> None:
     assert deleted.status_code == 204
     assert gone.status_code == 404 and again.status_code == 404
     assert details["shipment_ids"] == "" and details["need_shipment"] is True
+
+
+# --- /api/statuses ----------------------------------------------------------------------------
+
+#: Seed 002's letters and their meanings; N is "one hidden initial status".
+SEED_LETTERS = {"P": "Processed", "C": "Complete", "O": "Open", "F": "Failed", "D": "Declined",
+                "B": "Backordered", "I": "Cancelled", "H": "Return complete",
+                "G": "Return in progress", "E": "Unpaid"}  # fmt: skip
+STATUS_FIELDS = {"status_id", "status", "type", "is_default", "description", "email_subj",
+                 "email_header", "lang_code", "params"}  # fmt: skip
+
+
+def test_statuses_list_the_seeds_letters_in_the_guides_shape(
+    fresh: tuple[str, CsCartSandbox],
+) -> None:
+    base, _ = fresh
+    with api(base) as client:
+        first = client.get("/statuses").json()
+        rest = client.get("/statuses", params={"page": "2"}).json()
+        processed = client.get(f"/statuses/{first[0]['status_id']}").json()
+        missing = client.get("/statuses/99")
+    every = first + rest
+    assert len(first) == 10 and rest == []  # ten letters; the guide's default page of 10
+    assert {s["status"]: s["description"] for s in every} == SEED_LETTERS
+    assert all(set(s) == STATUS_FIELDS and s["type"] == "O" for s in every)
+    assert processed == first[0] and processed["status"] == "P"
+    assert processed["email_subj"] == "has been processed"  # the guide's example
+    assert missing.status_code == 404
