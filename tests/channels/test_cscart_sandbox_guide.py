@@ -1,6 +1,7 @@
-"""The CS-Cart sandbox's `/api/shipments`, `/api/statuses` and the list filters of CS-Cart's developer guide
-beyond seed 002, over real HTTP. Expected values come from the guide
-(docs.cs-cart.com/4.11.x/developer_guide/api/entities/shipments.html and .../orders.html)."""
+"""The CS-Cart sandbox's `/api/shipments`, `/api/statuses` and the list filters of CS-Cart's
+developer guide beyond seed 002, over real HTTP. Expected values come from the guide
+(docs.cs-cart.com/4.11.x/developer_guide/api/entities/shipments.html, .../orders.html,
+.../statuses.html) and seed 002, not from the sandbox's code."""
 
 from __future__ import annotations
 
