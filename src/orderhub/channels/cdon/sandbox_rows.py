@@ -150,7 +150,7 @@ def _need_quantity(row: Payload, quantity: int, allowed: int, name: str) -> None
             ROW_OVERFLOW if quantity > allowed else BAD_REQUEST,
             f"{name} {quantity} for row {row['OrderRowId']}: expected 1 to {allowed} "
             f"(Quantity {row['Quantity']}, Delivered {row['DeliveredQuantity']}, "
-            f"Cancelled {row['CancelledQuantity']}, Returned {row['ReturnedQuantity']})"
+            f"Cancelled {row['CancelledQuantity']}, Returned {row['ReturnedQuantity']})",
         )
 
 
