@@ -18,7 +18,7 @@ from sqlalchemy import and_
 
 from orderhub.channels.cscart.sandbox_orders import INVOICED, arrival, generated, invoice_id
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
-from orderhub.channels.sandbox_kit import StrictClock
+from orderhub.channels.sandbox_kit import LifeAction, StrictClock
 
 #: (from letter, to letter, chance per step): one order of the letter moves, at that chance.
 MOVES: tuple[tuple[str, str, float], ...] = (
@@ -54,6 +54,23 @@ class CsCartLife:
                 if rng.random() < chance:
                     changed += self._move(rng, current, new, changed)
         return changed
+
+    def actions(self) -> dict[str, LifeAction]:
+        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
+
+        def move(*letters: str, to: str) -> LifeAction:
+            return lambda rng: next(
+                (ids for letter in letters if (ids := self._move(rng, letter, to, []))), []
+            )
+
+        return {
+            "create_orders": lambda rng: [self._arrive()],
+            "pay": move("N", "O", "E", to="P"),
+            "cancel": move("O", to="I"),
+            "deliver": move("P", to="C"),
+            "return": move("C", to="G"),
+            "repay": move("G", to="H"),
+        }
 
     def _arrive(self) -> int:
         payload = arrival(next(self._arrivals), self.seed, self.clock.now())
