@@ -254,7 +254,7 @@ class ScenarioRunner:
             if left <= 0:
                 return "skipped: already over"
             live.set(step.faults, left)
-            return f"in force for {left:g} s"
+            return f"in force for {left:.1f} s"
         if step.action == CLEAR_FAULTS:
             live.clear()
             return "no faults"
