@@ -167,6 +167,20 @@ class FaultInjector:
         await drop_connection(send, receive, reset=False)
 
 
+def named_moves(
+    arrive: Callable[[], int], move: Callable[..., list[int]], moves: dict[str, tuple[Any, ...]]
+) -> dict[str, LifeAction]:
+    """A life's actions by name: `create_orders` (one arrival) and each of `moves`, a name with
+    the arguments of `move(rng, *arguments)`, the life's own move of one order."""
+
+    def bound(arguments: tuple[Any, ...]) -> LifeAction:
+        return lambda rng: move(rng, *arguments)
+
+    return {"create_orders": lambda rng: [arrive()]} | {
+        name: bound(arguments) for name, arguments in moves.items()
+    }
+
+
 async def respond(
     send: Send, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
@@ -244,6 +258,7 @@ __all__ = [
     "WebhookBatcher",
     "WebhookDelivery",
     "drop_connection",
+    "named_moves",
     "post_json",
     "respond",
     "with_headers",

@@ -26,7 +26,7 @@ from orderhub.channels.cdon.sandbox_rows import (
     open_quantity,
     pay,
 )
-from orderhub.channels.sandbox_kit import LifeAction, StrictClock
+from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
 
 PAY_SHARE = 0.5
 CANCEL_ORDER_SHARE = 0.3
@@ -111,13 +111,11 @@ class CdonLife:
 
     def actions(self) -> dict[str, LifeAction]:
         """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
-        return {
-            "create_orders": lambda rng: [self._arrive()],
-            "pay": lambda rng: self._change(rng, _awaiting_payment, pay),
-            "cancel": lambda rng: self._change(rng, _untouched, _cancel_order),
-            "deliver": lambda rng: self._change(rng, _pending, _deliver_a_row),
-            "cancel_row": lambda rng: self._change(rng, _several_open_rows, _cancel_a_row),
-        }
+        return named_moves(self._arrive, self._change, {  # which orders, what happens to one
+            "pay": (_awaiting_payment, pay), "cancel": (_untouched, _cancel_order),
+            "deliver": (_pending, _deliver_a_row),
+            "cancel_row": (_several_open_rows, _cancel_a_row),
+        })  # fmt: skip
 
     def _arrive(self) -> int:
         payload = placed(next(self._arrivals), self.clock.now())
