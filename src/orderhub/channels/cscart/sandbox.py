@@ -24,12 +24,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, error_body
 from orderhub.channels.cscart.sandbox_state import ADMIN_EMAIL, API_KEY, CsCartSandbox
 from orderhub.channels.cscart.sandbox_statuses import status, status_page
+from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["ADMIN_EMAIL", "API_KEY", "CsCartSandbox", "create_app"]
 
-MAX_LIFE_STEPS = 10_000
 _CHALLENGE = (b"www-authenticate", b'Basic realm="CS-Cart API"')
 
 
@@ -45,8 +45,9 @@ def create_app(
     (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
     spec = FaultSpec.parse(faults)
     sandbox = CsCartSandbox(orders, seed, spec)
+    live = sandbox.live_faults
     app = SandboxApp(
-        outer=lambda inner: FaultInjector(BasicAuthGate(inner), spec, sandbox.traffic, error_body),
+        outer=lambda inner: FaultInjector(BasicAuthGate(inner), live, sandbox.traffic, error_body),
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
         exception_handlers={
             CsCartError: _cscart_error,
@@ -153,15 +154,6 @@ def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
 
 
 def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
-    async def life(request: Request) -> Response:
-        raw = request.query_params.get("steps", "1")
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
-            raise bad_request(f"steps: expected 1 to {MAX_LIFE_STEPS}, got {raw!r}")
-        return _json({"changed": sandbox.step_life(int(raw))})
-
-    async def stats(request: Request) -> Response:
-        return _json(sandbox.stats())
-
     async def mail(request: Request) -> Response:
         return _json({"mail": sandbox.mail_json()})
 
@@ -169,8 +161,7 @@ def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
         return _json({"orders": sandbox.orders_json()})
 
     return [
-        Route("/_sandbox/life", life, methods=["POST"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
+        *control_routes(sandbox, bad_request),
         Route("/_sandbox/mail", mail, methods=["GET"]),
         Route("/_sandbox/orders", all_orders, methods=["GET"]),
     ]

@@ -32,6 +32,7 @@ from orderhub.channels.dexero.sandbox_state import (
     DexeroSandbox,
 )
 from orderhub.channels.dexero.xmlcodec import order_to_xml, page_to_xml
+from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp
 from orderhub.domain.jsonfmt import dumps
 
@@ -39,7 +40,6 @@ __all__ = ["CLIENT_ID", "CLIENT_SECRET", "PREFIX", "DexeroSandbox", "create_app"
 
 PREFIX = "/service/rest/2/merchant/catalog"
 TOKEN_PATH = "/oauth/token.action"
-MAX_LIFE_STEPS = 10_000
 WRITES = ["POST", "PUT", "PATCH", "DELETE"]
 _FORMATS = {"json": "application/json", "xml": "application/xml"}
 
@@ -60,7 +60,7 @@ def create_app(
     spec = FaultSpec.parse(faults)
     sandbox = DexeroSandbox(orders, seed, spec, token_ttl, token_clock)
     app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, _fault_body),
+        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, _fault_body),
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
         middleware=[Middleware(BearerGate, sandbox=sandbox)],
         exception_handlers={
@@ -184,15 +184,6 @@ class OAuthError(DexeroError):
 
 
 def _control_routes(sandbox: DexeroSandbox) -> list[Route]:
-    async def life(request: Request) -> Response:
-        raw = request.query_params.get("steps", "1")
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
-            raise DexeroError(400, "invalid_parameter", f"steps: expected 1 to {MAX_LIFE_STEPS}")
-        return _json({"changed": sandbox.step_life(int(raw))})
-
-    async def stats(request: Request) -> Response:
-        return _json(sandbox.stats())
-
     async def all_orders(request: Request) -> Response:
         return _json({"orders": sandbox.orders_json()})
 
@@ -200,8 +191,7 @@ def _control_routes(sandbox: DexeroSandbox) -> list[Route]:
         return _json({"revoked": sandbox.tokens.revoke_all()})
 
     return [
-        Route("/_sandbox/life", life, methods=["POST"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
+        *control_routes(sandbox, lambda message: DexeroError(400, "invalid_parameter", message)),
         Route("/_sandbox/orders", all_orders, methods=["GET"]),
         Route("/_sandbox/tokens/expire", expire_tokens, methods=["POST"]),
     ]
