@@ -203,3 +203,66 @@ def test_two_quick_status_changes_reach_mall_as_two_steps(engine: Engine, sandbo
     assert at_mall["delivered_at"] == "2026-12-01 10:30:00"  # Prague wall time (CET, +1)
     shown = http.get(f"/v1/orders/{order_id}").json()
     assert (shown["push_status"], shown["push_error"]) == ("pushed", None)
+
+
+# --- the form the official client sends (docs/push-back.md, MALL) ----------------------------
+
+
+def test_shipping_with_tracking_reaches_mall_with_its_tracking(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    # MALL's client sends tracking with `shipping` (its README: StatusRequest(shipping) with
+    # setTracking); MALL then takes `shipped` without tracking again.
+    http = synced(engine, sandbox)
+    order_id, external_id = hub_id(engine, "open")
+    shipping = {
+        "status": "shipping",
+        "tracking_number": "PK-900",
+        "tracking_url": "https://track.example/PK-900",
+    }
+    answer = http.put(f"/v1/orders/{order_id}", json=shipping)
+    assert answer.status_code == 200, answer.text
+    assert worker(engine, sandbox).run_until_idle() == 1
+    at_mall = mall_order(sandbox, external_id)
+    assert (at_mall["status"], at_mall["tracking_number"], at_mall["tracking_url"]) == (
+        "shipping",
+        "PK-900",
+        "https://track.example/PK-900",
+    )
+    assert http.get(f"/v1/orders/{order_id}").json()["push_status"] == "pushed"
+
+
+def test_delivered_reaches_mall_with_its_first_delivery_attempt(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    http = synced(engine, sandbox)
+    order_id, external_id = hub_id(engine, "shipped")
+    delivered = {"status": "delivered", "delivered_at": "2026-12-02T13:15:00Z"}
+    answer = http.put(f"/v1/orders/{order_id}", json=delivered)
+    assert answer.status_code == 200, answer.text
+    assert worker(engine, sandbox).run_until_idle() == 1
+    at_mall = mall_order(sandbox, external_id)
+    # The hub keeps no delivery attempts: the delivery is the first attempt it knows of.
+    assert (at_mall["status"], at_mall["delivered_at"], at_mall["first_delivery_attempt"]) == (
+        "delivered",
+        "2026-12-02 14:15:00",  # Prague wall time (CET, +1)
+        "2026-12-02 14:15:00",
+    )
+    assert http.get(f"/v1/orders/{order_id}").json()["push_status"] == "pushed"
+
+
+def test_a_status_change_confirms_an_order_mall_made_unconfirmed_again(
+    engine: Engine, sandbox: Sandbox
+) -> None:
+    # MALL changes no status of an unconfirmed order; the client's form sends confirmed=true
+    # with the status, so an order MALL touched after the sync still takes the change.
+    http = synced(engine, sandbox)
+    order_id, external_id = hub_id(engine, "open")
+    touched = mall_order(sandbox, external_id) | {"confirmed": False}
+    sandbox.state.put_order(touched)  # at MALL, not yet synced
+    assert http.put(f"/v1/orders/{order_id}", json={"status": "cancelled"}).status_code == 200
+    assert worker(engine, sandbox).run_until_idle() == 1
+    at_mall = mall_order(sandbox, external_id)
+    assert (at_mall["status"], at_mall["confirmed"]) == ("cancelled", True)
+    shown = http.get(f"/v1/orders/{order_id}").json()
+    assert (shown["push_status"], shown["push_error"]) == ("pushed", None)

@@ -1,6 +1,7 @@
 """What every channel sandbox shares: fault injection, traffic records and the app class here;
-a daily quota, batched webhooks, a never-repeating clock and a background ticker from
-`sandbox_pacing` (re-exported, so a sandbox imports one kit).
+the fault spec and the faults in force from `sandbox_faults`; a daily quota, batched webhooks,
+a never-repeating clock and a background ticker from `sandbox_pacing` (all re-exported, so a
+sandbox imports one kit). The control endpoint is `sandbox_control`, scenarios `sandbox_script`.
 
 Channel-neutral: a sandbox passes its own error body (each channel has its own error shape).
 Control paths (`/_sandbox/...`) are never faulted, counted or throttled.
@@ -16,13 +17,14 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orderhub.channels.sandbox_faults import FAULT_KINDS, FaultSpec, LiveFaults
 from orderhub.channels.sandbox_pacing import (
     DailyQuota,
     QuotaState,
@@ -34,81 +36,19 @@ from orderhub.channels.sandbox_pacing import (
 )
 
 CONTROL_PREFIX = "/_sandbox/"
-#: The fault kinds, in the order one random draw is matched against their rates.
-FAULT_KINDS = ("429", "500", "timeout", "truncate", "reset")
 #: Builds a channel's error body for an HTTP status and a message.
 ErrorBody = Callable[[int, str], bytes]
-
-
-# --- fault specification --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FaultSpec:
-    """Per-request fault rates, e.g. parsed from `429=0.2,500=0.05,timeout=0.01,seed=7`.
-
-    `retry_after` is the Retry-After (seconds) of an injected 429; `delay` how long a
-    `timeout` fault holds the request before answering.
-    """
-
-    rates: dict[str, float] = field(default_factory=dict)
-    seed: int = 0
-    retry_after: int = 1
-    delay: float = 5.0
-
-    @property
-    def active(self) -> bool:
-        return any(rate > 0 for rate in self.rates.values())
-
-    @classmethod
-    def parse(cls, text: str | None) -> FaultSpec:
-        """Parse `kind=rate,...,seed=S[,retry_after=SECONDS][,delay=SECONDS]`; ValueError if bad."""
-        if text is None or text.strip() == "":
-            return cls()
-        rates: dict[str, float] = {}
-        options: dict[str, Any] = {}
-        for item in text.split(","):
-            key, sep, raw = (part.strip() for part in item.partition("="))
-            if not sep:
-                raise ValueError(f"fault spec: expected key=value, got {item.strip()!r}")
-            if key in FAULT_KINDS:
-                rates[key] = _rate(key, raw)
-            elif key in ("seed", "retry_after"):
-                options[key] = _number(key, raw, int)
-            elif key == "delay":
-                options[key] = _number(key, raw, float)
-            else:
-                known = ", ".join((*FAULT_KINDS, "seed", "retry_after", "delay"))
-                raise ValueError(f"fault spec: unknown key {key!r} (known: {known})")
-        if sum(rates.values()) > 1:
-            raise ValueError("fault spec: the rates add up to more than 1")
-        return cls(rates, **options)
-
-    def pick(self, draw: float) -> str | None:
-        """The fault kind a uniform draw in [0, 1) falls on, or None for no fault."""
-        bound = 0.0
-        for kind in FAULT_KINDS:
-            bound += self.rates.get(kind, 0.0)
-            if draw < bound:
-                return kind
-        return None
-
-
-def _rate(key: str, raw: str) -> float:
-    rate = _number(key, raw, float)
-    if not 0 <= rate <= 1:
-        raise ValueError(f"fault spec: {key} must be a rate from 0 to 1, got {raw!r}")
-    return rate
-
-
-def _number(key: str, raw: str, kind: type[int] | type[float]) -> Any:
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"fault spec: {key} expects a number, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"fault spec: {key} must not be negative, got {raw!r}")
-    return value
+#: One move of order life on one order, picked with the random stream given: the ids of the
+#: orders it created or changed ([] when no order is in a state the move applies to).
+LifeAction = Callable[[random.Random], list[int]]
+#: What an injected status answers: its message, and whether it carries Retry-After.
+_STATUS_FAULTS = {
+    "429": ("Too many requests (injected)", True),
+    "500": ("Internal server error (injected)", False),
+    "502": ("Bad gateway (injected)", False),
+    "503": ("Service unavailable (injected)", True),
+    "504": ("Gateway timeout (injected)", False),
+}
 
 
 # --- traffic records ------------------------------------------------------------------------
@@ -170,38 +110,38 @@ def _record_json(record: RequestRecord) -> dict[str, Any]:
 
 
 class FaultInjector:
-    """ASGI middleware that records each API request and, at the spec's rates, answers it with
-    a fault: 429 (+ Retry-After), 500, a late answer, a truncated body, or a dropped connection.
+    """ASGI middleware that records each API request and, at the rates of the faults in force,
+    answers it with a fault: 429 or 503 (+ Retry-After), 500/502/504, a late answer, a
+    truncated body, or a dropped connection.
 
-    The draws come from one seeded stream in arrival order, so a sequential client sees the same
-    faults on every run. Truncate and reset need uvicorn (they close its transport).
+    `faults` is the sandbox's `LiveFaults` (changed while it runs by the control endpoint and
+    scenarios) or a fixed spec. Truncate and reset need uvicorn (they close its transport).
     """
 
-    def __init__(self, app: ASGIApp, spec: FaultSpec, traffic: Traffic, error: ErrorBody) -> None:
+    def __init__(
+        self, app: ASGIApp, faults: LiveFaults | FaultSpec, traffic: Traffic, error: ErrorBody
+    ) -> None:
         self.app = app
-        self.spec = spec
+        self.faults = faults if isinstance(faults, LiveFaults) else LiveFaults(faults)
         self.traffic = traffic
         self.error = error
-        self._random = random.Random(spec.seed)
-        self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
-        with self._lock:
-            kind = self.spec.pick(self._random.random()) if self.spec.active else None
-        retry_after = self.spec.retry_after if kind == "429" else None
+        kind, spec = self.faults.draw()
+        status = _STATUS_FAULTS.get(kind or "")
+        retry_after = spec.retry_after if status is not None and status[1] else None
         self.traffic.record(scope, kind, retry_after)
         if kind is None:
             await self.app(scope, receive, send)
-        elif kind == "429":
-            headers = [(b"retry-after", str(self.spec.retry_after).encode())]
-            await respond(send, 429, self.error(429, "Too many requests (injected)"), headers)
-        elif kind == "500":
-            await respond(send, 500, self.error(500, "Internal server error (injected)"))
+        elif status is not None:
+            message, _ = status
+            headers = [] if retry_after is None else [(b"retry-after", str(retry_after).encode())]
+            await respond(send, int(kind), self.error(int(kind), message), headers)
         elif kind == "timeout":
-            await asyncio.sleep(self.spec.delay)
+            await asyncio.sleep(spec.delay)
             await self.app(scope, receive, send)
         elif kind == "truncate":
             await self._truncated(scope, receive, send)
@@ -225,6 +165,20 @@ class FaultInjector:
             {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
         )
         await drop_connection(send, receive, reset=False)
+
+
+def named_moves(
+    arrive: Callable[[], int], move: Callable[..., list[int]], moves: dict[str, tuple[Any, ...]]
+) -> dict[str, LifeAction]:
+    """A life's actions by name: `create_orders` (one arrival) and each of `moves`, a name with
+    the arguments of `move(rng, *arguments)`, the life's own move of one order."""
+
+    def bound(arguments: tuple[Any, ...]) -> LifeAction:
+        return lambda rng: move(rng, *arguments)
+
+    return {"create_orders": lambda rng: [arrive()]} | {
+        name: bound(arguments) for name, arguments in moves.items()
+    }
 
 
 async def respond(
@@ -293,6 +247,8 @@ __all__ = [
     "ErrorBody",
     "FaultInjector",
     "FaultSpec",
+    "LifeAction",
+    "LiveFaults",
     "QuotaState",
     "RequestRecord",
     "SandboxApp",
@@ -302,6 +258,7 @@ __all__ = [
     "WebhookBatcher",
     "WebhookDelivery",
     "drop_connection",
+    "named_moves",
     "post_json",
     "respond",
     "with_headers",

@@ -1,9 +1,12 @@
-"""What every channel sandbox's state shares: order life, the traffic log, background tickers.
+"""What every channel sandbox's state shares: order life, the faults in force, the traffic log,
+background tickers.
 
 A channel's sandbox state (`<channel>/sandbox_state.py`) subclasses `SandboxState`, sets
-`store`, `life`, `clock`, `traffic` and `_tickers` in its `__init__`, implements `put_order`,
-and adds its own API calls; the hooks (`_after_life`, `_more_stats`, `_background`) carry what
-differs.
+`store`, `life`, `clock`, `faults`, `traffic` and `_tickers` in its `__init__`, implements
+`put_order`, and adds its own API calls; the hooks (`_after_life`, `_more_stats`,
+`_background`) carry what differs. Its life's `actions()` names each move of a step
+(`create_orders`, `pay`, `cancel`, `deliver`, and the channel's own), which `run_life` (the
+control endpoint, scenarios) runs by count.
 
 Test controls, for the cases order life does not make on its own (docs/sync.md, "Overlap"):
 `put_order` commits an order exactly as given, timestamps included (a late commit, a tie);
@@ -12,22 +15,67 @@ Test controls, for the cases order life does not make on its own (docs/sync.md, 
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
-from orderhub.channels.sandbox_kit import RequestRecord, Ticker, Traffic
+from orderhub.channels.sandbox_kit import (
+    FaultSpec,
+    LifeAction,
+    LiveFaults,
+    RequestRecord,
+    Ticker,
+    Traffic,
+)
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+
+#: The name `run_life` gives whole steps of order life (every move, at its chance).
+STEPS = "steps"
+
+
+@dataclass(slots=True)
+class LifeRun:
+    """What `run_life` did: the ids created or changed (each once), and per name how many
+    steps ran or how many orders each move changed (fewer than asked when no order fits)."""
+
+    changed: list[int] = field(default_factory=list)
+    done: dict[str, int] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any]:
+        return {"changed": self.changed, "done": self.done}
 
 
 class SandboxState:
     # The channel's own types; what this class uses of them: `store.count()`,
-    # `life.step() -> list[int]`, `life.steps` and `clock.skew` (a StrictClock).
+    # `life.step() -> list[int]`, `life.actions()`, `life.seed`, `life.steps`, `store.lock`
+    # and `clock.skew` (a StrictClock).
     store: Any
     life: Any
     clock: Any
     traffic: Traffic
     _tickers: list[Ticker]
+    #: What fault episodes and scenarios are timed on (`use_clock`).
+    control_clock: Clock = SYSTEM_CLOCK
+    live_faults: LiveFaults
+
+    @property
+    def faults(self) -> FaultSpec:
+        """The fault spec in force now (`live_faults` changes it while the sandbox runs)."""
+        return self.live_faults.spec
+
+    @faults.setter
+    def faults(self, spec: FaultSpec) -> None:
+        self.live_faults = LiveFaults(spec, self.control_clock)
+
+    def use_clock(self, clock: Clock) -> None:
+        """Time fault episodes (and scenarios run on this sandbox) on `clock`."""
+        self.control_clock = clock
+        self.live_faults.clock = clock
 
     def step_life(self, n: int = 1) -> list[int]:
         """Advance order life n steps; the ids created or changed, each once."""
@@ -36,6 +84,44 @@ class SandboxState:
             changed += self.life.step()
         self._after_life(changed)
         return list(dict.fromkeys(changed))
+
+    def life_actions(self) -> list[str]:
+        """The names `run_life` takes: whole steps, then each move of the channel's life."""
+        return [STEPS, *self.life.actions()]
+
+    def run_life(self, counts: Iterable[tuple[str, int]]) -> LifeRun:
+        """Run, in the order given, whole steps (`steps`) or single moves by name, each `count`
+        times: a move changes one order a time, picked at random (reproducibly: the seed, the
+        move's name and how many moves this sandbox made). ValueError for an unknown name."""
+        actions: dict[str, LifeAction] = self.life.actions()
+        run = LifeRun()
+        for name, count in counts:
+            if name == STEPS:
+                run.changed += self.step_life(count)
+                run.done[STEPS] = run.done.get(STEPS, 0) + count
+                continue
+            if name not in actions:
+                raise ValueError(f"{name}: not a life action ({', '.join(self.life_actions())})")
+            changed = [self._move(name, actions[name]) for _ in range(count)]
+            run.done[name] = run.done.get(name, 0) + sum(1 for ids in changed if ids)
+            run.changed += [i for ids in changed for i in ids]
+            self._after_life([i for ids in changed for i in ids])
+        self._moves_done.update(run.done)
+        run.changed = list(dict.fromkeys(run.changed))
+        return run
+
+    def _move(self, name: str, action: LifeAction) -> list[int]:
+        rng = random.Random(f"move:{self.life.seed}:{name}:{next(self._move_serial)}")
+        with self.store.lock:
+            return action(rng)
+
+    @cached_property
+    def _move_serial(self) -> itertools.count[int]:
+        return itertools.count()
+
+    @cached_property
+    def _moves_done(self) -> Counter[str]:
+        return Counter()
 
     def put_order(self, payload: dict[str, Any]) -> int:
         """Commit an order exactly as given, in the channel's own JSON: a new one, or the new
@@ -72,6 +158,8 @@ class SandboxState:
             **self.traffic.summary(),
             "orders": self.store.count(),
             "life_steps": self.life.steps,
+            "life_done": dict(self._moves_done),
+            "fault_spec": self.live_faults.spec.text(),
             **self._more_stats(),
         }
 

@@ -52,6 +52,8 @@ NO_WRITE_CALLS = {
     ChannelType.DEXERO.value: "Dexero documents no write calls: the change is kept in the hub only"
 }
 _TRACKING = frozenset({"tracking_number", "tracking_url", "carrier"})
+#: The statuses a status change sends the order's tracking with (MALL's client: both).
+_WITH_TRACKING = frozenset({Status.SHIPPING, Status.SHIPPED})
 _PUSHABLE = frozenset({"status", "confirmed", "vendor_ref", "delivered_at", *_TRACKING})
 
 AccountLookup = Callable[[str], Account]
@@ -60,12 +62,12 @@ AccountLookup = Callable[[str], Account]
 def change_for(order: Order, fields: Collection[str], notify_user: bool = False) -> OrderChange:
     """What to send for a change of `fields`: the order's CURRENT values of them.
 
-    Tracking travels with `shipped` (or alone while the order is shipped), `delivered_at` with
-    `delivered`; `confirmed` only as true and `vendor_ref` only when set (channels have no
-    "unconfirm" or "remove the reference" call).
+    Tracking travels with `shipping` and `shipped` (or alone while the order is shipped),
+    `delivered_at` with `delivered`; `confirmed` only as true and `vendor_ref` only when set
+    (channels have no "unconfirm" or "remove the reference" call).
     """
     status = order.status if "status" in fields else None
-    shipped = status is Status.SHIPPED or (status is None and order.status is Status.SHIPPED)
+    shipped = status in _WITH_TRACKING or (status is None and order.status is Status.SHIPPED)
     tracking = shipped and (status is not None or bool(_TRACKING & set(fields)))
     return OrderChange(
         external_id=order.external_id,

@@ -21,12 +21,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS
 from orderhub.channels.cdon.sandbox_rows import BAD_REQUEST, CdonError
 from orderhub.channels.cdon.sandbox_state import API_KEY, CdonSandbox
+from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["API_KEY", "CdonSandbox", "create_app", "error_body"]
-
-MAX_LIFE_STEPS = 10_000
 
 
 def create_app(
@@ -42,7 +41,7 @@ def create_app(
     spec = FaultSpec.parse(faults)
     sandbox = CdonSandbox(orders, seed, spec)
     app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, error_body),
+        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, error_body),
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
         middleware=[Middleware(CdonAuth)],
         exception_handlers={
@@ -108,21 +107,11 @@ def _api_routes(sandbox: CdonSandbox) -> list[Route]:
 
 
 def _control_routes(sandbox: CdonSandbox) -> list[Route]:
-    async def life(request: Request) -> Response:
-        raw = request.query_params.get("steps", "1")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
-            raise CdonError(400, BAD_REQUEST, f"steps: expected 1 to {MAX_LIFE_STEPS}")
-        return _json({"changed": sandbox.step_life(int(raw))})
-
-    async def stats(request: Request) -> Response:
-        return _json(sandbox.stats())
-
     async def all_orders(request: Request) -> Response:
         return _json(sandbox.orders_json())
 
     return [
-        Route("/_sandbox/life", life, methods=["POST"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
+        *control_routes(sandbox, lambda message: CdonError(400, BAD_REQUEST, message)),
         Route("/_sandbox/orders", all_orders, methods=["GET"]),
     ]
 

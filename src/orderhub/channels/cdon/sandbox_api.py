@@ -11,6 +11,7 @@ from typing import Any
 from orderhub.channels.cdon.sandbox_rows import (
     BAD_REQUEST,
     NO_ORDERS,
+    NO_ROWS,
     CdonError,
     Payload,
     RowRequest,
@@ -117,8 +118,10 @@ def row_body(call: str, body: object) -> tuple[int, list[RowRequest]]:
         raise _bad("the body must be a JSON object")
     order_id = _whole(body.get("OrderId"), "OrderId")
     rows = body.get(rows_key)
-    if not isinstance(rows, list) or not rows:
-        raise _bad(f"{rows_key}: expected a non-empty array of rows")
+    if not isinstance(rows, list):
+        raise _bad(f"{rows_key}: expected an array of rows")
+    if not rows:
+        raise CdonError(400, NO_ROWS, f"{rows_key}: no rows were specified in the command")
     return order_id, [_row_request(row, rows_key, quantity_key) for row in rows]
 
 

@@ -26,7 +26,7 @@ from orderhub.channels.cdon.sandbox_rows import (
     open_quantity,
     pay,
 )
-from orderhub.channels.sandbox_kit import StrictClock
+from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
 
 PAY_SHARE = 0.5
 CANCEL_ORDER_SHARE = 0.3
@@ -108,6 +108,14 @@ class CdonLife:
             if rng.random() < CANCEL_ROW_SHARE:
                 changed += self._change(rng, _several_open_rows, _cancel_a_row)
         return changed
+
+    def actions(self) -> dict[str, LifeAction]:
+        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
+        return named_moves(self._arrive, self._change, {  # which orders, what happens to one
+            "pay": (_awaiting_payment, pay), "cancel": (_untouched, _cancel_order),
+            "deliver": (_pending, _deliver_a_row),
+            "cancel_row": (_several_open_rows, _cancel_a_row),
+        })  # fmt: skip
 
     def _arrive(self) -> int:
         payload = placed(next(self._arrivals), self.clock.now())

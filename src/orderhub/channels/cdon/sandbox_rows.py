@@ -18,8 +18,12 @@ from orderhub.channels.cdon.sandbox_payload import DELIVERED, cdon_time, order_s
 Payload = dict[str, Any]
 ZERO = Decimal(0)
 
-#: HTTP status and CDON `ErrorCode` of each kind of refusal (only 1006 is documented).
-BAD_REQUEST, ORDER_NOT_FOUND, NO_ORDERS, UNKNOWN_ROW, ROW_STATE = 1000, 1002, 1003, 1005, 1006
+#: CDON's documented `ErrorCode`s ("Working with Orders", Error Codes, docs.marketplace.cdon.com).
+ORDER_NOT_FOUND, UNKNOWN_ROW, ROW_OVERFLOW, ROW_STATE = 1000, 1001, 1002, 1006
+DUPLICATE_ROW, NO_ROWS = 1008, 1009
+#: For what CDON documents no code (a malformed parameter or body; no orders on the list),
+#: the ErrorCode is the HTTP status, as for the sandbox's other non-content answers.
+BAD_REQUEST, NO_ORDERS = 400, 404
 _PAID = frozenset({"Paid", "Refunded", "AwaitingRefund"})
 
 
@@ -108,7 +112,8 @@ def _apply(order: Payload, requests: list[RowRequest], apply: Apply, at: datetim
     seen: set[int] = set()
     for request in requests:
         if request.row_id in seen:
-            raise CdonError(400, BAD_REQUEST, f"OrderRowId {request.row_id} appears twice")
+            message = f"OrderRowId {request.row_id} appears twice in the command"
+            raise CdonError(400, DUPLICATE_ROW, message)
         seen.add(request.row_id)
         row = rows.get(request.row_id)
         if row is None:
@@ -140,10 +145,12 @@ def _need_state(row: Payload, state: str, verb: str) -> None:
 
 def _need_quantity(row: Payload, quantity: int, allowed: int, name: str) -> None:
     if not 1 <= quantity <= allowed:
-        raise _refused(
+        raise CdonError(
+            400,
+            ROW_OVERFLOW if quantity > allowed else BAD_REQUEST,
             f"{name} {quantity} for row {row['OrderRowId']}: expected 1 to {allowed} "
             f"(Quantity {row['Quantity']}, Delivered {row['DeliveredQuantity']}, "
-            f"Cancelled {row['CancelledQuantity']}, Returned {row['ReturnedQuantity']})"
+            f"Cancelled {row['CancelledQuantity']}, Returned {row['ReturnedQuantity']})",
         )
 
 

@@ -53,7 +53,9 @@ class CdonSandbox(SandboxState):
         apply = ROW_CALLS[call][0]
         order_id, requests = row_body(call, body)
         with self.store.lock:
-            payload = self.order(order_id)
+            payload = self.store.get(order_id)
+            if payload is None:  # CDON's documented answer: 400, ErrorCode 1000
+                raise CdonError(400, ORDER_NOT_FOUND, f"Order {order_id} does not exist")
             apply(payload, requests, self.clock.now())
             self.store.save(payload)
         return payload

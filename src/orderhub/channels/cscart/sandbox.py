@@ -23,12 +23,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, error_body
 from orderhub.channels.cscart.sandbox_state import ADMIN_EMAIL, API_KEY, CsCartSandbox
+from orderhub.channels.cscart.sandbox_statuses import status, status_page
+from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["ADMIN_EMAIL", "API_KEY", "CsCartSandbox", "create_app"]
 
-MAX_LIFE_STEPS = 10_000
 _CHALLENGE = (b"www-authenticate", b'Basic realm="CS-Cart API"')
 
 
@@ -44,8 +45,9 @@ def create_app(
     (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
     spec = FaultSpec.parse(faults)
     sandbox = CsCartSandbox(orders, seed, spec)
+    live = sandbox.live_faults
     app = SandboxApp(
-        outer=lambda inner: FaultInjector(BasicAuthGate(inner), spec, sandbox.traffic, error_body),
+        outer=lambda inner: FaultInjector(BasicAuthGate(inner), live, sandbox.traffic, error_body),
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
         exception_handlers={
             CsCartError: _cscart_error,
@@ -103,6 +105,7 @@ def _api_routes(sandbox: CsCartSandbox) -> list[Route]:
         return _json(sandbox.update(_order_id(request), await _body(request)))
 
     return [
+        *_shipment_routes(sandbox),
         Route("/api/orders", orders, methods=["GET"]),
         Route("/api/orders/", orders, methods=["GET"]),
         Route("/api/orders/search", search, methods=["GET"]),
@@ -112,16 +115,45 @@ def _api_routes(sandbox: CsCartSandbox) -> list[Route]:
     ]
 
 
+def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
+    async def shipments(request: Request) -> Response:
+        return _json(sandbox.shipments.page(request.query_params.multi_items()))
+
+    async def create(request: Request) -> Response:
+        return _json(sandbox.create_shipment(await _body(request)), 201)
+
+    async def shipment(request: Request) -> Response:
+        return _json(sandbox.shipments.get(_path_id(request, "shipment_id")))
+
+    async def change(request: Request) -> Response:
+        shipment_id = _path_id(request, "shipment_id")
+        return _json(sandbox.update_shipment(shipment_id, await _body(request)))
+
+    async def delete(request: Request) -> Response:
+        sandbox.delete_shipment(_path_id(request, "shipment_id"))
+        return Response(status_code=204)
+
+    async def statuses(request: Request) -> Response:
+        return _json(status_page(request.query_params.multi_items()))
+
+    async def one_status(request: Request) -> Response:
+        return _json(status(_path_id(request, "status_id")))
+
+    return [
+        Route("/api/statuses", statuses, methods=["GET"]),
+        Route("/api/statuses/", statuses, methods=["GET"]),
+        Route("/api/statuses/{status_id}", one_status, methods=["GET"]),
+        Route("/api/shipments", shipments, methods=["GET"]),
+        Route("/api/shipments/", shipments, methods=["GET"]),
+        Route("/api/shipments", create, methods=["POST"]),
+        Route("/api/shipments/", create, methods=["POST"]),
+        Route("/api/shipments/{shipment_id}", shipment, methods=["GET"]),
+        Route("/api/shipments/{shipment_id}", change, methods=["PUT"]),
+        Route("/api/shipments/{shipment_id}", delete, methods=["DELETE"]),
+    ]
+
+
 def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
-    async def life(request: Request) -> Response:
-        raw = request.query_params.get("steps", "1")
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
-            raise bad_request(f"steps: expected 1 to {MAX_LIFE_STEPS}, got {raw!r}")
-        return _json({"changed": sandbox.step_life(int(raw))})
-
-    async def stats(request: Request) -> Response:
-        return _json(sandbox.stats())
-
     async def mail(request: Request) -> Response:
         return _json({"mail": sandbox.mail_json()})
 
@@ -129,17 +161,20 @@ def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
         return _json({"orders": sandbox.orders_json()})
 
     return [
-        Route("/_sandbox/life", life, methods=["POST"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
+        *control_routes(sandbox, bad_request),
         Route("/_sandbox/mail", mail, methods=["GET"]),
         Route("/_sandbox/orders", all_orders, methods=["GET"]),
     ]
 
 
 def _order_id(request: Request) -> int:
-    raw = request.path_params["order_id"]
+    return _path_id(request, "order_id")
+
+
+def _path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise bad_request(f"order_id: expected an integer, got {raw!r}")
+        raise bad_request(f"{name}: expected an integer, got {raw!r}")
     return int(raw)
 
 

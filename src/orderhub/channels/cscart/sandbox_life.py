@@ -18,7 +18,7 @@ from sqlalchemy import and_
 
 from orderhub.channels.cscart.sandbox_orders import INVOICED, arrival, generated, invoice_id
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
-from orderhub.channels.sandbox_kit import StrictClock
+from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
 
 #: (from letter, to letter, chance per step): one order of the letter moves, at that chance.
 MOVES: tuple[tuple[str, str, float], ...] = (
@@ -54,6 +54,16 @@ class CsCartLife:
                 if rng.random() < chance:
                     changed += self._move(rng, current, new, changed)
         return changed
+
+    def actions(self) -> dict[str, LifeAction]:
+        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
+        letters = {"pay": ("NOE", "P"), "cancel": ("O", "I"), "deliver": ("P", "C"),
+                   "return": ("C", "G"), "repay": ("G", "H")}  # fmt: skip
+        return named_moves(self._arrive, self._move_first, letters)
+
+    def _move_first(self, rng: random.Random, letters: str, new: str) -> list[int]:
+        """Move one order of the first of `letters` that has any."""
+        return next((ids for letter in letters if (ids := self._move(rng, letter, new, []))), [])
 
     def _arrive(self) -> int:
         payload = arrival(next(self._arrivals), self.seed, self.clock.now())

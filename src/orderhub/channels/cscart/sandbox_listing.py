@@ -33,7 +33,10 @@ SORTS: dict[str, ColumnElement[Any]] = {
 }
 DEFAULTS = {"page": "1", "items_per_page": "10", "sort_by": "date", "sort_order": "desc"}
 MAX_ITEMS_PER_PAGE = 1000
-FILTERS = ("status", "user_id", "email", "invoice_id", "updated_at_from", "updated_at_to")
+FILTERS = (
+    "status", "user_id", "company_id", "email", "invoice_id", "credit_memo_id",
+    "updated_at_from", "updated_at_to",
+)  # fmt: skip
 #: The fields of an order's summary in the list (the rest is in its details).
 SUMMARY_FIELDS = (
     "order_id", "issuer_id", "user_id", "company_id", "timestamp", "updated_at", "firstname",
@@ -106,8 +109,9 @@ def _where(given: dict[str, str]) -> ColumnElement[bool]:
         conditions.append(C.user_id == _integer(given, "user_id", low=0))
     if "email" in given:
         conditions.append(C.email == given["email"].strip().lower())
-    if "invoice_id" in given:
-        conditions.append(C.invoice_id == _integer(given, "invoice_id", low=0))
+    for name in ("company_id", "invoice_id", "credit_memo_id"):
+        if name in given:
+            conditions.append(C[name] == _integer(given, name, low=0))
     if "updated_at_from" in given:
         conditions.append(C.updated_at >= _unix(given, "updated_at_from", end_of_day=False))
     if "updated_at_to" in given:

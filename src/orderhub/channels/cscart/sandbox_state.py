@@ -8,9 +8,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from orderhub.channels.cscart.codec import STATUS_BY_LETTER
-from orderhub.channels.cscart.sandbox_life import CsCartLife
+from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
 from orderhub.channels.cscart.sandbox_orders import initial_orders
+from orderhub.channels.cscart.sandbox_shipments import (
+    ShipmentBook,
+    changed_shipment,
+    forget,
+    new_shipment,
+    record,
+)
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.cscart.sandbox_updates import apply_update
 from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
@@ -43,6 +50,7 @@ class CsCartSandbox(SandboxState):
         self.life = CsCartLife(self.store, seed, orders, self.clock)
         self.traffic = Traffic()
         self._mail: list[SentMail] = []
+        self.shipments = ShipmentBook()
         self._mail_lock = threading.Lock()
         self._tickers: list[Ticker] = []
 
@@ -94,6 +102,38 @@ class CsCartSandbox(SandboxState):
         if not found:
             raise CsCartError(404, "Your search did not return any results")
         return found
+
+    def create_shipment(self, body: object) -> dict[str, str]:
+        """POST /api/shipments: `{"shipment_id": "1"}`; the order names it and, with
+        `order_status`, takes that status."""
+        raw = body.get("order_id") if isinstance(body, dict) else None
+        if isinstance(raw, bool) or not str(raw or "").isdigit():
+            raise bad_request(f"order_id: expected the id of an order, got {raw!r}")
+        with self.store.lock:
+            order = self.store.get(int(str(raw)))
+            if order is None:
+                raise bad_request(f"order_id: order {raw} does not exist")
+            earlier = self.shipments.of_order(str(order["order_id"]))
+            made = new_shipment(order, earlier, body, self.clock.now())
+            shipment_id = self.shipments.add(made.shipment)
+            record(made.order, shipment_id)
+            self.store.save(made.order)
+        return {"shipment_id": str(shipment_id)}
+
+    def update_shipment(self, shipment_id: int, body: object) -> dict[str, str]:
+        """PUT /api/shipments/{id}: `{"shipment_id": "1"}`."""
+        self.shipments.replace(changed_shipment(self.shipments.get(shipment_id), body))
+        return {"shipment_id": str(shipment_id)}
+
+    def delete_shipment(self, shipment_id: int) -> None:
+        """DELETE /api/shipments/{id}: the shipment is gone and its order no longer names it."""
+        with self.store.lock:
+            removed = self.shipments.remove(shipment_id)
+            order = self.store.get(int(removed["order_id"]))
+            if order is not None:
+                left = self.shipments.of_order(removed["order_id"])
+                forget(order, removed, left, unix(self.clock.now()))
+                self.store.save(order)
 
     def _send_mail(self, payload: Payload) -> None:
         to = str(payload.get("email") or "")

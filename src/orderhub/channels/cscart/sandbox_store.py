@@ -45,6 +45,8 @@ cscart_orders = Table(
     Column("email", String, nullable=False),
     Column("customer", String, nullable=False),
     Column("invoice_id", BigInteger, nullable=True),
+    Column("company_id", BigInteger, nullable=True),
+    Column("credit_memo_id", BigInteger, nullable=True),
     Column("total", Amount(), nullable=False),
     Column("vendor_ref", String, nullable=True),
     Column("payload", Text, nullable=False),
@@ -122,6 +124,8 @@ def row(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The table row of an order: the listed fields as columns, plus the JSON itself."""
     name = f"{payload.get('firstname') or ''} {payload.get('lastname') or ''}".strip()
     invoice = str(payload.get("invoice_id") or "")
+    company = str(payload.get("company_id") or "")
+    memo = str(payload.get("credit_memo_id") or "")
     return {
         "order_id": int(payload["order_id"]),
         "status": payload["status"],
@@ -131,6 +135,8 @@ def row(payload: Mapping[str, Any]) -> dict[str, Any]:
         "email": str(payload.get("email") or "").lower(),
         "customer": name,
         "invoice_id": int(invoice) if invoice.isdigit() else None,
+        "company_id": int(company) if company.isdigit() else None,
+        "credit_memo_id": int(memo) if memo.isdigit() else None,
         "total": to_decimal(payload["total"]),
         "vendor_ref": payload.get("vendor_ref") or None,
         "payload": dumps(payload).decode(),

@@ -32,6 +32,7 @@ from orderhub.channels.dexero.sandbox_state import (
     DexeroSandbox,
 )
 from orderhub.channels.dexero.xmlcodec import order_to_xml, page_to_xml
+from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp
 from orderhub.domain.jsonfmt import dumps
 
@@ -39,7 +40,6 @@ __all__ = ["CLIENT_ID", "CLIENT_SECRET", "PREFIX", "DexeroSandbox", "create_app"
 
 PREFIX = "/service/rest/2/merchant/catalog"
 TOKEN_PATH = "/oauth/token.action"
-MAX_LIFE_STEPS = 10_000
 WRITES = ["POST", "PUT", "PATCH", "DELETE"]
 _FORMATS = {"json": "application/json", "xml": "application/xml"}
 
@@ -60,7 +60,7 @@ def create_app(
     spec = FaultSpec.parse(faults)
     sandbox = DexeroSandbox(orders, seed, spec, token_ttl, token_clock)
     app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, _fault_body),
+        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, _fault_body),
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
         middleware=[Middleware(BearerGate, sandbox=sandbox)],
         exception_handlers={
@@ -107,10 +107,15 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
         if name in LISTS:
             page = sandbox.list_orders(name, params)
             return _answer(page, fmt, page_to_xml)
-        if name.isascii() and name.isdigit() and len(name) <= 18:
-            return _answer(sandbox.order(int(name), params), fmt, order_to_xml)
-        known = ", ".join(f"orders/{n}" for n in LISTS)
-        raise DexeroError(404, "not_found", f"no resource orders/{name} ({known}, orders/{{id}})")
+        return _answer(sandbox.order(name, params), fmt, order_to_xml)
+
+    async def every_order(request: Request) -> Response:
+        fmt = request.path_params.get("fmt", "xml")
+        if fmt not in _FORMATS:
+            message = f"format: expected .json or .xml, got {'orders.' + fmt!r}"
+            raise DexeroError(400, "invalid_format", message)
+        page = sandbox.list_all(request.query_params.multi_items())
+        return _answer(page, fmt, page_to_xml)
 
     async def read_only(request: Request) -> Response:
         message = "Dexero's order API is read-only: it has no write calls"
@@ -120,6 +125,8 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
         return _json(await _grant(sandbox, request))
 
     return [
+        Route(f"{PREFIX}/orders.{{fmt}}", every_order, methods=["GET"]),
+        Route(f"{PREFIX}/orders", every_order, methods=["GET"]),
         Route(f"{PREFIX}/orders/{{resource}}", orders, methods=["GET"]),
         Route(f"{PREFIX}/orders/{{resource}}", read_only, methods=WRITES),
         Route(TOKEN_PATH, token, methods=["POST"]),
@@ -127,9 +134,12 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
 
 
 def _resource(resource: str) -> tuple[str, str]:
-    """`pending.json` -> ("pending", "json"); the format is the extension (json or xml)."""
+    """`pending.json` -> ("pending", "json"); the format is the extension (json or xml), and
+    XML when there is none (Dexero's "REST Resources" page)."""
     name, dot, fmt = resource.rpartition(".")
-    if not dot or fmt not in _FORMATS:
+    if not dot:
+        return resource, "xml"
+    if fmt not in _FORMATS:
         raise DexeroError(
             400, "invalid_format", f"format: expected .json or .xml, got {resource!r}"
         )
@@ -174,15 +184,6 @@ class OAuthError(DexeroError):
 
 
 def _control_routes(sandbox: DexeroSandbox) -> list[Route]:
-    async def life(request: Request) -> Response:
-        raw = request.query_params.get("steps", "1")
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
-            raise DexeroError(400, "invalid_parameter", f"steps: expected 1 to {MAX_LIFE_STEPS}")
-        return _json({"changed": sandbox.step_life(int(raw))})
-
-    async def stats(request: Request) -> Response:
-        return _json(sandbox.stats())
-
     async def all_orders(request: Request) -> Response:
         return _json({"orders": sandbox.orders_json()})
 
@@ -190,8 +191,7 @@ def _control_routes(sandbox: DexeroSandbox) -> list[Route]:
         return _json({"revoked": sandbox.tokens.revoke_all()})
 
     return [
-        Route("/_sandbox/life", life, methods=["POST"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
+        *control_routes(sandbox, lambda message: DexeroError(400, "invalid_parameter", message)),
         Route("/_sandbox/orders", all_orders, methods=["GET"]),
         Route("/_sandbox/tokens/expire", expire_tokens, methods=["POST"]),
     ]
@@ -211,7 +211,9 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _format_of(path: str) -> str:
-    return "xml" if path.endswith(".xml") else "json"
+    """The format an answer to `path` takes: its extension; XML for an API path without one."""
+    bare = path.startswith(f"{PREFIX}/") and "." not in path.rsplit("/", 1)[-1]
+    return "xml" if path.endswith(".xml") or bare else "json"
 
 
 def _error_body(error: DexeroError, fmt: str) -> tuple[bytes, str]:

@@ -13,7 +13,7 @@ import random
 from orderhub.channels.dexero.sandbox_orders import arrival, generated
 from orderhub.channels.dexero.sandbox_payload import UPDATED, dexero_time, offset_of, paid_in_full
 from orderhub.channels.dexero.sandbox_store import DexeroStore
-from orderhub.channels.sandbox_kit import StrictClock
+from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
 
 CANCEL_SHARE = 0.3
 #: Each move: from status -> to status.
@@ -40,6 +40,14 @@ class DexeroLife:
             if rng.random() < CANCEL_SHARE:
                 changed += self._move(rng, ("pending", "untreated"), "cancelled")
         return changed
+
+    def actions(self) -> dict[str, LifeAction]:
+        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
+        return named_moves(self._arrive, self._move, {  # from which statuses, to which
+            "pay": (("pending",), "untreated"), "treat": (("untreated",), "treated"),
+            "deliver": (("treated",), "completed"),
+            "cancel": (("pending", "untreated"), "cancelled"),
+        })  # fmt: skip
 
     def _arrive(self) -> int:
         payload = arrival(next(self._arrivals), self.seed, self.clock.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
@@ -25,6 +26,20 @@ from orderhub.channels.sandbox_state import SandboxState
 CLIENT_ID = "sandbox"
 CLIENT_SECRET = "sandbox"
 TOKEN_TTL = 3600
+
+
+#: The values of `status` on `GET orders`: Dexero documents cancelled, completed, pending and
+#: treated; the sandbox's orders also carry untreated, canceled and refunded.
+ORDER_STATUSES = ("pending", "untreated", "treated", "completed", "cancelled", "canceled",
+                  "refunded")  # fmt: skip
+
+
+def _statuses(value: str) -> list[str]:
+    wanted = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if not wanted or any(status not in ORDER_STATUSES for status in wanted):
+        expected = "one or more of " + ", ".join(ORDER_STATUSES)
+        raise DexeroError(400, "invalid_parameter", f"status: expected {expected}, got {value!r}")
+    return wanted
 
 
 class Tokens:
@@ -97,14 +112,30 @@ class DexeroSandbox(SandboxState):
         total, payloads = self.store.select(selection)
         return page_body(selection, total, payloads)
 
-    def order(self, order_id: int, params: Sequence[tuple[str, str]]) -> Payload:
+    def list_all(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """`GET orders.{format}` (Dexero's "GET orders"): every order, `status` filtering."""
+        statuses = [value for name, value in params if name == "status"]
+        rest = [(name, value) for name, value in params if name != "status"]
+        selection = parse_selection("all", rest)
+        if statuses:
+            wanted = frozenset(_statuses(",".join(statuses)))
+            selection = dataclasses.replace(selection, statuses=wanted)
+        total, payloads = self.store.select(selection)
+        return page_body(selection, total, payloads)
+
+    def order(self, id_or_number: str, params: Sequence[tuple[str, str]]) -> Payload:
+        """`GET orders/{idOrNumber}`: by the system id, else by the order number
+        (`reference_number`)."""
         values = dict(params)
         unknown = sorted(set(values) - {"include_forms"})
         if unknown:
             raise DexeroError(400, "invalid_parameter", f"{unknown[0]}: unknown parameter")
-        payload = self.store.get(order_id)
+        digits = id_or_number.isascii() and id_or_number.isdigit() and len(id_or_number) <= 18
+        payload = self.store.get(int(id_or_number)) if digits else None
         if payload is None:
-            raise DexeroError(404, "not_found", f"order {order_id} not found")
+            payload = self.store.by_number(id_or_number)
+        if payload is None:
+            raise DexeroError(404, "not_found", f"order {id_or_number} not found")
         return shown(payload, flag(values, "include_forms"))
 
     # --- background work ----------------------------------------------------------------------

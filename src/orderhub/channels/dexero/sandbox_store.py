@@ -119,6 +119,12 @@ class DexeroStore:
             row = self._rows.get(order_id)
         return None if row is None else loads(dumps(row.payload))
 
+    def by_number(self, number: str) -> Payload | None:
+        """The order whose order number (`reference_number`) is `number`."""
+        with self.lock:
+            found = [r for r in self._rows.values() if r.payload.get("reference_number") == number]
+        return loads(dumps(found[0].payload)) if found else None
+
     def ids(self, statuses: Iterable[str]) -> list[int]:
         wanted = set(statuses)
         with self.lock:

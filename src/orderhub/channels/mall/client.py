@@ -91,24 +91,38 @@ class MallClient:
         tracking_number: str | None = None,
         tracking_url: str | None = None,
         delivered_at: datetime | None = None,
+        first_delivery_attempt: datetime | None = None,
     ) -> None:
-        """`PUT /orders/{id}` with a status (shipped: tracking; delivered: `delivered_at`)."""
-        body: dict[str, Any] = {"status": status}
-        if tracking_number is not None:
-            body["tracking_number"] = tracking_number
+        """`PUT /orders/{id}` with a status, in the official client's form (v5 `StatusRequest`):
+        `confirmed: true` with it (MALL changes no status of an unconfirmed order), tracking
+        with shipping or shipped, `delivered_at` and `first_delivery_attempt` with delivered."""
+        body: dict[str, Any] = {"status": status, "confirmed": True}
         if tracking_url is not None:
             body["tracking_url"] = tracking_url
+        if tracking_number is not None:
+            body["tracking_number"] = tracking_number
         if delivered_at is not None:
-            body["delivered_at"] = delivered_at.astimezone(MALL_ZONE).strftime(TIME_FORMAT)
+            body["delivered_at"] = mall_time(delivered_at)
+        if first_delivery_attempt is not None:
+            body["first_delivery_attempt"] = mall_time(first_delivery_attempt)
         self.http.request("PUT", f"orders/{order_id}", json_body=body)
 
-    def set_tracking(self, order_id: int | str, tracking_number: str, tracking_url: str) -> None:
-        """`PUT /orders/{id}/tracking`: only for shipped orders."""
+    def set_tracking(
+        self, order_id: int | str, tracking_number: str | None, tracking_url: str | None
+    ) -> None:
+        """`PUT /orders/{id}/tracking` with the number and/or URL known: only for shipped
+        orders."""
         body = {"tracking_number": tracking_number, "tracking_url": tracking_url}
+        body = {key: value for key, value in body.items() if value is not None}
         self.http.request("PUT", f"orders/{order_id}/tracking", json_body=body)
 
     def close(self) -> None:
         self.http.close()
+
+
+def mall_time(at: datetime) -> str:
+    """An instant as MALL takes times: Prague wall time, `YYYY-MM-DD HH:MM:SS`."""
+    return at.astimezone(MALL_ZONE).strftime(TIME_FORMAT)
 
 
 def error_message(response: httpx.Response) -> str:

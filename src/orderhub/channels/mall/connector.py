@@ -202,11 +202,12 @@ class MallConnector:
             self.client.confirm(external_id)
 
     def push(self, change: OrderChange) -> None:
-        """Confirmation, status changes and tracking (docs/channels-mall.md); MALL's own rules
-        apply. Confirming goes first: it is the one call MALL accepts twice, so a push repeated
-        after a partial success (at-least-once delivery) never leaves it out."""
+        """Confirmation, status changes and tracking in the official client's form
+        (docs/push-back.md); MALL's own rules apply. Confirming goes first: it is the one call
+        MALL accepts twice, so a push repeated after a partial success never leaves it out."""
         if change.confirmed:
             self.client.confirm(change.external_id)
+        tracking = change.tracking_number is not None or change.tracking_url is not None
         if change.status is not None:
             self.client.set_status(
                 change.external_id,
@@ -214,15 +215,15 @@ class MallConnector:
                 tracking_number=change.tracking_number,
                 tracking_url=change.tracking_url,
                 delivered_at=change.delivered_at,
+                # The hub keeps no delivery attempts: the delivery is the first one it knows.
+                first_delivery_attempt=change.delivered_at,
             )
-        elif change.tracking_number is not None and change.tracking_url is not None:
+        elif tracking:
             self.client.set_tracking(
                 change.external_id, change.tracking_number, change.tracking_url
             )
         elif not change.confirmed:
-            raise Unsupported(
-                "MALL: a change needs a status, a tracking number and URL, or confirmed"
-            )
+            raise Unsupported("MALL: a change needs a status, tracking or confirmed")
 
     def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
         """MALL posts a JSON array of order ids."""

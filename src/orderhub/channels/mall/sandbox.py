@@ -23,6 +23,7 @@ from orderhub.channels.mall.sandbox_listing import OK, STATUS_LISTS
 from orderhub.channels.mall.sandbox_state import CLIENT_ID, DEFAULT_DAILY_LIMIT, MallSandbox
 from orderhub.channels.mall.sandbox_store import loads
 from orderhub.channels.mall.sandbox_updates import MallError, error_body
+from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import (
     FaultInjector,
     FaultSpec,
@@ -33,8 +34,6 @@ from orderhub.channels.sandbox_kit import (
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["CLIENT_ID", "MallSandbox", "create_app"]
-
-MAX_LIFE_STEPS = 10_000
 
 
 def create_app(
@@ -60,7 +59,7 @@ def create_app(
         webhook_interval,
     )
     app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, spec, sandbox.traffic, error_body),
+        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, error_body),
         routes=_routes(sandbox),
         middleware=[Middleware(MallGate, sandbox=sandbox)],
         exception_handlers={
@@ -137,13 +136,25 @@ def _routes(sandbox: MallSandbox) -> list[Route]:
         changed = sandbox.update_tracking(_order_id(request), await _body(request))
         return _json({"data": changed, "result": OK})
 
+    async def serial_numbers(request: Request) -> Response:
+        item = request.path_params["item_id"]
+        changed = sandbox.set_serial_numbers(_order_id(request), item, await _body(request))
+        return _json({"data": changed, "result": OK})
+
+    async def labels(request: Request) -> Response:
+        return _json({"data": sandbox.labels(await _body(request)), "result": OK})
+
     return [
         Route("/v1/orders", orders, methods=["GET"]),
         Route("/v1/orders/unconfirmed", unconfirmed, methods=["GET"]),
+        Route("/v1/orders/labels", labels, methods=["POST"]),
         *_read_routes(sandbox),
         Route("/v1/orders/{order_id}", order, methods=["GET"]),
         Route("/v1/orders/{order_id}", update, methods=["PUT"]),
         Route("/v1/orders/{order_id}/tracking", tracking, methods=["PUT"]),
+        Route(
+            "/v1/orders/{order_id}/items/{item_id}/serial-numbers", serial_numbers, methods=["PUT"]
+        ),
         *_control_routes(sandbox),
     ]
 
@@ -168,15 +179,6 @@ def _read_routes(sandbox: MallSandbox) -> list[Route]:
 
 
 def _control_routes(sandbox: MallSandbox) -> list[Route]:
-    async def life(request: Request) -> Response:
-        raw = request.query_params.get("steps", "1")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIFE_STEPS:
-            raise MallError(400, "INVALID_PARAMETER", f"steps: expected 1 to {MAX_LIFE_STEPS}")
-        return _json({"changed": sandbox.step_life(int(raw))})
-
-    async def stats(request: Request) -> Response:
-        return _json(sandbox.stats())
-
     async def flush(request: Request) -> Response:
         if sandbox.webhooks is None:
             raise MallError(400, "NO_WEBHOOK_URL", "the sandbox has no webhook URL configured")
@@ -186,8 +188,7 @@ def _control_routes(sandbox: MallSandbox) -> list[Route]:
         return _json({"data": sandbox.orders_json()})
 
     return [
-        Route("/_sandbox/life", life, methods=["POST"]),
-        Route("/_sandbox/stats", stats, methods=["GET"]),
+        *control_routes(sandbox, lambda message: MallError(400, "INVALID_PARAMETER", message)),
         Route("/_sandbox/webhooks/flush", flush, methods=["POST"]),
         Route("/_sandbox/orders", all_orders, methods=["GET"]),
     ]
@@ -204,7 +205,7 @@ async def _body(request: Request) -> Any:
     try:
         return loads(await request.body())
     except ValueError:
-        raise MallError(400, "INVALID_JSON", "the body must be a JSON object") from None
+        raise MallError(400, "INVALID_JSON", "the body must be JSON") from None
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -20,7 +20,7 @@ from orderhub.channels.mall.sandbox_delivery import add_consignment_step
 from orderhub.channels.mall.sandbox_orders import SHIP_DAYS, arrival, generated, mall_time
 from orderhub.channels.mall.sandbox_payload import PRAGUE
 from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, Payload
-from orderhub.channels.sandbox_kit import StrictClock
+from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
 
 #: Chance per step that a blocked order is paid rather than left to expire.
 PAID_SHARE = 0.7
@@ -50,6 +50,16 @@ class MallLife:
             changed += self._move(rng, "shipping", _to("shipped", _mdp_tracking), mdp=True)
             changed += self._move(rng, "shipped", _to("delivered", _delivered), mdp=True)
         return changed
+
+    def actions(self) -> dict[str, LifeAction]:
+        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
+        return named_moves(self._arrive, self._move, {  # status, change, MALL Delivery's only
+            "pay": ("blocked", _to("open", _ship_date), False),
+            "expire": ("blocked", _to("cancelled"), False),
+            "cancel": ("open", _to("cancelled"), False),
+            "ship": ("shipping", _to("shipped", _mdp_tracking), True),
+            "deliver": ("shipped", _to("delivered", _delivered), True),
+        })  # fmt: skip
 
     def _arrive(self) -> int:
         payload = arrival(next(self._arrivals), self.seed, self.clock.now())

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from orderhub.channels.mall.sandbox_labels import create_labels
 from orderhub.channels.mall.sandbox_life import MallLife
 from orderhub.channels.mall.sandbox_listing import list_orders
 from orderhub.channels.mall.sandbox_orders import initial_orders
+from orderhub.channels.mall.sandbox_serials import apply_serial_numbers
 from orderhub.channels.mall.sandbox_stats import order_stats, parse_days
 from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
 from orderhub.channels.mall.sandbox_updates import MallError, apply_tracking, apply_update
@@ -116,5 +118,14 @@ class MallSandbox(SandboxState):
             changed = apply_tracking(self.order(order_id), body)
             self.store.save(changed)
         return changed
+
+    def set_serial_numbers(self, order_id: int, item: str, body: object) -> Payload:
+        with self.store.lock:
+            changed = apply_serial_numbers(self.order(order_id), item, body)
+            self.store.save(changed)
+        return changed
+
+    def labels(self, body: object) -> dict[str, Any]:
+        return create_labels(body, self.order)
 
     # --- background work ----------------------------------------------------------------------

@@ -1,9 +1,14 @@
 """What a merchant may do to a MALL order: confirm it, change its status, set its tracking.
 
-MALL's rules (design section 4): open -> shipping|shipped|cancelled, shipping ->
-shipped|cancelled, shipped -> delivered|returned; shipped needs a tracking number
-(`[0-9a-zA-Z._-]+`) and URL, delivered needs `delivered_at` ("YYYY-MM-DD HH:MM:SS"); tracking
-may be changed only in shipped. A merchant's own change does not make the order unconfirmed.
+MALL's rules (design section 4, and what MALL's official clients send, docs/channels-mall.md
+"Writes the sandbox accepts"): open -> shipping|shipped|cancelled, shipping -> shipped|cancelled,
+shipped -> delivered|returned; the same status again changes no status (v3 confirms with
+`{"status": "open", "confirmed": true}`). Tracking (a number matching `[0-9a-zA-Z._-]+` and/or
+an http(s) URL) travels with shipping or shipped, and shipped needs one of them (sent now or
+with shipping before); delivered needs `delivered_at` and takes `first_delivery_attempt`
+("YYYY-MM-DD HH:MM:SS", not after delivery). A status change needs the order confirmed (before,
+or by `confirmed: true` in the same request). `PUT /tracking` only in shipped. A merchant's own
+change does not make the order unconfirmed.
 """
 
 from __future__ import annotations
@@ -26,8 +31,15 @@ MERCHANT_TRANSITIONS: dict[str, tuple[str, ...]] = {
 TRACKING_NUMBER = re.compile(r"[0-9a-zA-Z._-]+")
 _URL = re.compile(r"https?://[^\s]+")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-_UPDATE_KEYS = frozenset({"confirmed", "status", "tracking_number", "tracking_url", "delivered_at"})
 _TRACKING_KEYS = frozenset({"tracking_number", "tracking_url"})
+_DELIVERY_KEYS = frozenset({"delivered_at", "first_delivery_attempt"})
+_UPDATE_KEYS = frozenset({"confirmed", "status"}) | _TRACKING_KEYS | _DELIVERY_KEYS
+#: The fields each status takes along with it in `PUT /orders/{id}`.
+_TAKES: dict[str, frozenset[str]] = {
+    "shipping": _TRACKING_KEYS,
+    "shipped": _TRACKING_KEYS,
+    "delivered": _DELIVERY_KEYS,
+}
 
 
 class MallError(Exception):
@@ -77,24 +89,25 @@ def invalid(field: str, expected: str, value: object = None) -> MallError:
 
 
 def apply_update(payload: Payload, body: object, now: datetime) -> Payload:
-    """PUT /orders/{id}: `{"confirmed": true}` and/or `{"status": ...}`; the order as changed."""
+    """PUT /orders/{id}: `confirmed` and/or `status` (with its fields); the order as changed."""
     fields = _object(body, _UPDATE_KEYS)
-    if "confirmed" not in fields and "status" not in fields:
-        raise invalid("body", "confirmed and/or status")
-    if "confirmed" in fields and fields["confirmed"] is not True:
-        raise invalid("confirmed", "true (an order cannot be unconfirmed)", fields["confirmed"])
+    confirmed = fields.get("confirmed")
+    if "status" not in fields:
+        if confirmed is not True:
+            raise invalid("confirmed", "true (an order cannot be unconfirmed)", confirmed)
+        _refuse_extra(fields, frozenset(), "no status")
+    elif "confirmed" in fields and not isinstance(confirmed, bool):
+        raise invalid("confirmed", "true or false", confirmed)
     changed = copy.deepcopy(payload)
     if "status" in fields:
         _change_status(changed, fields, now)
-    else:
-        _refuse_extra(fields, set(), "status")
-    if "confirmed" in fields:
+    if confirmed is True:
         changed["confirmed"] = True
     return changed
 
 
 def apply_tracking(payload: Payload, body: object) -> Payload:
-    """PUT /orders/{id}/tracking: only in shipped."""
+    """PUT /orders/{id}/tracking: a tracking number and/or URL, only in shipped."""
     fields = _object(body, _TRACKING_KEYS)
     if payload["status"] != "shipped":
         raise MallError(
@@ -103,10 +116,11 @@ def apply_tracking(payload: Payload, body: object) -> Payload:
             f"tracking can be changed only in status shipped, the order is {payload['status']}",
             {"status": payload["status"]},
         )
+    tracking = _tracking(fields)
+    if not tracking:
+        raise invalid("tracking_number", "a tracking number and/or tracking_url", None)
     changed = copy.deepcopy(payload)
-    changed["tracking_number"] = _tracking_number(fields.get("tracking_number"))
-    if "tracking_url" in fields:
-        changed["tracking_url"] = _tracking_url(fields["tracking_url"])
+    changed.update(tracking)
     return changed
 
 
@@ -115,7 +129,7 @@ def _change_status(payload: Payload, fields: dict[str, Any], now: datetime) -> N
     if new not in MALL_STATUSES:
         raise invalid("status", "one of " + ", ".join(MALL_STATUSES), new)
     allowed = MERCHANT_TRANSITIONS.get(current, ())
-    if new not in allowed:
+    if new != current and new not in allowed:
         listed = ", ".join(allowed) or "none"
         raise MallError(
             409,
@@ -123,22 +137,59 @@ def _change_status(payload: Payload, fields: dict[str, Any], now: datetime) -> N
             f"cannot change status from {current} to {new}; allowed: {listed}",
             {"status": current, "requested": new, "allowed": list(allowed)},
         )
-    if new == "shipped":
-        _refuse_extra(fields, _TRACKING_KEYS, "status shipped")
-        payload["tracking_number"] = _tracking_number(fields.get("tracking_number"))
-        payload["tracking_url"] = _tracking_url(fields.get("tracking_url"))
+    _refuse_extra(fields, _TAKES.get(new, frozenset()), f"status {new}")
+    if new in ("shipping", "shipped"):
+        payload.update(_tracking(fields))
+        if new == "shipped" and not (payload.get("tracking_number") or payload.get("tracking_url")):
+            raise invalid("tracking_number", "a tracking number and/or tracking_url with shipped")
     elif new == "delivered":
-        _refuse_extra(fields, {"delivered_at"}, "status delivered")
-        payload["delivered_at"] = _delivered_at(fields.get("delivered_at"))
-    else:
-        _refuse_extra(fields, set(), f"status {new}")
-    payload["status"] = new
-    payload[new] = mall_time(now)
+        payload.update(_delivery(fields, required=new != current))
+    _check_confirmed(payload, fields)
+    if new != current:
+        payload["status"] = new
+        payload[new] = mall_time(now)
 
 
-def _refuse_extra(fields: dict[str, Any], allowed: set[str] | frozenset[str], what: str) -> None:
-    for key in sorted(set(fields) - {"confirmed", "status"} - set(allowed)):
+def _check_confirmed(payload: Payload, fields: dict[str, Any]) -> None:
+    """MALL changes no status of an order the merchant has not confirmed."""
+    if not payload.get("confirmed") and fields.get("confirmed") is not True:
+        raise MallError(
+            409,
+            "ORDER_NOT_CONFIRMED",
+            f"order {payload['id']} is not confirmed: confirm it first, or send "
+            "confirmed=true with the status",
+            {"id": payload["id"], "confirmed": False},
+        )
+
+
+def _refuse_extra(fields: dict[str, Any], allowed: frozenset[str], what: str) -> None:
+    for key in sorted(set(fields) - {"confirmed", "status"} - allowed):
         raise invalid(key, f"no {key} with {what}", fields[key])
+
+
+def _tracking(fields: dict[str, Any]) -> dict[str, str]:
+    """The tracking given: an empty string counts as not given (the v5 `Tracking` always sends
+    both keys)."""
+    tracking = {}
+    if fields.get("tracking_number") not in (None, ""):
+        tracking["tracking_number"] = _tracking_number(fields["tracking_number"])
+    if fields.get("tracking_url") not in (None, ""):
+        tracking["tracking_url"] = _tracking_url(fields["tracking_url"])
+    return tracking
+
+
+def _delivery(fields: dict[str, Any], *, required: bool) -> dict[str, str]:
+    delivery = {}
+    if "delivered_at" in fields or required:
+        delivery["delivered_at"] = _time("delivered_at", fields.get("delivered_at"))
+    if "first_delivery_attempt" in fields:
+        first = _time("first_delivery_attempt", fields["first_delivery_attempt"])
+        delivered = delivery.get("delivered_at")
+        if delivered is not None and first > delivered:
+            raise invalid("first_delivery_attempt", f"a time not after delivered_at {delivered}",
+                          first)  # fmt: skip
+        delivery["first_delivery_attempt"] = first
+    return delivery
 
 
 def _tracking_number(value: object) -> str:
@@ -153,14 +204,14 @@ def _tracking_url(value: object) -> str:
     return value
 
 
-def _delivered_at(value: object) -> str:
+def _time(field: str, value: object) -> str:
     if isinstance(value, str) and _TIME.fullmatch(value):
         try:
             datetime.strptime(value, TIME_FORMAT)
             return value
         except ValueError:
             pass
-    raise invalid("delivered_at", "a time YYYY-MM-DD HH:MM:SS", value)
+    raise invalid(field, "a time YYYY-MM-DD HH:MM:SS", value)
 
 
 def _object(body: object, keys: frozenset[str]) -> dict[str, Any]:
