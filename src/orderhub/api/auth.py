@@ -221,22 +221,25 @@ def _write_usage_while_serving(app: FastAPI) -> None:
 
     @asynccontextmanager
     async def lifespan(server_app: Any) -> AsyncIterator[Any]:
-        writer = asyncio.create_task(_write_usage_every_second(app))
+        stop = asyncio.Event()
+        writer = asyncio.create_task(_write_usage_every_second(app, stop))
         try:
             async with inner(server_app) as state:
                 yield state
         finally:
-            writer.cancel()
-            with suppress(asyncio.CancelledError):
-                await writer
-            await _write_usage(app)
+            # Not cancelled: a write under way runs in a thread that a cancel would orphan
+            # (the process could exit before it commits); the writer's last round follows.
+            stop.set()
+            await writer
 
     app.router.lifespan_context = lifespan
 
 
-async def _write_usage_every_second(app: FastAPI) -> None:
-    while True:
-        await asyncio.sleep(keys.USAGE_FLUSH_SECONDS)
+async def _write_usage_every_second(app: FastAPI, stop: asyncio.Event) -> None:
+    """Write the counts every second until `stop`, then once more."""
+    while not stop.is_set():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), keys.USAGE_FLUSH_SECONDS)
         await _write_usage(app)
 
 
