@@ -62,7 +62,7 @@ def _named_urls(html: str) -> tuple[list[str], list[str]]:
 def test_the_docs_name_only_assets_the_hub_serves(
     engine: Engine, page: str, needed: set[str]
 ) -> None:
-    with serve_in_thread(create_app(engine)) as base, httpx.Client() as http:
+    with serve_in_thread(create_app(engine)) as base, httpx.Client(timeout=60) as http:
         answer = http.get(base + page)
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/html")
@@ -81,7 +81,10 @@ def test_the_docs_name_only_assets_the_hub_serves(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_assets_are_the_real_bundles(engine: Engine) -> None:
     """Not placeholders: the JavaScript defines what the pages call, the CSS styles Swagger UI."""
-    with serve_in_thread(create_app(engine)) as base, httpx.Client(base_url=base) as http:
+    with (
+        serve_in_thread(create_app(engine)) as base,
+        httpx.Client(base_url=base, timeout=60) as http,
+    ):
         swagger = http.get("/docs/assets/swagger-ui-bundle.js")
         redoc = http.get("/docs/assets/redoc.standalone.js")
         css = http.get("/docs/assets/swagger-ui.css")
