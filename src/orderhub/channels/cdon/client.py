@@ -30,16 +30,12 @@ class CdonClient:
         key = account.credentials.get("api_key")
         if not key:
             raise Fatal(f"channel {account.name!r}: no api_key credential (see orderhub.toml)")
-        http = ChannelHttp(
-            account.base_url,
-            headers={"Authorization": f"api {key}", "Accept": "application/json"},
-            timeout=account.timeout,
-            max_attempts=account.max_attempts,
-            max_pause=account.max_pause,
-            error_message=error_message,
-            **http_options,
+        headers = {"Authorization": f"api {key}", "Accept": "application/json"}
+        return cls(
+            ChannelHttp.for_account(
+                account, headers=headers, error_message=error_message, **http_options
+            )
         )
-        return cls(http)
 
     def list_orders(self, params: Params) -> list[Any]:
         """`GET api/order/`: a JSON array of `{OrderDetails, Invoices}`; CDON's 404 (no more

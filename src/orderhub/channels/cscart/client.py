@@ -46,16 +46,12 @@ class CsCartClient:
             )
         credentials = f"{account.credentials['email']}:{account.credentials['api_key']}"
         basic = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
-        http = ChannelHttp(
-            account.base_url,
-            headers={"Authorization": basic, "Accept": "application/json"},
-            timeout=account.timeout,
-            max_attempts=account.max_attempts,
-            max_pause=account.max_pause,
-            error_message=error_message,
-            **http_options,
+        headers = {"Authorization": basic, "Accept": "application/json"}
+        return cls(
+            ChannelHttp.for_account(
+                account, headers=headers, error_message=error_message, **http_options
+            )
         )
-        return cls(http)
 
     def list_orders(self, params: Params) -> CsCartList:
         """`GET /orders` with seed 002's parameters: order summaries (details: `get_order`)."""

@@ -48,17 +48,15 @@ class MallClient:
         client_id = account.credentials.get("client_id")
         if not client_id:
             raise Fatal(f"channel {account.name!r}: no client_id credential (see orderhub.toml)")
-        http = ChannelHttp(
-            account.base_url,
-            params={"client_id": client_id},
-            headers={"X-Application-Name": "orderhub"},
-            timeout=account.timeout,
-            max_attempts=account.max_attempts,
-            max_pause=account.max_pause,
-            error_message=error_message,
-            **http_options,
+        return cls(
+            ChannelHttp.for_account(
+                account,
+                params={"client_id": client_id},
+                headers={"X-Application-Name": "orderhub"},
+                error_message=error_message,
+                **http_options,
+            )
         )
-        return cls(http)
 
     def list_orders(self, params: Params) -> MallPage:
         """`GET /orders` with MALL filters, `_sort`, `page` and `page_size`."""
