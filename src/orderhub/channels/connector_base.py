@@ -33,7 +33,7 @@ from orderhub.channels.http import ChannelHttp
 from orderhub.domain import Order
 
 
-class ChannelClient(Protocol):
+class OrderClient(Protocol):
     """What the base needs of a channel's client: its HTTP layer, one order, closing."""
 
     @property
@@ -44,7 +44,7 @@ class ChannelClient(Protocol):
     def close(self) -> None: ...
 
 
-ClientT = TypeVar("ClientT", bound=ChannelClient)
+ClientT = TypeVar("ClientT", bound=OrderClient)
 
 
 class ConnectorBase(Generic[ClientT]):

@@ -221,6 +221,25 @@ class ChannelHttp:
         self.stats.retries += 1
 
 
+class ChannelClient:
+    """A channel's calls over one `ChannelHttp` (subclasses: `channels/<name>/client.py`)."""
+
+    def __init__(self, http: ChannelHttp) -> None:
+        self.http = http
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def require_credentials(
+    account: Account, names: tuple[str, ...], where: str = "see orderhub.toml"
+) -> None:
+    """Fatal naming the first of `names` the account has no value for."""
+    missing = [name for name in names if not account.credentials.get(name)]
+    if missing:
+        raise Fatal(f"channel {account.name!r}: no {missing[0]} credential ({where})")
+
+
 def _worth_repeating(exc: BaseException) -> bool:
     return isinstance(exc, Retriable) and not isinstance(exc, QuotaExhausted)
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from orderhub.channels.base import Account, Fatal
-from orderhub.channels.http import ChannelHttp
+from orderhub.channels.http import ChannelClient, ChannelHttp, require_credentials
 from orderhub.channels.mall.codec import MALL_ZONE, TIME_FORMAT
 
 #: MALL's largest page; the official client's default is 100, which is what we send by default.
@@ -37,17 +37,13 @@ class MallPage:
         return self.page >= self.pages
 
 
-class MallClient:
+class MallClient(ChannelClient):
     """MALL's order calls; every answer is checked to be MALL's `data`/`paging` envelope."""
-
-    def __init__(self, http: ChannelHttp) -> None:
-        self.http = http
 
     @classmethod
     def for_account(cls, account: Account, **http_options: Any) -> MallClient:
-        client_id = account.credentials.get("client_id")
-        if not client_id:
-            raise Fatal(f"channel {account.name!r}: no client_id credential (see orderhub.toml)")
+        require_credentials(account, ("client_id",))
+        client_id = account.credentials["client_id"]
         return cls(
             ChannelHttp.for_account(
                 account,
@@ -113,9 +109,6 @@ class MallClient:
         body = {"tracking_number": tracking_number, "tracking_url": tracking_url}
         body = {key: value for key, value in body.items() if value is not None}
         self.http.request("PUT", f"orders/{order_id}/tracking", json_body=body)
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def mall_time(at: datetime) -> str:
