@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from orderhub.channels.base import (
+    Account,
     ChannelNotFound,
     Fatal,
     QuotaExhausted,
@@ -118,6 +119,26 @@ class ChannelHttp:
         self.error_message = error_message or (lambda response: response.text[:200])
         self.sleep = sleep
 
+    @classmethod
+    def for_account(
+        cls,
+        account: Account,
+        *,
+        error_message: ErrorMessage,
+        base_url: str | None = None,
+        **options: Any,
+    ) -> Self:
+        """A client with the account's timeout, attempts and longest pause; `options` add the
+        channel's parameters, headers and format, and let tests inject a transport or a clock."""
+        return cls(
+            account.base_url if base_url is None else base_url,
+            timeout=account.timeout,
+            max_attempts=account.max_attempts,
+            max_pause=account.max_pause,
+            error_message=error_message,
+            **options,
+        )
+
     def request(
         self,
         method: str,
@@ -141,6 +162,12 @@ class ChannelHttp:
         self.client.close()
 
     def _attempt(self, method: str, path: str, params: Any, json_body: Any) -> Any:
+        response = self._send(method, path, params, json_body)
+        self._check(method, path, response)
+        return self._read(f"{method} {path}", response.content)
+
+    def _send(self, method: str, path: str, params: Any, json_body: Any) -> httpx.Response:
+        """One request, paced and counted; transport failures are Retriable."""
         self._sleep(self.pacer.delay())
         self.stats.requests += 1
         try:
@@ -150,8 +177,17 @@ class ChannelHttp:
         except httpx.TransportError as exc:
             raise Retriable(f"{method} {path}: connection failed ({exc!r})") from exc
         self.pacer.observe(response.headers)
-        self._check(method, path, response)
-        return _decode(method, path, response)
+        return response
+
+    def _read(self, where: str, content: bytes) -> Any:
+        """The decoded JSON body (None for an empty one); channels with other formats override."""
+        if not content:
+            return None
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            # A body cut short (a dropped connection mid-answer) is worth another try.
+            raise Retriable(f"{where}: the response is not complete JSON ({exc})") from exc
 
     def _check(self, method: str, path: str, response: httpx.Response) -> None:
         code = response.status_code
@@ -185,18 +221,27 @@ class ChannelHttp:
         self.stats.retries += 1
 
 
+class ChannelClient:
+    """A channel's calls over one `ChannelHttp` (subclasses: `channels/<name>/client.py`)."""
+
+    def __init__(self, http: ChannelHttp) -> None:
+        self.http = http
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def require_credentials(
+    account: Account, names: tuple[str, ...], where: str = "see orderhub.toml"
+) -> None:
+    """Fatal naming the first of `names` the account has no value for."""
+    missing = [name for name in names if not account.credentials.get(name)]
+    if missing:
+        raise Fatal(f"channel {account.name!r}: no {missing[0]} credential ({where})")
+
+
 def _worth_repeating(exc: BaseException) -> bool:
     return isinstance(exc, Retriable) and not isinstance(exc, QuotaExhausted)
-
-
-def _decode(method: str, path: str, response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        # A body cut short (a dropped connection mid-answer) is worth another try.
-        raise Retriable(f"{method} {path}: the response is not complete JSON ({exc})") from exc
 
 
 def _number(value: str | None) -> float | None:

@@ -12,34 +12,26 @@ from typing import Any
 import httpx
 
 from orderhub.channels.base import Account, ChannelNotFound, Fatal
-from orderhub.channels.http import ChannelHttp
+from orderhub.channels.http import ChannelClient, ChannelHttp, require_credentials
 
 #: The largest `take` we ask for (the sandbox's limit; CDON documents none).
 MAX_TAKE = 1000
 Params = Sequence[tuple[str, str]]
 
 
-class CdonClient:
+class CdonClient(ChannelClient):
     """CDON's order calls; every answer is checked to be CDON's shape."""
-
-    def __init__(self, http: ChannelHttp) -> None:
-        self.http = http
 
     @classmethod
     def for_account(cls, account: Account, **http_options: Any) -> CdonClient:
-        key = account.credentials.get("api_key")
-        if not key:
-            raise Fatal(f"channel {account.name!r}: no api_key credential (see orderhub.toml)")
-        http = ChannelHttp(
-            account.base_url,
-            headers={"Authorization": f"api {key}", "Accept": "application/json"},
-            timeout=account.timeout,
-            max_attempts=account.max_attempts,
-            max_pause=account.max_pause,
-            error_message=error_message,
-            **http_options,
+        require_credentials(account, ("api_key",))
+        key = account.credentials["api_key"]
+        headers = {"Authorization": f"api {key}", "Accept": "application/json"}
+        return cls(
+            ChannelHttp.for_account(
+                account, headers=headers, error_message=error_message, **http_options
+            )
         )
-        return cls(http)
 
     def list_orders(self, params: Params) -> list[Any]:
         """`GET api/order/`: a JSON array of `{OrderDetails, Invoices}`; CDON's 404 (no more
@@ -72,9 +64,6 @@ class CdonClient:
     def return_rows(self, order_id: int, rows: list[dict[str, Any]]) -> None:
         """`POST api/orderreturn` `{OrderId, Rows: [{OrderRowId, QuantityToReturn}]}`."""
         self.http.request("POST", "orderreturn", json_body={"OrderId": order_id, "Rows": rows})
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def error_message(response: httpx.Response) -> str:

@@ -14,37 +14,29 @@ seen>}`) is yielded with every page; the sync engine commits it with the page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from orderhub.channels.base import (
-    Account,
-    ChannelNotFound,
-    Cursor,
-    Fatal,
-    OrderChange,
-    Page,
-    RequestStats,
-    Skippable,
-    Unsupported,
-)
+from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Unsupported
 from orderhub.channels.cdon.client import MAX_TAKE, CdonClient
 from orderhub.channels.cdon.codec import decode_order, format_time, parse_time
 from orderhub.channels.cdon.states import COUNTRIES, country_name
+from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.domain import Order, Status
 
 Row = dict[str, Any]
 
 
-class CdonConnector:
+class CdonConnector(ConnectorBase[CdonClient]):
     """One CDON account (one country): pull, fetch, push. CDON has no acknowledgement and no
     webhooks."""
 
+    shape = "a CDON order object"
+    no_webhooks = "CDON sends no webhooks; the hub polls it"
+
     def __init__(self, account: Account, client: CdonClient | None = None) -> None:
-        self.account = account
-        self.client = client or CdonClient.for_account(account)
-        self.stats: RequestStats = self.client.http.stats
+        super().__init__(account, client or CdonClient.for_account(account))
         self.take = max(1, min(account.page_size, MAX_TAKE))
         self.overlap = timedelta(seconds=account.overlap)
         self.country = country_of(account)
@@ -53,65 +45,34 @@ class CdonConnector:
 
     def pull(self, cursor: Cursor | None) -> Iterator[Page]:
         since = parse_time(cursor["since"]) if cursor and cursor.get("since") else None
-        start = since - self.overlap if since is not None else None
-        skip = 0
+        window = Window(since - self.overlap if since is not None else None, 0, self.take)
         while True:
-            payloads = self.client.list_orders(self._params(start, skip))
+            payloads = self.client.list_orders(self._params(window))
             last = _latest_modified(payloads)
             if last is not None and (since is None or last > since):
                 since = last
-            yield self._page(payloads, {"since": format_time(since) if since else None})
+            yield self.page(payloads, {"since": format_time(since) if since else None})
             if len(payloads) < self.take:
                 return
             if last is None:
                 raise Fatal("CDON: a full page without LastModifiedDateUtc, paging cannot go on")
-            if start is not None and last <= start:
-                skip += self.take  # the whole page shares one timestamp: page on within it
-            else:
-                start, skip = last, 0
+            window.advance(last)
 
-    def _params(self, start: datetime | None, skip: int) -> list[tuple[str, str]]:
+    def _params(self, window: Window) -> list[tuple[str, str]]:
         params = [("CountryCode", self.country)] if self.country else []
-        if start is not None:
-            params.append(("DateTimeRangeMin", format_time(start)))
-        return [*params, ("skip", str(skip)), ("take", str(self.take))]
+        if window.start is not None:
+            params.append(("DateTimeRangeMin", format_time(window.start)))
+        return [*params, ("skip", str(window.position)), ("take", str(self.take))]
 
-    def _page(self, payloads: Sequence[Any], cursor: Cursor) -> Page:
-        orders, skipped = self.decode(payloads)
-        return Page(orders, skipped, cursor)
+    def decode_one(self, payload: Any) -> Order:
+        return decode_order(payload, channel=self.account.name)
 
-    def decode(self, payloads: Sequence[Any]) -> tuple[list[Order], list[Skippable]]:
-        """Orders, and the records that are not CDON orders (for the quarantine)."""
-        orders: list[Order] = []
-        skipped: list[Skippable] = []
-        for payload in payloads:
-            try:
-                if not isinstance(payload, dict):
-                    raise ValueError(f"expected a CDON order object, got {type(payload).__name__}")
-                orders.append(decode_order(payload, channel=self.account.name))
-            except ValueError as exc:
-                skipped.append(Skippable(str(exc), payload, _readable_id(payload)))
-        return orders, skipped
+    def readable_id(self, payload: Any) -> str | None:
+        details = payload.get("OrderDetails") if isinstance(payload, dict) else None
+        order_id = details.get("OrderId") if isinstance(details, dict) else None
+        return str(order_id) if isinstance(order_id, int | str) and str(order_id) else None
 
-    # --- the rest of the protocol -------------------------------------------------------------
-
-    def fetch(self, external_ids: Sequence[str]) -> Page:
-        """One `GET api/order/{id}` each (CDON's list has no id filter); gone ones left out."""
-        payloads: list[Any] = []
-        for external_id in external_ids:
-            try:
-                payloads.append(self.client.get_order(external_id))
-            except ChannelNotFound:
-                continue
-        orders, skipped = self.decode(payloads)
-        return Page(orders, skipped, {})
-
-    def unacknowledged(self) -> Iterator[list[str]]:
-        """CDON waits for no acknowledgement."""
-        yield from ()
-
-    def acknowledge(self, external_ids: Sequence[str]) -> None:
-        """Nothing to tell CDON: it has no acknowledgement call."""
+    # --- pushing -------------------------------------------------------------------------------
 
     def push(self, change: OrderChange) -> None:
         """shipped: deliver every open row (tracking number as PackageId); cancelled: cancel
@@ -140,12 +101,6 @@ class CdonConnector:
         else:
             rows_out = [{"OrderRowId": i, "QuantityToReturn": q} for i, q in quantities]
             self.client.return_rows(order_id, rows_out)
-
-    def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
-        raise Unsupported("CDON sends no webhooks; the hub polls it")
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _n(row: Row, key: str) -> int:
@@ -210,9 +165,3 @@ def _latest_modified(payloads: Sequence[Any]) -> datetime | None:
         except (AttributeError, ValueError):
             continue
     return max(times, default=None)
-
-
-def _readable_id(payload: Any) -> str | None:
-    details = payload.get("OrderDetails") if isinstance(payload, dict) else None
-    order_id = details.get("OrderId") if isinstance(details, dict) else None
-    return str(order_id) if isinstance(order_id, int | str) and str(order_id) else None

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from orderhub.channels.base import Account, Fatal
-from orderhub.channels.http import ChannelHttp
+from orderhub.channels.http import ChannelClient, ChannelHttp, require_credentials
 
 Params = Sequence[tuple[str, str]]
 #: The credentials an account needs (orderhub.toml: `email_env`, `api_key_env`).
@@ -30,32 +30,20 @@ class CsCartList:
     total_items: int | None
 
 
-class CsCartClient:
+class CsCartClient(ChannelClient):
     """CS-Cart's order calls; every answer is checked to be the shop's shape."""
-
-    def __init__(self, http: ChannelHttp) -> None:
-        self.http = http
 
     @classmethod
     def for_account(cls, account: Account, **http_options: Any) -> CsCartClient:
-        missing = [name for name in CREDENTIALS if not account.credentials.get(name)]
-        if missing:
-            raise Fatal(
-                f"channel {account.name!r}: no {missing[0]} credential "
-                "(orderhub.toml: email_env and api_key_env)"
-            )
+        require_credentials(account, CREDENTIALS, "orderhub.toml: email_env and api_key_env")
         credentials = f"{account.credentials['email']}:{account.credentials['api_key']}"
         basic = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
-        http = ChannelHttp(
-            account.base_url,
-            headers={"Authorization": basic, "Accept": "application/json"},
-            timeout=account.timeout,
-            max_attempts=account.max_attempts,
-            max_pause=account.max_pause,
-            error_message=error_message,
-            **http_options,
+        headers = {"Authorization": basic, "Accept": "application/json"}
+        return cls(
+            ChannelHttp.for_account(
+                account, headers=headers, error_message=error_message, **http_options
+            )
         )
-        return cls(http)
 
     def list_orders(self, params: Params) -> CsCartList:
         """`GET /orders` with seed 002's parameters: order summaries (details: `get_order`)."""
@@ -87,9 +75,6 @@ class CsCartClient:
         if not isinstance(found, list):
             raise Fatal(f"GET orders/search: expected a list of orders, got {_start(body)}")
         return found
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def error_message(response: httpx.Response) -> str:

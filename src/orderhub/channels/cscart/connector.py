@@ -24,17 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from orderhub.channels.base import (
-    Account,
-    ChannelNotFound,
-    Cursor,
-    Fatal,
-    OrderChange,
-    Page,
-    RequestStats,
-    Skippable,
-    Unsupported,
-)
+from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Skippable, Unsupported
+from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.channels.cscart.client import CsCartClient, CsCartList
 from orderhub.channels.cscart.codec import DEFAULT_CURRENCY, decode_order, status_letter_for
 from orderhub.domain import Order
@@ -45,13 +36,14 @@ LARGEST_PAGE = 1000
 WINDOWS: dict[str, tuple[tuple[str, str], ...]] = {"listed": (), "incomplete": (("status", "N"),)}
 
 
-class CsCartConnector:
+class CsCartConnector(ConnectorBase[CsCartClient]):
     """One CS-Cart shop: pull, fetch, push; no acknowledgement queue and no webhooks."""
 
+    shape = "order details"
+    no_webhooks = "CS-Cart sends no webhooks: changes arrive with the next sync"
+
     def __init__(self, account: Account, client: CsCartClient | None = None) -> None:
-        self.account = account
-        self.client = client or CsCartClient.for_account(account)
-        self.stats: RequestStats = self.client.http.stats
+        super().__init__(account, client or CsCartClient.for_account(account))
         self.page_size = max(1, min(account.page_size, LARGEST_PAGE))
         self.overlap = int(account.overlap)
         self.currency = str(account.options.get("currency") or DEFAULT_CURRENCY)
@@ -60,90 +52,47 @@ class CsCartConnector:
 
     def pull(self, cursor: Cursor | None) -> Iterator[Page]:
         state = _copy(cursor) if cursor else _fresh_cursor()
-        for window in WINDOWS:
-            yield from self._window(window, state)
+        for name in WINDOWS:
+            yield from self._window(name, state)
 
-    def _window(self, window: str, state: Cursor) -> Iterator[Page]:
+    def _window(self, name: str, state: Cursor) -> Iterator[Page]:
         since = state["since"]
-        start = max(0, since[window] - self.overlap)
-        page = 1
+        window = Window(max(0, since[name] - self.overlap), first=1, step=1)
         while True:
-            answer = self._list(window, start, page)
+            answer = self._list(name, window)
             summaries, unreadable = _split(answer.orders)
-            last = max((stamp for _, stamp in summaries), default=start)
-            since[window] = max(since[window], last)
-            payloads = self._details([order_id for order_id, _ in summaries])
-            yield self._page(payloads, unreadable, state, answer.total_items)
+            last = max((stamp for _, stamp in summaries), default=window.start)
+            since[name] = max(since[name], last)
+            payloads = self.details([order_id for order_id, _ in summaries])
+            yield self.page(payloads, _copy(state), answer.total_items, unreadable)
             if len(answer.orders) < self.page_size:
                 return
-            page, start = (page + 1, start) if last <= start else (1, last)
+            window.advance(last)
 
-    def _list(self, window: str, start: int, page: int) -> CsCartList:
+    def _list(self, name: str, window: Window) -> CsCartList:
         params = [
-            *WINDOWS[window],
-            ("updated_at_from", str(start)),
+            *WINDOWS[name],
+            ("updated_at_from", str(window.start)),
             ("sort_by", "updated_at"),
             ("sort_order", "asc"),
-            ("page", str(page)),
+            ("page", str(window.position)),
             ("items_per_page", str(self.page_size)),
         ]
         return self.client.list_orders(params)
 
-    def _details(self, order_ids: Sequence[str]) -> list[Any]:
-        """The details of each order; one gone meanwhile is left out."""
-        payloads = []
-        for order_id in order_ids:
-            try:
-                payloads.append(self.client.get_order(order_id))
-            except ChannelNotFound:
-                continue
-        return payloads
+    def decode_one(self, payload: Mapping[str, Any]) -> Order:
+        return decode_order(payload, channel=self.account.name, currency=self.currency)
 
-    def _page(
-        self, payloads: Sequence[Any], unreadable: list[Skippable], state: Cursor, total: int | None
-    ) -> Page:
-        orders, skipped = self.decode(payloads)
-        return Page(orders, unreadable + skipped, _copy(state), total)
+    def readable_id(self, payload: Any) -> str | None:
+        value = _number(payload.get("order_id")) if isinstance(payload, Mapping) else None
+        return None if value is None else str(value)
 
-    def decode(self, payloads: Sequence[Any]) -> tuple[list[Order], list[Skippable]]:
-        """Orders, and the records that are not CS-Cart orders (for the quarantine)."""
-        orders: list[Order] = []
-        skipped: list[Skippable] = []
-        for payload in payloads:
-            try:
-                if not isinstance(payload, Mapping):
-                    raise ValueError(f"expected order details, got {type(payload).__name__}")
-                orders.append(
-                    decode_order(payload, channel=self.account.name, currency=self.currency)
-                )
-            except ValueError as exc:
-                skipped.append(Skippable(str(exc), payload, _readable_id(payload)))
-        return orders, skipped
-
-    # --- the rest of the protocol -------------------------------------------------------------
-
-    def fetch(self, external_ids: Sequence[str]) -> Page:
-        """The details of each order, one call each (the list cannot filter on ids)."""
-        orders, skipped = self.decode(self._details(list(external_ids)))
-        return Page(orders, skipped, {})
-
-    def unacknowledged(self) -> Iterator[list[str]]:
-        """CS-Cart keeps no queue of orders waiting to be acknowledged."""
-        return iter(())
-
-    def acknowledge(self, external_ids: Sequence[str]) -> None:
-        """Nothing to tell the shop: it does not wait for the hub."""
+    # --- pushing -------------------------------------------------------------------------------
 
     def push(self, change: OrderChange) -> None:
         """One `PUT /orders/{id}`: the status letter (with `notify_user`) and/or `vendor_ref`.
         The shop's refusal (400) is Fatal with its message; no such order, ChannelNotFound."""
         self.client.update_order(change.external_id, _fields(change))
-
-    def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
-        raise Unsupported("CS-Cart sends no webhooks: changes arrive with the next sync")
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _fields(change: OrderChange) -> dict[str, str]:
@@ -195,8 +144,3 @@ def _number(value: object) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
-
-
-def _readable_id(payload: Any) -> str | None:
-    value = _number(payload.get("order_id")) if isinstance(payload, Mapping) else None
-    return None if value is None else str(value)

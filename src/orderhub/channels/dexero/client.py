@@ -55,20 +55,6 @@ class DexeroHttp(ChannelHttp):
         super().__init__(base_url, **options)
         self.fmt = fmt
 
-    # ChannelHttp._attempt decodes every body as JSON; this is the same attempt with our reader.
-    def _attempt(self, method: str, path: str, params: Any, json_body: Any) -> Any:
-        self._sleep(self.pacer.delay())
-        self.stats.requests += 1
-        try:
-            response = self.client.request(method, path, params=params, json=json_body)
-        except httpx.TimeoutException as exc:
-            raise Retriable(f"{method} {path}: timed out ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise Retriable(f"{method} {path}: connection failed ({exc!r})") from exc
-        self.pacer.observe(response.headers)
-        self._check(method, path, response)
-        return self._read(f"{method} {path}", response.content)
-
     def _check(self, method: str, path: str, response: httpx.Response) -> None:
         if response.status_code == 401:
             raise TokenRefused(f"{method} {path}: HTTP 401 {self.error_message(response)}")
@@ -158,15 +144,10 @@ class DexeroClient:
         fmt = str(account.options.get("format", "json"))
         if fmt not in FORMATS:
             raise Fatal(f"channel {account.name!r}: format must be json or xml, got {fmt!r}")
-        common: dict[str, Any] = {
-            "timeout": account.timeout,
-            "max_attempts": account.max_attempts,
-            "max_pause": account.max_pause,
-            "error_message": error_message,
-            **http_options,
-        }
-        api = DexeroHttp(account.base_url, fmt=fmt, **common)
-        token_http = DexeroHttp(_token_base(account), **common)
+        api = DexeroHttp.for_account(account, fmt=fmt, error_message=error_message, **http_options)
+        token_http = DexeroHttp.for_account(
+            account, base_url=_token_base(account), error_message=error_message, **http_options
+        )
         token_http.stats = api.stats  # one count of requests for the sync metrics
         token_http.pacer = api.pacer  # and one Retry-After for the host
         clock = http_options.get("clock", time.monotonic)

@@ -19,21 +19,12 @@ yielded with every page; the sync engine commits it with the page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from orderhub.channels.base import (
-    Account,
-    ChannelNotFound,
-    Cursor,
-    Fatal,
-    OrderChange,
-    Page,
-    RequestStats,
-    Skippable,
-    Unsupported,
-)
+from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Skippable, Unsupported
+from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.channels.dexero.client import MAX_COUNT, DexeroClient, DexeroPage
 from orderhub.channels.dexero.codec import UPDATED_FIELD, decode_order, parse_time
 from orderhub.channels.dexero.xmlcodec import UnreadableOrder
@@ -52,13 +43,14 @@ PUSH_REFUSED = (
 )
 
 
-class DexeroConnector:
+class DexeroConnector(ConnectorBase[DexeroClient]):
     """One Dexero account: pull and fetch; Dexero has no acknowledgement, push or webhooks."""
 
+    shape = "a Dexero order"
+    no_webhooks = "Dexero documents no webhooks; its orders arrive by sync"
+
     def __init__(self, account: Account, client: DexeroClient | None = None) -> None:
-        self.account = account
-        self.client = client or DexeroClient.for_account(account)
-        self.stats: RequestStats = self.client.http.stats
+        super().__init__(account, client or DexeroClient.for_account(account))
         self.count = max(1, min(account.page_size, MAX_COUNT))
         self.overlap = timedelta(seconds=account.overlap)
 
@@ -82,29 +74,23 @@ class DexeroConnector:
                 state["full"] = {"after_id": _keyset_id(answer.orders[-1])}
             if len(answer.orders) < self.count:
                 state["full"] = None
-            yield self._page(answer.orders, state, answer.total)
+            yield self.page(answer.orders, _copy(state), answer.total)
 
     def _window(self, state: Cursor) -> Iterator[Page]:
         since = state.get("since")
-        start = None if since is None else _minus(since, self.overlap)
-        offset = 0
+        window = Window(None if since is None else _minus(since, self.overlap), 0, self.count)
         while True:
             params = [("sort_key", BY_TIME)]
-            if start is not None:
-                params.append(("earliest_time", start))
-            answer = self._list(params, offset=offset)
+            if window.start is not None:
+                params.append(("earliest_time", window.start))
+            answer = self._list(params, offset=window.position)
             last = _latest(answer.orders)
             if last is not None and (since is None or _later(last, since)):
                 state["since"] = since = last
-            yield self._page(answer.orders, state, None)
+            yield self.page(answer.orders, _copy(state))
             if len(answer.orders) < self.count:
                 return
-            # Restart at the last timestamp seen, unless the whole page shares one: then page
-            # on within it.
-            if last is None or (start is not None and not _later(last, start)):
-                offset += self.count
-            else:
-                start, offset = last, 0
+            window.advance(last, _later)
 
     def _list(
         self, params: list[tuple[str, str]], *, offset: int = 0, count: int = 0, order: str = "asc"
@@ -112,54 +98,24 @@ class DexeroConnector:
         paging = [("sort_dir", order), ("count", str(count or self.count)), ("offset", str(offset))]
         return self.client.list_orders(ALL_ORDERS, [*params, *EVERYTHING, *paging])
 
-    def _page(self, payloads: Sequence[Any], state: Cursor, total: int | None) -> Page:
-        orders, skipped = self.decode(payloads)
-        return Page(orders, skipped, _copy(state), total)
+    def unreadable(self, payload: Any) -> Skippable | None:
+        if isinstance(payload, UnreadableOrder):
+            return Skippable(payload.reason, payload.xml, payload.order_id)
+        return None
 
-    def decode(self, payloads: Sequence[Any]) -> tuple[list[Order], list[Skippable]]:
-        """Orders, and the records that are not Dexero orders (for the quarantine)."""
-        orders: list[Order] = []
-        skipped: list[Skippable] = []
-        for payload in payloads:
-            if isinstance(payload, UnreadableOrder):
-                skipped.append(Skippable(payload.reason, payload.xml, payload.order_id))
-                continue
-            try:
-                if not isinstance(payload, dict):
-                    raise ValueError(f"expected a Dexero order, got {type(payload).__name__}")
-                orders.append(decode_order(payload, channel=self.account.name))
-            except ValueError as exc:
-                skipped.append(Skippable(str(exc), payload, _readable_id(payload)))
-        return orders, skipped
+    def decode_one(self, payload: Any) -> Order:
+        return decode_order(payload, channel=self.account.name)
 
-    # --- the rest of the protocol -------------------------------------------------------------
+    def readable_id(self, payload: Any) -> str | None:
+        value = payload.get("id") if isinstance(payload, dict) else None
+        return None if value is None else str(value)
 
-    def fetch(self, external_ids: Sequence[str]) -> Page:
-        """One detail call per order (`orders/{id}`); orders Dexero does not know are left out."""
-        payloads: list[Any] = []
-        for external_id in external_ids:
-            try:
-                payloads.append(self.client.get_order(external_id, [EVERYTHING[1]]))
-            except ChannelNotFound:
-                continue
-        orders, skipped = self.decode(payloads)
-        return Page(orders, skipped, {})
-
-    def unacknowledged(self) -> Iterator[list[str]]:
-        """Dexero keeps no queue of orders waiting to be acknowledged."""
-        return iter(())
-
-    def acknowledge(self, external_ids: Sequence[str]) -> None:
-        """Nothing to tell Dexero: it has no acknowledgement call."""
+    def get_order(self, external_id: str) -> Any:
+        """`orders/{id}` with `include_forms=true`, as the lists are read."""
+        return self.client.get_order(external_id, [EVERYTHING[1]])
 
     def push(self, change: OrderChange) -> None:
         raise Unsupported(f"order {change.external_id}: {PUSH_REFUSED}")
-
-    def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
-        raise Unsupported("Dexero documents no webhooks; its orders arrive by sync")
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _copy(cursor: Cursor) -> Cursor:
@@ -203,8 +159,3 @@ def _keyset_id(payload: Any) -> int:
     if isinstance(value, bool) or not str(value).isdigit():
         raise Fatal(f"Dexero: a listed order has no id, so paging cannot go on ({value!r})")
     return int(str(value))
-
-
-def _readable_id(payload: Any) -> str | None:
-    value = payload.get("id") if isinstance(payload, dict) else None
-    return None if value is None else str(value)

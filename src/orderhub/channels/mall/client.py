@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from orderhub.channels.base import Account, Fatal
-from orderhub.channels.http import ChannelHttp
+from orderhub.channels.http import ChannelClient, ChannelHttp, require_credentials
 from orderhub.channels.mall.codec import MALL_ZONE, TIME_FORMAT
 
 #: MALL's largest page; the official client's default is 100, which is what we send by default.
@@ -37,28 +37,22 @@ class MallPage:
         return self.page >= self.pages
 
 
-class MallClient:
+class MallClient(ChannelClient):
     """MALL's order calls; every answer is checked to be MALL's `data`/`paging` envelope."""
-
-    def __init__(self, http: ChannelHttp) -> None:
-        self.http = http
 
     @classmethod
     def for_account(cls, account: Account, **http_options: Any) -> MallClient:
-        client_id = account.credentials.get("client_id")
-        if not client_id:
-            raise Fatal(f"channel {account.name!r}: no client_id credential (see orderhub.toml)")
-        http = ChannelHttp(
-            account.base_url,
-            params={"client_id": client_id},
-            headers={"X-Application-Name": "orderhub"},
-            timeout=account.timeout,
-            max_attempts=account.max_attempts,
-            max_pause=account.max_pause,
-            error_message=error_message,
-            **http_options,
+        require_credentials(account, ("client_id",))
+        client_id = account.credentials["client_id"]
+        return cls(
+            ChannelHttp.for_account(
+                account,
+                params={"client_id": client_id},
+                headers={"X-Application-Name": "orderhub"},
+                error_message=error_message,
+                **http_options,
+            )
         )
-        return cls(http)
 
     def list_orders(self, params: Params) -> MallPage:
         """`GET /orders` with MALL filters, `_sort`, `page` and `page_size`."""
@@ -115,9 +109,6 @@ class MallClient:
         body = {"tracking_number": tracking_number, "tracking_url": tracking_url}
         body = {key: value for key, value in body.items() if value is not None}
         self.http.request("PUT", f"orders/{order_id}/tracking", json_body=body)
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def mall_time(at: datetime) -> str:

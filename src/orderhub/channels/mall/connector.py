@@ -27,17 +27,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orderhub.channels.base import (
-    Account,
-    ChannelNotFound,
-    Cursor,
-    Fatal,
-    OrderChange,
-    Page,
-    RequestStats,
-    Skippable,
-    Unsupported,
-)
+from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Unsupported
+from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.channels.mall.client import MallClient, MallPage, ids_param
 from orderhub.channels.mall.codec import MALL_ZONE, STATUS_MAP, TIME_FORMAT, decode_order
 from orderhub.domain import Order, Status
@@ -51,8 +42,10 @@ WINDOWS = (*(s for s in STATUS_MAP if s != "blocked"), "blocked")
 _PHASES = ("listed", "blocked")
 
 
-class MallConnector:
+class MallConnector(ConnectorBase[MallClient]):
     """One MALL account: pull, fetch, confirm (acknowledge), push, webhook ids."""
+
+    shape = "a MALL order object"
 
     def __init__(
         self,
@@ -60,9 +53,7 @@ class MallConnector:
         client: MallClient | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.account = account
-        self.client = client or MallClient.for_account(account)
-        self.stats: RequestStats = self.client.http.stats
+        super().__init__(account, client or MallClient.for_account(account))
         self.page_size = max(1, min(account.page_size, LARGEST_PAGE))
         self.overlap = timedelta(seconds=account.overlap)
         self.now = now
@@ -85,7 +76,7 @@ class MallConnector:
             blocked = full["phase"] == "blocked"
             params = [("id", f"gt:{full['after_id']}"), ("_sort", "id:asc"), BOTH_TEST]
             answer = self._list([*params, ("status", "blocked")] if blocked else params)
-            payloads = self._details(answer.data) if blocked else answer.data
+            payloads = self.details(answer.data) if blocked else answer.data
             full["newest"] = _newest(payloads, full.get("newest"))
             self._remember(payloads, full["newest"])
             if answer.data:
@@ -96,26 +87,24 @@ class MallConnector:
             if full["phase"] not in _PHASES:
                 _start_windows(state["windows"], full["newest"])
                 state["full"] = None
-            yield self._page(payloads, state, answer.total)
+            yield self.page(payloads, _copy(state), answer.total)
 
     def _windows(self, state: Cursor) -> Iterator[Page]:
         for status in WINDOWS:
-            start = _minus(state["windows"][status], self.overlap)
-            page = 1
+            window = Window(_minus(state["windows"][status], self.overlap), first=1, step=1)
             while True:
+                start = window.start
                 params = [(status, f"ge:{start}"), ("_sort", f"{status}:asc,id:asc"), BOTH_TEST]
                 if status == "blocked":
                     params.append(("status", "blocked"))
-                answer = self._list(params, page)
-                payloads = self._details(answer.data) if status == "blocked" else answer.data
+                answer = self._list(params, window.position)
+                payloads = self.details(answer.data) if status == "blocked" else answer.data
                 last = _latest(payloads, status) or start
                 state["windows"][status] = max(state["windows"][status], last)
-                yield self._page([p for p in payloads if not self._read_before(p)], state, None)
+                yield self.page([p for p in payloads if not self._read_before(p)], _copy(state))
                 if len(answer.data) < self.page_size:
                     break
-                # Restart at the last timestamp seen (its ties are read again), unless the
-                # whole page shares one timestamp: then page on within it.
-                page, start = (page + 1, start) if last <= start else (1, last)
+                window.advance(last)
 
     def _remember(self, payloads: Sequence[Any], newest: str | None) -> None:
         """Keep the orders read within `overlap` of the newest timestamp (a few), drop older."""
@@ -139,32 +128,15 @@ class MallConnector:
         paging = [("page", str(page)), ("page_size", str(self.page_size))]
         return self.client.list_orders([*params, *paging])
 
-    def _details(self, ids: Sequence[Any]) -> list[Any]:
-        """Full objects of orders a list call gave as ids (blocked ones); gone ones left out."""
-        payloads = []
-        for order_id in ids:
-            try:
-                payloads.append(self.client.get_order(_id_of(order_id)))
-            except ChannelNotFound:
-                continue
-        return payloads
+    def get_order(self, external_id: Any) -> Any:
+        """The full object of an order a list call gave as an id (blocked ones)."""
+        return self.client.get_order(_id_of(external_id))
 
-    def _page(self, payloads: Sequence[Any], state: Cursor, total: int | None) -> Page:
-        orders, skipped = self.decode(payloads)
-        return Page(orders, skipped, _copy(state), total)
+    def decode_one(self, payload: Mapping[str, Any]) -> Order:
+        return decode_order(payload, channel=self.account.name)
 
-    def decode(self, payloads: Sequence[Any]) -> tuple[list[Order], list[Skippable]]:
-        """Orders, and the records that are not MALL orders (for the quarantine)."""
-        orders: list[Order] = []
-        skipped: list[Skippable] = []
-        for payload in payloads:
-            try:
-                if not isinstance(payload, Mapping):
-                    raise ValueError(f"expected a MALL order object, got {type(payload).__name__}")
-                orders.append(decode_order(payload, channel=self.account.name))
-            except ValueError as exc:
-                skipped.append(Skippable(str(exc), payload, _readable_id(payload)))
-        return orders, skipped
+    def readable_id(self, payload: Any) -> str | None:
+        return _readable_id(payload)
 
     # --- the rest of the protocol -------------------------------------------------------------
 
@@ -175,9 +147,8 @@ class MallConnector:
             chunk = list(external_ids[start : start + self.page_size])
             listed = self._list([("id", ids_param(chunk)), BOTH_TEST]).data
             found = {str(_id_of(p)) for p in listed}
-            payloads += listed + self._details([i for i in chunk if i not in found])
-        orders, skipped = self.decode(payloads)
-        return Page(orders, skipped, {})
+            payloads += listed + self.details([i for i in chunk if i not in found])
+        return self.page(payloads, {})
 
     def unacknowledged(self) -> Iterator[list[str]]:
         """MALL's unconfirmed queue. Confirming drains it, so page 1 is read again until it
@@ -236,9 +207,6 @@ class MallConnector:
         if not isinstance(ids, list):
             raise ValueError("MALL webhook: expected a JSON array of order ids")
         return [str(_id_of(i)) for i in ids]
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def _fresh_cursor(now: datetime) -> Cursor:
