@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderhub.api.logs import LogOptions
 from orderhub.cli import keys as keys_cli
 from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
@@ -20,15 +19,9 @@ from orderhub.cli.demo import demo as demo_command
 from orderhub.cli.errors import ReportingGroup
 from orderhub.cli.run import run as run_command
 from orderhub.cli.serving import (
-    ApiServer,
-    LogFormat,
-    LogLevel,
-    StopSignals,
-    access_log_option,
+    ServerOptions,
     fail,
-    log_format_option,
-    log_level_option,
-    prepare,
+    server_command,
 )
 from orderhub.cli.worker import worker as worker_command
 from orderhub.domain import OrderhubError
@@ -130,23 +123,14 @@ def generate(
 
 
 @app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(
-        1, "--workers", min=1, max=64, help="Server processes sharing the port (uvicorn workers)."
-    ),
-    log_level: LogLevel = log_level_option(),
-    access_log: bool = access_log_option(),
-    log_format: LogFormat = log_format_option(),
-) -> None:
+@server_command
+def serve(options: ServerOptions) -> None:
     """Serve the HTTP API (Ctrl-C or SIGTERM stops it)."""
-    signals = StopSignals()  # uvicorn shuts down gracefully, then the command returns: exit 0
-    prepare(host, port, LogOptions(log_level.value, log_format.value, access_log))
-    if signals.received:
+    # uvicorn shuts down gracefully, then the command returns: exit 0
+    started = options.start()
+    if started is None:
         return  # stopped while migrating
-    server = ApiServer(host, port, workers)
-    signals.stop_with(server.stop)
+    signals, server = started
     if not server.run() and not signals.received:
         raise fail("the server did not start (see the log above)")
 

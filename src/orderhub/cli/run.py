@@ -10,19 +10,11 @@ import subprocess
 import sys
 import threading
 
-import typer
-
-from orderhub.api.logs import LogOptions
 from orderhub.cli.serving import (
     ApiServer,
-    LogFormat,
-    LogLevel,
-    StopSignals,
-    access_log_option,
+    ServerOptions,
     fail,
-    log_format_option,
-    log_level_option,
-    prepare,
+    server_command,
 )
 
 log = logging.getLogger("orderhub.run")
@@ -30,23 +22,13 @@ log = logging.getLogger("orderhub.run")
 WORKER_STOP_SECONDS = 30.0
 
 
-def run(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(
-        1, "--workers", min=1, max=64, help="Server processes sharing the port (uvicorn workers)."
-    ),
-    log_level: LogLevel = log_level_option(),
-    access_log: bool = access_log_option(),
-    log_format: LogFormat = log_format_option(),
-) -> None:
+@server_command
+def run(options: ServerOptions) -> None:
     """Migrate the database, serve the API and run one worker beside it; Ctrl-C stops all."""
-    signals = StopSignals()
-    prepare(host, port, LogOptions(log_level.value, log_format.value, access_log))
-    if signals.received:
+    ready = options.start()
+    if ready is None:
         return  # stopped while migrating: nothing else has started
-    server = ApiServer(host, port, workers)
-    signals.stop_with(server.stop)
+    signals, server = ready
     worker = _start_worker()
     watch = WorkerWatch(worker, server)
     watch.start()

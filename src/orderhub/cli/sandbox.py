@@ -1,12 +1,15 @@
 """`orderhub sandbox <channel>`: serve a channel's local sandbox API on 127.0.0.1.
 
-One command per channel, each building its app and handing it to `_serve`; a later channel
-(`cscart`, `dexero`, `cdon`) adds one function the same way. `--script FILE` plays a scenario
+One command per channel, all made by `_sandbox_command` from a `_Channel`: its port, help,
+banner and example calls; a later channel adds one `_Channel`. `--script FILE` plays a scenario
 (`channels/sandbox_script.py`) on the sandbox's timeline from when it starts serving.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,134 +26,125 @@ LIFE_HELP = "Run a step of order life every SECONDS (0: off; POST /_sandbox/life
 SCRIPT_HELP = "Play a scenario (TOML [[step]]s: at, action, ...) from the start; docs/channels.md."
 
 
-@app.command("mall")
-def mall(
-    port: int = typer.Option(8101, "--port", min=1, max=65535, help="TCP port."),
-    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
-    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
-    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
-    webhook_url: str | None = typer.Option(
-        None, "--webhook-url", help="POST changed order ids here (at most once a minute)."
-    ),
-    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
-    script: Path | None = typer.Option(None, "--script", dir_okay=False, help=SCRIPT_HELP),
-) -> None:
-    """Serve the MALL API (/v1, client_id=sandbox) with generated orders."""
-    from orderhub.channels.mall.sandbox import CLIENT_ID, create_app
+@dataclass(frozen=True)
+class _Channel:
+    name: str
+    label: str
+    port: int
+    help: str
+    #: The API's path under the root, the banner after it and the example calls of the API
+    #: (order life's follow): templates of the sandbox module's names and `root`.
+    path: str
+    banner: str
+    examples: tuple[str, ...]
+    #: Options of this channel only, after --faults: (name, type, typer.Option).
+    extra: tuple[tuple[str, Any, Any], ...] = field(default=())
 
+
+def _options(channel: _Channel) -> list[tuple[str, Any, Any]]:
+    """The command's options, in the order its help lists them."""
+    port = typer.Option(channel.port, "--port", min=1, max=65535, help="TCP port.")
+    return [
+        ("port", int, port),
+        ("orders", int, typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate.")),
+        ("seed", int, typer.Option(1, "--seed", "-s", help="Same seed, same orders.")),
+        ("faults", str | None, typer.Option(None, "--faults", help=FAULTS_HELP)),
+        *channel.extra,
+        ("life_interval", float, typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP)),
+        ("script", Path | None, typer.Option(None, "--script", dir_okay=False, help=SCRIPT_HELP)),
+    ]
+
+
+def _sandbox_command(channel: _Channel) -> None:
+    """Add `orderhub sandbox <channel.name>`."""
+
+    def command(**options: Any) -> None:
+        _run(channel, **options)
+
+    parameters = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        for name, kind, option in _options(channel)
+    ]
+    command.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+    command.__doc__ = channel.help
+    command.__name__ = command.__qualname__ = channel.name
+    app.command(channel.name)(command)
+
+
+def _run(
+    channel: _Channel,
+    *,
+    port: int,
+    orders: int,
+    seed: int,
+    faults: str | None,
+    life_interval: float,
+    script: Path | None,
+    **extra: Any,
+) -> None:
+    module = importlib.import_module(f"orderhub.channels.{channel.name}.sandbox")
     scenario = _scenario(script)
     sandbox_app = _generate(
-        "MALL", create_app, orders, seed, faults, life_interval, webhook_url=webhook_url
+        channel.label, module.create_app, orders, seed, faults, life_interval, **extra
     )
-    base = f"http://{HOST}:{port}/v1"
-    console.print(f"\n[bold green]MALL sandbox[/] at {base}  client_id={CLIENT_ID}  (Ctrl-C stops)")
-    _serve(
-        sandbox_app,
-        port,
-        scenario,
-        (
-            f"curl '{base}/orders?client_id={CLIENT_ID}&page_size=5'",
-            f"curl '{base}/orders/unconfirmed?client_id={CLIENT_ID}&filter=basic'",
-            f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
-            f"curl 'http://{HOST}:{port}/_sandbox/stats'",
-        ),
-    )
-
-
-@app.command("cscart")
-def cscart(
-    port: int = typer.Option(8102, "--port", min=1, max=65535, help="TCP port."),
-    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
-    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
-    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
-    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
-    script: Path | None = typer.Option(None, "--script", dir_okay=False, help=SCRIPT_HELP),
-) -> None:
-    """Serve the CS-Cart shop API (/api, HTTP Basic admin@example.com:sandbox)."""
-    from orderhub.channels.cscart.sandbox import ADMIN_EMAIL, API_KEY, create_app
-
-    scenario = _scenario(script)
-    sandbox_app = _generate("CS-Cart", create_app, orders, seed, faults, life_interval)
-    base = f"http://{HOST}:{port}/api"
-    user = f"{ADMIN_EMAIL}:{API_KEY}"
-    console.print(f"\n[bold green]CS-Cart sandbox[/] at {base}  user {user}  (Ctrl-C stops)")
-    _serve(
-        sandbox_app,
-        port,
-        scenario,
-        (
-            f"curl -u {user} '{base}/orders?items_per_page=5'",
-            f"curl -u {user} '{base}/orders?status=N&sort_by=updated_at&sort_order=asc'",
-            f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
-            f"curl 'http://{HOST}:{port}/_sandbox/stats'",
-        ),
-    )
-
-
-@app.command("dexero")
-def dexero(
-    port: int = typer.Option(8103, "--port", min=1, max=65535, help="TCP port."),
-    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
-    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
-    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
-    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
-    script: Path | None = typer.Option(None, "--script", dir_okay=False, help=SCRIPT_HELP),
-) -> None:
-    """Serve the Dexero REST v2 API (OAuth2 client credentials sandbox:sandbox, then Bearer)."""
-    from orderhub.channels.dexero.sandbox import CLIENT_ID, CLIENT_SECRET, PREFIX, create_app
-
-    scenario = _scenario(script)
-    sandbox_app = _generate("Dexero", create_app, orders, seed, faults, life_interval)
     root = f"http://{HOST}:{port}"
-    base = root + PREFIX
-    console.print(f"\n[bold green]Dexero sandbox[/] at {base}  (Ctrl-C stops)")
-    token = f"TOKEN=$(curl -s -u {CLIENT_ID}:{CLIENT_SECRET} -d grant_type=client_credentials "
-    token += f"'{root}/oauth/token.action' | python3 -c 'import json,sys; "
-    token += 'print(json.load(sys.stdin)["access_token"])\')'
-    bearer = '-H "Authorization: Bearer $TOKEN"'
-    _serve(
-        sandbox_app,
-        port,
-        scenario,
-        (
-            token,
-            f"curl {bearer} '{base}/orders/pending.json?count=5'",
-            f"curl {bearer} '{base}/orders/all.xml?count=2&sort_dir=desc'",
-            f"curl -X POST '{root}/_sandbox/life?steps=5'",
-            f"curl '{root}/_sandbox/stats'",
-        ),
+    names = {"root": root, **vars(module)}
+    path, banner = channel.path.format_map(names), channel.banner.format_map(names)
+    console.print(
+        f"\n[bold green]{channel.label} sandbox[/] at {root}{path}{banner}  (Ctrl-C stops)"
     )
+    examples = tuple(example.format_map(names) for example in channel.examples)
+    _serve(sandbox_app, port, scenario, (*examples, *_life_examples(root)))
 
 
-@app.command("cdon")
-def cdon(
-    port: int = typer.Option(8104, "--port", min=1, max=65535, help="TCP port."),
-    orders: int = typer.Option(1000, "--orders", "-n", min=0, help="Orders to generate."),
-    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
-    faults: str | None = typer.Option(None, "--faults", help=FAULTS_HELP),
-    life_interval: float = typer.Option(0.0, "--life-interval", min=0, help=LIFE_HELP),
-    script: Path | None = typer.Option(None, "--script", dir_okay=False, help=SCRIPT_HELP),
-) -> None:
-    """Serve the CDON marketplace API (/api, Authorization: api sandbox)."""
-    from orderhub.channels.cdon.sandbox import API_KEY, create_app
+def _life_examples(root: str) -> tuple[str, ...]:
+    return (f"curl -X POST '{root}/_sandbox/life?steps=5'", f"curl '{root}/_sandbox/stats'")
 
-    scenario = _scenario(script)
-    sandbox_app = _generate("CDON", create_app, orders, seed, faults, life_interval)
-    base = f"http://{HOST}:{port}/api"
-    auth = f"-H 'Authorization: api {API_KEY}'"
-    console.print(f"\n[bold green]CDON sandbox[/] at {base}  Authorization: api {API_KEY}  "
-                  "(Ctrl-C stops)")  # fmt: skip
-    _serve(
-        sandbox_app,
-        port,
-        scenario,
-        (
-            f"curl {auth} '{base}/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
-            f"curl {auth} '{base}/order/?CountryCode=Sweden&skip=100&take=50'",
-            f"curl -X POST 'http://{HOST}:{port}/_sandbox/life?steps=5'",
-            f"curl 'http://{HOST}:{port}/_sandbox/stats'",
-        ),
-    )
+
+WEBHOOK_URL = typer.Option(
+    None, "--webhook-url", help="POST changed order ids here (at most once a minute)."
+)
+#: The Dexero token call: client credentials in, the access token out into $TOKEN.
+_DEXERO_TOKEN = (
+    "TOKEN=$(curl -s -u {CLIENT_ID}:{CLIENT_SECRET} -d grant_type=client_credentials "
+    "'{root}/oauth/token.action' | python3 -c "
+    "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+)
+_BEARER = '-H "Authorization: Bearer $TOKEN"'
+CHANNELS = (
+    _Channel(
+        "mall", "MALL", 8101, "Serve the MALL API (/v1, client_id=sandbox) with generated orders.",
+        "/v1", "  client_id={CLIENT_ID}",
+        ("curl '{root}/v1/orders?client_id={CLIENT_ID}&page_size=5'",
+         "curl '{root}/v1/orders/unconfirmed?client_id={CLIENT_ID}&filter=basic'"),
+        extra=(("webhook_url", str | None, WEBHOOK_URL),),
+    ),
+    _Channel(
+        "cscart", "CS-Cart", 8102,
+        "Serve the CS-Cart shop API (/api, HTTP Basic admin@example.com:sandbox).",
+        "/api", "  user {ADMIN_EMAIL}:{API_KEY}",
+        ("curl -u {ADMIN_EMAIL}:{API_KEY} '{root}/api/orders?items_per_page=5'",
+         "curl -u {ADMIN_EMAIL}:{API_KEY} "
+         "'{root}/api/orders?status=N&sort_by=updated_at&sort_order=asc'"),
+    ),
+    _Channel(
+        "dexero", "Dexero", 8103,
+        "Serve the Dexero REST v2 API (OAuth2 client credentials sandbox:sandbox, then Bearer).",
+        "{PREFIX}", "",
+        (_DEXERO_TOKEN, f"curl {_BEARER} '{{root}}{{PREFIX}}/orders/pending.json?count=5'",
+         f"curl {_BEARER} '{{root}}{{PREFIX}}/orders/all.xml?count=2&sort_dir=desc'"),
+    ),
+    _Channel(
+        "cdon", "CDON", 8104, "Serve the CDON marketplace API (/api, Authorization: api sandbox).",
+        "/api", "  Authorization: api {API_KEY}",
+        ("curl -H 'Authorization: api {API_KEY}' "
+         "'{root}/api/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
+         "curl -H 'Authorization: api {API_KEY}' "
+         "'{root}/api/order/?CountryCode=Sweden&skip=100&take=50'"),
+    ),
+)  # fmt: skip
+for _channel in CHANNELS:
+    _sandbox_command(_channel)
 
 
 def _generate(

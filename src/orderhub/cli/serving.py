@@ -3,9 +3,11 @@ before serving, and the API server itself (uvicorn, one process or a supervisor 
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from types import FrameType
 from typing import Any
@@ -53,6 +55,58 @@ def access_log_option() -> Any:
 def log_format_option() -> Any:
     help_text = "text, or json: one JSON object a line."
     return typer.Option(LogFormat.text, "--log-format", case_sensitive=False, help=help_text)
+
+
+def _server_parameters() -> list[inspect.Parameter]:
+    """--host, --port, --workers and the log options, as `serve` and `run` take them."""
+    workers_help = "Server processes sharing the port (uvicorn workers)."
+    options = [
+        ("host", str, typer.Option("127.0.0.1", "--host", help="Interface to listen on.")),
+        ("port", int, typer.Option(8000, "--port", min=1, max=65535, help="TCP port.")),
+        ("workers", int, typer.Option(1, "--workers", min=1, max=64, help=workers_help)),
+        ("log_level", LogLevel, log_level_option()),
+        ("access_log", bool, access_log_option()),
+        ("log_format", LogFormat, log_format_option()),
+    ]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    return [inspect.Parameter(name, keyword, default=o, annotation=t) for name, t, o in options]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """What `serve` and `run` are given on the command line."""
+
+    host: str
+    port: int
+    workers: int
+    log_level: LogLevel
+    access_log: bool
+    log_format: LogFormat
+
+    def start(self) -> tuple[StopSignals, ApiServer] | None:
+        """Check the port, set up logging and migrate (`prepare`), then the server, ready to
+        run and stopped by SIGINT or SIGTERM; None when a signal came while migrating."""
+        signals = StopSignals()
+        logs = LogOptions(self.log_level.value, self.log_format.value, self.access_log)
+        prepare(self.host, self.port, logs)
+        if signals.received:
+            return None
+        server = ApiServer(self.host, self.port, self.workers)
+        signals.stop_with(server.stop)
+        return signals, server
+
+
+def server_command(func: Callable[[ServerOptions], None]) -> Callable[..., None]:
+    """A command taking the server's options (--host, --port, --workers, the log options) as
+    one `ServerOptions`; its help is `func`'s docstring."""
+
+    def command(**options: Any) -> None:
+        func(ServerOptions(**options))
+
+    command.__signature__ = inspect.Signature(_server_parameters(), return_annotation=None)  # type: ignore[attr-defined]
+    command.__doc__ = func.__doc__
+    command.__name__ = command.__qualname__ = func.__name__
+    return command
 
 
 class StopSignals:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,8 +20,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS
 from orderhub.channels.cdon.sandbox_rows import BAD_REQUEST, CdonError
 from orderhub.channels.cdon.sandbox_state import API_KEY, CdonSandbox
+from orderhub.channels.sandbox_app import json_response, sandbox_app, shaped_errors
 from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
+from orderhub.channels.sandbox_kit import FaultSpec, SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["API_KEY", "CdonSandbox", "create_app", "error_body"]
@@ -40,19 +40,15 @@ def create_app(
     when malformed); `life` runs a step of order life every `life_interval` seconds."""
     spec = FaultSpec.parse(faults)
     sandbox = CdonSandbox(orders, seed, spec)
-    app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, error_body),
+    return sandbox_app(
+        sandbox,
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        error_body=error_body,
+        errors=shaped_errors(CdonError, error_body),
+        life=life,
+        life_interval=life_interval,
         middleware=[Middleware(CdonAuth)],
-        exception_handlers={
-            CdonError: _cdon_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
     )
-    app.state.sandbox = sandbox
-    sandbox.start(life_interval if life else None)
-    return app
 
 
 def error_body(status: int, message: str) -> bytes:
@@ -123,23 +119,4 @@ async def _body(request: Request) -> Any:
         raise CdonError(400, BAD_REQUEST, "the body must be a JSON object") from None
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json")
-
-
-# --- errors in CDON's shape -----------------------------------------------------------------
-
-
-async def _cdon_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, CdonError)
-    return _json(exc.body(), exc.status)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return Response(error_body(exc.status_code, exc.detail), exc.status_code, exc.headers,
-                    media_type="application/json")  # fmt: skip
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return Response(error_body(500, "internal error"), 500, media_type="application/json")
+_json = json_response

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from orderhub.channels.cdon.sandbox_orders import generated, placed
@@ -26,14 +26,15 @@ from orderhub.channels.cdon.sandbox_rows import (
     open_quantity,
     pay,
 )
-from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
+from orderhub.channels.sandbox_kit import LifeAction, named_moves
+from orderhub.channels.sandbox_life import ENDLESS, OrderLife
+from orderhub.domain import Order
 
 PAY_SHARE = 0.5
 CANCEL_ORDER_SHARE = 0.3
 DELIVER_ROW_SHARE = 0.4
 CANCEL_ROW_SHARE = 0.3
 #: Far enough to never run out: the generator is lazy.
-_ENDLESS = 10**12
 
 Predicate = Callable[[Payload], bool]
 
@@ -85,32 +86,24 @@ class CdonOrderStore:
             return max(self._modified.values(), default=None)
 
 
-class CdonLife:
-    def __init__(self, store: CdonOrderStore, seed: int, generated_count: int, clock: StrictClock):
-        self.store = store
-        self.seed = seed
-        self.clock = clock
-        self.steps = 0
-        self._arrivals = generated(_ENDLESS, seed, start=generated_count)
+class CdonLife(OrderLife):
+    rng_name = "cdon-life"
+    store: CdonOrderStore
 
-    def step(self) -> list[int]:
-        """Advance one step; the ids of the orders created or changed."""
-        rng = random.Random(f"cdon-life:{self.seed}:{self.steps}")
-        self.steps += 1
-        with self.store.lock:
-            changed = [self._arrive()]
-            if rng.random() < PAY_SHARE:
-                changed += self._change(rng, _awaiting_payment, pay)
-            if rng.random() < CANCEL_ORDER_SHARE:
-                changed += self._change(rng, _untouched, _cancel_order)
-            if rng.random() < DELIVER_ROW_SHARE:
-                changed += self._change(rng, _pending, _deliver_a_row)
-            if rng.random() < CANCEL_ROW_SHARE:
-                changed += self._change(rng, _several_open_rows, _cancel_a_row)
-        return changed
+    def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
+        if rng.random() < PAY_SHARE:
+            changed += self._change(rng, _awaiting_payment, pay)
+        if rng.random() < CANCEL_ORDER_SHARE:
+            changed += self._change(rng, _untouched, _cancel_order)
+        if rng.random() < DELIVER_ROW_SHARE:
+            changed += self._change(rng, _pending, _deliver_a_row)
+        if rng.random() < CANCEL_ROW_SHARE:
+            changed += self._change(rng, _several_open_rows, _cancel_a_row)
+
+    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
+        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
-        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
         return named_moves(self._arrive, self._change, {  # which orders, what happens to one
             "pay": (_awaiting_payment, pay), "cancel": (_untouched, _cancel_order),
             "deliver": (_pending, _deliver_a_row),

@@ -15,7 +15,6 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,9 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, error_body
 from orderhub.channels.cscart.sandbox_state import ADMIN_EMAIL, API_KEY, CsCartSandbox
 from orderhub.channels.cscart.sandbox_statuses import status, status_page
+from orderhub.channels.sandbox_app import json_response, sandbox_app, shaped_errors
 from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp, respond
-from orderhub.domain.jsonfmt import dumps
+from orderhub.channels.sandbox_kit import FaultSpec, SandboxApp, respond
 
 __all__ = ["ADMIN_EMAIL", "API_KEY", "CsCartSandbox", "create_app"]
 
@@ -45,19 +44,21 @@ def create_app(
     (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
     spec = FaultSpec.parse(faults)
     sandbox = CsCartSandbox(orders, seed, spec)
-    live = sandbox.live_faults
-    app = SandboxApp(
-        outer=lambda inner: FaultInjector(BasicAuthGate(inner), live, sandbox.traffic, error_body),
-        routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
-        exception_handlers={
-            CsCartError: _cscart_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
+    errors = shaped_errors(
+        CsCartError,
+        error_body,
+        server_message="Internal Server Error",
+        http_message=lambda request, exc: f"{exc.detail}: {request.method} {request.url.path}",
     )
-    app.state.sandbox = sandbox
-    sandbox.start(life_interval if life else None)
-    return app
+    return sandbox_app(
+        sandbox,
+        routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        error_body=error_body,
+        errors=errors,
+        life=life,
+        life_interval=life_interval,
+        gate=BasicAuthGate,
+    )
 
 
 class BasicAuthGate:
@@ -185,24 +186,4 @@ async def _body(request: Request) -> Any:
         raise bad_request("the body must be a JSON object") from None
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json")
-
-
-# --- errors in CS-Cart's shape --------------------------------------------------------------
-
-
-async def _cscart_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, CsCartError)
-    return _json(exc.body(), exc.status)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    message = f"{exc.detail}: {request.method} {request.url.path}"
-    return Response(error_body(exc.status_code, message), exc.status_code, exc.headers,
-                    media_type="application/json")  # fmt: skip
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return Response(error_body(500, "Internal Server Error"), 500, media_type="application/json")
+_json = json_response

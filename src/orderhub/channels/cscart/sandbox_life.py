@@ -12,13 +12,16 @@ order's `updated_at`, the field the list call's `updated_at_from/to` filter on.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import and_
 
 from orderhub.channels.cscart.sandbox_orders import INVOICED, arrival, generated, invoice_id
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
-from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
+from orderhub.channels.sandbox_kit import LifeAction, named_moves
+from orderhub.channels.sandbox_life import ENDLESS, OrderLife
+from orderhub.domain import Order
 
 #: (from letter, to letter, chance per step): one order of the letter moves, at that chance.
 MOVES: tuple[tuple[str, str, float], ...] = (
@@ -30,33 +33,21 @@ MOVES: tuple[tuple[str, str, float], ...] = (
     ("C", "G", 0.1),
     ("G", "H", 0.5),
 )
-#: Far enough to never run out: the generator is lazy.
-_ENDLESS = 10**12
 
 
-class CsCartLife:
-    def __init__(
-        self, store: CsCartOrderStore, seed: int, generated_count: int, clock: StrictClock
-    ) -> None:
-        self.store = store
-        self.seed = seed
-        self.clock = clock
-        self.steps = 0
-        self._arrivals = generated(_ENDLESS, seed, start=generated_count)
+class CsCartLife(OrderLife):
+    rng_name = "cscart-life"
+    store: CsCartOrderStore
 
-    def step(self) -> list[int]:
-        """Advance one step; return the ids of the orders created or changed."""
-        rng = random.Random(f"cscart-life:{self.seed}:{self.steps}")
-        self.steps += 1
-        with self.store.lock:
-            changed = [self._arrive()]
-            for current, new, chance in MOVES:
-                if rng.random() < chance:
-                    changed += self._move(rng, current, new, changed)
-        return changed
+    def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
+        for current, new, chance in MOVES:
+            if rng.random() < chance:
+                changed += self._move(rng, current, new, changed)
+
+    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
+        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
-        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
         letters = {"pay": ("NOE", "P"), "cancel": ("O", "I"), "deliver": ("P", "C"),
                    "return": ("C", "G"), "repay": ("G", "H")}  # fmt: skip
         return named_moves(self._arrive, self._move_first, letters)

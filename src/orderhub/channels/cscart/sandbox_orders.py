@@ -17,6 +17,7 @@ from datetime import datetime
 
 from orderhub.channels.cscart.sandbox_payload import INVOICED, cscart_payload, invoice_id
 from orderhub.channels.cscart.sandbox_store import Payload
+from orderhub.channels.sandbox_life import starting_orders
 from orderhub.domain import Order, Status, StatusChange, StatusSource
 from orderhub.domain.samples import ACCOUNTS, generate_orders
 
@@ -37,9 +38,7 @@ def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
 
 def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
     """The sandbox's starting orders as CS-Cart JSON, and the latest time any of them carries."""
-    orders = list(generated(count, seed))
-    latest = max((order.updated_at for order in orders), default=None)
-    return [to_payload(order, seed) for order in orders], latest
+    return starting_orders(generated(count, seed), lambda order: to_payload(order, seed))
 
 
 def arrival(order: Order, seed: int, now: datetime) -> Payload:

@@ -6,10 +6,7 @@ Times are Unix seconds as CS-Cart keeps them; amounts are exact (orderhub's `Amo
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -19,13 +16,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     func,
     select,
 )
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads
 from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.money import to_decimal
 from orderhub.store.types import Amount
@@ -54,56 +50,9 @@ cscart_orders = Table(
 C = cscart_orders.c
 
 
-class CsCartOrderStore:
-    """Thread-safe: the API, the life ticker and tests may touch it at once."""
-
+class CsCartOrderStore(SqlOrderStore):
     def __init__(self) -> None:
-        self.engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-        _metadata.create_all(self.engine)
-        self.lock = threading.RLock()
-
-    def insert(self, payloads: Sequence[Payload]) -> None:
-        if payloads:
-            with self.lock, self.engine.begin() as conn:
-                conn.execute(cscart_orders.insert(), [row(p) for p in payloads])
-
-    def save(self, payload: Payload) -> None:
-        with self.lock, self.engine.begin() as conn:
-            where = C.order_id == int(payload["order_id"])
-            conn.execute(cscart_orders.update().where(where).values(row(payload)))
-
-    def put(self, payload: Payload) -> int:
-        """Insert the order, or replace the one with its id; its id."""
-        order_id = int(payload["order_id"])
-        with self.lock:
-            if self.get(order_id) is None:
-                self.insert([payload])
-            else:
-                self.save(payload)
-        return order_id
-
-    def get(self, order_id: int) -> Payload | None:
-        with self.lock, self.engine.connect() as conn:
-            text = conn.scalar(select(C.payload).where(C.order_id == order_id))
-        return None if text is None else loads(text)
-
-    def ids(self, where: ColumnElement[bool]) -> list[int]:
-        with self.lock, self.engine.connect() as conn:
-            return list(conn.scalars(select(C.order_id).where(where).order_by(C.order_id)))
-
-    def find(self, where: ColumnElement[bool]) -> list[Payload]:
-        with self.lock, self.engine.connect() as conn:
-            texts = conn.scalars(select(C.payload).where(where).order_by(C.order_id))
-            return [loads(text) for text in texts]
-
-    def all(self) -> list[Payload]:
-        return self.find(C.order_id.is_not(None))
-
-    def count(self) -> int:
-        with self.lock, self.engine.connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(cscart_orders)) or 0)
+        super().__init__(cscart_orders, C.order_id, row)
 
     def page(
         self,
@@ -145,5 +94,4 @@ def row(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def loads(text: str | bytes) -> Payload:
     """CS-Cart JSON with exact amounts (a JSON number with a fraction is read as Decimal)."""
-    value: Payload = json.loads(text, parse_float=Decimal)
-    return value
+    return exact_loads(text)

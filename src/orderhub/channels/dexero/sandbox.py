@@ -32,8 +32,9 @@ from orderhub.channels.dexero.sandbox_state import (
     DexeroSandbox,
 )
 from orderhub.channels.dexero.xmlcodec import order_to_xml, page_to_xml
+from orderhub.channels.sandbox_app import sandbox_app
 from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import FaultInjector, FaultSpec, SandboxApp
+from orderhub.channels.sandbox_kit import FaultSpec, SandboxApp
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "PREFIX", "DexeroSandbox", "create_app"]
@@ -59,19 +60,19 @@ def create_app(
     tokens expire `token_ttl` s after they are issued, as `token_clock` counts."""
     spec = FaultSpec.parse(faults)
     sandbox = DexeroSandbox(orders, seed, spec, token_ttl, token_clock)
-    app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, _fault_body),
+    return sandbox_app(
+        sandbox,
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
-        middleware=[Middleware(BearerGate, sandbox=sandbox)],
-        exception_handlers={
+        error_body=_fault_body,
+        errors={
             DexeroError: _dexero_error,
             HTTPException: _http_error,
             Exception: _server_error,
         },
+        life=life,
+        life_interval=life_interval,
+        middleware=[Middleware(BearerGate, sandbox=sandbox)],
     )
-    app.state.sandbox = sandbox
-    sandbox.start(life_interval if life else None)
-    return app
 
 
 class BearerGate:

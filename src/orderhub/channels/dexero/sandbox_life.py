@@ -9,40 +9,34 @@ order's `updated_date`, the timestamp Dexero's time window filters on.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 from orderhub.channels.dexero.sandbox_orders import arrival, generated
 from orderhub.channels.dexero.sandbox_payload import UPDATED, dexero_time, offset_of, paid_in_full
 from orderhub.channels.dexero.sandbox_store import DexeroStore
-from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
+from orderhub.channels.sandbox_kit import LifeAction, named_moves
+from orderhub.channels.sandbox_life import ENDLESS, OrderLife
+from orderhub.domain import Order
 
 CANCEL_SHARE = 0.3
 #: Each move: from status -> to status.
 MOVES = (("pending", "untreated"), ("untreated", "treated"), ("treated", "completed"))
-_ENDLESS = 10**12
 
 
-class DexeroLife:
-    def __init__(self, store: DexeroStore, seed: int, generated_count: int, clock: StrictClock):
-        self.store = store
-        self.seed = seed
-        self.clock = clock
-        self.steps = 0
-        self._arrivals = generated(_ENDLESS, seed, start=generated_count)
+class DexeroLife(OrderLife):
+    rng_name = "dexero-life"
+    store: DexeroStore
 
-    def step(self) -> list[int]:
-        """Advance one step; return the ids of the orders created or changed."""
-        rng = random.Random(f"dexero-life:{self.seed}:{self.steps}")
-        self.steps += 1
-        with self.store.lock:
-            changed = [self._arrive()]
-            for before, after in MOVES:
-                changed += self._move(rng, (before,), after)
-            if rng.random() < CANCEL_SHARE:
-                changed += self._move(rng, ("pending", "untreated"), "cancelled")
-        return changed
+    def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
+        for before, after in MOVES:
+            changed += self._move(rng, (before,), after)
+        if rng.random() < CANCEL_SHARE:
+            changed += self._move(rng, ("pending", "untreated"), "cancelled")
+
+    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
+        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
-        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
         return named_moves(self._arrive, self._move, {  # from which statuses, to which
             "pay": (("pending",), "untreated"), "treat": (("untreated",), "treated"),
             "deliver": (("treated",), "completed"),

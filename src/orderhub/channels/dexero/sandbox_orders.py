@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderhub.channels.dexero.sandbox_payload import dexero_payload
+from orderhub.channels.sandbox_life import starting_orders
 from orderhub.domain import Order, PaymentStatus, Status, StatusChange, StatusSource
 from orderhub.domain.samples import ACCOUNTS, generate_orders
 
@@ -37,9 +38,7 @@ def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
 
 def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
     """The sandbox's starting orders as Dexero JSON, and the latest time any of them carries."""
-    orders = list(generated(count, seed))
-    latest = max((order.updated_at for order in orders), default=None)
-    return [to_payload(order, seed) for order in orders], latest
+    return starting_orders(generated(count, seed), lambda order: to_payload(order, seed))
 
 
 def arrival(order: Order, seed: int, now: datetime) -> Payload:

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,9 +22,9 @@ from orderhub.channels.mall.sandbox_listing import OK, STATUS_LISTS
 from orderhub.channels.mall.sandbox_state import CLIENT_ID, DEFAULT_DAILY_LIMIT, MallSandbox
 from orderhub.channels.mall.sandbox_store import loads
 from orderhub.channels.mall.sandbox_updates import MallError, error_body
+from orderhub.channels.sandbox_app import json_response, sandbox_app, shaped_errors
 from orderhub.channels.sandbox_control import control_routes
 from orderhub.channels.sandbox_kit import (
-    FaultInjector,
     FaultSpec,
     SandboxApp,
     respond,
@@ -58,19 +57,15 @@ def create_app(
         daily_limit if daily_limit is not None else DEFAULT_DAILY_LIMIT,
         webhook_interval,
     )
-    app = SandboxApp(
-        outer=lambda inner: FaultInjector(inner, sandbox.live_faults, sandbox.traffic, error_body),
+    return sandbox_app(
+        sandbox,
         routes=_routes(sandbox),
+        error_body=error_body,
+        errors=shaped_errors(MallError, error_body),
+        life=life,
+        life_interval=life_interval,
         middleware=[Middleware(MallGate, sandbox=sandbox)],
-        exception_handlers={
-            MallError: _mall_error,
-            HTTPException: _http_error,
-            Exception: _server_error,
-        },
     )
-    app.state.sandbox = sandbox
-    sandbox.start(life_interval if life else None)
-    return app
 
 
 class MallGate:
@@ -208,23 +203,4 @@ async def _body(request: Request) -> Any:
         raise MallError(400, "INVALID_JSON", "the body must be JSON") from None
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json")
-
-
-# --- errors in MALL's shape -----------------------------------------------------------------
-
-
-async def _mall_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, MallError)
-    return _json(exc.body(), exc.status)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return Response(error_body(exc.status_code, exc.detail), exc.status_code, exc.headers,
-                    media_type="application/json")  # fmt: skip
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    return Response(error_body(500, "internal error"), 500, media_type="application/json")
+_json = json_response

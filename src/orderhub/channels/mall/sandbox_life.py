@@ -10,7 +10,7 @@ delivered). Every change stamps the new status's timestamp and makes the order u
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,39 +20,31 @@ from orderhub.channels.mall.sandbox_delivery import add_consignment_step
 from orderhub.channels.mall.sandbox_orders import SHIP_DAYS, arrival, generated, mall_time
 from orderhub.channels.mall.sandbox_payload import PRAGUE
 from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, Payload
-from orderhub.channels.sandbox_kit import LifeAction, StrictClock, named_moves
+from orderhub.channels.sandbox_kit import LifeAction, named_moves
+from orderhub.channels.sandbox_life import ENDLESS, OrderLife
+from orderhub.domain import Order
 
 #: Chance per step that a blocked order is paid rather than left to expire.
 PAID_SHARE = 0.7
 #: Chance per step that a customer cancels one open order.
 CANCEL_SHARE = 0.3
-#: Far enough to never run out: the generator is lazy.
-_ENDLESS = 10**12
 
 
-class MallLife:
-    def __init__(self, store: MallOrderStore, seed: int, generated_count: int, clock: StrictClock):
-        self.store = store
-        self.seed = seed
-        self.clock = clock
-        self.steps = 0
-        self._arrivals = generated(_ENDLESS, seed, start=generated_count)
+class MallLife(OrderLife):
+    rng_name = "life"
+    store: MallOrderStore
 
-    def step(self) -> list[int]:
-        """Advance one step; return the ids of the orders created or changed."""
-        rng = random.Random(f"life:{self.seed}:{self.steps}")
-        self.steps += 1
-        with self.store.lock:
-            changed = [self._arrive()]
-            changed += self._move(rng, "blocked", self._pay_or_expire(rng))
-            if rng.random() < CANCEL_SHARE:
-                changed += self._move(rng, "open", _to("cancelled"))
-            changed += self._move(rng, "shipping", _to("shipped", _mdp_tracking), mdp=True)
-            changed += self._move(rng, "shipped", _to("delivered", _delivered), mdp=True)
-        return changed
+    def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
+        changed += self._move(rng, "blocked", self._pay_or_expire(rng))
+        if rng.random() < CANCEL_SHARE:
+            changed += self._move(rng, "open", _to("cancelled"))
+        changed += self._move(rng, "shipping", _to("shipped", _mdp_tracking), mdp=True)
+        changed += self._move(rng, "shipped", _to("delivered", _delivered), mdp=True)
+
+    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
+        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
-        """Each move of a step on its own, on one order (the control endpoint, scenarios)."""
         return named_moves(self._arrive, self._move, {  # status, change, MALL Delivery's only
             "pay": ("blocked", _to("open", _ship_date), False),
             "expire": ("blocked", _to("cancelled"), False),

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from orderhub.channels.mall.sandbox_payload import PRAGUE, mall_payload, mall_time
 from orderhub.channels.mall.sandbox_store import Payload
+from orderhub.channels.sandbox_life import starting_orders
 from orderhub.domain import Order, Status, StatusChange, StatusSource
 from orderhub.domain.samples import ACCOUNTS, generate_orders
 
@@ -35,9 +36,7 @@ def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
 
 def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
     """The sandbox's starting orders as MALL JSON, and the latest time any of them carries."""
-    orders = list(generated(count, seed))
-    latest = max((order.updated_at for order in orders), default=None)
-    return [to_payload(order, seed) for order in orders], latest
+    return starting_orders(generated(count, seed), lambda order: to_payload(order, seed))
 
 
 def arrival(order: Order, seed: int, now: datetime) -> Payload:

@@ -7,9 +7,7 @@ the time columns hold MALL's wall time as it is written (labelled UTC only to fi
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,15 +21,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     func,
     select,
 )
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from orderhub.channels.mall.sandbox_payload import TIMESTAMPS, WALL_TIME
+from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads
 from orderhub.domain import FieldKind, ScalarField
 from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.money import to_decimal
@@ -112,57 +109,9 @@ mall_orders = Table(
 COLUMNS: dict[str, ColumnElement[Any]] = {name: mall_orders.c[name] for name in MALL_FIELDS}
 
 
-class MallOrderStore:
-    """Thread-safe: the API, the life ticker and tests may touch it at once."""
-
+class MallOrderStore(SqlOrderStore):
     def __init__(self) -> None:
-        self.engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-        _metadata.create_all(self.engine)
-        self.lock = threading.RLock()
-
-    def insert(self, payloads: Sequence[Payload]) -> None:
-        if not payloads:
-            return
-        with self.lock, self.engine.begin() as conn:
-            conn.execute(mall_orders.insert(), [row(p) for p in payloads])
-
-    def save(self, payload: Payload) -> None:
-        with self.lock, self.engine.begin() as conn:
-            values = row(payload)
-            conn.execute(
-                mall_orders.update().where(mall_orders.c.id == payload["id"]).values(values)
-            )
-
-    def put(self, payload: Payload) -> int:
-        """Insert the order, or replace the one with its id; its id."""
-        order_id = int(payload["id"])
-        with self.lock:
-            if self.get(order_id) is None:
-                self.insert([payload])
-            else:
-                self.save(payload)
-        return order_id
-
-    def get(self, order_id: int) -> Payload | None:
-        with self.lock, self.engine.connect() as conn:
-            text = conn.scalar(select(mall_orders.c.payload).where(mall_orders.c.id == order_id))
-        return None if text is None else loads(text)
-
-    def ids(self, where: ColumnElement[bool]) -> list[int]:
-        with self.lock, self.engine.connect() as conn:
-            stmt = select(mall_orders.c.id).where(where).order_by(mall_orders.c.id)
-            return list(conn.scalars(stmt))
-
-    def all(self) -> list[Payload]:
-        with self.lock, self.engine.connect() as conn:
-            texts = conn.scalars(select(mall_orders.c.payload).order_by(mall_orders.c.id))
-            return [loads(text) for text in texts]
-
-    def count(self) -> int:
-        with self.lock, self.engine.connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(mall_orders)) or 0)
+        super().__init__(mall_orders, mall_orders.c.id, row)
 
     def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, str]]]:
         """(total matching, [(id, payload JSON text)] of the query's page)."""
@@ -211,5 +160,4 @@ def wall_time(text: str) -> datetime:
 
 def loads(text: str | bytes) -> Payload:
     """MALL JSON with exact amounts (JSON numbers with a fraction read as Decimal)."""
-    value: Payload = json.loads(text, parse_float=Decimal)
-    return value
+    return exact_loads(text)
