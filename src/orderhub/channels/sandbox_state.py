@@ -20,7 +20,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +29,7 @@ from orderhub.channels.sandbox_kit import (
     LifeAction,
     LiveFaults,
     RequestRecord,
+    StrictClock,
     Ticker,
     Traffic,
 )
@@ -71,6 +72,26 @@ class SandboxState:
     @faults.setter
     def faults(self, spec: FaultSpec) -> None:
         self.live_faults = LiveFaults(spec, self.control_clock)
+
+    def _set_up(
+        self,
+        seed: int,
+        faults: FaultSpec | None,
+        store: Any,
+        latest: datetime | None,
+        life: Callable[[Any, int, int, StrictClock], Any],
+        orders: int,
+    ) -> None:
+        """What every sandbox's `__init__` does once `store` holds the `orders` starting orders:
+        the faults, a clock that starts after `latest`, order life (`life`: the channel's
+        `OrderLife` class), the traffic log."""
+        self.seed = seed
+        self.faults = faults or FaultSpec()
+        self.store = store
+        self.clock = StrictClock(latest)
+        self.life = life(store, seed, orders, self.clock)
+        self.traffic = Traffic()
+        self._tickers = []
 
     def use_clock(self, clock: Clock) -> None:
         """Time fault episodes (and scenarios run on this sandbox) on `clock`."""

@@ -9,7 +9,7 @@ from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, r
 from orderhub.channels.cdon.sandbox_life import CdonLife, CdonOrderStore
 from orderhub.channels.cdon.sandbox_orders import initial_orders
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
-from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only API key the sandbox accepts (`Authorization: api sandbox`).
@@ -18,13 +18,8 @@ API_KEY = "sandbox"
 
 class CdonSandbox(SandboxState):
     def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
-        self.seed = seed
-        self.faults = faults or FaultSpec()
-        self.store = CdonOrderStore(initial_orders(orders, seed))
-        self.clock = StrictClock(self.store.latest())
-        self.life = CdonLife(self.store, seed, orders, self.clock)
-        self.traffic = Traffic()
-        self._tickers: list[Ticker] = []
+        store = CdonOrderStore(initial_orders(orders, seed))
+        self._set_up(seed, faults, store, store.latest(), CdonLife, orders)
 
     # --- what tests and the demo use ----------------------------------------------------------
 

@@ -20,7 +20,7 @@ from orderhub.channels.cscart.sandbox_shipments import (
 )
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.cscart.sandbox_updates import apply_update
-from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only credentials the sandbox accepts (HTTP Basic: the admin's e-mail and API key).
@@ -41,18 +41,13 @@ class SentMail:
 
 class CsCartSandbox(SandboxState):
     def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
-        self.seed = seed
-        self.faults = faults or FaultSpec()
-        self.store = CsCartOrderStore()
+        store = CsCartOrderStore()
         payloads, latest = initial_orders(orders, seed)
-        self.store.insert(payloads)
-        self.clock = StrictClock(latest)
-        self.life = CsCartLife(self.store, seed, orders, self.clock)
-        self.traffic = Traffic()
+        store.insert(payloads)
+        self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []
         self.shipments = ShipmentBook()
         self._mail_lock = threading.Lock()
-        self._tickers: list[Ticker] = []
 
     # --- what tests and the demo use ----------------------------------------------------------
 

@@ -19,7 +19,7 @@ from orderhub.channels.dexero.sandbox_listing import (
 )
 from orderhub.channels.dexero.sandbox_orders import Payload, initial_orders
 from orderhub.channels.dexero.sandbox_store import DexeroStore
-from orderhub.channels.sandbox_kit import FaultSpec, StrictClock, Ticker, Traffic
+from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only client id and secret the sandbox accepts.
@@ -81,16 +81,11 @@ class DexeroSandbox(SandboxState):
         token_ttl: int = TOKEN_TTL,
         token_clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.seed = seed
-        self.faults = faults or FaultSpec()
-        self.store = DexeroStore()
+        store = DexeroStore()
         payloads, latest = initial_orders(orders, seed)
-        self.store.insert(payloads)
-        self.clock = StrictClock(latest)
-        self.life = DexeroLife(self.store, seed, orders, self.clock)
-        self.traffic = Traffic()
+        store.insert(payloads)
+        self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)
-        self._tickers: list[Ticker] = []
 
     # --- what tests and the demo use ----------------------------------------------------------
 

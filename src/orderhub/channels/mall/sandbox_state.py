@@ -16,9 +16,6 @@ from orderhub.channels.mall.sandbox_updates import MallError, apply_tracking, ap
 from orderhub.channels.sandbox_kit import (
     DailyQuota,
     FaultSpec,
-    StrictClock,
-    Ticker,
-    Traffic,
     WebhookBatcher,
 )
 from orderhub.channels.sandbox_state import SandboxState
@@ -40,18 +37,13 @@ class MallSandbox(SandboxState):
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         webhook_interval: float = 60.0,
     ) -> None:
-        self.seed = seed
-        self.client_id = CLIENT_ID
-        self.faults = faults or FaultSpec()
-        self.store = MallOrderStore()
+        store = MallOrderStore()
         payloads, latest = initial_orders(orders, seed)
-        self.store.insert(payloads)
-        self.clock = StrictClock(latest)
-        self.life = MallLife(self.store, seed, orders, self.clock)
-        self.traffic = Traffic()
+        store.insert(payloads)
+        self._set_up(seed, faults, store, latest, MallLife, orders)
+        self.client_id = CLIENT_ID
         self.quota = DailyQuota(daily_limit)
         self.webhooks = WebhookBatcher(webhook_url, webhook_interval) if webhook_url else None
-        self._tickers: list[Ticker] = []
 
     # --- what tests and the demo use ----------------------------------------------------------
 
