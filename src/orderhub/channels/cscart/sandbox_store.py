@@ -9,16 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    select,
-)
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads
