@@ -24,7 +24,6 @@ from orderhub.cli.serving import (
     server_command,
 )
 from orderhub.cli.worker import worker as worker_command
-from orderhub.domain import OrderhubError
 from orderhub.services.backup import backup_sqlite
 from orderhub.services.generate import write_orders
 from orderhub.settings import get_settings
@@ -84,10 +83,7 @@ def db_backup(
     force: bool = typer.Option(False, "--force", help="Replace PATH if it exists."),
 ) -> None:
     """Copy the SQLite database while it runs (SQLite's online backup); PostgreSQL: pg_dump."""
-    try:
-        done = backup_sqlite(get_settings().database_url, path, force=force)
-    except OrderhubError as exc:
-        orders_cli.fail(exc)
+    done = backup_sqlite(get_settings().database_url, path, force=force)
     console.print(f"backed up {done.orders:,} orders ({done.size:,} bytes) to {done.path}")
 
 

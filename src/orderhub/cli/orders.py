@@ -9,21 +9,19 @@ from __future__ import annotations
 import getpass
 import shlex
 from collections.abc import Iterator
-from typing import NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
-from rich.text import Text
 from sqlalchemy import Engine
 
 from orderhub.api.orders import parse_id
 from orderhub.api.render import Format, full_order, page_envelope, page_items, render, to_json
 from orderhub.cli.common import console, migrated_engine
+from orderhub.cli.errors import EXIT_FAILED
 from orderhub.cli.order_view import cell, order_view, text
-from orderhub.domain import Conflict, InvalidInput, OrderhubError
+from orderhub.domain import InvalidInput, OrderhubError
 from orderhub.query import OrderQuery, parse_query
 from orderhub.services.orders import get_order, list_orders
 from orderhub.services.update_request import parse_update
@@ -32,15 +30,9 @@ from orderhub.store import OrderPage
 
 app = typer.Typer(help="Read and change orders.", no_args_is_help=True)
 
-#: Exit codes, as every command's (docs/operations.md, "Exit codes"): bad input or a change the
-#: rules refuse is a usage error; an unknown id, or anything else that failed, is 1.
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 #: Page size of a walk over every page (--all, confirm --filter): the API's maximum.
 WALK_PAGE_SIZE = 1000
 _ACTOR_LENGTH = 64  # the history's actor column
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 _COLUMNS = (
     "id",
@@ -64,17 +56,8 @@ def cli_actor() -> str:
     return f"cli:{user}"[:_ACTOR_LENGTH]
 
 
-def fail(exc: OrderhubError) -> NoReturn:
-    """One line on stderr, `error: ...`, and the exit code for what went wrong."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
-    raise typer.Exit(EXIT_USAGE if isinstance(exc, InvalidInput | Conflict) else EXIT_FAILED)
-
-
 def _order_id(raw: str) -> int:
-    try:
-        return parse_id("ID", raw)
-    except InvalidInput as exc:
-        fail(exc)
+    return parse_id("ID", raw)
 
 
 @app.command("list")
@@ -103,7 +86,7 @@ def list_command(
     engine = migrated_engine()
     if walk_all:
         if page is not None or cursor:
-            fail(InvalidInput("--all", "no --page or --cursor with it: it walks from the first"))
+            raise InvalidInput("--all", "no --page or --cursor with it: it walks from the first")
         _print_every_page(engine, params, size, as_json)
         return
     paging = [("page", str(page))] if page is not None else []
@@ -177,16 +160,13 @@ def _print_next_hint(
 
 
 def _parse(params: list[tuple[str, str]]) -> OrderQuery:
-    try:
-        return parse_query(params)
-    except InvalidInput as exc:
-        fail(exc)
+    return parse_query(params)
 
 
 def _split(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     if not sep:
-        fail(InvalidInput("--filter", "field=[modifier:]value", item))
+        raise InvalidInput("--filter", "field=[modifier:]value", item)
     return name, value
 
 
@@ -198,12 +178,9 @@ def get_command(
 ) -> None:
     """Show one order: readable, or exactly the document the API answers."""
     if as_json and as_xml:
-        fail(InvalidInput("--json/--xml", "one of them, not both"))
+        raise InvalidInput("--json/--xml", "one of them, not both")
     number = _order_id(order_id)
-    try:
-        order = get_order(migrated_engine(), number)
-    except OrderhubError as exc:
-        fail(exc)
+    order = get_order(migrated_engine(), number)
     if as_json or as_xml:
         fmt = Format.XML if as_xml else Format.JSON
         body, _ = render(full_order(order, parse_nested=fmt is Format.XML), fmt, root="order")
@@ -238,10 +215,8 @@ def update_command(
     body: dict[str, object] = {name: value for name, value in given.items() if value is not None}
     if notify:
         body["notify_user"] = True
-    try:
-        result = update_order(migrated_engine(), number, parse_update(body), cli_actor())
-    except OrderhubError as exc:  # a refused transition names the allowed next statuses
-        fail(exc)
+    # A refused transition leaves through cli/errors.py, naming the allowed next statuses.
+    result = update_order(migrated_engine(), number, parse_update(body), cli_actor())
     _print_update(number, result)
 
 
@@ -280,7 +255,7 @@ def confirm_command(
 ) -> None:
     """Acknowledge orders (confirmed=true), each as PUT /v1/orders/ID would."""
     if bool(order_ids) == bool(filters):
-        fail(InvalidInput("ID/--filter", "order ids or --filter, one of the two"))
+        raise InvalidInput("ID/--filter", "order ids or --filter, one of the two")
     engine = migrated_engine()
     found = [_order_id(raw) for raw in order_ids] if order_ids else _matching_ids(engine, filters)
     ids = list(dict.fromkeys(found))

@@ -9,8 +9,7 @@ from orderhub.api.render import to_json
 from orderhub.api.webhooks import delivery_page, subscription_document
 from orderhub.cli.common import console, migrated_engine
 from orderhub.cli.order_view import cell
-from orderhub.cli.orders import fail
-from orderhub.domain import InvalidInput, OrderhubError
+from orderhub.domain import InvalidInput
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.services import webhooks as service
 
@@ -51,11 +50,8 @@ def create_command(
     fields |= {f"event_types.{i}": name for i, name in enumerate(events)}
     for name, value in fields.items():
         if has_non_xml_char(value):
-            fail(InvalidInput(name, XML_SAFE, value[:80]))
-    try:
-        created = service.create_subscription(migrated_engine(), url, events, order_filter)
-    except OrderhubError as exc:
-        fail(exc)
+            raise InvalidInput(name, XML_SAFE, value[:80])
+    created = service.create_subscription(migrated_engine(), url, events, order_filter)
     console.print(
         f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
         f" to {created.url}",
@@ -77,11 +73,8 @@ def deliveries_command(
 ) -> None:
     """The delivery log of one subscription, newest first."""
     if status is not None and status not in service.DELIVERY_STATUSES:
-        fail(InvalidInput("--status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status))
-    try:
-        found = service.list_deliveries(migrated_engine(), subscription_id, status, limit + 1)
-    except OrderhubError as exc:
-        fail(exc)
+        raise InvalidInput("--status", f"one of {', '.join(service.DELIVERY_STATUSES)}", status)
+    found = service.list_deliveries(migrated_engine(), subscription_id, status, limit + 1)
     if as_json:
         typer.echo(to_json(delivery_page(found, limit)).decode())
         return
@@ -108,10 +101,7 @@ def resend_command(
     delivery_id: int = typer.Argument(..., metavar="DELIVERY_ID", min=1),
 ) -> None:
     """Send a failed (or delivered) delivery again, with the same webhook-id."""
-    try:
-        queued = service.resend_delivery(migrated_engine(), subscription_id, delivery_id)
-    except OrderhubError as exc:
-        fail(exc)
+    queued = service.resend_delivery(migrated_engine(), subscription_id, delivery_id)
     console.print(
         f"delivery {queued.id} ({queued.type}) is queued again; `orderhub worker` sends it"
     )

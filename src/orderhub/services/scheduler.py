@@ -37,6 +37,8 @@ LEASE_SECONDS = 120.0
 RETRY_BASE = 10.0
 
 SyncFunction = Callable[..., SyncResult]
+#: How often a running scheduler looks for accounts that became overdue.
+_OVERDUE_LOOK = timedelta(seconds=10)
 
 
 class Schedulable(Protocol):
@@ -126,6 +128,7 @@ class Scheduler:
             else:
                 self.jobs[config.name] = config
         self._scheduled = False
+        self._overdue_checked_at: datetime | None = None
 
     def intervals(self) -> dict[str, float]:
         return {name: job.sync_interval for name, job in self.jobs.items()}
@@ -184,12 +187,22 @@ class Scheduler:
         while not stop.is_set():
             try:
                 outcome = self.tick()
-                self.watch_overdue()
+                if self._overdue_check_due():
+                    self.watch_overdue()
             except Exception:  # a broken database connection must not end the worker
                 log.exception("scheduler round failed; retrying")
                 outcome = None
             if outcome is None:
                 stop.wait(poll)
+
+    def _overdue_check_due(self) -> bool:
+        """Overdue is measured in intervals (10 s at least): one look per 10 s is enough,
+        instead of reading every account's runs at each poll."""
+        now = self.clock.now()
+        if self._overdue_checked_at is not None and now - self._overdue_checked_at < _OVERDUE_LOOK:
+            return False
+        self._overdue_checked_at = now
+        return True
 
     def watch_overdue(self) -> list[str]:
         """Send `channel.overdue` for this scheduler's accounts that became overdue (once per

@@ -13,20 +13,10 @@ from sqlalchemy import Connection, func, select
 
 from orderhub.store.keys import api_keys, key_usage
 from orderhub.store.outbox import outbox
-from orderhub.store.sync import channel_state, sync_runs
+from orderhub.store.sync import COUNT_NAMES, channel_state, sync_runs
 
 #: The run columns summed per account and status (each only grows within a run).
-RUN_SUMS = (
-    "orders_new",
-    "orders_changed",
-    "orders_unchanged",
-    "quarantined",
-    "acknowledged",
-    "requests",
-    "retries",
-    "errors",
-    "seconds",
-)
+RUN_SUMS = COUNT_NAMES
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,7 +160,8 @@ class QuarantinedRecord:
     last_seen: datetime
 
 
-_COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
+#: RunCounts' fields, which are also sync_runs' count columns.
+COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
 
 
 class SyncRepository:
@@ -213,7 +214,7 @@ class SyncRepository:
         return int(self.conn.execute(stmt.returning(sync_runs.c.id)).scalar_one())
 
     def save_counts(self, run_id: int, counts: RunCounts) -> None:
-        values = {name: getattr(counts, name) for name in _COUNT_NAMES}
+        values = {name: getattr(counts, name) for name in COUNT_NAMES}
         self.conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
 
     def finish_run(
@@ -335,7 +336,7 @@ class SyncRepository:
 
 
 def _zero_counts() -> dict[str, Any]:
-    return {name: getattr(RunCounts(), name) for name in _COUNT_NAMES}
+    return {name: getattr(RunCounts(), name) for name in COUNT_NAMES}
 
 
 def _state(row: Any) -> ChannelState:
@@ -357,7 +358,7 @@ def _run(row: Any) -> SyncRun:
         status=row["status"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
-        counts=RunCounts(**{name: row[name] for name in _COUNT_NAMES}),
+        counts=RunCounts(**{name: row[name] for name in COUNT_NAMES}),
         error=row["error"],
     )
 
