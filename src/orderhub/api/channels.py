@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -15,9 +13,9 @@ from orderhub.api.render import OK, render
 from orderhub.api.schemas import ChannelList, OneChannel, QuarantinePage, answer, problems
 from orderhub.domain import InvalidInput
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.domain.jsonfmt import fields_document
 from orderhub.services import channels as service
 from orderhub.settings import get_settings
-from orderhub.store import QuarantinedRecord
 
 router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_PAGE_SIZE = 1000
@@ -85,7 +83,7 @@ def list_quarantine(name: str, request: Request) -> Response:
     records, total = service.quarantined(engine, name, page, page_size)
     pages = -(-total // page_size)
     document = {
-        "data": [_record(r) for r in records],
+        "data": [fields_document(r) for r in records],
         "result": OK,
         "paging": {
             "total": total,
@@ -116,15 +114,3 @@ def _positive(request: Request, name: str, default: int, largest: int) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= largest:
         raise InvalidInput(name, f"an integer from 1 to {largest}", raw[:40])
     return int(raw)
-
-
-def _record(record: QuarantinedRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "channel": record.channel,
-        "external_id": record.external_id,
-        "reason": record.reason,
-        "first_seen": record.first_seen,
-        "last_seen": record.last_seen,
-        "payload": record.payload,
-    }

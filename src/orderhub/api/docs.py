@@ -32,14 +32,13 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
-            openapi_url=root + _openapi_url(app),
+            openapi_url=_rooted(request, _openapi_url(app)),
             title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=root + OAUTH2_REDIRECT_URL,
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            oauth2_redirect_url=_rooted(request, OAUTH2_REDIRECT_URL),
+            swagger_js_url=_rooted(request, f"{ASSETS_URL}/swagger-ui-bundle.js"),
+            swagger_css_url=_rooted(request, f"{ASSETS_URL}/swagger-ui.css"),
+            swagger_favicon_url=_rooted(request, f"{ASSETS_URL}/favicon.png"),
             swagger_ui_parameters=SWAGGER_PARAMETERS,
         )
 
@@ -49,14 +48,18 @@ def install(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
         return get_redoc_html(
-            openapi_url=root + _openapi_url(app),
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            openapi_url=_rooted(request, _openapi_url(app)),
+            redoc_js_url=_rooted(request, f"{ASSETS_URL}/redoc.standalone.js"),
+            redoc_favicon_url=_rooted(request, f"{ASSETS_URL}/favicon.png"),
             with_google_fonts=False,
         )
+
+
+def _rooted(request: Request, path: str) -> str:
+    """The path as the browser must ask for it when the hub is served under a root path."""
+    return request.scope.get("root_path", "") + path
 
 
 def _openapi_url(app: FastAPI) -> str:

@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from orderhub.api.asgi import HttpMiddleware
 from orderhub.api.problems import PROBLEM_JSON, TYPE_BASE, orderhub_problem
 from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import dumps
@@ -130,16 +131,10 @@ def _longest_parameter(query: bytes) -> str:
     return _shown(unquote_to_bytes(longest.partition(b"=")[0].replace(b"+", b" ")))
 
 
-class InputGuard:
+class InputGuard(HttpMiddleware):
     """Pure ASGI middleware: every http request's target, headers and body size are checked."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         try:
             check_target(raw_path, scope.get("query_string", b""))

@@ -18,8 +18,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from orderhub.api.asgi import HttpMiddleware, StatusNotingSend
 from orderhub.api.request_id import current_request_id
 
 LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -165,33 +166,23 @@ def note_key_name(name: str) -> None:
         access.key_name = name
 
 
-class AccessLog:
+class AccessLog(HttpMiddleware):
     """Pure ASGI middleware, just inside `RequestId`: one line per http request when done."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        super().__init__(app)
         self.log = logging.getLogger(ACCESS_LOGGER)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         access = _Access()
         token = _ACCESS.set(access)
         started = time.perf_counter()
-        status = 500  # unless the app answers: an exception escaping it becomes a 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answer = StatusNotingSend(send)
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, answer)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self._write(scope, status, duration_ms, access.key_name)
+            self._write(scope, answer.status, duration_ms, access.key_name)
             _ACCESS.reset(token)
 
     def _write(self, scope: Scope, status: int, duration_ms: float, key_name: str | None) -> None:

@@ -26,8 +26,9 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
 from starlette.responses import Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from orderhub.api.asgi import HttpMiddleware, StatusNotingSend
 from orderhub.api.auth import METRICS, require
 from orderhub.api.instruments import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED
 from orderhub.services.metrics import DatabaseCollector
@@ -107,30 +108,17 @@ def _matching_route(scope: Scope) -> object | None:
     return partial
 
 
-class HttpMetrics:
+class HttpMetrics(HttpMiddleware):
     """Pure ASGI middleware, outermost: counts and times every HTTP answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        status = 500  # what the client gets when the app raises before answering
-
-        async def send_counted(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        answer = StatusNotingSend(send)
         try:
-            await self.app(scope, receive, send_counted)
+            await self.app(scope, receive, answer)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            counter, histogram = _instruments(method, route_template(scope), status)
+            counter, histogram = _instruments(method, route_template(scope), answer.status)
             counter.inc()
             histogram.observe(time.perf_counter() - started)
 

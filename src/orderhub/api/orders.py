@@ -21,9 +21,10 @@ from orderhub.api.schemas import (
     problems,
 )
 from orderhub.domain import InvalidInput
-from orderhub.query import parse_query
+from orderhub.query import OrderQuery, parse_query
 from orderhub.query.values import INT64_MAX
 from orderhub.services import orders as service
+from orderhub.store import OrderPage
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 MAX_ID_DIGITS = len(str(INT64_MAX))
@@ -39,23 +40,26 @@ IF_NONE_MATCH = {
 }
 
 
-@router.get(
-    "/orders",
-    dependencies=[require(READ)],
-    response_model=None,
-    responses={
-        **answer(OrderList, "A page of orders", xml=True, headers=LINK_HEADER_DOC),
-        **problems(),
-    },
-    openapi_extra=_QUERY,
-    summary="List orders (the MALL query language)",
-)
+def _paged_list(path: str, model: type, description: str, summary: str) -> Any:
+    """The route of a paged order list: read scope, the query language, JSON or XML, Link."""
+    return router.get(
+        path,
+        dependencies=[require(READ)],
+        response_model=None,
+        responses={
+            **answer(model, description, xml=True, headers=LINK_HEADER_DOC),
+            **problems(),
+        },
+        openapi_extra=_QUERY,
+        summary=summary,
+    )
+
+
+@_paged_list("/orders", OrderList, "A page of orders", "List orders (the MALL query language)")
 def list_orders(request: Request) -> Response:
     query = parse_query(request.query_params.multi_items())
     page = service.list_orders(request.app.state.engine, query)
-    fmt = request_format(request)
-    items = page_items(query, page, ids_only=False, fmt=fmt)
-    return _respond_page(request, page_envelope(query, page, items), fmt)
+    return _respond_page(request, query, page, ids_only=False)
 
 
 @router.get("/orders.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -68,24 +72,17 @@ def list_orders_json(request: Request) -> Response:
     return list_orders(request)
 
 
-@router.get(
+@_paged_list(
     "/orders/unconfirmed",
-    dependencies=[require(READ)],
-    response_model=None,
-    responses={
-        **answer(IdList, "A page of unconfirmed orders", xml=True, headers=LINK_HEADER_DOC),
-        **problems(),
-    },
-    openapi_extra=_QUERY,
-    summary="Unconfirmed orders: ids, or basic objects with filter=basic",
+    IdList,
+    "A page of unconfirmed orders",
+    "Unconfirmed orders: ids, or basic objects with filter=basic",
 )
 def list_unconfirmed(request: Request) -> Response:
     query, page = service.list_unconfirmed(
         request.app.state.engine, request.query_params.multi_items()
     )
-    fmt = request_format(request)
-    items = page_items(query, page, ids_only=query.view.value == "full", fmt=fmt)
-    return _respond_page(request, page_envelope(query, page, items), fmt)
+    return _respond_page(request, query, page, ids_only=query.view.value == "full")
 
 
 @router.get("/orders/unconfirmed.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -137,8 +134,12 @@ def _shortened(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + f"... ({len(text)} characters)"
 
 
-def _respond_page(request: Request, document: dict[str, Any], fmt: Format) -> Response:
-    """A page of a list, with its RFC 8288 Link header (api/paging.py)."""
+def _respond_page(
+    request: Request, query: OrderQuery, page: OrderPage, *, ids_only: bool
+) -> Response:
+    """A page of a list in the asked format, with its RFC 8288 Link header (api/paging.py)."""
+    fmt = request_format(request)
+    document = page_envelope(query, page, page_items(query, page, ids_only=ids_only, fmt=fmt))
     paging = document["paging"]
     links = cursor_links(request, paging["page"], paging["pages"], paging["cursor"])
     body, media_type = render(document, fmt)

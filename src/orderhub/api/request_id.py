@@ -8,7 +8,9 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from orderhub.api.asgi import HttpMiddleware
 
 HEADER = b"x-request-id"
 #: A client's id is kept when it is 1 to 128 characters of letters, digits and `._:-`.
@@ -28,16 +30,10 @@ def _chosen(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestId:
+class RequestId(HttpMiddleware):
     """Pure ASGI middleware, outermost: every http answer carries the request's id."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _chosen(scope)
         token = _CURRENT.set(request_id)
 

@@ -18,6 +18,7 @@ from orderhub.api.paging import LINK_HEADER_DOC, link_header, page_url
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import answer, problems
 from orderhub.domain import InvalidInput
+from orderhub.domain.jsonfmt import fields_document
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.query.values import INT64_MAX
 from orderhub.services import webhooks as service
@@ -157,7 +158,7 @@ def delivery_page(found: list[Delivery], limit: int) -> dict[str, Any]:
     page, more = found[:limit], len(found) > limit
     cursor = str(page[-1].id) if more else None
     return {
-        "data": [delivery_document(d) for d in page],
+        "data": [fields_document(d) for d in page],
         "paging": {"size": limit, "cursor": cursor, "has_next": more},
     }
 
@@ -173,7 +174,7 @@ def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> 
     number = parse_id("subscription_id", subscription_id)
     delivery = parse_id("delivery_id", delivery_id)
     queued = service.resend_delivery(request.app.state.engine, number, delivery)
-    return _json(delivery_document(queued), 202)
+    return _json(fields_document(queued), 202)
 
 
 def _check_xml_text(body: WebhookIn) -> None:
@@ -195,20 +196,6 @@ def subscription_document(sub: Subscription) -> dict[str, Any]:
         "active": sub.active,
         "disabled_reason": sub.disabled_reason,
         "created_at": sub.created_at,
-    }
-
-
-def delivery_document(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "event_id": delivery.event_id,
-        "type": delivery.type,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "created_at": delivery.created_at,
-        "next_attempt_at": delivery.next_attempt_at,
-        "delivered_at": delivery.delivered_at,
     }
 
 

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from orderhub.cli.common import console, engine_from_settings, migrated_engine
 from orderhub.cli.errors import ChannelRefused, UsageError
-from orderhub.domain.jsonfmt import dumps
+from orderhub.domain.jsonfmt import dumps, fields_document
 from orderhub.services import channels as accounts
 from orderhub.services.cursor_zones import zoned_cursor
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
@@ -215,23 +215,12 @@ def quarantine_list(
     engine = migrated_engine()
     records, total = accounts.quarantined(engine, channel, page, page_size)
     if as_json:
-        typer.echo(dumps([_record(r) for r in records]).decode())
+        typer.echo(dumps([fields_document(r) for r in records]).decode())
         return
     table = Table("id", "channel", "external_id", "reason", "last seen", title=f"{total} records")
     for r in records:
         table.add_row(str(r.id), r.channel, r.external_id or "", r.reason, _when(r.last_seen))
     console.print(table)
-
-
-def _record(record: accounts.QuarantinedRecord) -> dict[str, object]:
-    return {
-        "id": record.id,
-        "channel": record.channel,
-        "external_id": record.external_id,
-        "reason": record.reason,
-        "last_seen": record.last_seen,
-        "payload": record.payload,
-    }
 
 
 def _configs() -> list[accounts.ChannelConfig]:

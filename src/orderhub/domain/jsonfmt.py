@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,11 @@ def money_text(amount: Decimal) -> str:
     if isinstance(exponent, int) and exponent >= -2:
         return str(amount.quantize(_CENTS))
     return format(normal, "f")
+
+
+def fields_document(record: Any) -> dict[str, Any]:
+    """A dataclass record's fields by name, as they are (not copied, unlike dataclasses.asdict)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def timestamp_text(value: datetime) -> str:

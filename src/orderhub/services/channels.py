@@ -29,12 +29,12 @@ from sqlalchemy import Engine
 from orderhub.channels.base import Account
 from orderhub.domain import InvalidInput, NotFound, OrderhubError
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.domain.jsonfmt import fields_document
 from orderhub.services.cursor_zones import zoned_cursor
 from orderhub.services.sync_health import (
     AccountRecord,
     SyncHealth,
     account_records,
-    health_document,
     run_document,
     sync_health,
 )
@@ -270,7 +270,7 @@ def channel_document(view: ChannelOverview) -> dict[str, Any]:
         "sync_interval": view.sync_interval,
         "missing_credentials": view.missing_credentials,
         "cursor": zoned_cursor(view.type, state.cursor) if state else None,
-        **health_document(view.health),
+        **fields_document(view.health),
         "last_run": run_document(view.last_run) if view.last_run else None,
     }
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import ChannelEventType
-from orderhub.domain.jsonfmt import dumps
+from orderhub.domain.jsonfmt import dumps, fields_document
 from orderhub.store import ScheduleRepository, UnitOfWork
 from orderhub.store.sync import ChannelState, Failures, SyncRepository, SyncRun
 from orderhub.store.webhooks import enqueue_channel_event
@@ -204,21 +204,10 @@ def _send(
     name, channel_type = account
     digest = hashlib.sha256(f"{kind}\n{name}\n{key}".encode()).hexdigest()
     event_id = "evt_" + digest[:24]
-    data = {"channel": name, "channel_type": channel_type, **health_document(health)}
+    data = {"channel": name, "channel_type": channel_type, **fields_document(health)}
     data["last_run"] = run_document(last_run) if last_run else None
     envelope = {"id": event_id, "type": str(kind), "timestamp": now, "data": data}
     return enqueue_channel_event(conn, str(kind), name, event_id, dumps(envelope), now)
-
-
-def health_document(health: SyncHealth) -> dict[str, Any]:
-    """The health fields as the API, the CLI's --json and the channel events show them."""
-    return {
-        "last_success_at": health.last_success_at,
-        "next_due_at": health.next_due_at,
-        "overdue": health.overdue,
-        "consecutive_failures": health.consecutive_failures,
-        "last_error": health.last_error,
-    }
 
 
 def run_document(run: SyncRun) -> dict[str, Any]:
