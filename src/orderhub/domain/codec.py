@@ -7,17 +7,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from orderhub.domain.order import (
+from orderhub.domain import (
     SCALAR_FIELDS,
     Address,
+    ChannelType,
     FieldKind,
     LineType,
     Order,
     OrderLine,
+    PaymentStatus,
+    Status,
     StatusChange,
     StatusSource,
 )
-from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
 #: The nested parts of an order, each stored and rendered as one JSON document.
 NESTED_FIELDS = ("shipping_address", "billing_address", "lines", "status_history", "extra")

@@ -13,20 +13,6 @@ from orderhub.domain.order import Order, StatusSource
 _NOT_NEWS = frozenset({"id", "updated_at", "status_history"})
 
 
-class EventType(StrEnum):
-    CREATED = "order.created"
-    UPDATED = "order.updated"
-    STATUS_CHANGED = "order.status_changed"
-
-
-class ChannelEventType(StrEnum):
-    """What happened to a channel account's syncing (docs/sync.md, "Sync health")."""
-
-    SYNC_FAILED = "channel.sync_failed"
-    SYNC_RECOVERED = "channel.sync_recovered"
-    OVERDUE = "channel.overdue"
-
-
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     field: str
@@ -43,6 +29,12 @@ class OrderEvent:
     changes: tuple[FieldChange, ...] = ()
     #: Who asked for it: the API key's name for merchant changes, None for channel and system.
     actor: str | None = None
+
+
+class EventType(StrEnum):
+    CREATED = "order.created"
+    UPDATED = "order.updated"
+    STATUS_CHANGED = "order.status_changed"
 
 
 def diff_orders(old: Order, new: Order) -> list[FieldChange]:
@@ -75,6 +67,14 @@ def events_for_change(
             OrderEvent(EventType.STATUS_CHANGED, order_id, at, source, tuple(status), actor)
         )
     return events
+
+
+class ChannelEventType(StrEnum):
+    """What happened to a channel account's syncing (docs/sync.md, "Sync health")."""
+
+    SYNC_FAILED = "channel.sync_failed"
+    SYNC_RECOVERED = "channel.sync_recovered"
+    OVERDUE = "channel.overdue"
 
 
 __all__ = [

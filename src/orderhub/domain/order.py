@@ -12,29 +12,6 @@ from orderhub.domain.money import Money
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
 
-class LineType(StrEnum):
-    ARTICLE = "article"
-    SERVICE = "service"
-    POSTAGE = "postage"
-    FEE = "fee"
-
-
-class StatusSource(StrEnum):
-    CHANNEL = "channel"
-    API = "api"
-    SYSTEM = "system"
-
-
-class PushStatus(StrEnum):
-    """Where the merchant's last change stands with the channel (None: nothing to push)."""
-
-    PENDING = "pending"
-    PUSHED = "pushed"
-    REFUSED = "refused"
-    UNSUPPORTED = "unsupported"
-    FAILED = "failed"  # transient failures until the retries ran out
-
-
 @dataclass(slots=True)
 class Address:
     name: str | None = None
@@ -47,6 +24,13 @@ class Address:
     country: str | None = None
     phone: str | None = None
     email: str | None = None
+
+
+class LineType(StrEnum):
+    ARTICLE = "article"
+    SERVICE = "service"
+    POSTAGE = "postage"
+    FEE = "fee"
 
 
 @dataclass(slots=True)
@@ -65,11 +49,27 @@ class OrderLine:
     returned_quantity: int = 0
 
 
+class StatusSource(StrEnum):
+    CHANNEL = "channel"
+    API = "api"
+    SYSTEM = "system"
+
+
 @dataclass(slots=True)
 class StatusChange:
     status: Status
     at: datetime
     source: StatusSource
+
+
+class PushStatus(StrEnum):
+    """Where the merchant's last change stands with the channel (None: nothing to push)."""
+
+    PENDING = "pending"
+    PUSHED = "pushed"
+    REFUSED = "refused"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"  # transient failures until the retries ran out
 
 
 @dataclass(slots=True)
@@ -126,6 +126,15 @@ class Order:
         return Money(amount, self.currency)
 
 
+@dataclass(frozen=True, slots=True)
+class ScalarField:
+    name: str
+    kind: FieldKind
+    nullable: bool
+    description: str
+    choices: tuple[str, ...] = ()
+
+
 class FieldKind(StrEnum):
     """How a top-level scalar field is typed, which decides how it is parsed and compared."""
 
@@ -136,15 +145,6 @@ class FieldKind(StrEnum):
     DATE = "date"
     DATETIME = "datetime"
     ENUM = "enum"
-
-
-@dataclass(frozen=True, slots=True)
-class ScalarField:
-    name: str
-    kind: FieldKind
-    nullable: bool
-    description: str
-    choices: tuple[str, ...] = ()
 
 
 def _enum(name: str, enum: type[StrEnum], description: str) -> ScalarField:

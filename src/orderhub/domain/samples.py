@@ -9,17 +9,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from orderhub.domain.order import (
-    Address,
-    ChannelType,
-    LineType,
-    Order,
-    OrderLine,
-    PaymentStatus,
-    Status,
-    StatusChange,
-    StatusSource,
-)
+from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange, StatusSource
+from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
 T = TypeVar("T")
 

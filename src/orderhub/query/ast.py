@@ -14,11 +14,6 @@ from orderhub.query.values import Value
 Fields = Mapping[str, ScalarField]
 
 
-class View(StrEnum):
-    FULL = "full"
-    BASIC = "basic"
-
-
 @dataclass(frozen=True, slots=True)
 class Filter:
     """One `field=modifier:value` condition. `values` is empty when the value is `$null`."""
@@ -50,6 +45,11 @@ class After:
     page: int
     #: paging.total as counted on the walk's first page: deep pages are not counted again.
     total: int | None = None
+
+
+class View(StrEnum):
+    FULL = "full"
+    BASIC = "basic"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,15 @@ from orderhub.domain import SCALAR_FIELDS, FieldKind, InvalidInput
 from orderhub.query.ast import After, Fields, Filter, SortKey
 from orderhub.query.values import Value, parse_value
 
-PARAMETER = "cursor"
-EXPECTED = "a cursor returned in paging.cursor by the same query (same filters and _sort)"
-
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
     fingerprint: str
     after: After
+
+
+PARAMETER = "cursor"
+EXPECTED = "a cursor returned in paging.cursor by the same query (same filters and _sort)"
 
 
 def fingerprint(filters: Sequence[Filter], sort: Sequence[SortKey]) -> str:

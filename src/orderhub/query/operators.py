@@ -13,14 +13,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from orderhub.domain import FieldKind
 from orderhub.query.values import Day, Value
 
-Column = ColumnElement[Any]
-Predicate = ColumnElement[bool]
-
 
 class Arity(Enum):
     ONE = "one value"
     MANY = "one or more comma-separated values"
     TWO = "exactly two comma-separated values"
+
+
+Column = ColumnElement[Any]
+Predicate = ColumnElement[bool]
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,13 +262,9 @@ def channel(
 def channel_document(view: ChannelOverview) -> dict[str, Any]:
     """An account as `GET /v1/channels` and `orderhub channels list --json` show it."""
     state = view.state
+    nested = ("state", "last_run", "health")
     return {
-        "name": view.name,
-        "type": view.type,
-        "configured": view.configured,
-        "base_url": view.base_url,
-        "sync_interval": view.sync_interval,
-        "missing_credentials": view.missing_credentials,
+        **{name: value for name, value in fields_document(view).items() if name not in nested},
         "cursor": zoned_cursor(view.type, state.cursor) if state else None,
         **fields_document(view.health),
         "last_run": run_document(view.last_run) if view.last_run else None,

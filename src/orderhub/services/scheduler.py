@@ -24,7 +24,7 @@ from orderhub.channels.base import Account
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.outbox import worker_name
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
-from orderhub.services.sync_health import notify_overdue
+from orderhub.services.sync_health import Watched, notify_overdue
 from orderhub.store import Claim, ScheduleRepository, SyncRepository, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -41,17 +41,8 @@ SyncFunction = Callable[..., SyncResult]
 _OVERDUE_LOOK = timedelta(seconds=10)
 
 
-class Schedulable(Protocol):
+class Schedulable(Watched, Protocol):
     """What the scheduler needs of an account: `ChannelConfig` (orderhub.toml) is one."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def sync_interval(self) -> float: ...
 
     def missing_credentials(self) -> list[str]: ...
 

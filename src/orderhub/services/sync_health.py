@@ -210,25 +210,17 @@ def _send(
     return enqueue_channel_event(conn, str(kind), name, event_id, dumps(envelope), now)
 
 
+#: What a run's record shows of the run itself (its account is the document's context).
+_RUN_FIELDS = ("id", "status", "full", "started_at", "finished_at")
+
+
 def run_document(run: SyncRun) -> dict[str, Any]:
     """A run's record with its totals: orders (all read), requests, seconds and the rest."""
     counts = run.counts
     return {
-        "id": run.id,
-        "status": run.status,
-        "full": run.full,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
+        **{name: getattr(run, name) for name in _RUN_FIELDS},
         "orders": counts.orders,
-        "orders_new": counts.orders_new,
-        "orders_changed": counts.orders_changed,
-        "orders_unchanged": counts.orders_unchanged,
-        "quarantined": counts.quarantined,
-        "acknowledged": counts.acknowledged,
-        "requests": counts.requests,
+        **fields_document(counts),
         "requests_per_1000_orders": counts.requests_per_1000,
-        "retries": counts.retries,
-        "errors": counts.errors,
-        "seconds": counts.seconds,
         "error": run.error,
     }
