@@ -40,17 +40,17 @@ _TEXT = "valid UTF-8 (percent-encoded in a URL) without NUL"
 
 
 class UriTooLong(InvalidInput):
-    status_code = 414
+    status_code = HTTPStatus.REQUEST_URI_TOO_LONG
     title = "URI too long"
 
 
 class HeadersTooLarge(InvalidInput):
-    status_code = 431
+    status_code = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
     title = "Request header fields too large"
 
 
 class BodyTooLarge(InvalidInput):
-    status_code = 413
+    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     title = "Content too large"
 
     def __init__(self) -> None:

@@ -17,6 +17,11 @@ class OrderhubError(Exception):
     title = "Internal error"
 
 
+class NotFound(OrderhubError):
+    status_code = 404
+    title = "Not found"
+
+
 class InvalidInput(OrderhubError):
     """A named parameter had a value that is not what was expected."""
 
@@ -29,11 +34,6 @@ class InvalidInput(OrderhubError):
         self.value = value
         got = "" if value is None else f", got {value!r}"
         super().__init__(f"{parameter}: expected {expected}{got}")
-
-
-class NotFound(OrderhubError):
-    status_code = 404
-    title = "Not found"
 
 
 class Conflict(OrderhubError):

@@ -12,7 +12,7 @@ first ok run after failed ones); the scheduler calls `notify_overdue` every tick
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -158,10 +158,7 @@ def announce_run(
 
 
 def notify_overdue(
-    engine: Engine,
-    configs: Sequence[Watched],
-    clock: Clock = SYSTEM_CLOCK,
-    scheduled: Mapping[str, datetime] | None = None,
+    engine: Engine, configs: Sequence[Watched], clock: Clock = SYSTEM_CLOCK
 ) -> list[str]:
     """Enqueue `channel.overdue` for each configured account that is overdue, once per
     episode (the event is keyed on the account and its last success, so a call every tick
@@ -169,7 +166,7 @@ def notify_overdue(
     now = clock.now()
     with engine.connect() as conn:  # a plain read: no write lock unless one is overdue
         records = account_records(conn)
-        due = ScheduleRepository(conn).due_times() if scheduled is None else scheduled
+        due = ScheduleRepository(conn).due_times()
     overdue = []
     for config in configs:
         record = records.get(config.name, AccountRecord())
