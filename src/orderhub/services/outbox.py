@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class RetryLater(Exception):
     """A transient failure; `after` (seconds) overrides the topic's backoff when given."""
 
-    def __init__(self, error: str, after: float | None = None) -> None:
+    def __init__(self, error: str, *, after: float | None = None) -> None:
         super().__init__(error)
         self.after = after
 
@@ -44,7 +44,7 @@ class Defer(Exception):
     """Not this row's turn yet (e.g. an earlier change of the same order is still waiting):
     due again after `after` seconds, and the wait spends none of its attempts."""
 
-    def __init__(self, reason: str, after: float) -> None:
+    def __init__(self, reason: str, *, after: float) -> None:
         super().__init__(reason)
         self.after = after
 
