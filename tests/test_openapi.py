@@ -96,6 +96,7 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
     }
     assert with_body == {
         ("PUT", "/v1/orders/{order_id}"),
+        ("POST", "/v1/orders/bulk"),
         ("POST", "/v1/webhooks"),
     } | ({("POST", "/v1/channels/{name}/webhook")} & with_body)
     for method, path in with_body:

@@ -16,6 +16,7 @@ from orderhub.api import (
     channel_webhooks,
     channels,
     docs,
+    jobs,
     limits,
     metrics,
     order_writes,
@@ -52,6 +53,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.add_middleware(limits.InputGuard)  # runs before the key check
     app.add_middleware(metrics.HttpMetrics)  # counts and times every answer (raised: a 500)
     _outermost(app)  # even a refusal, even an unexpected error, has its id and access line
+    app.include_router(jobs.router)  # first: /orders/bulk is not an order id
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
     app.include_router(channels.router)

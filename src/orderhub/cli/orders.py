@@ -79,7 +79,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print the API's JSON envelope."),
 ) -> None:
     """List orders with the same query language as GET /v1/orders."""
-    params = [_split(item) for item in filters]
+    params = [split_filter(item) for item in filters]
     if sort:
         params.append(("_sort", sort))
     size = page_size or (WALK_PAGE_SIZE if walk_all else 20)
@@ -163,7 +163,7 @@ def _parse(params: list[tuple[str, str]]) -> OrderQuery:
     return parse_query(params)
 
 
-def _split(item: str) -> tuple[str, str]:
+def split_filter(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     if not sep:
         raise InvalidInput("--filter", "field=[modifier:]value", item)
@@ -263,13 +263,13 @@ def confirm_command(
         console.print("no order matches: nothing to confirm")
         return
     console.print(f"{len(ids):,} order(s) to confirm")
-    if not yes and not _agreed("Confirm them?"):
+    if not yes and not agreed("Confirm them?"):
         console.print("nothing changed")
         raise typer.Exit(EXIT_FAILED)
     _confirm_each(engine, ids)
 
 
-def _agreed(question: str) -> bool:
+def agreed(question: str) -> bool:
     try:
         return typer.confirm(question, default=False)
     except typer.Abort:  # end of input, or Ctrl-C at the prompt
@@ -278,7 +278,7 @@ def _agreed(question: str) -> bool:
 
 
 def _matching_ids(engine: Engine, filters: list[str]) -> list[int]:
-    params = [_split(item) for item in filters]
+    params = [split_filter(item) for item in filters]
     return [row["id"] for page in walk_pages(engine, params, WALK_PAGE_SIZE) for row in page.rows]
 
 

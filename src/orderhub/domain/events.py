@@ -77,10 +77,17 @@ class ChannelEventType(StrEnum):
     OVERDUE = "channel.overdue"
 
 
+class JobEventType(StrEnum):
+    """What happened to a bulk job (docs/bulk-jobs.md)."""
+
+    FINISHED = "job.finished"
+
+
 __all__ = [
     "ChannelEventType",
     "EventType",
     "FieldChange",
+    "JobEventType",
     "OrderEvent",
     "diff_orders",
     "events_for_change",

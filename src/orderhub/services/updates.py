@@ -73,20 +73,21 @@ def update_order(
     for _ in range(_ATTEMPTS):
         try:
             with UnitOfWork(engine) as uow:
-                return _apply(uow, order_id, update, actor, if_match)
+                return apply_update(uow, order_id, update, actor, if_match)
         except _LostRace:
             if if_match is not None:
                 raise PreconditionFailed(order_id) from None
     raise Conflict(f"order {order_id} kept changing while this change was made; send it again")
 
 
-def _apply(
+def apply_update(
     uow: UnitOfWork,
     order_id: int,
     update: OrderUpdate,
     actor: str,
     if_match: Collection[int] | None,
 ) -> UpdateResult:
+    """The change in the caller's unit of work; every refusal is raised before any write."""
     stored = uow.orders.get_for_update(order_id)
     if stored is None:
         raise OrderNotFound(order_id)

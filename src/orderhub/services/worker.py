@@ -28,6 +28,7 @@ _OPTIONAL_TOPICS = (
     "orderhub.services.webhook_delivery",
     "orderhub.services.push",
     "orderhub.services.inbound",
+    "orderhub.services.jobs",
 )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, literal_column, select
+from sqlalchemy import Connection, Select, bindparam, case, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -52,6 +52,12 @@ BASIC_FIELDS = (
 
 _FULL_COLUMNS = [*ORDER_COLUMNS.values(), *(orders.c[n] for n in NESTED_FIELDS), orders.c.version]
 _BASIC_COLUMNS = [orders.c[n] for n in BASIC_FIELDS]
+# Built once: a statement made per call costs more to build and key than to run.
+_BY_ID = select(*_FULL_COLUMNS).where(orders.c.id == bindparam("order_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_TOUCH = (
+    orders.update().where(orders.c.id == bindparam("order_id")).values(version=orders.c.version)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,21 +222,19 @@ class OrderRepository:
         return ids
 
     def get(self, order_id: int) -> StoredOrder | None:
-        row = self.conn.execute(select(*_FULL_COLUMNS).where(orders.c.id == order_id)).first()
+        row = self.conn.execute(_BY_ID, {"order_id": order_id}).first()
         return None if row is None else stored(row._mapping)
 
     def get_for_update(self, order_id: int) -> StoredOrder | None:
         """The order, locked until this transaction ends, so concurrent writers take turns."""
-        stmt = select(*_FULL_COLUMNS).where(orders.c.id == order_id)
+        stmt = _BY_ID
         if self.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+            stmt = _BY_ID_LOCKED
         else:
             # SQLite has no row locks; a write that changes nothing takes the database's write
             # lock now, so the read below is not stale by the time this transaction writes.
-            self.conn.execute(
-                orders.update().where(orders.c.id == order_id).values(version=orders.c.version)
-            )
-        row = self.conn.execute(stmt).first()
+            self.conn.execute(_TOUCH, {"order_id": order_id})
+        row = self.conn.execute(stmt, {"order_id": order_id}).first()
         return None if row is None else stored(row._mapping)
 
     def update(self, order: Order, names: Iterable[str], expected_version: int) -> bool:

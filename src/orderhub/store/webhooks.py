@@ -246,17 +246,32 @@ def fan_out(conn: Connection, recorded: Sequence[RecordedEvent]) -> None:
                 )
 
 
+def enqueue_event(
+    conn: Connection, event_type: str, event_id: str, body: bytes, at: datetime
+) -> int:
+    """One delivery of an event of no order and no channel (e.g. `job.finished`) per active
+    subscription to its type, whatever the subscription's filter."""
+    return enqueue_channel_event(conn, event_type, None, event_id, body, at)
+
+
 def enqueue_channel_event(
-    conn: Connection, event_type: str, channel: str, event_id: str, body: bytes, at: datetime
+    conn: Connection,
+    event_type: str,
+    channel: str | None,
+    event_id: str,
+    body: bytes,
+    at: datetime,
 ) -> int:
     """One delivery of a channel event per active subscription to `event_type` whose filter
-    admits the account; a (subscription, event id) pair already enqueued is skipped. Returns
-    how many were enqueued now."""
+    admits the account (None: any filter); a (subscription, event id) pair already enqueued is
+    skipped. Returns how many were enqueued now."""
     queue = OutboxRepository(conn)
     payload = {"event_id": event_id, "type": event_type, "body": body.decode()}
     enqueued = 0
     for sub in WebhookRepository(conn).active():
-        if event_type not in sub.event_types or not _admits_channel(conn, sub, channel):
+        if event_type not in sub.event_types:
+            continue
+        if channel is not None and not _admits_channel(conn, sub, channel):
             continue
         added = queue.enqueue(
             TOPIC,
