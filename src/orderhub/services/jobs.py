@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, func, select
 
-from orderhub.domain import InvalidInput, NotFound, OrderhubError, Status
+from orderhub.domain import Conflict, InvalidInput, NotFound, OrderhubError, Status
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import JobEventType
 from orderhub.domain.jsonfmt import dumps
@@ -28,7 +28,7 @@ from orderhub.services.outbox import Backoff, Defer, register
 from orderhub.services.update_request import OrderUpdate, parse_flag, parse_update
 from orderhub.services.updates import apply_update
 from orderhub.store import UnitOfWork
-from orderhub.store.jobs import ItemOutcome, Job, JobRepository
+from orderhub.store.jobs import COUNTS, ItemOutcome, Job, JobRepository
 from orderhub.store.tables import ORDER_COLUMNS, orders
 from orderhub.store.webhooks import enqueue_event
 
@@ -45,16 +45,6 @@ ACTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
 }
 _NEEDS_VALUE = {"status": "one of " + ", ".join(s.value for s in Status), "vendor_ref": "a text"}
 _FIELDS = ("ids", "query", "action", "value", "notify_user", "dry_run")
-
-
-class JobNotFound(NotFound):
-    def __init__(self, job_id: int) -> None:
-        super().__init__(f"job {job_id} does not exist")
-
-
-class JobFinished(OrderhubError):
-    status_code = 409
-    title = "Job finished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +66,18 @@ class BulkRequest:
         if self.ids is not None:
             return {"ids": len(self.ids)}
         return {"query": self.query_text}
+
+
+class JobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} does not exist")
+
+
+class JobFinished(Conflict):
+    """The job has ended: nothing is left to cancel."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"job {job.id} is already {job.status}: nothing to cancel")
 
 
 def parse_bulk(body: object) -> BulkRequest:
@@ -164,10 +166,9 @@ def submit(engine: Engine, request: BulkRequest, actor: str, clock: Clock = SYST
 
 def get_job(engine: Engine, job_id: int) -> Job:
     with engine.connect() as conn:
-        job = JobRepository(conn).get(job_id)
-    if job is None:
-        raise JobNotFound(job_id)
-    return job
+        if job := JobRepository(conn).get(job_id):
+            return job
+    raise JobNotFound(job_id)
 
 
 def recent_jobs(engine: Engine, limit: int, before: int | None = None) -> list[Job]:
@@ -189,7 +190,7 @@ def cancel(engine: Engine, job_id: int) -> Job:
         if job is None:
             raise JobNotFound(job_id)
         if job.finished_at is not None:
-            raise JobFinished(f"job {job_id} is already {job.status}: nothing to cancel")
+            raise JobFinished(job)
         repo.request_cancel(job_id)
     return get_job(engine, job_id)
 
@@ -247,13 +248,12 @@ def _finish(uow: UnitOfWork, repo: JobRepository, job: Job, clock: Clock) -> Non
 
 def job_document(job: Job) -> dict[str, Any]:
     """A job as the API, the CLI and `job.finished` show it."""
-    counts = ("matched", "processed", "changed", "unchanged", "failed")
     return {
         "id": job.id,
         "status": job.status,
         **job.action,
         "selection": job.selection,
-        **{name: getattr(job, name) for name in counts},
+        **{name: getattr(job, name) for name in COUNTS},
         "cancel_requested": job.cancel_requested,
         "created_by": job.created_by,
         "created_at": job.created_at,

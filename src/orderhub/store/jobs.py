@@ -37,6 +37,8 @@ from orderhub.store.tables import metadata, orders
 from orderhub.store.types import Id64, Str, UTCDateTime
 
 FAILED = "failed"
+#: A job's counts: items in it, items done, and how each ended.
+COUNTS = ("matched", "processed", "changed", "unchanged", FAILED)
 
 jobs = Table(
     "jobs",
@@ -45,11 +47,7 @@ jobs = Table(
     Column("action", Text, nullable=False),  # JSON: {"action": ..., "value": ..., ...}
     Column("selection", Text, nullable=False),  # JSON: {"ids": [...]} or {"query": "..."}
     Column("status", Str(16), nullable=False),
-    Column("matched", Integer, nullable=False),
-    Column("processed", Integer, nullable=False),
-    Column("changed", Integer, nullable=False),
-    Column("unchanged", Integer, nullable=False),
-    Column("failed", Integer, nullable=False),
+    *(Column(name, Integer, nullable=False) for name in COUNTS),
     # The last order id done: the next batch starts after it.
     Column("checkpoint", Id64, nullable=False),
     Column("cancel_requested", Boolean, nullable=False),
@@ -108,7 +106,7 @@ class JobRepository:
             "action": dumps(action).decode(),
             "selection": dumps(selection).decode(),
             "status": "queued",
-            **dict.fromkeys(("matched", "processed", "changed", "unchanged", "failed"), 0),
+            **dict.fromkeys(COUNTS, 0),
             "checkpoint": 0,
             "cancel_requested": False,
             "created_by": actor,
@@ -207,7 +205,7 @@ class JobRepository:
             done,
             [{"order": i.order_id, "outcome": i.outcome, "reason": i.reason} for i in outcomes],
         )
-        counts = {name: 0 for name in ("changed", "unchanged", "failed")}
+        counts = dict.fromkeys(("changed", "unchanged", FAILED), 0)
         for item in outcomes:
             counts[item.outcome] += 1
         self.conn.execute(
