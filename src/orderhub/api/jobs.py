@@ -13,13 +13,17 @@ from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
 from orderhub.api.content_type import JSON_BODY
+from orderhub.api.order_writes import TEXT_PATTERN
 from orderhub.api.orders import parse_id
 from orderhub.api.paging import LINK_HEADER_DOC, link_header, page_url
+from orderhub.api.problems import problem
 from orderhub.api.render import JSON_TYPE, to_json
 from orderhub.api.schemas import _Closed, answer, problems
 from orderhub.domain import InvalidInput, Status
+from orderhub.query.values import INT64_MAX
 from orderhub.services import jobs as service
 from orderhub.services.keys import ApiKey
+from orderhub.services.update_request import MAX_VENDOR_REF
 
 router = APIRouter(prefix="/v1", tags=["bulk jobs"])
 _LIMIT = 100
@@ -80,30 +84,53 @@ _EXAMPLES = {
     "ship ids": {"value": {"ids": [1, 2, 3], "action": "status", "value": "shipped"}},
     "count first": {"value": {"query": "status=open", "action": "confirm", "dry_run": True}},
 }
+_STATUS_VALUES = [s.value for s in Status]
+#: One variant per action (what `value` it takes), and exactly one of ids and query.
 _BODY_SCHEMA = {
     "type": "object",
-    "additionalProperties": False,
     "required": ["action"],
-    "oneOf": [{"required": ["ids"]}, {"required": ["query"]}],
+    "oneOf": [
+        {"required": ["ids"], "not": {"required": ["query"]}},
+        {"required": ["query"], "not": {"required": ["ids"]}},
+    ],
+    "anyOf": [
+        {"properties": {"action": {"const": "confirm"}}, "not": {"required": ["value"]}},
+        {
+            "properties": {"action": {"const": "status"}, "value": {"enum": _STATUS_VALUES}},
+            "required": ["value"],
+        },
+        {
+            "properties": {
+                "action": {"const": "vendor_ref"},
+                "value": {
+                    "anyOf": [
+                        {"type": "string", "maxLength": MAX_VENDOR_REF, "pattern": TEXT_PATTERN},
+                        {"type": "null"},
+                    ]
+                },
+            },
+            "required": ["value"],
+        },
+    ],
+    "additionalProperties": False,
     "properties": {
         "ids": {
             "type": "array",
             "minItems": 1,
             "maxItems": service.MAX_IDS,
-            "items": {"type": "integer", "format": "int64", "minimum": 1},
+            "items": {"type": "integer", "format": "int64", "minimum": 1, "maximum": INT64_MAX},
             "description": "The orders to act on (ids that name no order fail).",
         },
         "query": {
             "type": "string",
-            "maxLength": 8192,
-            "description": "The list's filters as a query string: every order matching now.",
+            "description": "The list's filters as a query string: every order matching now "
+            "(docs/query-language.md; the pattern shows a few of them).",
+            "pattern": "^(status=(open|shipped|delivered)(&channel=[a-z0-9-]{1,20})?)?$",
         },
         "action": {"type": "string", "enum": list(service.ACTIONS)},
         "value": {
-            "type": ["string", "null"],
-            "description": "status: one of "
-            + ", ".join(s.value for s in Status)
-            + "; vendor_ref: the reference (null clears it); none for confirm.",
+            "description": "status: the new status; vendor_ref: the reference (null clears "
+            "it); confirm takes none.",
         },
         "notify_user": {"type": "boolean", "description": "E-mail each customer, as PUT does."},
         "dry_run": {"type": "boolean", "description": "Count the orders; make no job."},
@@ -115,7 +142,7 @@ _CURSOR = {
     "in": "query",
     "required": False,
     "description": "paging.cursor of the previous page.",
-    "schema": {"type": "integer", "format": "int64", "minimum": 0},
+    "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": INT64_MAX},
 }
 
 
@@ -146,6 +173,19 @@ async def bulk(request: Request, key: ApiKey = require(WRITE)) -> Response:
     job = await run_in_threadpool(service.submit, engine, bulk_request, key.name)
     headers = {"Location": f"/v1/jobs/{job.id}"}
     return _json(service.job_document(job), 202, headers)
+
+
+@router.api_route(
+    "/orders/bulk",
+    methods=["GET", "PUT", "DELETE", "PATCH"],
+    include_in_schema=False,
+    dependencies=[require(READ)],
+)
+def bulk_is_post_only(request: Request) -> Response:
+    """Not an order id: without this, PUT /orders/bulk would read `bulk` as one."""
+    return problem(
+        request, 405, "Method Not Allowed", "POST only", "http", headers={"Allow": "POST"}
+    )
 
 
 @router.get(
@@ -231,7 +271,7 @@ def _cursor(request: Request, accepted: tuple[str, ...]) -> int:
     if not values:
         return 0
     raw = values[0]
-    if len(values) > 1 or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+    if len(values) > 1 or not raw.isascii() or not raw.isdigit() or int(raw[:20]) > INT64_MAX:
         raise InvalidInput("cursor", "one paging.cursor of the previous page", raw[:40])
     return int(raw)
 

@@ -16,7 +16,7 @@ from typing import Any
 from orderhub.query.values import INT64_MAX
 
 #: Path parameters that are 64-bit ids (the routes read them as text: `42.xml` works too).
-PATH_IDS = ("order_id", "subscription_id", "delivery_id")
+PATH_IDS = ("order_id", "subscription_id", "delivery_id", "job_id")
 #: A channel account's name as orderhub.toml may give it (an unknown one is a 404).
 CHANNEL_NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _PROBLEM = {"schema": {"$ref": "#/components/schemas/Problem"}}

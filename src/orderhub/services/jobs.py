@@ -25,7 +25,7 @@ from orderhub.domain.jsonfmt import dumps
 from orderhub.query import OrderQuery, compile_query, parse_query
 from orderhub.query.parser import RESERVED
 from orderhub.services.outbox import Backoff, Defer, register
-from orderhub.services.update_request import OrderUpdate, parse_flag, parse_update
+from orderhub.services.update_request import OrderUpdate, parse_update
 from orderhub.services.updates import apply_update
 from orderhub.store import UnitOfWork
 from orderhub.store.jobs import COUNTS, ItemOutcome, Job, JobRepository
@@ -88,7 +88,7 @@ def parse_bulk(body: object) -> BulkRequest:
         if name not in _FIELDS:
             raise InvalidInput(name, "no such field; a bulk request has " + ", ".join(_FIELDS))
     action = body.get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise InvalidInput("action", "one of " + ", ".join(ACTIONS), action)
     value = body.get("value")
     if action in _NEEDS_VALUE and "value" not in body:
@@ -96,16 +96,22 @@ def parse_bulk(body: object) -> BulkRequest:
     if action not in _NEEDS_VALUE and "value" in body:
         raise InvalidInput("value", f"nothing: {action} takes no value")
     put = ACTIONS[action](value)
-    if "notify_user" in body:
-        put["notify_user"] = body["notify_user"]
+    put["notify_user"] = _boolean(body, "notify_user")
     update = _update(put)
-    dry_run = parse_flag("dry_run", body["dry_run"]) if "dry_run" in body else False
+    dry_run = _boolean(body, "dry_run")
     if ("ids" in body) == ("query" in body):
         raise InvalidInput("ids", "exactly one of ids (a list of order ids) and query")
     if "ids" in body:
         return BulkRequest(action, value, update, _ids(body["ids"]), None, None, dry_run)
     text = body["query"]
     return BulkRequest(action, value, update, None, _query(text), text, dry_run)
+
+
+def _boolean(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(name, "true or false", value)
+    return value
 
 
 def _update(put: dict[str, Any]) -> OrderUpdate:
@@ -121,9 +127,19 @@ def _ids(raw: object) -> tuple[int, ...]:
     expected = f"a list of 1 to {MAX_IDS:,} order ids (positive integers)"
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_IDS:
         raise InvalidInput("ids", expected, raw if not isinstance(raw, list) else None)
-    if not all(type(i) is int and 0 < i < 2**63 for i in raw):
+    ids = tuple(_whole(i) for i in raw)
+    if not all(0 < i < 2**63 for i in ids):
         raise InvalidInput("ids", expected)
-    return tuple(raw)
+    return ids
+
+
+def _whole(item: object) -> int:
+    """A JSON integer; 7.0 is one too, as JSON Schema counts it."""
+    if type(item) is int:
+        return item
+    if type(item) is float and item.is_integer():
+        return int(item)
+    return 0
 
 
 def _query(text: object) -> OrderQuery:
