@@ -1,25 +1,18 @@
-"""Canonical orders.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-23
-"""
+"""Canonical orders."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from orderhub.store.types import Amount, Id64, Str, UTCDateTime
+from orderhub.store.migrations.columns import create_id_table, create_index
+from orderhub.store.types import Amount, Str, UTCDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "orders",
-        sa.Column("id", Id64, autoincrement=True, nullable=False),
         sa.Column("channel", Str(64), nullable=False),
         sa.Column("channel_type", Str(16), nullable=False),
         sa.Column("external_id", Str(128), nullable=False),
@@ -55,7 +48,6 @@ def upgrade() -> None:
         sa.Column("status_history", sa.Text(), nullable=False),
         sa.Column("extra", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_orders"),
         sa.UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
     )
     for columns in (
@@ -68,7 +60,7 @@ def upgrade() -> None:
         ["vendor_ref"],
         ["email"],
     ):
-        op.create_index(f"ix_orders_{'_'.join(columns)}", "orders", columns)
+        create_index("orders", *columns)
 
 
 def downgrade() -> None:

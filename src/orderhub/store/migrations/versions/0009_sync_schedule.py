@@ -1,9 +1,4 @@
-"""Scheduled syncs: each channel account's next due time and the worker leasing it.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-06
-"""
+"""Scheduled syncs: each channel account's next due time and the worker leasing it."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from orderhub.store.types import Str, UTCDateTime
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
