@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.schema import SchemaItem
 
 from orderhub.store.types import Id64
 
 
-def create_id_table(name: str, *items: sa.Column[object] | sa.Constraint) -> None:
+def create_id_table(name: str, *items: SchemaItem) -> None:
     """`op.create_table` with a 64-bit autoincrement `id` first, the primary key `pk_<name>`."""
     op.create_table(
         name,
