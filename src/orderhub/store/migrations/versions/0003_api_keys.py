@@ -17,9 +17,9 @@ def upgrade() -> None:
         sa.Column("prefix", Str(32), nullable=False),
         sa.Column("hash", Str(64), nullable=False),
         sa.Column("scopes", Str(255), nullable=False),
-        sa.Column("daily_limit", sa.BigInteger(), nullable=True),
+        sa.Column("daily_limit", sa.BigInteger()),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", UTCDateTime()),
         sa.UniqueConstraint("name", name="uq_api_keys_name"),
         sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
     )

@@ -15,10 +15,10 @@ def upgrade() -> None:
         "webhook_subscriptions",
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("event_types", Str(255), nullable=False),
-        sa.Column("filter", sa.Text(), nullable=True),
+        sa.Column("filter", sa.Text()),
         sa.Column("secret", Str(128), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("disabled_reason", sa.Text(), nullable=True),
+        sa.Column("disabled_reason", sa.Text()),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
 

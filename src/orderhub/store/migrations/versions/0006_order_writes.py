@@ -11,7 +11,7 @@ down_revision = "0002"
 
 def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
-        batch.add_column(sa.Column("carrier", Str(64), nullable=True))
+        batch.add_column(sa.Column("carrier", Str(64)))
 
 
 def downgrade() -> None:

@@ -11,8 +11,8 @@ down_revision = "0006"
 
 def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
-        batch.add_column(sa.Column("push_status", Str(16), nullable=True))
-        batch.add_column(sa.Column("push_error", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("push_status", Str(16)))
+        batch.add_column(sa.Column("push_error", sa.Text()))
         batch.create_index("ix_orders_push_status", ["push_status"])
 
 

@@ -14,10 +14,10 @@ def upgrade() -> None:
         "sync_schedule",
         sa.Column("channel", Str(64), nullable=False),
         sa.Column("next_due_at", UTCDateTime(), nullable=False),
-        sa.Column("lease_owner", Str(64), nullable=True),
-        sa.Column("lease_until", UTCDateTime(), nullable=True),
+        sa.Column("lease_owner", Str(64)),
+        sa.Column("lease_until", UTCDateTime()),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("last_started_at", UTCDateTime(), nullable=True),
+        sa.Column("last_started_at", UTCDateTime()),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("channel", name="pk_sync_schedule"),
     )
