@@ -69,6 +69,10 @@ webhook_subscriptions = id_table(
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
+    """Events of `event_types` on the orders `filter` matches (every order when None) go to
+    `url`, signed with `secret`, while `active`: a 410 Gone from `url` disables it, saying so
+    in `disabled_reason`."""
+
     id: int
     url: str
     event_types: tuple[str, ...]
@@ -149,9 +153,8 @@ class WebhookRepository(Repository):
         return self._first(stmt, _subscription)
 
     def all(self) -> list[Subscription]:
-        return self._all(
-            select(webhook_subscriptions).order_by(webhook_subscriptions.c.id), _subscription
-        )
+        stmt = select(webhook_subscriptions).order_by(webhook_subscriptions.c.id)
+        return self._all(stmt, _subscription)
 
     def delete(self, subscription_id: int) -> bool:
         """Delete it and fail its pending deliveries; True when there was one."""
