@@ -14,18 +14,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, Table, Text, select
+from sqlalchemy import BigInteger, Column, Connection, Index, Text, select
 
 from orderhub.domain.events import EventType, OrderEvent
 from orderhub.domain.jsonfmt import dumps
 from orderhub.store.bulk import execute_many
-from orderhub.store.tables import metadata
-from orderhub.store.types import Id64, Str, UTCDateTime
+from orderhub.store.repository import Repository
+from orderhub.store.tables import id_table
+from orderhub.store.types import Str, UTCDateTime
 
-events = Table(
+events = id_table(
     "events",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     # The stable id subscribers de-duplicate on (the Standard Webhooks `webhook-id`).
     Column("event_id", Str(40), nullable=False, unique=True),
     Column("type", Str(40), nullable=False),
@@ -37,10 +36,8 @@ events = Table(
     Index(None, "order_id"),
 )
 
-order_changes = Table(
+order_changes = id_table(
     "order_changes",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("order_id", BigInteger, nullable=False),
     Column("event_id", Str(40), nullable=False),
     Column("at", UTCDateTime, nullable=False),
@@ -73,10 +70,7 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
 
 
-class EventRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class EventRepository(Repository):
     def record(self, batch: Sequence[OrderEvent]) -> list[RecordedEvent]:
         """Store events (and, for updates, one history row per changed field); feed the sinks."""
         if not batch:
@@ -97,11 +91,11 @@ class EventRepository:
             .where(order_changes.c.order_id == order_id)
             .order_by(order_changes.c.id)
         )
-        return [_change(row._mapping) for row in self.conn.execute(stmt)]
+        return self._all(stmt, _change)
 
     def for_order(self, order_id: int) -> list[dict[str, Any]]:
         stmt = select(events).where(events.c.order_id == order_id).order_by(events.c.id)
-        return [dict(row._mapping) | {"data": _exact(row.data)} for row in self.conn.execute(stmt)]
+        return self._all(stmt, lambda row: dict(row) | {"data": _exact(row["data"])})
 
 
 def event_payload(recorded: RecordedEvent) -> dict[str, Any]:
@@ -118,15 +112,12 @@ def event_payload(recorded: RecordedEvent) -> dict[str, Any]:
 
 
 def _event_row(recorded: RecordedEvent) -> dict[str, Any]:
-    event = recorded.event
-    return {
+    """The events row: the payload's columns, the actor, and the payload itself as `data`."""
+    payload = event_payload(recorded)
+    return {name: payload[name] for name in ("type", "order_id", "occurred_at", "source")} | {
         "event_id": recorded.event_id,
-        "type": str(event.type),
-        "order_id": event.order_id,
-        "occurred_at": event.occurred_at,
-        "source": str(event.source),
-        "actor": event.actor,
-        "data": dumps(event_payload(recorded)).decode(),
+        "actor": recorded.event.actor,
+        "data": dumps(payload).decode(),
     }
 
 

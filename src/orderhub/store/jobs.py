@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    Connection,
     Integer,
     PrimaryKeyConstraint,
     Table,
@@ -33,17 +32,16 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.domain.jsonfmt import dumps, loads
-from orderhub.store.tables import metadata, orders
+from orderhub.store.repository import Repository
+from orderhub.store.tables import id_table, metadata, orders
 from orderhub.store.types import Id64, Str, UTCDateTime
 
 FAILED = "failed"
 #: A job's counts: items in it, items done, and how each ended.
 COUNTS = ("matched", "processed", "changed", "unchanged", FAILED)
 
-jobs = Table(
+jobs = id_table(
     "jobs",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("action", Text, nullable=False),  # JSON: {"action": ..., "value": ..., ...}
     Column("selection", Text, nullable=False),  # JSON: {"ids": [...]} or {"query": "..."}
     Column("status", Str(16), nullable=False),
@@ -94,10 +92,7 @@ class ItemOutcome:
     reason: str | None = None
 
 
-class JobRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class JobRepository(Repository):
     def create(
         self, action: dict[str, Any], selection: dict[str, Any], actor: str, at: datetime
     ) -> int:
@@ -163,22 +158,20 @@ class JobRepository:
         return int(count)
 
     def get(self, job_id: int) -> Job | None:
-        row = self.conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-        return _job(row._mapping) if row else None
+        return self._first(select(jobs).where(jobs.c.id == job_id), _job)
 
     def get_for_update(self, job_id: int) -> Job | None:
         stmt = select(jobs).where(jobs.c.id == job_id)
         if self.conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        row = self.conn.execute(stmt).first()
-        return _job(row._mapping) if row else None
+        return self._first(stmt, _job)
 
     def recent(self, limit: int, before: int | None = None) -> list[Job]:
         """Jobs newest first, older than id `before` when given."""
         stmt = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
         if before is not None:
             stmt = stmt.where(jobs.c.id < before)
-        return [_job(row._mapping) for row in self.conn.execute(stmt)]
+        return self._all(stmt, _job)
 
     def next_items(self, job: Job, limit: int) -> list[int]:
         """The next order ids to act on, after the job's checkpoint."""

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Connection,
     Date,
     ForeignKey,
     RowMapping,
@@ -24,13 +23,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
-from orderhub.store.tables import metadata
-from orderhub.store.types import Id64, Str, UTCDateTime
+from orderhub.store.repository import Repository, from_row
+from orderhub.store.tables import id_table, metadata
+from orderhub.store.types import Str, UTCDateTime
 
-api_keys = Table(
+api_keys = id_table(
     "api_keys",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("name", Str(64), nullable=False, unique=True),
     # The key's public id: how a presented key is found (unique, so indexed).
     Column("prefix", Str(32), nullable=False, unique=True),
@@ -125,10 +123,7 @@ _ADD_USAGE: dict[str, Executable] = {
 }
 
 
-class KeyRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class KeyRepository(Repository):
     def insert(
         self,
         *,
@@ -164,12 +159,10 @@ class KeyRepository:
         return self.conn.execute(stmt).first() is not None
 
     def by_prefix(self, prefix: str) -> StoredKey | None:
-        row = self.conn.execute(_BY_PREFIX, {"prefix": prefix}).first()
-        return None if row is None else _stored(row._mapping)
+        return self._first(_BY_PREFIX, _stored, {"prefix": prefix})
 
     def by_name(self, name: str) -> StoredKey | None:
-        row = self.conn.execute(select(*_KEY_COLUMNS).where(api_keys.c.name == name)).first()
-        return None if row is None else _stored(row._mapping)
+        return self._first(select(*_KEY_COLUMNS).where(api_keys.c.name == name), _stored)
 
     def revoke(self, key_id: int, at: datetime) -> None:
         self.conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=at))
@@ -195,18 +188,10 @@ class KeyRepository:
             key_usage, and_(key_usage.c.key_id == api_keys.c.id, key_usage.c.day == day)
         )
         stmt = select(*_KEY_COLUMNS, key_usage.c.count.label("used")).select_from(joined)
-        rows = self.conn.execute(stmt.order_by(api_keys.c.name))
-        return [KeyWithUsage(_stored(row._mapping), int(row.used or 0)) for row in rows]
+        stmt = stmt.order_by(api_keys.c.name)
+        return self._all(stmt, lambda row: KeyWithUsage(_stored(row), int(row["used"] or 0)))
 
 
 def _stored(mapping: RowMapping) -> StoredKey:
-    return StoredKey(
-        id=mapping["id"],
-        name=mapping["name"],
-        prefix=mapping["prefix"],
-        hash=mapping["hash"],
-        scopes=frozenset(s for s in mapping["scopes"].split(",") if s),
-        daily_limit=mapping["daily_limit"],
-        created_at=mapping["created_at"],
-        revoked_at=mapping["revoked_at"],
-    )
+    scopes = frozenset(s for s in mapping["scopes"].split(",") if s)
+    return from_row(StoredKey, mapping, scopes=scopes)

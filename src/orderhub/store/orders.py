@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, case, func, literal_column, select
+from sqlalchemy import Select, bindparam, case, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -29,6 +29,7 @@ from orderhub.domain.ownership import merge as apply_report
 from orderhub.query import OrderQuery, View, compile_query
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
+from orderhub.store.repository import Repository
 from orderhub.store.tables import ORDER_COLUMNS, orders
 
 #: Fields of the basic view (seed 001's "basic data").
@@ -97,10 +98,7 @@ class OrderPage:
         return math.ceil(self.total / self.page_size) if self.total else 0
 
 
-class OrderRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class OrderRepository(Repository):
     def insert_many(self, batch: Sequence[Order]) -> None:
         """Insert new orders (no conflict handling): the fast path for generated data."""
         if batch:
@@ -222,8 +220,7 @@ class OrderRepository:
         return ids
 
     def get(self, order_id: int) -> StoredOrder | None:
-        row = self.conn.execute(_BY_ID, {"order_id": order_id}).first()
-        return None if row is None else stored(row._mapping)
+        return self._first(_BY_ID, stored, {"order_id": order_id})
 
     def get_for_update(self, order_id: int) -> StoredOrder | None:
         """The order, locked until this transaction ends, so concurrent writers take turns."""
@@ -234,8 +231,7 @@ class OrderRepository:
             # SQLite has no row locks; a write that changes nothing takes the database's write
             # lock now, so the read below is not stale by the time this transaction writes.
             self.conn.execute(_TOUCH, {"order_id": order_id})
-        row = self.conn.execute(stmt, {"order_id": order_id}).first()
-        return None if row is None else stored(row._mapping)
+        return self._first(stmt, stored, {"order_id": order_id})
 
     def update(self, order: Order, names: Iterable[str], expected_version: int) -> bool:
         """Write the named fields of `order` and bump its version, only if it is still at
@@ -256,7 +252,7 @@ class OrderRepository:
     def with_vendor_ref(self, vendor_ref: str) -> list[StoredOrder]:
         """Every order carrying this merchant reference (test and pending ones too), by id."""
         stmt = select(*_FULL_COLUMNS).where(orders.c.vendor_ref == vendor_ref)
-        return [stored(row._mapping) for row in self.conn.execute(stmt.order_by(orders.c.id))]
+        return self._all(stmt.order_by(orders.c.id), stored)
 
     def ids_by_external(self, channel: str, external_ids: Iterable[str]) -> dict[str, int]:
         stmt = select(orders.c.external_id, orders.c.id).where(

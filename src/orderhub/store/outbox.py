@@ -18,22 +18,19 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Connection,
     Index,
     Integer,
-    Table,
     Text,
     and_,
-    or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from orderhub.domain.clock import SYSTEM_CLOCK
 from orderhub.domain.jsonfmt import dumps, loads
-from orderhub.store.tables import metadata
-from orderhub.store.types import Id64, Str, UTCDateTime
+from orderhub.store.repository import Repository, from_row, lease_free
+from orderhub.store.tables import id_table
+from orderhub.store.types import Str, UTCDateTime
 
 #: How long a worker holds a leased row; past it (a crashed worker) the row is due again.
 LEASE_SECONDS = 60.0
@@ -45,10 +42,8 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # gave up: retries exhausted or a permanent refusal
 
 
-outbox = Table(
+outbox = id_table(
     "outbox",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("topic", Str(32), nullable=False),
     # Makes enqueueing idempotent: the same key is enqueued once (e.g. subscription + event).
     Column("dedupe_key", Str(200), unique=True),
@@ -86,10 +81,7 @@ def now() -> datetime:
     return SYSTEM_CLOCK.now()
 
 
-class OutboxRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class OutboxRepository(Repository):
     def enqueue(
         self,
         topic: str,
@@ -102,9 +94,8 @@ class OutboxRepository:
     ) -> bool:
         """Add a row, due at `available_at` (default: `at`, its creation time, default now);
         False when dedupe_key was already enqueued (nothing is added twice)."""
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         at = at or now()
-        stmt = dialect.insert(outbox).values(
+        stmt = self._insert(outbox).values(
             topic=topic,
             dedupe_key=dedupe_key,
             order_id=order_id,
@@ -114,8 +105,8 @@ class OutboxRepository:
             next_attempt_at=available_at or at,
             created_at=at,
         )
-        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(outbox.c.id)
-        return self.conn.execute(stmt).first() is not None
+        added = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(outbox.c.id)
+        return self.conn.execute(added).first() is not None
 
     def lease(
         self,
@@ -135,13 +126,10 @@ class OutboxRepository:
             outbox.c.topic.in_(list(topics)),
             outbox.c.status == OutboxStatus.PENDING.value,
             outbox.c.next_attempt_at <= at,
-            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < at),
+            lease_free(outbox.c.lease_until, at),
         )
         pick = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
-        pick = pick.limit(limit)
-        if self.conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        ids = [row.id for row in self.conn.execute(pick)]
+        ids = [row.id for row in self.conn.execute(self._skip_locked(pick.limit(limit)))]
         if not ids:
             return []
         self.conn.execute(
@@ -150,7 +138,7 @@ class OutboxRepository:
             .values(lease_owner=owner, lease_until=at + timedelta(seconds=lease_for))
         )
         stmt = select(outbox).where(outbox.c.id.in_(ids), outbox.c.lease_owner == owner)
-        return [_item(row._mapping) for row in self.conn.execute(stmt.order_by(outbox.c.id))]
+        return self._all(stmt.order_by(outbox.c.id), _item)
 
     def complete(self, item_id: int, owner: str, at: datetime | None = None) -> bool:
         return self._finish(item_id, owner, status=OutboxStatus.DELIVERED, delivered_at=at or now())
@@ -186,8 +174,7 @@ class OutboxRepository:
         return result.rowcount == 1
 
     def get(self, item_id: int) -> OutboxItem | None:
-        row = self.conn.execute(select(outbox).where(outbox.c.id == item_id)).first()
-        return None if row is None else _item(row._mapping)
+        return self._first(select(outbox).where(outbox.c.id == item_id), _item)
 
     def list(
         self, topic: str | None = None, status: str | None = None, limit: int = 100
@@ -197,7 +184,7 @@ class OutboxRepository:
             stmt = stmt.where(outbox.c.topic == topic)
         if status is not None:
             stmt = stmt.where(outbox.c.status == status)
-        return [_item(row._mapping) for row in self.conn.execute(stmt)]
+        return self._all(stmt, _item)
 
     def _finish(self, item_id: int, owner: str, count_attempt: bool = True, **values: Any) -> bool:
         """Settle a leased row; False if the lease was lost to another worker meanwhile."""
@@ -212,14 +199,4 @@ class OutboxRepository:
 
 
 def _item(row: Any) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        topic=row["topic"],
-        payload=loads(row["payload"]),
-        attempts=row["attempts"],
-        order_id=row["order_id"],
-        dedupe_key=row["dedupe_key"],
-        status=row["status"],
-        created_at=row["created_at"],
-        last_error=row["last_error"],
-    )
+    return from_row(OutboxItem, row, payload=loads(row["payload"]))

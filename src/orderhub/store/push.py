@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from orderhub.domain.order import PushStatus
 from orderhub.store.outbox import OutboxStatus, outbox
+from orderhub.store.repository import Repository
 from orderhub.store.tables import orders
 
 TOPIC = "push"
 
 
-class PushRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class PushRepository(Repository):
     def set_state(
         self,
         order_id: int,

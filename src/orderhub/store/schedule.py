@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, Table, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, Integer, Table, and_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderhub.store.repository import Repository, from_row, lease_free
 from orderhub.store.tables import metadata
 from orderhub.store.types import Str, UTCDateTime
 
@@ -58,17 +58,13 @@ class Claim:
     consecutive_failures: int
 
 
-class ScheduleRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class ScheduleRepository(Repository):
     def add(self, due: Mapping[str, datetime], at: datetime) -> int:
         """Schedule these accounts, each first due at its time; those already there are left
         as they are. Returns how many were added."""
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         added = 0
         for channel, due_at in due.items():
-            stmt = dialect.insert(sync_schedule).values(
+            stmt = self._insert(sync_schedule).values(
                 channel=channel, next_due_at=due_at, consecutive_failures=0, updated_at=at
             )
             stmt = stmt.on_conflict_do_nothing(index_elements=["channel"])
@@ -102,10 +98,7 @@ class ScheduleRepository:
         claimable = _claimable(channels, at)
         pick = select(sync_schedule.c.channel, sync_schedule.c.consecutive_failures)
         pick = pick.where(claimable).order_by(sync_schedule.c.next_due_at, sync_schedule.c.channel)
-        pick = pick.limit(1)
-        if self.conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        row = self.conn.execute(pick).first()
+        row = self.conn.execute(self._skip_locked(pick.limit(1))).first()
         if row is None:
             return None
         until = at + timedelta(seconds=lease_for)
@@ -146,13 +139,10 @@ class ScheduleRepository:
         return result.rowcount == 1
 
     def get(self, channel: str) -> ScheduleEntry | None:
-        stmt = select(sync_schedule).where(sync_schedule.c.channel == channel)
-        row = self.conn.execute(stmt).first()
-        return None if row is None else _entry(row._mapping)
+        return self._first(select(sync_schedule).where(sync_schedule.c.channel == channel), _entry)
 
     def entries(self) -> list[ScheduleEntry]:
-        rows = self.conn.execute(select(sync_schedule).order_by(sync_schedule.c.channel))
-        return [_entry(row._mapping) for row in rows]
+        return self._all(select(sync_schedule).order_by(sync_schedule.c.channel), _entry)
 
     def due_times(self) -> dict[str, datetime]:
         """Each scheduled account's next due time."""
@@ -170,16 +160,9 @@ def _claimable(channels: Sequence[str], at: datetime) -> ColumnElement[bool]:
     return and_(
         sync_schedule.c.channel.in_(list(channels)),
         sync_schedule.c.next_due_at <= at,
-        or_(sync_schedule.c.lease_until.is_(None), sync_schedule.c.lease_until < at),
+        lease_free(sync_schedule.c.lease_until, at),
     )
 
 
 def _entry(row: Any) -> ScheduleEntry:
-    return ScheduleEntry(
-        channel=row["channel"],
-        next_due_at=row["next_due_at"],
-        lease_owner=row["lease_owner"],
-        lease_until=row["lease_until"],
-        consecutive_failures=row["consecutive_failures"],
-        last_started_at=row["last_started_at"],
-    )
+    return from_row(ScheduleEntry, row)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     Float,
     Index,
     Integer,
@@ -29,11 +28,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from orderhub.domain.jsonfmt import dumps, loads
-from orderhub.store.tables import metadata
-from orderhub.store.types import Id64, Str, UTCDateTime
+from orderhub.store.repository import Repository, from_row
+from orderhub.store.tables import id_table, metadata
+from orderhub.store.types import Str, UTCDateTime
 
 channel_state = Table(
     "channel_state",
@@ -47,10 +46,8 @@ channel_state = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-sync_runs = Table(
+sync_runs = id_table(
     "sync_runs",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("channel", Str(64), nullable=False),
     Column("full", Boolean, nullable=False),
     # running | ok | failed | interrupted (a run found still "running" by the next one)
@@ -70,10 +67,8 @@ sync_runs = Table(
     Index(None, "channel", "id"),
 )
 
-quarantine = Table(
+quarantine = id_table(
     "quarantine",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("channel", Str(64), nullable=False),
     # The channel's id when the record has a readable one, else a hash of the payload.
     Column("record_key", Str(128), nullable=False),
@@ -164,23 +159,16 @@ class QuarantinedRecord:
 COUNT_NAMES = tuple(f.name for f in fields(RunCounts))
 
 
-class SyncRepository:
+class SyncRepository(Repository):
     """Reads and writes channel_state, sync_runs and quarantine on one connection."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
 
     # --- cursors ---------------------------------------------------------------------------
 
     def state(self, channel: str) -> ChannelState | None:
-        row = self.conn.execute(
-            select(channel_state).where(channel_state.c.channel == channel)
-        ).first()
-        return None if row is None else _state(row._mapping)
+        return self._first(select(channel_state).where(channel_state.c.channel == channel), _state)
 
     def states(self) -> dict[str, ChannelState]:
-        rows = self.conn.execute(select(channel_state))
-        return {row.channel: _state(row._mapping) for row in rows}
+        return {state.channel: state for state in self._all(select(channel_state), _state)}
 
     def save_cursor(
         self, channel: str, channel_type: str, cursor: dict[str, Any] | None, at: datetime
@@ -193,8 +181,7 @@ class SyncRepository:
         self._upsert_state(channel, channel_type, values)
 
     def _upsert_state(self, channel: str, channel_type: str, values: dict[str, Any]) -> None:
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(channel_state).values(
+        stmt = self._insert(channel_state).values(
             channel=channel, channel_type=channel_type, **values
         )
         self.conn.execute(stmt.on_conflict_do_update(index_elements=["channel"], set_=values))
@@ -228,20 +215,18 @@ class SyncRepository:
         )
 
     def run(self, run_id: int) -> SyncRun | None:
-        row = self.conn.execute(select(sync_runs).where(sync_runs.c.id == run_id)).first()
-        return None if row is None else _run(row._mapping)
+        return self._first(select(sync_runs).where(sync_runs.c.id == run_id), _run)
 
     def last_run(self, channel: str) -> SyncRun | None:
         """The channel's latest run."""
         stmt = select(sync_runs).where(sync_runs.c.channel == channel)
-        row = self.conn.execute(stmt.order_by(sync_runs.c.id.desc()).limit(1)).first()
-        return None if row is None else _run(row._mapping)
+        return self._first(stmt.order_by(sync_runs.c.id.desc()).limit(1), _run)
 
     def last_runs(self) -> dict[str, SyncRun]:
         """Each channel's latest run."""
         latest = select(func.max(sync_runs.c.id)).group_by(sync_runs.c.channel).scalar_subquery()
-        rows = self.conn.execute(select(sync_runs).where(sync_runs.c.id.in_(latest)))
-        return {row.channel: _run(row._mapping) for row in rows}
+        runs = self._all(select(sync_runs).where(sync_runs.c.id.in_(latest)), _run)
+        return {run.channel: run for run in runs}
 
     def failures_since_success(self, channel: str | None = None) -> dict[str, Failures]:
         """Per account: failed or interrupted runs after its last ok one (the run id
@@ -292,11 +277,10 @@ class SyncRepository:
         at: datetime,
     ) -> None:
         """Keep (external_id, reason, raw payload) records; a record seen again is refreshed."""
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         for external_id, reason, payload in records:
             text = dumps(payload).decode()
             key = external_id or "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-            stmt = dialect.insert(quarantine).values(
+            stmt = self._insert(quarantine).values(
                 channel=channel,
                 record_key=key,
                 external_id=external_id,
@@ -328,11 +312,11 @@ class SyncRepository:
         """A page of quarantined records (newest first) and how many there are."""
         where = [] if channel is None else [quarantine.c.channel == channel]
         stmt = select(quarantine).where(*where).order_by(quarantine.c.id.desc())
-        rows = self.conn.execute(stmt.offset(offset).limit(limit))
+        records = self._all(stmt.offset(offset).limit(limit), _record)
         total = self.conn.execute(
             select(func.count()).select_from(quarantine).where(*where)
         ).scalar_one()
-        return [_record(row._mapping) for row in rows], total
+        return records, total
 
 
 def _zero_counts() -> dict[str, Any]:
@@ -340,36 +324,14 @@ def _zero_counts() -> dict[str, Any]:
 
 
 def _state(row: Any) -> ChannelState:
-    return ChannelState(
-        channel=row["channel"],
-        channel_type=row["channel_type"],
-        cursor=None if row["cursor"] is None else loads(row["cursor"]),
-        last_success_at=row["last_success_at"],
-        last_run_id=row["last_run_id"],
-        updated_at=row["updated_at"],
-    )
+    cursor = None if row["cursor"] is None else loads(row["cursor"])
+    return from_row(ChannelState, row, cursor=cursor)
 
 
 def _run(row: Any) -> SyncRun:
-    return SyncRun(
-        id=row["id"],
-        channel=row["channel"],
-        full=row["full"],
-        status=row["status"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        counts=RunCounts(**{name: row[name] for name in COUNT_NAMES}),
-        error=row["error"],
-    )
+    counts = RunCounts(**{name: row[name] for name in COUNT_NAMES})
+    return from_row(SyncRun, row, counts=counts)
 
 
 def _record(row: Any) -> QuarantinedRecord:
-    return QuarantinedRecord(
-        id=row["id"],
-        channel=row["channel"],
-        external_id=row["external_id"],
-        reason=row["reason"],
-        payload=loads(row["payload"]),
-        first_seen=row["first_seen"],
-        last_seen=row["last_seen"],
-    )
+    return from_row(QuarantinedRecord, row, payload=loads(row["payload"]))

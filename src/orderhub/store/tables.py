@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.schema import SchemaItem
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.domain import SCALAR_FIELDS
@@ -27,10 +28,14 @@ metadata = MetaData(
     }
 )
 
-orders = Table(
+
+def id_table(name: str, *items: SchemaItem) -> Table:
+    """A table on `metadata` keyed by a 64-bit autoincrement `id`, its first column."""
+    return Table(name, metadata, Column("id", Id64, primary_key=True, autoincrement=True), *items)
+
+
+orders = id_table(
     "orders",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("channel", Str(64), nullable=False),
     Column("channel_type", Str(16), nullable=False),
     Column("external_id", Str(128), nullable=False),

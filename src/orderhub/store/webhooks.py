@@ -27,7 +27,6 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     String,
-    Table,
     Text,
     and_,
     delete,
@@ -45,17 +44,16 @@ from orderhub.query.compiler import compile_filter
 from orderhub.query.parser import RESERVED, parse_filter
 from orderhub.store.events import SINKS, RecordedEvent, event_payload
 from orderhub.store.outbox import OutboxRepository, OutboxStatus, now, outbox
-from orderhub.store.tables import ORDER_COLUMNS, metadata, orders
-from orderhub.store.types import Id64, Str, UTCDateTime
+from orderhub.store.repository import Repository, from_row
+from orderhub.store.tables import ORDER_COLUMNS, id_table, orders
+from orderhub.store.types import Str, UTCDateTime
 
 log = logging.getLogger(__name__)
 
 TOPIC = "webhook"
 
-webhook_subscriptions = Table(
+webhook_subscriptions = id_table(
     "webhook_subscriptions",
-    metadata,
-    Column("id", Id64, primary_key=True, autoincrement=True),
     Column("url", Text, nullable=False),
     # Comma-separated event types (order.created, ...).
     Column("event_types", Str(255), nullable=False),
@@ -71,6 +69,10 @@ webhook_subscriptions = Table(
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
+    """Events of `event_types` on the orders `filter` matches (every order when None) go to
+    `url`, signed with `secret`, while `active`: a 410 Gone from `url` disables it, saying so
+    in `disabled_reason`."""
+
     id: int
     url: str
     event_types: tuple[str, ...]
@@ -121,10 +123,7 @@ def filter_predicate(raw: str) -> ColumnElement[bool]:
     return compile_query(query, ORDER_COLUMNS).where
 
 
-class WebhookRepository:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
+class WebhookRepository(Repository):
     def insert(
         self,
         *,
@@ -151,12 +150,11 @@ class WebhookRepository:
 
     def get(self, subscription_id: int) -> Subscription | None:
         stmt = select(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)
-        row = self.conn.execute(stmt).first()
-        return None if row is None else _subscription(row._mapping)
+        return self._first(stmt, _subscription)
 
     def all(self) -> list[Subscription]:
         stmt = select(webhook_subscriptions).order_by(webhook_subscriptions.c.id)
-        return [_subscription(row._mapping) for row in self.conn.execute(stmt)]
+        return self._all(stmt, _subscription)
 
     def delete(self, subscription_id: int) -> bool:
         """Delete it and fail its pending deliveries; True when there was one."""
@@ -172,7 +170,7 @@ class WebhookRepository:
 
     def active(self) -> list[Subscription]:
         stmt = select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
-        return [_subscription(row._mapping) for row in self.conn.execute(stmt)]
+        return self._all(stmt, _subscription)
 
     def disable(self, subscription_id: int, reason: str) -> None:
         self.conn.execute(
@@ -194,13 +192,11 @@ class WebhookRepository:
             stmt = stmt.where(outbox.c.status == status)
         if before is not None:
             stmt = stmt.where(outbox.c.id < before)
-        stmt = stmt.order_by(outbox.c.id.desc()).limit(limit)
-        return [_delivery(row._mapping) for row in self.conn.execute(stmt)]
+        return self._all(stmt.order_by(outbox.c.id.desc()).limit(limit), _delivery)
 
     def delivery(self, subscription_id: int, delivery_id: int) -> Delivery | None:
         stmt = select(outbox).where(_of_subscription(subscription_id), outbox.c.id == delivery_id)
-        row = self.conn.execute(stmt).first()
-        return None if row is None else _delivery(row._mapping)
+        return self._first(stmt, _delivery)
 
     def resend(self, delivery_id: int, at: datetime | None = None) -> bool:
         """Make a settled (failed or delivered) row due at `at` (default now) with a fresh
@@ -367,31 +363,19 @@ def _of_subscription(subscription_id: int) -> ColumnElement[bool]:
 
 
 def _subscription(row: RowMapping) -> Subscription:
-    return Subscription(
-        id=row["id"],
-        url=row["url"],
-        event_types=tuple(t for t in row["event_types"].split(",") if t),
-        filter=row["filter"],
-        secret=row["secret"],
-        active=bool(row["active"]),
-        disabled_reason=row["disabled_reason"],
-        created_at=row["created_at"],
-    )
+    event_types = tuple(t for t in row["event_types"].split(",") if t)
+    return from_row(Subscription, row, event_types=event_types, active=bool(row["active"]))
 
 
 def _delivery(row: RowMapping) -> Delivery:
     payload = loads(row["payload"])
     pending = row["status"] == OutboxStatus.PENDING
-    return Delivery(
-        id=row["id"],
+    return from_row(
+        Delivery,
+        row,
         event_id=payload["event_id"],
         type=payload["type"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
         next_attempt_at=row["next_attempt_at"] if pending else None,
-        delivered_at=row["delivered_at"],
     )
 
 

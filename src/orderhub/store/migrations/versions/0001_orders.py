@@ -1,25 +1,18 @@
-"""Canonical orders.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-23
-"""
+"""Canonical orders."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from orderhub.store.types import Amount, Id64, Str, UTCDateTime
+from orderhub.store.migrations.columns import create_id_table, create_index
+from orderhub.store.types import Amount, Str, UTCDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "orders",
-        sa.Column("id", Id64, autoincrement=True, nullable=False),
         sa.Column("channel", Str(64), nullable=False),
         sa.Column("channel_type", Str(16), nullable=False),
         sa.Column("external_id", Str(128), nullable=False),
@@ -30,32 +23,31 @@ def upgrade() -> None:
         sa.Column("test", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.Column("ship_date", sa.Date(), nullable=True),
-        sa.Column("delivered_at", UTCDateTime(), nullable=True),
-        sa.Column("customer_id", sa.BigInteger(), nullable=True),
-        sa.Column("customer", Str(255), nullable=True),
-        sa.Column("email", Str(320), nullable=True),
-        sa.Column("phone", Str(64), nullable=True),
-        sa.Column("country", Str(2), nullable=True),
+        sa.Column("ship_date", sa.Date()),
+        sa.Column("delivered_at", UTCDateTime()),
+        sa.Column("customer_id", sa.BigInteger()),
+        sa.Column("customer", Str(255)),
+        sa.Column("email", Str(320)),
+        sa.Column("phone", Str(64)),
+        sa.Column("country", Str(2)),
         sa.Column("currency", Str(3), nullable=False),
         sa.Column("total", Amount(), nullable=False),
-        sa.Column("subtotal", Amount(), nullable=True),
-        sa.Column("shipping_cost", Amount(), nullable=True),
-        sa.Column("discount", Amount(), nullable=True),
-        sa.Column("tax_total", Amount(), nullable=True),
-        sa.Column("cod", Amount(), nullable=True),
-        sa.Column("payment_method", Str(64), nullable=True),
-        sa.Column("tracking_number", Str(128), nullable=True),
-        sa.Column("tracking_url", Str(1024), nullable=True),
-        sa.Column("vendor_ref", Str(64), nullable=True),
-        sa.Column("language", Str(16), nullable=True),
-        sa.Column("shipping_address", sa.Text(), nullable=True),
-        sa.Column("billing_address", sa.Text(), nullable=True),
+        sa.Column("subtotal", Amount()),
+        sa.Column("shipping_cost", Amount()),
+        sa.Column("discount", Amount()),
+        sa.Column("tax_total", Amount()),
+        sa.Column("cod", Amount()),
+        sa.Column("payment_method", Str(64)),
+        sa.Column("tracking_number", Str(128)),
+        sa.Column("tracking_url", Str(1024)),
+        sa.Column("vendor_ref", Str(64)),
+        sa.Column("language", Str(16)),
+        sa.Column("shipping_address", sa.Text()),
+        sa.Column("billing_address", sa.Text()),
         sa.Column("lines", sa.Text(), nullable=False),
         sa.Column("status_history", sa.Text(), nullable=False),
         sa.Column("extra", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_orders"),
         sa.UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
     )
     for columns in (
@@ -68,7 +60,7 @@ def upgrade() -> None:
         ["vendor_ref"],
         ["email"],
     ):
-        op.create_index(f"ix_orders_{'_'.join(columns)}", "orders", columns)
+        create_index("orders", *columns)
 
 
 def downgrade() -> None:

@@ -1,33 +1,25 @@
-"""API keys and their daily usage counters.
-
-Revision ID: 0003
-Revises: 0001
-Create Date: 2026-11-24
-"""
+"""API keys and their daily usage counters."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from orderhub.store.types import Id64, Str, UTCDateTime
+from orderhub.store.migrations.columns import create_id_table
+from orderhub.store.types import Str, UTCDateTime
 
 revision = "0003"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "api_keys",
-        sa.Column("id", Id64, autoincrement=True, nullable=False),
         sa.Column("name", Str(64), nullable=False),
         sa.Column("prefix", Str(32), nullable=False),
         sa.Column("hash", Str(64), nullable=False),
         sa.Column("scopes", Str(255), nullable=False),
-        sa.Column("daily_limit", sa.BigInteger(), nullable=True),
+        sa.Column("daily_limit", sa.BigInteger()),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_api_keys"),
+        sa.Column("revoked_at", UTCDateTime()),
         sa.UniqueConstraint("name", name="uq_api_keys_name"),
         sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
     )

@@ -1,17 +1,11 @@
 """Join the four branches (api keys, sync, webhooks, order writes/push) into one head.
 
-Revision ID: 0008
-Revises: 0003, 0004, 0005, 0007
-Create Date: 2026-12-06
-
 No schema change: from here on the history is linear and `upgrade head` is the only target
 (docs/architecture.md, "Migrations"). A database already at every old head upgrades to this one.
 """
 
 revision = "0008"
 down_revision = ("0003", "0004", "0005", "0007")
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

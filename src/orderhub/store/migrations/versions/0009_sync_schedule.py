@@ -1,9 +1,4 @@
-"""Scheduled syncs: each channel account's next due time and the worker leasing it.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-06
-"""
+"""Scheduled syncs: each channel account's next due time and the worker leasing it."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from orderhub.store.types import Str, UTCDateTime
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -21,10 +14,10 @@ def upgrade() -> None:
         "sync_schedule",
         sa.Column("channel", Str(64), nullable=False),
         sa.Column("next_due_at", UTCDateTime(), nullable=False),
-        sa.Column("lease_owner", Str(64), nullable=True),
-        sa.Column("lease_until", UTCDateTime(), nullable=True),
+        sa.Column("lease_owner", Str(64)),
+        sa.Column("lease_until", UTCDateTime()),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("last_started_at", UTCDateTime(), nullable=True),
+        sa.Column("last_started_at", UTCDateTime()),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("channel", name="pk_sync_schedule"),
     )

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
+from orderhub.store.migrations.columns import create_id_table
 from orderhub.store.types import Id64, Str, UTCDateTime
 
 revision = "0010"
@@ -10,9 +11,8 @@ down_revision = "0009"
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_id_table(
         "jobs",
-        sa.Column("id", Id64, autoincrement=True, nullable=False),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("selection", sa.Text(), nullable=False),
         sa.Column("status", Str(16), nullable=False),
@@ -21,16 +21,15 @@ def upgrade() -> None:
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("created_by", Str(64), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("started_at", UTCDateTime(), nullable=True),
-        sa.Column("finished_at", UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_jobs"),
+        sa.Column("started_at", UTCDateTime()),
+        sa.Column("finished_at", UTCDateTime()),
     )
     op.create_table(
         "job_items",
         sa.Column("job_id", Id64, nullable=False),
         sa.Column("order_id", Id64, nullable=False),
-        sa.Column("outcome", Str(16), nullable=True),
-        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("outcome", Str(16)),
+        sa.Column("reason", sa.Text()),
         sa.PrimaryKeyConstraint("job_id", "order_id", name="pk_job_items"),
     )
 
