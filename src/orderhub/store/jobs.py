@@ -42,9 +42,9 @@ COUNTS = ("matched", "processed", "changed", "unchanged", FAILED)
 
 jobs = id_table(
     "jobs",
-    Column("action", Text, nullable=False),  # JSON: {"action": ..., "value": ..., ...}
-    Column("selection", Text, nullable=False),  # JSON: {"ids": [...]} or {"query": "..."}
     Column("status", Str(16), nullable=False),
+    Column("action", Text, nullable=False),  # JSON: {"action": ..., "value": ..., ...}
+    Column("selection", Text, nullable=False),  # JSON: {"ids": N} or {"query": "..."}
     *(Column(name, Integer, nullable=False) for name in COUNTS),
     # The last order id done: the next batch starts after it.
     Column("checkpoint", Id64, nullable=False),

@@ -13,9 +13,9 @@ down_revision = "0009"
 def upgrade() -> None:
     create_id_table(
         "jobs",
+        sa.Column("status", Str(16), nullable=False),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("selection", sa.Text(), nullable=False),
-        sa.Column("status", Str(16), nullable=False),
         *(sa.Column(n, sa.Integer(), nullable=False) for n in _COUNTS),
         sa.Column("checkpoint", Id64, nullable=False),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
