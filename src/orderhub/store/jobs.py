@@ -42,6 +42,8 @@ COUNTS = ("matched", "processed", "changed", "unchanged", FAILED)
 
 jobs = id_table(
     "jobs",
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Str(64), nullable=False),
     Column("status", Str(16), nullable=False),
     Column("action", Text, nullable=False),  # JSON: {"action": ..., "value": ..., ...}
     Column("selection", Text, nullable=False),  # JSON: {"ids": N} or {"query": "..."}
@@ -49,8 +51,6 @@ jobs = id_table(
     # The last order id done: the next batch starts after it.
     Column("checkpoint", Id64, nullable=False),
     Column("cancel_requested", Boolean, nullable=False),
-    Column("created_by", Str(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
 )

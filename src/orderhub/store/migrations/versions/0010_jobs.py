@@ -13,14 +13,14 @@ down_revision = "0009"
 def upgrade() -> None:
     create_id_table(
         "jobs",
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", Str(64), nullable=False),
         sa.Column("status", Str(16), nullable=False),
         sa.Column("action", sa.Text(), nullable=False),
         sa.Column("selection", sa.Text(), nullable=False),
         *(sa.Column(n, sa.Integer(), nullable=False) for n in _COUNTS),
         sa.Column("checkpoint", Id64, nullable=False),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
-        sa.Column("created_by", Str(64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("started_at", UTCDateTime()),
         sa.Column("finished_at", UTCDateTime()),
     )
