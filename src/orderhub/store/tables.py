@@ -55,11 +55,11 @@ orders = id_table(
     Column("country", Str(2)),
     Column("currency", Str(3), nullable=False),
     Column("total", Amount, nullable=False),
-    Column("subtotal", Amount),
-    Column("shipping_cost", Amount),
-    Column("discount", Amount),
-    Column("tax_total", Amount),
-    Column("cod", Amount),
+    # The order's other amounts, each in its currency; null when the channel does not say.
+    *(
+        Column(name, Amount)
+        for name in ("subtotal", "shipping_cost", "discount", "tax_total", "cod")
+    ),
     Column("payment_method", Str(64)),
     Column("tracking_number", Str(128)),
     Column("tracking_url", Str(1024)),
