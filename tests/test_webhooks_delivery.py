@@ -8,7 +8,7 @@ import hmac
 import itertools
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +18,9 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from helpers import client, free_port, make_order, serve_in_thread
 from orderhub.domain import Status
-from orderhub.services.outbox import Backoff
-from orderhub.services.webhook_delivery import SCHEDULE, Deliverer
+from orderhub.domain.clock import ManualClock
+from orderhub.services.outbox import Backoff, Worker
+from orderhub.services.webhook_delivery import SCHEDULE, Deliverer, webhook_topic
 from orderhub.store import UnitOfWork
 from webhook_support import (  # noqa: F401
     ALL_TYPES,
@@ -173,6 +174,30 @@ def test_410_disables_the_subscription(engine: Engine) -> None:
     assert len(logged) == 2 and {d["status"] for d in logged} == {"failed"}
     retry = http.post(f"/v1/webhooks/{sub['id']}/deliveries/{logged[0]['id']}/retry")
     assert retry.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [("120", timedelta(seconds=120)), ("999999999", timedelta(days=1)), ("soon", None)],
+)
+def test_a_subscribers_retry_after_sets_the_next_attempt(
+    engine: Engine, retry_after: str, wait: timedelta | None
+) -> None:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1))
+    subscriber = Subscriber(status=429, headers=[(b"retry-after", retry_after.encode())])
+    http = client(engine)
+    topic = webhook_topic(engine, Backoff(first=7.0, factor=1.0, cap=7.0), True, clock)
+    with serve_in_thread(subscriber) as base:
+        sub = subscribe(http, base + "/busy", ["order.created"])
+        merge(engine, [make_order("1")])
+        assert Worker(engine, {"webhook": topic}, clock=clock).run_once() == 1
+    (delivery,) = deliveries(http, sub["id"])
+    assert delivery["status"] == "pending" and delivery["last_error"].startswith("HTTP 429")
+    due = datetime.fromisoformat(delivery["next_attempt_at"].replace("Z", "+00:00"))
+    if wait is None:  # unreadable: the topic's own backoff (7 s with jitter: 3.5 to 7 s)
+        assert timedelta(seconds=3.5) <= due - clock.now() <= timedelta(seconds=7)
+    else:
+        assert due == clock.now() + wait
 
 
 def test_a_failed_delivery_can_be_sent_again(engine: Engine) -> None:

@@ -46,6 +46,8 @@ class Subscriber:
 
     status: int = 200
     requests: list[Request] = field(default_factory=list)
+    #: Headers of every answer (e.g. a Retry-After with a 429).
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +62,7 @@ class Subscriber:
         status = self.status
         with self.lock:
             self.requests.append(Request(scope["path"], headers, body, status))
-        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.start", "status": status, "headers": self.headers})
         await send({"type": "http.response.body", "body": b""})
 
     def accepted(self, path: str | None = None) -> list[Request]:

@@ -195,7 +195,7 @@ class ChannelHttp:
             return
         where = f"{method} {path}: HTTP {code}"
         if code == 429 or code >= 500:
-            retry_after = _retry_after(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
             if retry_after is not None:
                 self._hold_for(retry_after, where)
             raise Retriable(f"{where} {self.error_message(response)}", retry_after)
@@ -260,7 +260,7 @@ def _reset_in(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as delta seconds or an HTTP date; None when absent or unreadable."""
     if value is None:
         return None

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import Engine
 
 from orderhub import __version__
+from orderhub.channels.http import retry_after_seconds
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.outbox import Backoff, GiveUp, RetryLater, Topic, register
 from orderhub.services.webhooks import (
@@ -36,6 +37,8 @@ from orderhub.store.webhooks import TOPIC, Subscription, WebhookRepository
 USER_AGENT = f"orderhub-webhooks/{__version__}"
 TIMEOUT_SECONDS = 10.0
 _ERROR_BODY_CHARS = 200
+#: A subscriber's Retry-After is honoured up to a day (the schedule's own longest wait).
+MAX_RETRY_AFTER = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,11 @@ class Deliverer:
             with UnitOfWork(self.engine) as uow:
                 WebhookRepository(uow.conn).disable(subscription.id, reason)
             raise GiveUp("HTTP 410: subscription disabled")
-        raise RetryLater(f"HTTP {code}: {response.text[:_ERROR_BODY_CHARS]}")
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        raise RetryLater(
+            f"HTTP {code}: {response.text[:_ERROR_BODY_CHARS]}",
+            after=None if wait is None else min(wait, MAX_RETRY_AFTER),
+        )
 
 
 def webhook_topic(
