@@ -1,6 +1,6 @@
 """Storage: the only package that talks SQL (SQLite and PostgreSQL through SQLAlchemy Core)."""
 
-from orderhub.store import events, outbox  # noqa: F401  (their tables join the metadata)
+from orderhub.store import events, idempotency, outbox  # noqa: F401  (their tables join)
 from orderhub.store import webhooks as webhooks  # its table joins; its fan-out joins SINKS
 from orderhub.store.engine import make_engine, refresh_statistics
 from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
