@@ -13,6 +13,7 @@ the header, the 409 and `Idempotent-Replayed` to those operations in the OpenAPI
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,6 @@ import anyio
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.api.auth import current_key, guarded
@@ -40,6 +40,7 @@ STORED_HEADERS = frozenset({b"content-type", b"etag", b"location"})
 #: How often (seconds, per process) the keys whose 24 hours are over are deleted.
 PURGE_EVERY = 600.0
 _HEADER = HEADER.lower().encode()
+_PATHS = "idempotency_paths"  # app.state: the operations that take a key
 _KINDS = {KeyReused: "idempotency-key-reused", KeyInUse: "idempotency-key-in-use"}
 
 PARAMETER = {
@@ -159,13 +160,19 @@ class IdempotencyMiddleware:
 
 
 def _documented_route(scope: Scope) -> bool:
-    """Whether the route that will take the request is in the OpenAPI document (not a
-    test-only route, nor a path kept from being read as an id, nor an unknown path)."""
-    for route in scope["app"].router.routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return bool(getattr(route, "include_in_schema", False))
-    return False
+    """Whether the request is one of the operations the OpenAPI document gives the header (a
+    path the router sends elsewhere, such as PUT /v1/orders/search, answers a 405: not kept)."""
+    app = scope["app"]
+    paths: dict[str, list[re.Pattern[str]]] | None = getattr(app.state, _PATHS, None)
+    if paths is None:
+        paths = {}
+        for template, item in app.openapi()["paths"].items():
+            pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+            for method in item:
+                if takes_key(method, template):
+                    paths.setdefault(method.upper(), []).append(pattern)
+        setattr(app.state, _PATHS, paths)
+    return any(p.fullmatch(scope["path"]) for p in paths.get(scope["method"], ()))
 
 
 async def _read_body(receive: Receive) -> bytes | None:
