@@ -153,10 +153,12 @@ def test_the_late_answer_of_a_lapsed_claim_is_not_kept(engine: Engine) -> None:
     at = datetime.now(UTC)
     first = service.claim(engine, key_id, "k-1", "fp-1", at)
     assert isinstance(first, service.Claimed)
-    with pytest.raises(service.KeyInUse):
+    with pytest.raises(service.KeyTaken) as running:
         service.claim(engine, key_id, "k-1", "fp-1", at + timedelta(minutes=1))
-    with pytest.raises(service.KeyReused):  # a lapsed claim is not another request's
+    assert running.value.running
+    with pytest.raises(service.KeyTaken) as reused:  # a lapsed claim is not another request's
         service.claim(engine, key_id, "k-1", "fp-2", at + timedelta(minutes=3))
+    assert not reused.value.running
     second = service.claim(engine, key_id, "k-1", "fp-1", at + timedelta(minutes=3))
     assert isinstance(second, service.Claimed) and second.owner != first.owner
     late = service.Answer(200, (("content-type", "text/plain"),), b"late")

@@ -28,7 +28,7 @@ from orderhub.api.problems import orderhub_problem, problem
 from orderhub.domain import OrderhubError
 from orderhub.domain.clock import Clock
 from orderhub.services import idempotency as service
-from orderhub.services.idempotency import HEADER, Answer, KeyInUse, KeyReused
+from orderhub.services.idempotency import HEADER, Answer, KeyTaken
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ STORED_HEADERS = frozenset({b"content-type", b"etag", b"location"})
 PURGE_EVERY = 600.0
 _HEADER = HEADER.lower().encode()
 _PATHS = "idempotency_paths"  # app.state: the operations that take a key
-_KINDS = {KeyReused: "idempotency-key-reused", KeyInUse: "idempotency-key-in-use"}
 
 PARAMETER = {
     "name": HEADER,
@@ -123,9 +122,10 @@ class IdempotencyMiddleware:
             outcome = await run_in_threadpool(
                 service.claim, engine, api_key_id, key, fingerprint, clock.now()
             )
-        except (KeyReused, KeyInUse) as exc:
+        except KeyTaken as exc:
             errors = [{"parameter": HEADER, "expected": exc.expected}]
-            refusal = problem(request, 409, exc.title, str(exc), _KINDS[type(exc)], errors=errors)
+            kind = "idempotency-key-in-use" if exc.running else "idempotency-key-reused"
+            refusal = problem(request, 409, exc.title, str(exc), kind, errors=errors)
             await refusal(scope, receive, send)
             return
         if isinstance(outcome, Answer):

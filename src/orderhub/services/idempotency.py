@@ -3,7 +3,7 @@
 A key names one request of one API key for 24 hours. The first request with it claims it and
 runs; its answer is stored and every later request with the same key and the same method, path,
 query string and body gets that answer again without running. The same key with another
-request is a `KeyReused` conflict, and while the first request still runs, a `KeyInUse` one.
+request is a `KeyTaken` conflict, and so is any while the first request still runs.
 A claim whose request died (its process was killed) lapses after `RUNNING_LEASE`.
 """
 
@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput
-from orderhub.store.idempotency import IdempotencyRepository, StoredRequest
+from orderhub.store.idempotency import IdempotencyRepository, NewClaim, StoredRequest
 
 HEADER = "Idempotency-Key"
 #: How long an answer is replayed (and a key kept): from the key's first use.
@@ -37,18 +37,20 @@ _KEY = re.compile(KEY_PATTERN)
 REFUSED_BEFORE_RUNNING = frozenset({400, 401, 403, 405, 413, 414, 415, 429, 431})
 
 
-class KeyReused(Conflict):
-    """The key was first used for another request (method, path, query string or body)."""
+class KeyTaken(Conflict):
+    """The key is held: by another request (`running` False: it needs a new key), or by its
+    own first request, still running (retry in a moment)."""
 
-    title = "Idempotency-Key reused"
-    expected = "a new key for a new request (this one was used for another request)"
-
-
-class KeyInUse(Conflict):
-    """The first request with this key is still running."""
-
-    title = "Idempotency-Key in use"
-    expected = "the first request with this key to finish: retry in a moment"
+    def __init__(self, key: str, *, running: bool) -> None:
+        self.running = running
+        if running:
+            self.title = "Idempotency-Key in use"
+            self.expected = "the first request with this key to finish: retry in a moment"
+            super().__init__(f"the first request with {HEADER} {key!r} is still running")
+        else:
+            self.title = "Idempotency-Key reused"
+            self.expected = "a new key for a new request (this one was used for another one)"
+            super().__init__(f"{HEADER} {key!r} was used for another request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,29 +98,24 @@ def claim(
     engine: Engine, api_key_id: int, key: str, fingerprint: str, at: datetime
 ) -> Claimed | Answer:
     """Claim `key` for a request of `api_key_id` at `at`: `Claimed` (run it) or the stored
-    `Answer` (replay it); `KeyReused` or `KeyInUse` when neither may happen."""
-    owner = secrets.token_hex(16)
-    lease_until = at + RUNNING_LEASE
+    `Answer` (replay it); `KeyTaken` when neither may happen."""
+    claim = NewClaim(fingerprint, secrets.token_hex(16), at, at + RUNNING_LEASE)
     with engine.begin() as conn:  # SQLite: the INSERT begins it as the writer (IMMEDIATE)
         repository = IdempotencyRepository(conn)
         while True:
-            if repository.insert(
-                api_key_id, key, fingerprint, owner=owner, at=at, lease_until=lease_until
-            ):
-                return Claimed(owner)
+            if repository.insert(api_key_id, key, claim):
+                return Claimed(claim.owner)
             seen = repository.get(api_key_id, key)
             if seen is None:  # released between the two statements: claim it again
                 continue
             if _reusable(seen, fingerprint, at):
-                if repository.take_over(
-                    api_key_id, key, seen, fingerprint, owner=owner, at=at, lease_until=lease_until
-                ):
-                    return Claimed(owner)
+                if repository.take_over(api_key_id, key, seen, claim):
+                    return Claimed(claim.owner)
                 continue
             if seen.fingerprint != fingerprint:
-                raise KeyReused(f"{HEADER} {key!r} was used for another request")
+                raise KeyTaken(key, running=False)
             if seen.status is None or seen.body is None:
-                raise KeyInUse(f"the first request with {HEADER} {key!r} is still running")
+                raise KeyTaken(key, running=True)
             headers = tuple((name, value) for name, value in orjson.loads(seen.headers or "[]"))
             return Answer(seen.status, headers, seen.body)
 

@@ -11,7 +11,7 @@ caller's (its clock), never the database's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import (
@@ -74,97 +74,68 @@ class StoredRequest:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class NewClaim:
+    """A request taking a key: what makes it that request, its token, when, until when."""
+
+    fingerprint: str
+    owner: str
+    at: datetime
+    lease_until: datetime
+
+    def columns(self) -> dict[str, object]:
+        """The row of a running request: no answer yet, first used now."""
+        return {
+            "fingerprint": self.fingerprint,
+            "owner": self.owner,
+            "lease_until": self.lease_until,
+            "status": None,
+            "headers": None,
+            "body": None,
+            "created_at": self.at,
+        }
+
+
 class IdempotencyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def insert(
-        self,
-        api_key_id: int,
-        key: str,
-        fingerprint: str,
-        *,
-        owner: str,
-        at: datetime,
-        lease_until: datetime,
-    ) -> bool:
+    def insert(self, api_key_id: int, key: str, claim: NewClaim) -> bool:
         """Claim a key nobody holds (INSERT ... ON CONFLICT DO NOTHING); False when the row
         exists. Of concurrent claims in any number of processes exactly one wins."""
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(idempotency_keys).values(
-            api_key_id=api_key_id,
-            key=key,
-            fingerprint=fingerprint,
-            owner=owner,
-            lease_until=lease_until,
-            created_at=at,
-        )
-        stmt = stmt.on_conflict_do_nothing(index_elements=["api_key_id", "key"])
-        returning = stmt.returning(idempotency_keys.c.key)
-        return self.conn.execute(returning).first() is not None
+        values = {"api_key_id": api_key_id, "key": key, **claim.columns()}
+        stmt = dialect.insert(idempotency_keys).values(values).on_conflict_do_nothing()
+        return self.conn.execute(stmt.returning(idempotency_keys.c.key)).first() is not None
 
     def get(self, api_key_id: int, key: str) -> StoredRequest | None:
-        stmt = select(
-            idempotency_keys.c.fingerprint,
-            idempotency_keys.c.owner,
-            idempotency_keys.c.lease_until,
-            idempotency_keys.c.status,
-            idempotency_keys.c.headers,
-            idempotency_keys.c.body,
-            idempotency_keys.c.created_at,
-        ).where(_row(api_key_id, key))
-        row = self.conn.execute(stmt).first()
+        stmt = select(*(idempotency_keys.c[field.name] for field in fields(StoredRequest)))
+        row = self.conn.execute(stmt.where(_row(api_key_id, key))).first()
         return None if row is None else StoredRequest(**row._mapping)
 
-    def take_over(
-        self,
-        api_key_id: int,
-        key: str,
-        seen: StoredRequest,
-        fingerprint: str,
-        *,
-        owner: str,
-        at: datetime,
-        lease_until: datetime,
-    ) -> bool:
+    def take_over(self, api_key_id: int, key: str, seen: StoredRequest, claim: NewClaim) -> bool:
         """Claim a row that is still as `seen` (an expired answer, a lapsed claim) as if it
         were new; False when another request changed it first."""
-        result = self.conn.execute(
-            update(idempotency_keys)
-            .where(
-                _row(api_key_id, key),
-                idempotency_keys.c.created_at == seen.created_at,
-                idempotency_keys.c.owner.is_not_distinct_from(seen.owner),
-            )
-            .values(
-                fingerprint=fingerprint,
-                owner=owner,
-                lease_until=lease_until,
-                status=None,
-                headers=None,
-                body=None,
-                created_at=at,
-            )
+        still_as_seen = and_(
+            idempotency_keys.c.created_at == seen.created_at,
+            idempotency_keys.c.owner.is_not_distinct_from(seen.owner),
         )
-        return result.rowcount == 1
+        stmt = update(idempotency_keys).where(_row(api_key_id, key), still_as_seen)
+        return self.conn.execute(stmt.values(claim.columns())).rowcount == 1
 
     def finish(
         self, api_key_id: int, key: str, owner: str, *, status: int, headers: str, body: bytes
     ) -> bool:
         """Store `owner`'s answer; False (nothing changed) if its claim was taken over."""
-        result = self.conn.execute(
-            update(idempotency_keys)
-            .where(_row(api_key_id, key), idempotency_keys.c.owner == owner)
-            .values(owner=None, lease_until=None, status=status, headers=headers, body=body)
-        )
-        return result.rowcount == 1
+        answer = {"status": status, "headers": headers, "body": body}
+        done = {"owner": None, "lease_until": None, **answer}
+        stmt = update(idempotency_keys).where(_row(api_key_id, key, owner)).values(done)
+        return self.conn.execute(stmt).rowcount == 1
 
     def release(self, api_key_id: int, key: str, owner: str) -> bool:
         """Forget `owner`'s claim (its answer is not kept); False if it was taken over."""
-        result = self.conn.execute(
-            delete(idempotency_keys).where(_row(api_key_id, key), idempotency_keys.c.owner == owner)
-        )
-        return result.rowcount == 1
+        stmt = delete(idempotency_keys).where(_row(api_key_id, key, owner))
+        return self.conn.execute(stmt).rowcount == 1
 
     def purge(self, created_before: datetime) -> int:
         """Delete the rows first used before `created_before`; how many."""
@@ -172,5 +143,7 @@ class IdempotencyRepository:
         return int(self.conn.execute(stmt).rowcount)
 
 
-def _row(api_key_id: int, key: str) -> ColumnElement[bool]:
-    return and_(idempotency_keys.c.api_key_id == api_key_id, idempotency_keys.c.key == key)
+def _row(api_key_id: int, key: str, owner: str | None = None) -> ColumnElement[bool]:
+    """The row of this key (held by `owner`, when given)."""
+    row = and_(idempotency_keys.c.api_key_id == api_key_id, idempotency_keys.c.key == key)
+    return row if owner is None else and_(row, idempotency_keys.c.owner == owner)
