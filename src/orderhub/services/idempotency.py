@@ -100,8 +100,8 @@ def claim(
     """Claim `key` for a request of `api_key_id` at `at`: `Claimed` (run it) or the stored
     `Answer` (replay it); `KeyTaken` when neither may happen."""
     claim = NewClaim(fingerprint, secrets.token_hex(16), at, at + RUNNING_LEASE)
-    with engine.begin() as conn:  # SQLite: the INSERT begins it as the writer (IMMEDIATE)
-        repository = IdempotencyRepository(conn)
+    # SQLite: the INSERT begins the transaction as the writer (IMMEDIATE), so claims take turns.
+    with IdempotencyRepository.transaction(engine) as repository:
         while True:
             if repository.insert(api_key_id, key, claim):
                 return Claimed(claim.owner)
@@ -131,8 +131,8 @@ def _reusable(seen: StoredRequest, fingerprint: str, at: datetime) -> bool:
 
 def finish(engine: Engine, api_key_id: int, key: str, owner: str, answer: Answer) -> bool:
     """Store the answer of the request that holds `key`; False if its claim lapsed meanwhile."""
-    with engine.begin() as conn:
-        return IdempotencyRepository(conn).finish(
+    with IdempotencyRepository.transaction(engine) as repository:
+        return repository.finish(
             api_key_id,
             key,
             owner,
@@ -144,11 +144,11 @@ def finish(engine: Engine, api_key_id: int, key: str, owner: str, answer: Answer
 
 def release(engine: Engine, api_key_id: int, key: str, owner: str) -> bool:
     """Give the key up without an answer: the next request with it runs."""
-    with engine.begin() as conn:
-        return IdempotencyRepository(conn).release(api_key_id, key, owner)
+    with IdempotencyRepository.transaction(engine) as repository:
+        return repository.release(api_key_id, key, owner)
 
 
 def purge_expired(engine: Engine, at: datetime) -> int:
     """Delete the keys whose 24 hours are over at `at` (they already count as absent)."""
-    with engine.begin() as conn:
-        return IdempotencyRepository(conn).purge(at - REPLAY_FOR)
+    with IdempotencyRepository.transaction(engine) as repository:
+        return repository.purge(at - REPLAY_FOR)

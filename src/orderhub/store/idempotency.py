@@ -11,6 +11,8 @@ caller's (its clock), never the database's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -18,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -99,6 +102,22 @@ class NewClaim:
 class IdempotencyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    @classmethod
+    @contextmanager
+    def transaction(cls, engine: Engine) -> Iterator[IdempotencyRepository]:
+        """The repository in a transaction of its own, committed on a clean exit.
+
+        On PostgreSQL the commit does not wait for the disk (`synchronous_commit = off`, this
+        transaction only): a server crash may forget its last fraction of a second of claims
+        and answers, which leaves what a killed request leaves (a retry runs again once the
+        lease is over, docs/idempotency.md), and a claim costs no disk flush of its own.
+        SQLite's WAL with synchronous=NORMAL already commits that way (store/engine.py).
+        """
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            yield cls(conn)
 
     def insert(self, api_key_id: int, key: str, claim: NewClaim) -> bool:
         """Claim a key nobody holds (INSERT ... ON CONFLICT DO NOTHING); False when the row
