@@ -138,6 +138,20 @@ def test_a_malformed_key_is_a_400_naming_the_header_and_changes_nothing(
     assert stored_keys(engine) == [longest]
 
 
+def test_a_body_over_the_cap_is_a_413_even_when_streamed(http: TestClient, engine: Engine) -> None:
+    def chunks() -> Any:  # no Content-Length: the cap is counted as the body arrives
+        yield b'{"vendor_ref": "'
+        for _ in range(1100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    headers = {HEADER: "k-1", "Content-Type": "application/json"}
+    response = http.put("/v1/orders/1", content=chunks(), headers=headers)
+    assert response.status_code == 413, response.text
+    assert response.json()["errors"][0]["parameter"] == "body"
+    assert stored_keys(engine) == []
+
+
 def test_a_refused_request_does_not_keep_its_key(http: TestClient, engine: Engine) -> None:
     # A 400 ran nothing: the client fixes the body and sends it again with the same key.
     bad = put(http, {"status": "shipped"}, "k-1")

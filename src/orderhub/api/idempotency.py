@@ -107,10 +107,10 @@ class IdempotencyMiddleware:
         try:
             api_key_id = current_key(request).id
             key = service.parse_key(values)
+            body = await _read_body(receive)  # a body over the cap raises (api/limits.py)
         except OrderhubError as exc:
             await orderhub_problem(request, exc)(scope, receive, send)
             return
-        body = await _read_body(receive)
         if body is None:
             return  # the client left before it sent its body
         engine, clock = request.app.state.engine, request.app.state.clock
