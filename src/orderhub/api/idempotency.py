@@ -40,6 +40,8 @@ STORED_HEADERS = frozenset({b"content-type", b"etag", b"location"})
 #: How often (seconds, per process) the keys whose 24 hours are over are deleted.
 PURGE_EVERY = 600.0
 _HEADER = HEADER.lower().encode()
+#: What names a claim: the engine, the API key's id, the Idempotency-Key, the claim's owner.
+_Claim = tuple[Any, int, str, str]
 _PATHS = "idempotency_paths"  # app.state: the operations that take a key
 
 PARAMETER = {
@@ -132,13 +134,17 @@ class IdempotencyMiddleware:
             await _replay(outcome)(scope, receive, send)
             return
         claim = (engine, api_key_id, key, outcome.owner)
+        await self._run(scope, _body_then(body, receive), send, claim)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, claim: _Claim) -> None:
+        """Run the claimed request; store its answer (or free the key), then send it."""
         messages: list[Message] = []
 
         async def keep(message: Message) -> None:
             messages.append(message)
 
         try:
-            await self.app(scope, _body_then(body, receive), keep)
+            await self.app(scope, receive, keep)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await _quietly(service.release, *claim)
