@@ -133,6 +133,20 @@ def test_vendor_ref_and_unchanged_orders(http: TestClient, engine: Engine) -> No
     assert order(http, known["b"])["vendor_ref"] == "WAVE-7"
 
 
+def test_the_same_idempotency_key_returns_the_same_job(http: TestClient) -> None:
+    body = {"query": "confirmed=0", "action": "confirm"}
+    first = http.post("/v1/orders/bulk", json=body, headers={"Idempotency-Key": "wave-1"})
+    again = http.post("/v1/orders/bulk", json=body, headers={"Idempotency-Key": "wave-1"})
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    assert [j["id"] for j in http.get("/v1/jobs").json()["data"]] == [first.json()["id"]]
+    other = http.post(
+        "/v1/orders/bulk", json=body | {"dry_run": True}, headers={"Idempotency-Key": "wave-1"}
+    )
+    assert other.status_code == 409
+
+
 def test_the_job_acts_on_what_matched_when_it_was_made(http: TestClient, engine: Engine) -> None:
     job = http.post("/v1/orders/bulk", json={"query": "confirmed=0", "action": "confirm"}).json()
     store(engine, [make_order("late", confirmed=False)])

@@ -142,7 +142,8 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
     paging = {"page", "page_size", "_sort", "cursor", "filter"}
     for path in ("/v1/orders", "/v1/orders/unconfirmed"):
         assert parameter_names(document, "GET", path) >= paging | set(SCALAR_FIELDS)
-    assert parameter_names(document, "PUT", "/v1/orders/{order_id}") == {"order_id", "If-Match"}
+    put = parameter_names(document, "PUT", "/v1/orders/{order_id}")
+    assert put == {"order_id", "If-Match", "Idempotency-Key"}
     assert "If-None-Match" in parameter_names(document, "GET", "/v1/orders/{order_id}")
     assert parameter_names(document, "GET", "/v1/orders/search") == {"vendor_ref"}
     deliveries = "/v1/webhooks/{subscription_id}/deliveries"

@@ -16,6 +16,7 @@ from orderhub.api import (
     channel_webhooks,
     channels,
     docs,
+    idempotency,
     jobs,
     limits,
     metrics,
@@ -49,6 +50,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.state.engine = engine or make_engine(get_settings().database_url)
     app.state.clock = clock
     problems.install(app)
+    idempotency.install(app)  # inside the key check: the key scopes the Idempotency-Key
     auth.install(app)  # before any router: it guards the routes included after it
     app.add_middleware(limits.InputGuard)  # runs before the key check
     app.add_middleware(metrics.HttpMetrics)  # counts and times every answer (raised: a 500)

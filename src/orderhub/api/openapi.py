@@ -5,7 +5,8 @@
   asked for), and bad input is a 400, never FastAPI's 422 (its schemas are dropped too);
 - the answers any route can give: 400, 413, 414, 431 (api/limits.py), and under /v1 401, 403
   and 429 (api/auth.py), with their headers (WWW-Authenticate, Retry-After, RateLimit);
-- every answer's X-Request-ID.
+- every answer's X-Request-ID;
+- Idempotency-Key on the writes (api/idempotency.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from orderhub.api import idempotency
 from orderhub.query.values import INT64_MAX
 
 #: Path parameters that are 64-bit ids (the routes read them as text: `42.xml` works too).
@@ -70,8 +72,9 @@ _UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 def finish_openapi(document: dict[str, Any], guarded: Callable[[str], bool]) -> dict[str, Any]:
     for path, item in document["paths"].items():
-        for operation in item.values():
+        for method, operation in item.items():
             _typed_path_parameters(operation)
+            idempotency.declare(method, path, operation)
             _finish_responses(operation["responses"], keyed=guarded(path))
     schemas = document.get("components", {}).get("schemas", {})
     for name in _UNUSED_SCHEMAS:
