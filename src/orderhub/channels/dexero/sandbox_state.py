@@ -73,6 +73,9 @@ class Tokens:
 
 
 class DexeroSandbox(SandboxState):
+    """Dexero's own options: its OAuth2 tokens expire `token_ttl` seconds after they are
+    issued, as `token_clock` counts."""
+
     def __init__(
         self,
         orders: int = 1000,

@@ -28,13 +28,17 @@ WEBHOOK_TICK = 1.0
 
 
 class MallSandbox(SandboxState):
+    """MALL's own options: `webhook_url` (POST the ids of orders MALL changed there, in batches
+    at most every `webhook_interval` seconds) and `daily_limit` (requests a day per endpoint
+    group, DEFAULT_DAILY_LIMIT when None)."""
+
     def __init__(
         self,
         orders: int = 1000,
         seed: int = 1,
         faults: FaultSpec | None = None,
         webhook_url: str | None = None,
-        daily_limit: int = DEFAULT_DAILY_LIMIT,
+        daily_limit: int | None = None,
         webhook_interval: float = 60.0,
     ) -> None:
         store = MallOrderStore()
@@ -42,7 +46,7 @@ class MallSandbox(SandboxState):
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
-        self.quota = DailyQuota(daily_limit)
+        self.quota = DailyQuota(DEFAULT_DAILY_LIMIT if daily_limit is None else daily_limit)
         self.webhooks = WebhookBatcher(webhook_url, webhook_interval) if webhook_url else None
 
     # --- what tests and the demo use ----------------------------------------------------------
