@@ -9,7 +9,7 @@ A channel's `sandbox.py` keeps its own routes, gate and error body: its `_app(sa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -31,22 +31,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 StateT = TypeVar("StateT", bound=SandboxState)
 
 
-class AppFactory(Protocol):
-    """A channel's `create_app`: the options every sandbox takes, then the channel's own."""
-
-    def __call__(
-        self,
-        orders: int = 1000,
-        seed: int = 1,
-        faults: str | None = None,
-        life: bool = False,
-        *,
-        life_interval: float = 10.0,
-        **options: Any,
-    ) -> SandboxApp: ...
-
-
-def app_factory(state: Callable[..., StateT], app: Callable[[StateT], SandboxApp]) -> AppFactory:
+def app_factory(
+    state: Callable[..., StateT], app: Callable[[StateT], SandboxApp]
+) -> Callable[..., SandboxApp]:
     """The `create_app` of a channel whose sandbox state is `state` (its `SandboxState` class,
     called as `state(orders, seed, faults, **options)`) and whose app `app` puts together."""
 

@@ -20,13 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS
 from orderhub.channels.cdon.sandbox_rows import BAD_REQUEST, CdonError
 from orderhub.channels.cdon.sandbox_state import API_KEY, CdonSandbox
-from orderhub.channels.sandbox_app import (
-    Endpoint,
-    app_factory,
-    routes,
-    sandbox_app,
-    shaped_errors,
-)
+from orderhub.channels.sandbox_app import Endpoint, app_factory, routes, sandbox_app, shaped_errors
 from orderhub.channels.sandbox_app import json_response as _json
 from orderhub.channels.sandbox_kit import SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps

@@ -97,20 +97,24 @@ def _api_routes(sandbox: CsCartSandbox) -> list[Route]:
     async def update(request: Request) -> Response:
         return _json(sandbox.update(_order_id(request), await _body(request)))
 
-    return [
-        *_shipment_routes(sandbox),
-        *routes(
-            {
-                "GET /api/orders[/]": orders,
-                "GET /api/orders/search[/]": search,
-                "GET /api/orders/{order_id}": order,
-                "PUT /api/orders/{order_id}": update,
-            }
-        ),
-    ]
+    table = {
+        "GET /api/orders[/]": orders,
+        "GET /api/orders/search[/]": search,
+        "GET /api/orders/{order_id}": order,
+        "PUT /api/orders/{order_id}": update,
+    }
+    return [*routes(table), *_shipments(sandbox)]
 
 
-def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
+def _shipments(sandbox: CsCartSandbox) -> list[Route]:
+    """The endpoints of shipments and statuses."""
+
+    async def statuses(request: Request) -> Response:
+        return _json(status_page(request.query_params.multi_items()))
+
+    async def one_status(request: Request) -> Response:
+        return _json(status(_path_id(request, "status_id")))
+
     async def shipments(request: Request) -> Response:
         return _json(sandbox.shipments.page(request.query_params.multi_items()))
 
@@ -127,12 +131,6 @@ def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
     async def delete(request: Request) -> Response:
         sandbox.delete_shipment(_path_id(request, "shipment_id"))
         return Response(status_code=204)
-
-    async def statuses(request: Request) -> Response:
-        return _json(status_page(request.query_params.multi_items()))
-
-    async def one_status(request: Request) -> Response:
-        return _json(status(_path_id(request, "status_id")))
 
     return routes(
         {

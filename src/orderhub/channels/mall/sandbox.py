@@ -116,6 +116,7 @@ def _routes(sandbox: MallSandbox) -> list[Route]:
 
     return routes(
         {
+            **_control_routes(sandbox),
             "GET /v1/orders": orders,
             "GET /v1/orders/unconfirmed": unconfirmed,
             "POST /v1/orders/labels": labels,
@@ -124,7 +125,6 @@ def _routes(sandbox: MallSandbox) -> list[Route]:
             "PUT /v1/orders/{order_id}": update,
             "PUT /v1/orders/{order_id}/tracking": tracking,
             "PUT /v1/orders/{order_id}/items/{item_id}/serial-numbers": serial_numbers,
-            **_control_routes(sandbox),
         }
     )
 
