@@ -19,6 +19,7 @@ from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
 from orderhub.domain.jsonfmt import dumps
 
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One order and the values its filters read."""
