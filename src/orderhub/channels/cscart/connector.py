@@ -41,11 +41,11 @@ class CsCartConnector(ConnectorBase[CsCartClient]):
     """One CS-Cart shop: pull, fetch, push; no acknowledgement queue and no webhooks."""
 
     shape = "order details"
+    largest_page = LARGEST_PAGE
     no_webhooks = "CS-Cart sends no webhooks: changes arrive with the next sync"
 
     def __init__(self, account: Account, client: CsCartClient | None = None) -> None:
         super().__init__(account, client or CsCartClient.for_account(account))
-        self.page_size = max(1, min(account.page_size, LARGEST_PAGE))
         self.overlap = int(account.overlap)
         self.currency = str(account.options.get("currency") or DEFAULT_CURRENCY)
 
