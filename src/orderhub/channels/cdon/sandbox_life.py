@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from orderhub.channels.cdon.sandbox_orders import generated, placed
 from orderhub.channels.cdon.sandbox_rows import (
     Payload,
-    RowRequest,
     cancel,
     deliver,
     goods,
     open_quantity,
+    open_requests,
     pay,
 )
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
@@ -154,27 +154,18 @@ def _several_open_rows(payload: Payload) -> bool:
     return sum(goods(row) and open_quantity(row) > 0 for row in _rows(payload)) > 1
 
 
-def _open_rows(payload: Payload, kinds: Predicate) -> list[RowRequest]:
-    rows = _rows(payload)
-    return [RowRequest(r["OrderRowId"], open_quantity(r)) for r in rows
-            if kinds(r) and open_quantity(r) > 0]  # fmt: skip
-
-
 def _cancel_order(payload: Payload, at: datetime) -> None:
-    cancel(payload, _open_rows(payload, lambda row: True), at)
+    cancel(payload, open_requests(_rows(payload), kinds=lambda row: True), at)
 
 
 def _deliver_a_row(payload: Payload, at: datetime) -> None:
     """The first open goods row, with the Postage row when it is the last one."""
-    first, *others = _open_rows(payload, goods)
     package = f"PKG{payload['OrderDetails']['OrderId']}"
-    requests = [RowRequest(first.row_id, first.quantity, package)]
-    if not others:
-        postage = _open_rows(payload, lambda row: not goods(row))
-        requests += [RowRequest(r.row_id, r.quantity, package) for r in postage]
-    deliver(payload, requests, at)
+    first, *others = open_requests(_rows(payload), package)
+    postage = [] if others else open_requests(_rows(payload), package, lambda row: not goods(row))
+    deliver(payload, [first, *postage], at)
 
 
 def _cancel_a_row(payload: Payload, at: datetime) -> None:
-    first = _open_rows(payload, goods)[0]
+    first = open_requests(_rows(payload))[0]
     cancel(payload, [first], at)

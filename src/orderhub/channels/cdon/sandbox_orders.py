@@ -19,7 +19,7 @@ from orderhub.channels.cdon.sandbox_rows import (
     cancel,
     deliver,
     goods,
-    open_quantity,
+    open_requests,
     pay,
     return_rows,
     returnable,
@@ -112,9 +112,7 @@ def _replay(payload: Payload, status: Status, order: Order, at: datetime) -> Non
         if part > 0:
             deliver(payload, [RowRequest(first["OrderRowId"], part, order.tracking_number)], at)
     elif status is Status.SHIPPED:
-        open_rows = [RowRequest(r["OrderRowId"], open_quantity(r), order.tracking_number)
-                     for r in rows if open_quantity(r) > 0]  # fmt: skip
-        deliver(payload, open_rows, at)
+        deliver(payload, open_requests(rows, order.tracking_number, _every_row), at)
     elif status is Status.DELIVERED:
         if payload["OrderDetails"]["PaymentStatus"] == "AwaitingPayment":
             pay(payload, at)
@@ -122,10 +120,12 @@ def _replay(payload: Payload, status: Status, order: Order, at: datetime) -> Non
         done = [RowRequest(r["OrderRowId"], returnable(r)) for r in rows if returnable(r) > 0]
         return_rows(payload, done, at)
     elif status in (Status.CANCELLED, Status.FAILED):
-        open_rows = [RowRequest(r["OrderRowId"], open_quantity(r))
-                     for r in rows if open_quantity(r) > 0]  # fmt: skip
-        cancel(payload, open_rows, at)
+        cancel(payload, open_requests(rows, kinds=_every_row), at)
     # open, backordered, returning and lost leave no trace in CDON's order.
+
+
+def _every_row(row: Payload) -> bool:
+    return True
 
 
 def _row(number: int, line: OrderLine, paid: str, order: Order) -> Payload:

@@ -51,6 +51,15 @@ def open_quantity(row: Payload) -> int:
     return int(row["Quantity"]) - int(row["CancelledQuantity"]) - int(row["DeliveredQuantity"])
 
 
+def open_requests(
+    rows: list[Payload], package: str | None = None, kinds: Callable[[Payload], bool] = goods
+) -> list[RowRequest]:
+    """A request for all that is still open of each row of the `kinds` given (goods: every row
+    but Postage), in `package` when delivered."""
+    return [RowRequest(row["OrderRowId"], open_quantity(row), package) for row in rows
+            if kinds(row) and open_quantity(row) > 0]  # fmt: skip
+
+
 def returnable(row: Payload) -> int:
     return int(row["DeliveredQuantity"]) - int(row["ReturnedQuantity"])
 
