@@ -13,10 +13,10 @@ from __future__ import annotations
 import copy
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from orderhub.channels.cdon.sandbox_orders import generated, placed
+from orderhub.channels.cdon.sandbox_orders import ORDERS, placed
 from orderhub.channels.cdon.sandbox_rows import (
     Payload,
     cancel,
@@ -27,8 +27,7 @@ from orderhub.channels.cdon.sandbox_rows import (
     pay,
 )
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
-from orderhub.channels.sandbox_life import ENDLESS, OrderLife
-from orderhub.domain import Order
+from orderhub.channels.sandbox_life import OrderLife
 
 PAY_SHARE = 0.5
 CANCEL_ORDER_SHARE = 0.3
@@ -88,6 +87,7 @@ class CdonOrderStore:
 
 class CdonLife(OrderLife):
     rng_name = "cdon-life"
+    source = ORDERS
     store: CdonOrderStore
 
     def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
@@ -99,9 +99,6 @@ class CdonLife(OrderLife):
             changed += self._change(rng, _pending, _deliver_a_row)
         if rng.random() < CANCEL_ROW_SHARE:
             changed += self._change(rng, _several_open_rows, _cancel_a_row)
-
-    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
-        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
         return named_moves(self._arrive, self._change, {  # which orders, what happens to one

@@ -9,7 +9,7 @@ from typing import Any
 
 from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
-from orderhub.channels.cscart.sandbox_orders import initial_orders
+from orderhub.channels.cscart.sandbox_orders import ORDERS
 from orderhub.channels.cscart.sandbox_shipments import (
     ShipmentBook,
     changed_shipment,
@@ -30,7 +30,7 @@ API_KEY = "sandbox"
 class CsCartSandbox(SandboxState):
     def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
         store = CsCartOrderStore()
-        payloads, latest = initial_orders(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []

@@ -8,7 +8,7 @@ from typing import Any
 from orderhub.channels.mall.sandbox_labels import create_labels
 from orderhub.channels.mall.sandbox_life import MallLife
 from orderhub.channels.mall.sandbox_listing import list_orders
-from orderhub.channels.mall.sandbox_orders import initial_orders
+from orderhub.channels.mall.sandbox_orders import ORDERS
 from orderhub.channels.mall.sandbox_serials import apply_serial_numbers
 from orderhub.channels.mall.sandbox_stats import order_stats, parse_days
 from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
@@ -42,7 +42,7 @@ class MallSandbox(SandboxState):
         webhook_interval: float = 60.0,
     ) -> None:
         store = MallOrderStore()
-        payloads, latest = initial_orders(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
