@@ -71,6 +71,7 @@ class OrderLife:
     then the channel's moves run on the random stream of that step, under the store's lock."""
 
     #: Names each step's random stream (`<rng_name>:<seed>:<step>`): the same seed, same life.
+    #: MALL's is the default; every later channel names its own.
     rng_name = "life"
     #: Where the orders that arrive come from (after those the sandbox started with).
     source: ClassVar[SampleOrders]

@@ -1,5 +1,5 @@
-"""The CDON sandbox's order store, and order life: what customers, CDON and the merchant's
-warehouse do to orders while the hub watches.
+"""The CDON sandbox's order life: what customers, CDON and the merchant's warehouse do to
+orders while the hub watches.
 
 Each life step, deterministically from the seed and the step number: a new order arrives; a
 customer pays an order awaiting payment (50 %); a customer cancels a whole open order (30 %);
@@ -10,11 +10,9 @@ repeats a second.
 
 from __future__ import annotations
 
-import copy
 import random
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from orderhub.channels.cdon.sandbox_orders import ORDERS, placed
 from orderhub.channels.cdon.sandbox_rows import (
@@ -26,6 +24,7 @@ from orderhub.channels.cdon.sandbox_rows import (
     open_requests,
     pay,
 )
+from orderhub.channels.cdon.sandbox_store import CdonOrderStore, Predicate
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
 from orderhub.channels.sandbox_life import OrderLife
 
@@ -33,56 +32,6 @@ PAY_SHARE = 0.5
 CANCEL_ORDER_SHARE = 0.3
 DELIVER_ROW_SHARE = 0.4
 CANCEL_ROW_SHARE = 0.3
-#: Far enough to never run out: the generator is lazy.
-
-Predicate = Callable[[Payload], bool]
-
-
-class CdonOrderStore:
-    """The orders by OrderId, and when each was last modified. Thread-safe (`lock`)."""
-
-    def __init__(self, payloads: list[Payload]) -> None:
-        self.lock = threading.RLock()
-        self._orders: dict[int, Payload] = {}
-        self._modified: dict[int, datetime] = {}
-        for payload in payloads:
-            self.save(payload)
-
-    def save(self, payload: Payload) -> None:
-        details = payload["OrderDetails"]
-        with self.lock:
-            self._orders[int(details["OrderId"])] = payload
-            self._modified[int(details["OrderId"])] = _modified(details["LastModifiedDateUtc"])
-
-    def get(self, order_id: int) -> Payload | None:
-        """A copy of the order (changes go through `save`)."""
-        with self.lock:
-            payload = self._orders.get(order_id)
-            return None if payload is None else copy.deepcopy(payload)
-
-    def by_modification(
-        self, keep: Callable[[Payload, datetime], bool], skip: int, take: int
-    ) -> list[Payload]:
-        """Orders skip.. skip+take of those keep() accepts, by (LastModifiedDateUtc, OrderId)."""
-        with self.lock:
-            found = sorted((at, i) for i, at in self._modified.items() if keep(self._orders[i], at))
-            return [copy.deepcopy(self._orders[i]) for _, i in found[skip : skip + take]]
-
-    def ids(self, where: Predicate) -> list[int]:
-        with self.lock:
-            return sorted(i for i, payload in self._orders.items() if where(payload))
-
-    def all(self) -> list[Payload]:
-        with self.lock:
-            return [copy.deepcopy(self._orders[i]) for i in sorted(self._orders)]
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self._orders)
-
-    def latest(self) -> datetime | None:
-        with self.lock:
-            return max(self._modified.values(), default=None)
 
 
 class CdonLife(OrderLife):
@@ -123,11 +72,6 @@ class CdonLife(OrderLife):
         change(payload, self.clock.now())
         self.store.save(payload)
         return [int(payload["OrderDetails"]["OrderId"])]
-
-
-def _modified(text: str) -> datetime:
-    """The sandbox's own times (`sandbox_payload.cdon_time`), read back to the microsecond."""
-    return datetime.strptime(text[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 def _rows(payload: Payload) -> list[Payload]:

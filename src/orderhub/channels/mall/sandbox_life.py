@@ -30,7 +30,6 @@ CANCEL_SHARE = 0.3
 
 
 class MallLife(OrderLife):
-    rng_name = "life"
     source = ORDERS
     store: MallOrderStore
 
