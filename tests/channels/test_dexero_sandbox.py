@@ -18,7 +18,7 @@ import pytest
 from helpers import free_port, serve_in_thread
 from orderhub.channels.dexero.codec import decode_order, page_from_xml
 from orderhub.channels.dexero.sandbox import PREFIX, DexeroSandbox, create_app
-from orderhub.channels.dexero.sandbox_orders import initial_orders
+from orderhub.channels.dexero.sandbox_orders import ORDERS
 from orderhub.domain import ManualClock
 from tests.channels.test_dexero_codec import SEED_TABLES
 
@@ -72,9 +72,9 @@ def stamp(order: Order) -> datetime:
 
 
 def test_same_seed_same_orders_and_a_realistic_mix() -> None:
-    first, _ = initial_orders(200, 4)
-    again, _ = initial_orders(200, 4)
-    assert first == again and first != initial_orders(200, 5)[0]
+    first, _ = ORDERS.initial(200, 4)
+    again, _ = ORDERS.initial(200, 4)
+    assert first == again and first != ORDERS.initial(200, 5)[0]
     assert {o["status"] for o in first} >= {"pending", "untreated", "treated", "completed"}
     assert all(decode_order(o, channel="dexero-dk") for o in first)
     assert any(o["product"][0]["custom_param"] for o in first) and any(o["is_test"] for o in first)
@@ -83,7 +83,7 @@ def test_same_seed_same_orders_and_a_realistic_mix() -> None:
 def test_the_orders_vary_in_every_way_the_oracle_reads() -> None:
     """Enough variety that a decoder dropping a field or swapping two statuses fails a sync
     test: each case below occurs in the sync tests' sandboxes (400 orders, seed 3)."""
-    orders, _ = initial_orders(400, 3)
+    orders, _ = ORDERS.initial(400, 3)
     billing = [o for o in orders if o["shipping_address"] and o["billing_address"]]
     ids = [[p["id"] for p in o["product"]] for o in orders]
     assert {o["status"] for o in orders} == {

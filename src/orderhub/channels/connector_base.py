@@ -54,11 +54,15 @@ class ConnectorBase(Generic[ClientT]):
     shape: ClassVar[str] = "an order"
     #: Why webhook_ids refuses (a channel that sends webhooks overrides webhook_ids).
     no_webhooks: ClassVar[str] = "the channel sends no webhooks; the hub polls it"
+    #: The most orders a list call of the channel returns: `page_size` is the account's page
+    #: size, at most this.
+    largest_page: ClassVar[int]
 
     def __init__(self, account: Account, client: ClientT) -> None:
         self.account = account
         self.client = client
         self.stats: RequestStats = client.http.stats
+        self.page_size = max(1, min(account.page_size, self.largest_page))
 
     # --- what a channel fills in ---------------------------------------------------------------
 

@@ -1,15 +1,20 @@
-"""Reading a channel payload's values: each failure a ValueError naming channel and field.
+"""Reading a channel payload's values: each failure a ValueError naming the field.
 
-The codecs quarantine a record that fails here (the sync turns the ValueError into Skippable).
+`FieldReader` reads the values of one channel (MALL's, CS-Cart's), its errors naming channel and
+field; the plain helpers (`required`, `optional_money` ...) serve codecs that name the order in
+the error instead (CDON's, Dexero's). The codecs quarantine a record that fails here (the sync
+turns the ValueError into Skippable). Keeping a payload's leftovers is `extra.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NoReturn
 
 from orderhub.domain.money import to_decimal
+
+ZERO = Decimal(0)
 
 
 class FieldReader:
@@ -41,6 +46,19 @@ class FieldReader:
             return int(value)
         self.fail(field, "an integer", value)
 
+    def order_id(self, value: object, field: str) -> str:
+        """The order's id: an integer (or its digits), as text."""
+        number = self.integer(value, field)
+        if number is None:
+            self.fail(field, f"the {self.channel} order id", value)
+        return str(number)
+
+    def one_of(self, value: object, field: str, names: Collection[str], expected: str) -> str:
+        """One of `names` (a status word, a letter ...); `expected` words them for the error."""
+        if not isinstance(value, str) or value not in names:
+            self.fail(field, expected, value)
+        return value
+
     def money(self, value: object, field: str) -> Decimal | None:
         """An exact amount (string or number); empty is None."""
         if value is None or value == "":
@@ -60,3 +78,39 @@ class FieldReader:
         if value is None or isinstance(value, list):
             return value or []
         self.fail(where, "an array", value)
+
+
+def whole_number(value: object) -> int | None:
+    """A non-negative integer, also written as its digits ("97"); None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def required(data: object, key: str) -> Any:
+    """data[key], or a ValueError naming the key when it is missing or null."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object holding {key!r}, got {data!r}")
+    value = data.get(key)
+    if value is None:
+        raise ValueError(f"{key}: missing")
+    return value
+
+
+def optional_money(value: object) -> Decimal | None:
+    return None if value is None or value == "" else to_decimal(value)
+
+
+def optional_int(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(str(value))
+
+
+def first(values: Iterable[str | None]) -> str | None:
+    """The first non-empty value."""
+    return next((value for value in values if value), None)

@@ -1,12 +1,13 @@
 """What every channel sandbox's state shares: order life, the faults in force, the traffic log,
 background tickers.
 
-A channel's sandbox state (`<channel>/sandbox_state.py`) subclasses `SandboxState`, sets
-`store`, `life`, `clock`, `faults`, `traffic` and `_tickers` in its `__init__`, implements
-`put_order`, and adds its own API calls; the hooks (`_after_life`, `_more_stats`,
-`_background`) carry what differs. Its life's `actions()` names each move of a step
-(`create_orders`, `pay`, `cancel`, `deliver`, and the channel's own), which `run_life` (the
-control endpoint, scenarios) runs by count.
+A channel's sandbox state (`<channel>/sandbox_state.py`) subclasses `SandboxState`: its
+`__init__(orders, seed, faults, <its own options>)` fills its store with the starting orders and
+calls `_set_up` (which sets `store`, `life`, `clock`, `faults`, `traffic` and `_tickers`); it
+implements `put_order` and adds its own API calls; the hooks (`_after_life`, `_more_stats`,
+`_background`) carry what differs. `sandbox_app.app_factory` builds it for `create_app`. Its
+life's `actions()` names each move of a step (`create_orders`, `pay`, `cancel`, `deliver`, and
+the channel's own), which `run_life` (the control endpoint, scenarios) runs by count.
 
 Test controls, for the cases order life does not make on its own (docs/sync.md, "Overlap"):
 `put_order` commits an order exactly as given, timestamps included (a late commit, a tie);

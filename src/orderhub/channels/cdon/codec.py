@@ -13,17 +13,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from orderhub.channels._payload import (
-    ZERO,
-    decimal_amounts,
-    first,
-    int_or_text,
-    leftovers,
-    optional_int,
-    optional_money,
-    required,
-    text_amounts,
-)
 from orderhub.channels.cdon.states import (
     DONE,
     PAYMENT_MAP,
@@ -40,6 +29,8 @@ from orderhub.channels.cdon.states import (
     state_from_quantities,
     status_of,
 )
+from orderhub.channels.extra import decimal_amounts, int_or_text, leftovers, text_amounts
+from orderhub.channels.fields import ZERO, first, optional_int, optional_money, required
 from orderhub.domain.money import to_decimal
 from orderhub.domain.order import Address, LineType, Order, OrderLine
 from orderhub.domain.status import ChannelType, PaymentStatus, Status

@@ -33,11 +33,10 @@ class CdonConnector(ConnectorBase[CdonClient]):
     webhooks."""
 
     shape = "a CDON order object"
-    no_webhooks = "CDON sends no webhooks; the hub polls it"
+    largest_page = MAX_TAKE
 
     def __init__(self, account: Account, client: CdonClient | None = None) -> None:
         super().__init__(account, client or CdonClient.for_account(account))
-        self.take = max(1, min(account.page_size, MAX_TAKE))
         self.overlap = timedelta(seconds=account.overlap)
         self.country = country_of(account)
 
@@ -45,14 +44,14 @@ class CdonConnector(ConnectorBase[CdonClient]):
 
     def pull(self, cursor: Cursor | None) -> Iterator[Page]:
         since = parse_time(cursor["since"]) if cursor and cursor.get("since") else None
-        window = Window(since - self.overlap if since is not None else None, 0, self.take)
+        window = Window(since - self.overlap if since is not None else None, 0, self.page_size)
         while True:
             payloads = self.client.list_orders(self._params(window))
             last = _latest_modified(payloads)
             if last is not None and (since is None or last > since):
                 since = last
             yield self.page(payloads, {"since": format_time(since) if since else None})
-            if len(payloads) < self.take:
+            if len(payloads) < self.page_size:
                 return
             if last is None:
                 raise Fatal("CDON: a full page without LastModifiedDateUtc, paging cannot go on")
@@ -62,7 +61,7 @@ class CdonConnector(ConnectorBase[CdonClient]):
         params = [("CountryCode", self.country)] if self.country else []
         if window.start is not None:
             params.append(("DateTimeRangeMin", format_time(window.start)))
-        return [*params, ("skip", str(window.position)), ("take", str(self.take))]
+        return [*params, ("skip", str(window.position)), ("take", str(self.page_size))]
 
     def decode_one(self, payload: Any) -> Order:
         return decode_order(payload, channel=self.account.name)

@@ -20,35 +20,27 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS
 from orderhub.channels.cdon.sandbox_rows import BAD_REQUEST, CdonError
 from orderhub.channels.cdon.sandbox_state import API_KEY, CdonSandbox
-from orderhub.channels.sandbox_app import json_response, sandbox_app, shaped_errors
-from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import FaultSpec, SandboxApp, respond
+from orderhub.channels.sandbox_app import Endpoint, app_factory, routes, sandbox_app, shaped_errors
+from orderhub.channels.sandbox_app import json_response as _json
+from orderhub.channels.sandbox_kit import SandboxApp, respond
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["API_KEY", "CdonSandbox", "create_app", "error_body"]
 
 
-def create_app(
-    orders: int = 1000,
-    seed: int = 1,
-    faults: str | None = None,
-    life: bool = False,
-    *,
-    life_interval: float = 10.0,
-) -> SandboxApp:
-    """The CDON sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7` (ValueError
-    when malformed); `life` runs a step of order life every `life_interval` seconds."""
-    spec = FaultSpec.parse(faults)
-    sandbox = CdonSandbox(orders, seed, spec)
+def _app(sandbox: CdonSandbox) -> SandboxApp:
     return sandbox_app(
         sandbox,
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        invalid=lambda message: CdonError(400, BAD_REQUEST, message),
         error_body=error_body,
         errors=shaped_errors(CdonError, error_body),
-        life=life,
-        life_interval=life_interval,
         middleware=[Middleware(CdonAuth)],
     )
+
+
+#: `create_app(orders, seed, faults, life, *, life_interval)`: the CDON sandbox app.
+create_app = app_factory(CdonSandbox, _app)
 
 
 def error_body(status: int, message: str) -> bytes:
@@ -88,28 +80,26 @@ def _api_routes(sandbox: CdonSandbox) -> list[Route]:
             raise CdonError(400, BAD_REQUEST, f"OrderId: expected a number, got {raw!r}")
         return _json(sandbox.order(int(raw)))
 
-    def row_call(call: str) -> Any:
+    def row_call(call: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             return _json(sandbox.row_call(call, await _body(request)))
 
         return endpoint
 
-    return [
-        Route("/api/order/", orders, methods=["GET"]),
-        Route("/api/order", orders, methods=["GET"]),
-        Route("/api/order/{order_id}", order, methods=["GET"]),
-        *(Route(f"/api/{call}", row_call(call), methods=["POST"]) for call in ROW_CALLS),
-    ]
+    return routes(
+        {
+            "GET /api/order[/]": orders,
+            "GET /api/order/{order_id}": order,
+            **{f"POST /api/{call}": row_call(call) for call in ROW_CALLS},
+        }
+    )
 
 
 def _control_routes(sandbox: CdonSandbox) -> list[Route]:
     async def all_orders(request: Request) -> Response:
         return _json(sandbox.orders_json())
 
-    return [
-        *control_routes(sandbox, lambda message: CdonError(400, BAD_REQUEST, message)),
-        Route("/_sandbox/orders", all_orders, methods=["GET"]),
-    ]
+    return routes({"GET /_sandbox/orders": all_orders})
 
 
 async def _body(request: Request) -> Any:
@@ -117,6 +107,3 @@ async def _body(request: Request) -> Any:
         return orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise CdonError(400, BAD_REQUEST, "the body must be a JSON object") from None
-
-
-_json = json_response

@@ -7,7 +7,6 @@ Deterministic: the same seed gives the same orders.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,19 +18,20 @@ from orderhub.channels.cdon.sandbox_rows import (
     cancel,
     deliver,
     goods,
-    open_quantity,
+    open_requests,
     pay,
     return_rows,
     returnable,
     settle,
 )
+from orderhub.channels.sandbox_life import SampleOrders
 from orderhub.domain import Order, Status
 from orderhub.domain.order import Address, OrderLine
-from orderhub.domain.samples import ACCOUNTS, generate_orders
 
-#: The CDON account the sandbox generates orders for (CountryCode Sweden, SEK).
-ACCOUNT = next(account for account in ACCOUNTS if account.name == "cdon-se")
-COUNTRY = COUNTRY_NAMES[ACCOUNT.country]
+#: The sandbox's orders: those of the sample account cdon-se (CountryCode Sweden, SEK), each
+#: placed and taken through its generated history with the sandbox's own row calls.
+ORDERS = SampleOrders("cdon-se", lambda order, seed: with_history(order))
+COUNTRY = COUNTRY_NAMES[ORDERS.account.country]
 MERCHANT_ID = "3b1addb2-2b6f-49bc-a185-2b5cfb445d66"
 #: Customers who pay by invoice (and COD) owe CDON until they pay; the others have paid.
 _PAY_LATER = frozenset({"invoice", "cod"})
@@ -47,14 +47,9 @@ CO_SHARE = 0.1
 TEXT_VAT_SHARE = 0.3
 
 
-def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
-    """Orders number start.. of the seed's CDON order sequence (canonical, as generated)."""
-    return generate_orders(count, seed, start=start, accounts=[ACCOUNT])
-
-
 def initial_orders(count: int, seed: int) -> list[Payload]:
     """The sandbox's starting orders, each taken through its generated history."""
-    return [with_history(order) for order in generated(count, seed)]
+    return [with_history(order) for order in ORDERS.generated(count, seed)]
 
 
 def with_history(order: Order) -> Payload:
@@ -112,9 +107,7 @@ def _replay(payload: Payload, status: Status, order: Order, at: datetime) -> Non
         if part > 0:
             deliver(payload, [RowRequest(first["OrderRowId"], part, order.tracking_number)], at)
     elif status is Status.SHIPPED:
-        open_rows = [RowRequest(r["OrderRowId"], open_quantity(r), order.tracking_number)
-                     for r in rows if open_quantity(r) > 0]  # fmt: skip
-        deliver(payload, open_rows, at)
+        deliver(payload, open_requests(rows, order.tracking_number, _every_row), at)
     elif status is Status.DELIVERED:
         if payload["OrderDetails"]["PaymentStatus"] == "AwaitingPayment":
             pay(payload, at)
@@ -122,10 +115,12 @@ def _replay(payload: Payload, status: Status, order: Order, at: datetime) -> Non
         done = [RowRequest(r["OrderRowId"], returnable(r)) for r in rows if returnable(r) > 0]
         return_rows(payload, done, at)
     elif status in (Status.CANCELLED, Status.FAILED):
-        open_rows = [RowRequest(r["OrderRowId"], open_quantity(r))
-                     for r in rows if open_quantity(r) > 0]  # fmt: skip
-        cancel(payload, open_rows, at)
+        cancel(payload, open_requests(rows, kinds=_every_row), at)
     # open, backordered, returning and lost leave no trace in CDON's order.
+
+
+def _every_row(row: Payload) -> bool:
+    return True
 
 
 def _row(number: int, line: OrderLine, paid: str, order: Order) -> Payload:

@@ -38,14 +38,14 @@ def row_state(row: Payload) -> str:
 
 
 def order_state(rows: list[Payload]) -> str:
-    """The order's State from its rows' FulfillmentStatus: cancelled rows left out, any Pending
-    row keeps it Pending, all returned is Returned, else Invoiced when every row kept is."""
-    active = [row["FulfillmentStatus"] for row in rows if row["FulfillmentStatus"] != "Cancelled"]
-    if not active:
+    """The order's State from the set of its rows' FulfillmentStatus: cancelled rows left out,
+    any Pending row keeps it Pending, all returned is Returned, else Invoiced when every row
+    kept is. (The same rules as the hub's `states.py`, stated over sets, not written from it.)"""
+    states = {row["FulfillmentStatus"] for row in rows} - {"Cancelled"}
+    if not states:
         return "Cancelled" if rows else "Pending"
-    if "Pending" in active:
+    if "Pending" in states:
         return "Pending"
-    kept = [state for state in active if state != "Returned"]
-    if not kept:
+    if states == {"Returned"}:
         return "Returned"
-    return "Invoiced" if all(state == "Invoiced" for state in kept) else "Delivered"
+    return "Invoiced" if states - {"Returned"} == {"Invoiced"} else "Delivered"

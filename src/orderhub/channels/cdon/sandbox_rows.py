@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderhub.channels.cdon.sandbox_payload import DELIVERED, cdon_time, order_state, row_state
+from orderhub.channels.sandbox_app import SandboxError
 
 Payload = dict[str, Any]
 ZERO = Decimal(0)
@@ -27,14 +28,8 @@ BAD_REQUEST, NO_ORDERS = 400, 404
 _PAID = frozenset({"Paid", "Refunded", "AwaitingRefund"})
 
 
-class CdonError(Exception):
+class CdonError(SandboxError):
     """A refusal in CDON's shape: `{"ErrorCode": ..., "Message": ...}` with an HTTP status."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
     def body(self) -> dict[str, Any]:
         return {"ErrorCode": self.code, "Message": self.message}
@@ -54,6 +49,15 @@ def goods(row: Payload) -> bool:
 def open_quantity(row: Payload) -> int:
     """What is neither delivered nor cancelled yet."""
     return int(row["Quantity"]) - int(row["CancelledQuantity"]) - int(row["DeliveredQuantity"])
+
+
+def open_requests(
+    rows: list[Payload], package: str | None = None, kinds: Callable[[Payload], bool] = goods
+) -> list[RowRequest]:
+    """A request for all that is still open of each row of the `kinds` given (goods: every row
+    but Postage), in `package` when delivered."""
+    return [RowRequest(row["OrderRowId"], open_quantity(row), package) for row in rows
+            if kinds(row) and open_quantity(row) > 0]  # fmt: skip
 
 
 def returnable(row: Payload) -> int:

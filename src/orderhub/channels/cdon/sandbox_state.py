@@ -6,9 +6,10 @@ import copy
 from collections.abc import Sequence
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
-from orderhub.channels.cdon.sandbox_life import CdonLife, CdonOrderStore
+from orderhub.channels.cdon.sandbox_life import CdonLife
 from orderhub.channels.cdon.sandbox_orders import initial_orders
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
+from orderhub.channels.cdon.sandbox_store import CdonOrderStore
 from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
 

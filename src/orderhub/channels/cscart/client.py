@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from orderhub.channels.base import Account, Fatal
+from orderhub.channels.fields import whole_number
 from orderhub.channels.http import ChannelClient, ChannelHttp, require_credentials
 
 Params = Sequence[tuple[str, str]]
@@ -52,7 +53,7 @@ class CsCartClient(ChannelClient):
             raise Fatal(f"GET orders: expected CS-Cart's {{'orders': [...]}}, got {_start(body)}")
         params_back = body.get("params")
         total = params_back.get("total_items") if isinstance(params_back, dict) else None
-        return CsCartList(body["orders"], _int(total))
+        return CsCartList(body["orders"], whole_number(total))
 
     def get_order(self, order_id: int | str) -> dict[str, Any]:
         """`GET /orders/{id}`: the order details (ChannelNotFound when there is no such order)."""
@@ -84,14 +85,6 @@ def error_message(response: httpx.Response) -> str:
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
     return str(message)
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
 
 
 def _start(body: object) -> str:

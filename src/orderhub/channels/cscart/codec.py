@@ -18,6 +18,8 @@ from orderhub.domain.status import ChannelType, PaymentStatus, Status
 
 #: A channel order object as JSON decoding gives it.
 Payload = Mapping[str, Any]
+#: Reads the payload's values; a failure is a ValueError naming CS-Cart and the field.
+_read = FieldReader("CS-Cart")
 #: Item id -> (percentage tax rate, whether the price includes the tax).
 _Rates = dict[str, tuple[Decimal, bool]]
 
@@ -30,6 +32,7 @@ STATUS_BY_LETTER: dict[str, Status] = {
     "B": Status.BACKORDERED, "C": Status.SHIPPED, "G": Status.RETURNING, "H": Status.RETURNED,
     "D": Status.CANCELLED, "I": Status.CANCELLED, "F": Status.FAILED,
 }  # fmt: skip
+_LETTERS = f"one of the letters {''.join(STATUS_BY_LETTER)}"
 #: CS-Cart status letter -> payment status. B, D and I: no payment the hub can vouch for.
 PAYMENT_BY_LETTER: dict[str, PaymentStatus] = {
     "P": PaymentStatus.PAID, "C": PaymentStatus.PAID, "H": PaymentStatus.REFUNDED,
@@ -84,10 +87,10 @@ def status_letter_for(status: Status) -> str:
 
 def decode_order(payload: Payload, *, channel: str, currency: str = DEFAULT_CURRENCY) -> Order:
     """Decode one CS-Cart order details object; a ValueError names the field that is wrong."""
-    letter = _letter(payload.get("status"))
+    letter = _read.one_of(payload.get("status"), "status", STATUS_BY_LETTER, _LETTERS)
     created_at = _unix(payload.get("timestamp"), "timestamp")
     if created_at is None:
-        _fail("timestamp", "the Unix time the order was placed", None)
+        _read.fail("timestamp", "the Unix time the order was placed", None)
     updated_at = _unix(payload.get("updated_at"), "updated_at") or created_at
     products = _products(payload.get("products"))
     rates = _tax_rates(payload.get("taxes"))
@@ -97,22 +100,22 @@ def decode_order(payload: Payload, *, channel: str, currency: str = DEFAULT_CURR
     return Order(
         channel=channel,
         channel_type=ChannelType.CSCART,
-        external_id=_external_id(payload.get("order_id")),
+        external_id=_read.order_id(payload.get("order_id"), "order_id"),
         status=status,
         channel_status=letter,
         payment_status=PAYMENT_BY_LETTER[letter],
         created_at=created_at,
         updated_at=updated_at,
-        currency=_text(payload.get("currency"), "currency") or currency,
+        currency=_read.text(payload.get("currency"), "currency") or currency,
         total=_required_money(payload, "total"),
-        customer_id=_int(payload.get("user_id"), "user_id") or None,
+        customer_id=_read.integer(payload.get("user_id"), "user_id") or None,
         customer=_full_name(payload, ""),
-        email=_text(payload.get("email"), "email"),
-        phone=_text(payload.get("phone"), "phone"),
+        email=_read.text(payload.get("email"), "email"),
+        phone=_read.text(payload.get("phone"), "phone"),
         country=next((a.country for a in (shipping, billing) if a and a.country), None),
-        language=_text(payload.get("lang_code"), "lang_code"),
+        language=_read.text(payload.get("lang_code"), "lang_code"),
         payment_method=_payment_name(payload.get("payment_method")),
-        vendor_ref=_text(payload.get("vendor_ref"), "vendor_ref"),
+        vendor_ref=_read.text(payload.get("vendor_ref"), "vendor_ref"),
         shipping_address=shipping,
         billing_address=billing,
         lines=lines,
@@ -122,21 +125,8 @@ def decode_order(payload: Payload, *, channel: str, currency: str = DEFAULT_CURR
     )
 
 
-def _letter(value: object) -> str:
-    if not isinstance(value, str) or value not in STATUS_BY_LETTER:
-        _fail("status", f"one of the letters {''.join(STATUS_BY_LETTER)}", value)
-    return value
-
-
-def _external_id(value: object) -> str:
-    number = _int(value, "order_id")
-    if number is None:
-        _fail("order_id", "the CS-Cart order id", value)
-    return str(number)
-
-
 def _amounts(payload: Payload, lines: list[OrderLine]) -> dict[str, Any]:
-    amounts = {name: _money(payload.get(key), key) for name, key in _AMOUNTS.items()}
+    amounts = {name: _read.money(payload.get(key), key) for name, key in _AMOUNTS.items()}
     if amounts["tax_total"] is None and lines:
         amounts["tax_total"] = _sum(line.tax_amount for line in lines)
     return amounts
@@ -144,14 +134,15 @@ def _amounts(payload: Payload, lines: list[OrderLine]) -> dict[str, Any]:
 
 def _full_name(payload: Payload, prefix: str) -> str | None:
     """firstname and lastname joined, runs of whitespace collapsed; None when both are empty."""
-    parts = [_text(payload.get(prefix + key), prefix + key) or "" for key in _NAME_KEYS]
+    parts = [_read.text(payload.get(prefix + key), prefix + key) or "" for key in _NAME_KEYS]
     return " ".join(" ".join(parts).split()) or None
 
 
 def _address(payload: Payload, prefix: str) -> Address | None:
     """The s_* (shipping) or b_* (billing) fields as an Address; None when all are empty."""
     fields = {
-        name: _text(payload.get(prefix + key), prefix + key) for name, key in _ADDRESS_KEYS.items()
+        name: _read.text(payload.get(prefix + key), prefix + key)
+        for name, key in _ADDRESS_KEYS.items()
     }
     name = _full_name(payload, prefix)
     if name is None and not any(fields.values()):
@@ -162,8 +153,8 @@ def _address(payload: Payload, prefix: str) -> Address | None:
 def _payment_name(value: object) -> str | None:
     """The payment method's name: `payment_method.payment` (or a plain string)."""
     if isinstance(value, Mapping):
-        return _text(value.get("payment"), "payment_method.payment")
-    return _text(value, "payment_method") if isinstance(value, str) else None
+        return _read.text(value.get("payment"), "payment_method.payment")
+    return _read.text(value, "payment_method") if isinstance(value, str) else None
 
 
 def _products(value: object) -> list[tuple[str, Mapping[str, Any]]]:
@@ -171,11 +162,11 @@ def _products(value: object) -> list[tuple[str, Mapping[str, Any]]]:
     if value is None or value == []:
         return []
     if isinstance(value, Mapping):
-        return [(str(key), _object(item, f"products.{key}")) for key, item in value.items()]
+        return [(str(key), _read.mapping(item, f"products.{key}")) for key, item in value.items()]
     if isinstance(value, list):
-        items = [_object(item, f"products[{n}]") for n, item in enumerate(value)]
+        items = [_read.mapping(item, f"products[{n}]") for n, item in enumerate(value)]
         return [(str(item.get("item_id") or n), item) for n, item in enumerate(items, start=1)]
-    _fail("products", "an object keyed by item id", value)
+    _read.fail("products", "an object keyed by item id", value)
 
 
 def _tax_rates(taxes: object) -> _Rates:
@@ -184,7 +175,7 @@ def _tax_rates(taxes: object) -> _Rates:
     for tax in taxes.values() if isinstance(taxes, Mapping) else ():
         if not isinstance(tax, Mapping) or tax.get("rate_type") != "P":
             continue
-        rate = _money(tax.get("rate_value"), "taxes.rate_value") or Decimal(0)
+        rate = _read.money(tax.get("rate_value"), "taxes.rate_value") or Decimal(0)
         included = tax.get("price_includes_tax") == "Y"
         for item_id in map(str, _dig(tax, "applies", "items", "P")):
             previous = rates.get(item_id, (Decimal(0), included))[0]
@@ -194,18 +185,18 @@ def _tax_rates(taxes: object) -> _Rates:
 
 def _line(item_id: str, data: Payload, rates: _Rates) -> OrderLine:
     where = f"products.{item_id}"
-    quantity = _int(data.get("amount"), f"{where}.amount")
-    price = _money(data.get("price"), f"{where}.price")
+    quantity = _read.integer(data.get("amount"), f"{where}.amount")
+    price = _read.money(data.get("price"), f"{where}.price")
     if quantity is None or price is None:
-        _fail(where, "a product with amount and price", dict(data))
-    total = _money(data.get("subtotal"), f"{where}.subtotal")
+        _read.fail(where, "a product with amount and price", dict(data))
+    total = _read.money(data.get("subtotal"), f"{where}.subtotal")
     total = price * quantity if total is None else total
     rate, included = rates.get(item_id, (Decimal(0), False))
-    tax = _money(data.get("tax_value"), f"{where}.tax_value")
+    tax = _read.money(data.get("tax_value"), f"{where}.tax_value")
     return OrderLine(
         line_id=item_id,
-        sku=_text(data.get("product_code"), f"{where}.product_code"),
-        name=_text(data.get("product"), f"{where}.product") or "",
+        sku=_read.text(data.get("product_code"), f"{where}.product_code"),
+        name=_read.text(data.get("product"), f"{where}.product") or "",
         type=LineType.ARTICLE,
         quantity=quantity,
         unit_price=price,
@@ -350,18 +341,11 @@ def _unix_text(value: datetime) -> str:
 
 # --- reading values -------------------------------------------------------------------------
 
-_read = FieldReader("CS-Cart")
-_fail = _read.fail
-_text = _read.text
-_int = _read.integer
-_money = _read.money
-_object = _read.mapping
-
 
 def _required_money(payload: Payload, field: str) -> Decimal:
-    amount = _money(payload.get(field), field)
+    amount = _read.money(payload.get(field), field)
     if amount is None:
-        _fail(field, "an amount", None)
+        _read.fail(field, "an amount", None)
     return amount
 
 
@@ -371,9 +355,9 @@ def _unix(value: object, field: str) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            _fail(field, "a Unix time", value)
+            _read.fail(field, "a Unix time", value)
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    seconds = _int(value, field)
+    seconds = _read.integer(value, field)
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 

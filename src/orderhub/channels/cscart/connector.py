@@ -28,6 +28,7 @@ from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Sk
 from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.channels.cscart.client import CsCartClient, CsCartList
 from orderhub.channels.cscart.codec import DEFAULT_CURRENCY, decode_order, status_letter_for
+from orderhub.channels.fields import whole_number
 from orderhub.domain import Order
 
 #: The largest page the sandbox (and so we) ask for.
@@ -40,11 +41,11 @@ class CsCartConnector(ConnectorBase[CsCartClient]):
     """One CS-Cart shop: pull, fetch, push; no acknowledgement queue and no webhooks."""
 
     shape = "order details"
+    largest_page = LARGEST_PAGE
     no_webhooks = "CS-Cart sends no webhooks: changes arrive with the next sync"
 
     def __init__(self, account: Account, client: CsCartClient | None = None) -> None:
         super().__init__(account, client or CsCartClient.for_account(account))
-        self.page_size = max(1, min(account.page_size, LARGEST_PAGE))
         self.overlap = int(account.overlap)
         self.currency = str(account.options.get("currency") or DEFAULT_CURRENCY)
 
@@ -84,7 +85,7 @@ class CsCartConnector(ConnectorBase[CsCartClient]):
         return decode_order(payload, channel=self.account.name, currency=self.currency)
 
     def readable_id(self, payload: Any) -> str | None:
-        value = _number(payload.get("order_id")) if isinstance(payload, Mapping) else None
+        value = whole_number(payload.get("order_id")) if isinstance(payload, Mapping) else None
         return None if value is None else str(value)
 
     # --- pushing -------------------------------------------------------------------------------
@@ -117,8 +118,8 @@ def _split(items: Sequence[Any]) -> tuple[list[tuple[str, int]], list[Skippable]
     readable: list[tuple[str, int]] = []
     unreadable: list[Skippable] = []
     for item in items:
-        order_id = _number(item.get("order_id")) if isinstance(item, Mapping) else None
-        stamp = _number(item.get("updated_at")) if isinstance(item, Mapping) else None
+        order_id = whole_number(item.get("order_id")) if isinstance(item, Mapping) else None
+        stamp = whole_number(item.get("updated_at")) if isinstance(item, Mapping) else None
         if order_id is None or stamp is None:
             reason = "a CS-Cart order summary without a numeric order_id and updated_at"
             unreadable.append(Skippable(reason, item, None if order_id is None else str(order_id)))
@@ -136,11 +137,3 @@ def _copy(cursor: Cursor) -> Cursor:
     if not isinstance(since, Mapping) or set(since) != set(WINDOWS):
         raise Fatal(f"CS-Cart: the stored cursor is not this connector's ({cursor!r}); sync --full")
     return {"since": {window: int(since[window]) for window in WINDOWS}}
-
-
-def _number(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None

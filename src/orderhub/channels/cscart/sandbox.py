@@ -23,27 +23,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, error_body
 from orderhub.channels.cscart.sandbox_state import ADMIN_EMAIL, API_KEY, CsCartSandbox
 from orderhub.channels.cscart.sandbox_statuses import status, status_page
-from orderhub.channels.sandbox_app import json_response, sandbox_app, shaped_errors
-from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import FaultSpec, SandboxApp, respond
+from orderhub.channels.sandbox_app import app_factory, routes, sandbox_app, shaped_errors
+from orderhub.channels.sandbox_app import json_response as _json
+from orderhub.channels.sandbox_kit import SandboxApp, respond
 
 __all__ = ["ADMIN_EMAIL", "API_KEY", "CsCartSandbox", "create_app"]
 
 _CHALLENGE = (b"www-authenticate", b'Basic realm="CS-Cart API"')
 
 
-def create_app(
-    orders: int = 1000,
-    seed: int = 1,
-    faults: str | None = None,
-    life: bool = False,
-    *,
-    life_interval: float = 10.0,
-) -> SandboxApp:
-    """The CS-Cart sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7`
-    (ValueError when malformed); `life` runs a step of order life every `life_interval` s."""
-    spec = FaultSpec.parse(faults)
-    sandbox = CsCartSandbox(orders, seed, spec)
+def _app(sandbox: CsCartSandbox) -> SandboxApp:
     errors = shaped_errors(
         CsCartError,
         error_body,
@@ -53,12 +42,15 @@ def create_app(
     return sandbox_app(
         sandbox,
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        invalid=bad_request,
         error_body=error_body,
         errors=errors,
-        life=life,
-        life_interval=life_interval,
         gate=BasicAuthGate,
     )
+
+
+#: `create_app(orders, seed, faults, life, *, life_interval)`: the CS-Cart sandbox app.
+create_app = app_factory(CsCartSandbox, _app)
 
 
 class BasicAuthGate:
@@ -105,18 +97,24 @@ def _api_routes(sandbox: CsCartSandbox) -> list[Route]:
     async def update(request: Request) -> Response:
         return _json(sandbox.update(_order_id(request), await _body(request)))
 
-    return [
-        *_shipment_routes(sandbox),
-        Route("/api/orders", orders, methods=["GET"]),
-        Route("/api/orders/", orders, methods=["GET"]),
-        Route("/api/orders/search", search, methods=["GET"]),
-        Route("/api/orders/search/", search, methods=["GET"]),
-        Route("/api/orders/{order_id}", order, methods=["GET"]),
-        Route("/api/orders/{order_id}", update, methods=["PUT"]),
-    ]
+    table = {
+        "GET /api/orders[/]": orders,
+        "GET /api/orders/search[/]": search,
+        "GET /api/orders/{order_id}": order,
+        "PUT /api/orders/{order_id}": update,
+    }
+    return [*routes(table), *_shipments(sandbox)]
 
 
-def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
+def _shipments(sandbox: CsCartSandbox) -> list[Route]:
+    """The endpoints of shipments and statuses."""
+
+    async def statuses(request: Request) -> Response:
+        return _json(status_page(request.query_params.multi_items()))
+
+    async def one_status(request: Request) -> Response:
+        return _json(status(_path_id(request, "status_id")))
+
     async def shipments(request: Request) -> Response:
         return _json(sandbox.shipments.page(request.query_params.multi_items()))
 
@@ -134,24 +132,17 @@ def _shipment_routes(sandbox: CsCartSandbox) -> list[Route]:
         sandbox.delete_shipment(_path_id(request, "shipment_id"))
         return Response(status_code=204)
 
-    async def statuses(request: Request) -> Response:
-        return _json(status_page(request.query_params.multi_items()))
-
-    async def one_status(request: Request) -> Response:
-        return _json(status(_path_id(request, "status_id")))
-
-    return [
-        Route("/api/statuses", statuses, methods=["GET"]),
-        Route("/api/statuses/", statuses, methods=["GET"]),
-        Route("/api/statuses/{status_id}", one_status, methods=["GET"]),
-        Route("/api/shipments", shipments, methods=["GET"]),
-        Route("/api/shipments/", shipments, methods=["GET"]),
-        Route("/api/shipments", create, methods=["POST"]),
-        Route("/api/shipments/", create, methods=["POST"]),
-        Route("/api/shipments/{shipment_id}", shipment, methods=["GET"]),
-        Route("/api/shipments/{shipment_id}", change, methods=["PUT"]),
-        Route("/api/shipments/{shipment_id}", delete, methods=["DELETE"]),
-    ]
+    return routes(
+        {
+            "GET /api/statuses[/]": statuses,
+            "GET /api/statuses/{status_id}": one_status,
+            "GET /api/shipments[/]": shipments,
+            "POST /api/shipments[/]": create,
+            "GET /api/shipments/{shipment_id}": shipment,
+            "PUT /api/shipments/{shipment_id}": change,
+            "DELETE /api/shipments/{shipment_id}": delete,
+        }
+    )
 
 
 def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
@@ -161,11 +152,7 @@ def _control_routes(sandbox: CsCartSandbox) -> list[Route]:
     async def all_orders(request: Request) -> Response:
         return _json({"orders": sandbox.orders_json()})
 
-    return [
-        *control_routes(sandbox, bad_request),
-        Route("/_sandbox/mail", mail, methods=["GET"]),
-        Route("/_sandbox/orders", all_orders, methods=["GET"]),
-    ]
+    return routes({"GET /_sandbox/mail": mail, "GET /_sandbox/orders": all_orders})
 
 
 def _order_id(request: Request) -> int:
@@ -184,6 +171,3 @@ async def _body(request: Request) -> Any:
         return json.loads(await request.body(), parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("the body must be a JSON object") from None
-
-
-_json = json_response

@@ -12,16 +12,14 @@ order's `updated_at`, the field the list call's `updated_at_from/to` filter on.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import and_
 
-from orderhub.channels.cscart.sandbox_orders import INVOICED, arrival, generated, invoice_id
+from orderhub.channels.cscart.sandbox_orders import INVOICED, ORDERS, arrival, invoice_id
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
-from orderhub.channels.sandbox_life import ENDLESS, OrderLife
-from orderhub.domain import Order
+from orderhub.channels.sandbox_life import OrderLife
 
 #: (from letter, to letter, chance per step): one order of the letter moves, at that chance.
 MOVES: tuple[tuple[str, str, float], ...] = (
@@ -37,15 +35,13 @@ MOVES: tuple[tuple[str, str, float], ...] = (
 
 class CsCartLife(OrderLife):
     rng_name = "cscart-life"
+    source = ORDERS
     store: CsCartOrderStore
 
     def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
         for current, new, chance in MOVES:
             if rng.random() < chance:
                 changed += self._move(rng, current, new, changed)
-
-    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
-        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
         letters = {"pay": ("NOE", "P"), "cancel": ("O", "I"), "deliver": ("P", "C"),

@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.channels.cscart.codec import STATUS_BY_LETTER
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
+from orderhub.channels.sandbox_app import SandboxError
 from orderhub.domain.jsonfmt import dumps
 
 #: The status letters of seed 002.
@@ -46,13 +47,12 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _LARGEST_ID = 2**63 - 1
 
 
-class CsCartError(Exception):
-    """An error answered in CS-Cart's shape: `{"message": "...", "status": 404}`."""
+class CsCartError(SandboxError):
+    """An error answered in CS-Cart's shape: `{"message": "...", "status": 404}` (its status is
+    its only code)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, status, message)
 
     def body(self) -> dict[str, Any]:
         return {"message": self.message, "status": self.status}

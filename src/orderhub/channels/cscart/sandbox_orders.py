@@ -11,46 +11,24 @@ or E when paid offline.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 
 from orderhub.channels.cscart.sandbox_payload import INVOICED, cscart_payload, invoice_id
 from orderhub.channels.cscart.sandbox_store import Payload
-from orderhub.channels.sandbox_life import starting_orders
-from orderhub.domain import Order, Status, StatusChange, StatusSource
-from orderhub.domain.samples import ACCOUNTS, generate_orders
+from orderhub.channels.sandbox_life import SampleOrders, placed_now
+from orderhub.domain import Order, Status
 
-__all__ = ["INVOICED", "arrival", "generated", "initial_orders", "invoice_id", "to_payload"]
+__all__ = ["INVOICED", "ORDERS", "arrival", "invoice_id", "to_payload"]
 
-#: The CS-Cart account the sandbox generates orders for.
-ACCOUNT = next(account for account in ACCOUNTS if account.name == "shop-de")
 #: Payment methods the customer pays outside the shop (the order waits in O or E).
 OFFLINE_PAYMENTS = frozenset({"bank_transfer", "invoice", "cod"})
 #: Share of customers who order as guests (`user_id` 0).
 GUEST_SHARE = 0.1
 
 
-def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
-    """Orders number start.. of the seed's CS-Cart order sequence."""
-    yield from generate_orders(count, seed, start=start, accounts=[ACCOUNT])
-
-
-def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
-    """The sandbox's starting orders as CS-Cart JSON, and the latest time any of them carries."""
-    return starting_orders(generated(count, seed), lambda order: to_payload(order, seed))
-
-
 def arrival(order: Order, seed: int, now: datetime) -> Payload:
     """A generated order placed just now: Incomplete (online payment) or Open (offline)."""
-    fresh = replace(
-        order,
-        status=Status.PENDING,
-        status_history=[StatusChange(Status.PENDING, now, StatusSource.CHANNEL)],
-        created_at=now,
-        updated_at=now,
-    )
-    payload = to_payload(fresh, seed)
+    payload = to_payload(placed_now(order, Status.PENDING, now), seed)
     payload["status"] = "O" if _offline(order) else "N"
     return payload
 
@@ -86,3 +64,7 @@ def _letter(order: Order, rng: random.Random) -> str:
 
 def _offline(order: Order) -> bool:
     return (order.payment_method or "") in OFFLINE_PAYMENTS
+
+
+#: The sandbox's orders: those of the sample account shop-de, as generated.
+ORDERS = SampleOrders("shop-de", to_payload)

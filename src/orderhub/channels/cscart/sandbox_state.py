@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
-from orderhub.channels.cscart.codec import STATUS_BY_LETTER
 from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
-from orderhub.channels.cscart.sandbox_orders import initial_orders
+from orderhub.channels.cscart.sandbox_orders import ORDERS
 from orderhub.channels.cscart.sandbox_shipments import (
     ShipmentBook,
     changed_shipment,
@@ -19,7 +18,7 @@ from orderhub.channels.cscart.sandbox_shipments import (
     record,
 )
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
-from orderhub.channels.cscart.sandbox_updates import apply_update
+from orderhub.channels.cscart.sandbox_updates import SentMail, apply_update, status_mail
 from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
 
@@ -28,21 +27,10 @@ ADMIN_EMAIL = "admin@example.com"
 API_KEY = "sandbox"
 
 
-@dataclass(frozen=True, slots=True)
-class SentMail:
-    """A status e-mail the shop "sent" for `notify_user=1`."""
-
-    order_id: str
-    to: str
-    status: str
-    subject: str
-    at: str
-
-
 class CsCartSandbox(SandboxState):
     def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
         store = CsCartOrderStore()
-        payloads, latest = initial_orders(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []
@@ -131,13 +119,9 @@ class CsCartSandbox(SandboxState):
                 self.store.save(order)
 
     def _send_mail(self, payload: Payload) -> None:
-        to = str(payload.get("email") or "")
-        if not to:
-            return  # no address: the shop cannot tell the customer
-        letter = payload["status"]
-        subject = f"Order #{payload['order_id']}: {STATUS_BY_LETTER[letter].value} ({letter})"
-        sent = SentMail(str(payload["order_id"]), to, letter, subject, payload["updated_at"])
-        with self._mail_lock:
-            self._mail.append(sent)
+        sent = status_mail(payload)
+        if sent is not None:
+            with self._mail_lock:
+                self._mail.append(sent)
 
     # --- background work ----------------------------------------------------------------------

@@ -96,3 +96,24 @@ def _set_vendor_ref(payload: Payload, value: object, now: datetime) -> None:
     else:
         payload.pop("vendor_ref", None)
     payload["updated_at"] = unix(now)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMail:
+    """A status e-mail the shop "sent" for `notify_user=1`."""
+
+    order_id: str
+    to: str
+    status: str
+    subject: str
+    at: str
+
+
+def status_mail(payload: Payload) -> SentMail | None:
+    """The e-mail telling the customer the order's status; None when it has no address."""
+    to = str(payload.get("email") or "")
+    if not to:
+        return None
+    letter = payload["status"]
+    subject = f"Order #{payload['order_id']}: {STATUS_BY_LETTER[letter].value} ({letter})"
+    return SentMail(str(payload["order_id"]), to, letter, subject, payload["updated_at"])

@@ -13,17 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from orderhub.channels._payload import (
-    ZERO,
-    decimal_amounts,
-    first,
-    int_or_text,
-    leftovers,
-    optional_int,
-    optional_money,
-    required,
-    text_amounts,
-)
 from orderhub.channels.dexero.xmlcodec import (
     order_from_xml,
     order_to_xml,
@@ -32,6 +21,8 @@ from orderhub.channels.dexero.xmlcodec import (
     page_from_xml,
     page_to_xml,
 )
+from orderhub.channels.extra import decimal_amounts, int_or_text, leftovers, text_amounts
+from orderhub.channels.fields import ZERO, first, optional_int, optional_money, required
 from orderhub.domain.jsonfmt import timestamp_text
 from orderhub.domain.money import to_decimal
 from orderhub.domain.order import Address, LineType, Order, OrderLine

@@ -48,10 +48,10 @@ class DexeroConnector(ConnectorBase[DexeroClient]):
 
     shape = "a Dexero order"
     no_webhooks = "Dexero documents no webhooks; its orders arrive by sync"
+    largest_page = MAX_COUNT
 
     def __init__(self, account: Account, client: DexeroClient | None = None) -> None:
         super().__init__(account, client or DexeroClient.for_account(account))
-        self.count = max(1, min(account.page_size, MAX_COUNT))
         self.overlap = timedelta(seconds=account.overlap)
 
     # --- pulling -----------------------------------------------------------------------------
@@ -72,13 +72,13 @@ class DexeroConnector(ConnectorBase[DexeroClient]):
             answer = self._list([("min_id", str(after + 1)), ("sort_key", BY_ID)])
             if answer.orders:
                 state["full"] = {"after_id": _keyset_id(answer.orders[-1])}
-            if len(answer.orders) < self.count:
+            if len(answer.orders) < self.page_size:
                 state["full"] = None
             yield self.page(answer.orders, _copy(state), answer.total)
 
     def _window(self, state: Cursor) -> Iterator[Page]:
         since = state.get("since")
-        window = Window(None if since is None else _minus(since, self.overlap), 0, self.count)
+        window = Window(None if since is None else _minus(since, self.overlap), 0, self.page_size)
         while True:
             params = [("sort_key", BY_TIME)]
             if window.start is not None:
@@ -88,14 +88,18 @@ class DexeroConnector(ConnectorBase[DexeroClient]):
             if last is not None and (since is None or _later(last, since)):
                 state["since"] = since = last
             yield self.page(answer.orders, _copy(state))
-            if len(answer.orders) < self.count:
+            if len(answer.orders) < self.page_size:
                 return
             window.advance(last, _later)
 
     def _list(
         self, params: list[tuple[str, str]], *, offset: int = 0, count: int = 0, order: str = "asc"
     ) -> DexeroPage:
-        paging = [("sort_dir", order), ("count", str(count or self.count)), ("offset", str(offset))]
+        paging = [
+            ("sort_dir", order),
+            ("count", str(count or self.page_size)),
+            ("offset", str(offset)),
+        ]
         return self.client.list_orders(ALL_ORDERS, [*params, *EVERYTHING, *paging])
 
     def unreadable(self, payload: Any) -> Skippable | None:

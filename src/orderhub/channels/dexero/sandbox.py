@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -25,54 +23,38 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderhub.channels.dexero.sandbox_listing import LISTS, DexeroError
-from orderhub.channels.dexero.sandbox_state import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    TOKEN_TTL,
-    DexeroSandbox,
-)
+from orderhub.channels.dexero.sandbox_state import CLIENT_ID, CLIENT_SECRET, DexeroSandbox
 from orderhub.channels.dexero.xmlcodec import order_to_xml, page_to_xml
-from orderhub.channels.sandbox_app import sandbox_app
-from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import FaultSpec, SandboxApp
+from orderhub.channels.sandbox_app import app_factory, routes, sandbox_app
+from orderhub.channels.sandbox_kit import SandboxApp
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["CLIENT_ID", "CLIENT_SECRET", "PREFIX", "DexeroSandbox", "create_app"]
 
 PREFIX = "/service/rest/2/merchant/catalog"
 TOKEN_PATH = "/oauth/token.action"
-WRITES = ["POST", "PUT", "PATCH", "DELETE"]
+WRITES = "POST|PUT|PATCH|DELETE"
 _FORMATS = {"json": "application/json", "xml": "application/xml"}
 
 
-def create_app(
-    orders: int = 1000,
-    seed: int = 1,
-    faults: str | None = None,
-    life: bool = False,
-    *,
-    life_interval: float = 10.0,
-    token_ttl: int = TOKEN_TTL,
-    token_clock: Callable[[], float] = time.monotonic,
-) -> SandboxApp:
-    """The Dexero sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7`
-    (ValueError when malformed); `life` runs a step of order life every `life_interval` s;
-    tokens expire `token_ttl` s after they are issued, as `token_clock` counts."""
-    spec = FaultSpec.parse(faults)
-    sandbox = DexeroSandbox(orders, seed, spec, token_ttl, token_clock)
+def _app(sandbox: DexeroSandbox) -> SandboxApp:
     return sandbox_app(
         sandbox,
         routes=[*_api_routes(sandbox), *_control_routes(sandbox)],
+        invalid=lambda message: DexeroError(400, "invalid_parameter", message),
         error_body=_fault_body,
         errors={
             DexeroError: _dexero_error,
             HTTPException: _http_error,
             Exception: _server_error,
         },
-        life=life,
-        life_interval=life_interval,
         middleware=[Middleware(BearerGate, sandbox=sandbox)],
     )
+
+
+#: `create_app(orders, seed, faults, life, *, life_interval, token_ttl, token_clock)`: the
+#: Dexero sandbox app (DexeroSandbox says what its own options do).
+create_app = app_factory(DexeroSandbox, _app)
 
 
 class BearerGate:
@@ -125,13 +107,15 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
     async def token(request: Request) -> Response:
         return _json(await _grant(sandbox, request))
 
-    return [
-        Route(f"{PREFIX}/orders.{{fmt}}", every_order, methods=["GET"]),
-        Route(f"{PREFIX}/orders", every_order, methods=["GET"]),
-        Route(f"{PREFIX}/orders/{{resource}}", orders, methods=["GET"]),
-        Route(f"{PREFIX}/orders/{{resource}}", read_only, methods=WRITES),
-        Route(TOKEN_PATH, token, methods=["POST"]),
-    ]
+    return routes(
+        {
+            f"GET {PREFIX}/orders.{{fmt}}": every_order,
+            f"GET {PREFIX}/orders": every_order,
+            f"GET {PREFIX}/orders/{{resource}}": orders,
+            f"{WRITES} {PREFIX}/orders/{{resource}}": read_only,
+            f"POST {TOKEN_PATH}": token,
+        }
+    )
 
 
 def _resource(resource: str) -> tuple[str, str]:
@@ -191,11 +175,9 @@ def _control_routes(sandbox: DexeroSandbox) -> list[Route]:
     async def expire_tokens(request: Request) -> Response:
         return _json({"revoked": sandbox.tokens.revoke_all()})
 
-    return [
-        *control_routes(sandbox, lambda message: DexeroError(400, "invalid_parameter", message)),
-        Route("/_sandbox/orders", all_orders, methods=["GET"]),
-        Route("/_sandbox/tokens/expire", expire_tokens, methods=["POST"]),
-    ]
+    return routes(
+        {"GET /_sandbox/orders": all_orders, "POST /_sandbox/tokens/expire": expire_tokens}
+    )
 
 
 # --- answers and errors ---------------------------------------------------------------------

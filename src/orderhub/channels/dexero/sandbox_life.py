@@ -9,14 +9,12 @@ order's `updated_date`, the timestamp Dexero's time window filters on.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
-from orderhub.channels.dexero.sandbox_orders import arrival, generated
+from orderhub.channels.dexero.sandbox_orders import ORDERS, arrival
 from orderhub.channels.dexero.sandbox_payload import UPDATED, dexero_time, offset_of, paid_in_full
 from orderhub.channels.dexero.sandbox_store import DexeroStore
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
-from orderhub.channels.sandbox_life import ENDLESS, OrderLife
-from orderhub.domain import Order
+from orderhub.channels.sandbox_life import OrderLife
 
 CANCEL_SHARE = 0.3
 #: Each move: from status -> to status.
@@ -25,6 +23,7 @@ MOVES = (("pending", "untreated"), ("untreated", "treated"), ("treated", "comple
 
 class DexeroLife(OrderLife):
     rng_name = "dexero-life"
+    source = ORDERS
     store: DexeroStore
 
     def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
@@ -32,9 +31,6 @@ class DexeroLife(OrderLife):
             changed += self._move(rng, (before,), after)
         if rng.random() < CANCEL_SHARE:
             changed += self._move(rng, ("pending", "untreated"), "cancelled")
-
-    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
-        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
         return named_moves(self._arrive, self._move, {  # from which statuses, to which

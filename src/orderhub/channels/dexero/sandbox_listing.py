@@ -10,6 +10,7 @@ from typing import Any
 
 from orderhub.channels.dexero.sandbox_store import PURCHASED, UPDATED, Row, Selection
 from orderhub.channels.dexero.xmlcodec import ORDER_SCHEMA
+from orderhub.channels.sandbox_app import SandboxError
 
 #: The lists and the statuses each holds. The seed documents `pending` (its example order is
 #: `treated`: the list holds every order still in progress), `untreated` and `treated`; `all`
@@ -37,14 +38,8 @@ _KNOWN = frozenset(
 )  # fmt: skip
 
 
-class DexeroError(Exception):
+class DexeroError(SandboxError):
     """An answer in Dexero's error shape: `{"error": {"status", "code", "message"}}`."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
     def body(self) -> dict[str, Any]:
         return {"error": {"status": self.status, "code": self.code, "message": self.message}}

@@ -7,19 +7,15 @@ Deterministic: the same seed gives the same orders (and ids).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from orderhub.channels.dexero.sandbox_payload import dexero_payload
-from orderhub.channels.sandbox_life import starting_orders
-from orderhub.domain import Order, PaymentStatus, Status, StatusChange, StatusSource
-from orderhub.domain.samples import ACCOUNTS, generate_orders
+from orderhub.channels.sandbox_life import SampleOrders, placed_now
+from orderhub.domain import Order, PaymentStatus, Status
 
-#: The Dexero account the sandbox generates orders for.
-ACCOUNT = next(account for account in ACCOUNTS if account.type == "dexero")
 #: An order as Dexero JSON (amounts as Decimal).
 Payload = dict[str, Any]
 
@@ -30,27 +26,10 @@ _PAYMENT = {PaymentStatus.NOT_APPLICABLE: PaymentStatus.UNPAID,
             PaymentStatus.REFUND_PENDING: PaymentStatus.PAID}  # fmt: skip
 
 
-def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
-    """Orders number start.. of the seed's Dexero order sequence, reshaped to Dexero's rules."""
-    for order in generate_orders(count, seed, start=start, accounts=[ACCOUNT]):
-        yield as_dexero(order)
-
-
-def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
-    """The sandbox's starting orders as Dexero JSON, and the latest time any of them carries."""
-    return starting_orders(generated(count, seed), lambda order: to_payload(order, seed))
-
-
 def arrival(order: Order, seed: int, now: datetime) -> Payload:
     """A generated order placed just now: `pending`, not yet paid."""
-    fresh = replace(
-        order,
-        status=Status.OPEN,
-        channel_status="pending",
-        payment_status=PaymentStatus.UNPAID,
-        status_history=[StatusChange(Status.OPEN, now, StatusSource.CHANNEL)],
-        created_at=now,
-        updated_at=now,
+    fresh = placed_now(
+        order, Status.OPEN, now, channel_status="pending", payment_status=PaymentStatus.UNPAID
     )
     return to_payload(fresh, seed)
 
@@ -93,3 +72,7 @@ def loads(text: str | bytes) -> Payload:
     """Dexero JSON with exact amounts (JSON numbers with a fraction read as Decimal)."""
     value: Payload = json.loads(text, parse_float=Decimal)
     return value
+
+
+#: The sandbox's orders: those of the sample account dexero-dk, reshaped to what Dexero can say.
+ORDERS = SampleOrders("dexero-dk", to_payload, as_dexero)

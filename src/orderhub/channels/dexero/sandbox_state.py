@@ -17,7 +17,7 @@ from orderhub.channels.dexero.sandbox_listing import (
     parse_selection,
     shown,
 )
-from orderhub.channels.dexero.sandbox_orders import Payload, initial_orders
+from orderhub.channels.dexero.sandbox_orders import ORDERS, Payload
 from orderhub.channels.dexero.sandbox_store import DexeroStore
 from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
@@ -73,6 +73,9 @@ class Tokens:
 
 
 class DexeroSandbox(SandboxState):
+    """Dexero's own options: its OAuth2 tokens expire `token_ttl` seconds after they are
+    issued, as `token_clock` counts."""
+
     def __init__(
         self,
         orders: int = 1000,
@@ -82,7 +85,7 @@ class DexeroSandbox(SandboxState):
         token_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         store = DexeroStore()
-        payloads, latest = initial_orders(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)

@@ -19,10 +19,6 @@ from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
 from orderhub.domain.jsonfmt import dumps
 
-#: Sort keys with names of their own; any other Order field name sorts by that field.
-PURCHASED = "purchasedTimestamp"
-UPDATED = "updatedTimestamp"
-
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -63,6 +59,11 @@ def _pairs(products: Iterable[Any], key: str) -> frozenset[tuple[str, str]]:
         for product in products
         for item in product.get(key) or []
     )
+
+
+#: Sort keys with names of their own; any other Order field name sorts by that field.
+PURCHASED = "purchasedTimestamp"
+UPDATED = "updatedTimestamp"
 
 
 @dataclass(frozen=True, slots=True)

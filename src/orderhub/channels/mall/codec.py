@@ -21,6 +21,8 @@ from orderhub.channels.mall.codec_values import integer as _int
 from orderhub.channels.mall.codec_values import mapping as _object
 from orderhub.channels.mall.codec_values import moment as _moment
 from orderhub.channels.mall.codec_values import money as _money
+from orderhub.channels.mall.codec_values import one_of as _one_of
+from orderhub.channels.mall.codec_values import order_id as _order_id
 from orderhub.channels.mall.codec_values import text as _text
 from orderhub.domain.order import Address, LineType, Order, OrderLine, StatusChange
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
@@ -68,6 +70,7 @@ BASIC_FIELDS = (
     "confirmed", "test", "mdp", "customer_id", "customer",
     "payment_type", "mdp_classic", "mdp_spectrum", "tracking_number", "tracking_url",
 )  # fmt: skip
+_STATUS_WORDS = f"one of {', '.join(STATUS_MAP)}"
 _FLAGS_FALSE_BY_DEFAULT = frozenset({"mdp", "mdp_classic", "mdp_spectrum"})
 _CENT = Decimal("0.01")
 
@@ -77,7 +80,7 @@ _CENT = Decimal("0.01")
 
 def decode_order(payload: Payload, *, channel: str) -> Order:
     """Decode one MALL order object; a ValueError names the field that is not as expected."""
-    status_name = _status_name(payload.get("status"))
+    status_name = _one_of(payload.get("status"), "status", STATUS_MAP, _STATUS_WORDS)
     history = status_history(payload)
     created_at, updated_at = _times(payload, history)
     items = _list(payload.get("items"), "items")
@@ -87,7 +90,7 @@ def decode_order(payload: Payload, *, channel: str) -> Order:
     return Order(
         channel=channel,
         channel_type=ChannelType.MALL,
-        external_id=_external_id(payload.get("id")),
+        external_id=_order_id(payload.get("id"), "id"),
         status=STATUS_MAP[status_name],
         channel_status=status_name,
         payment_status=_payment_status(status_name, cod, history),
@@ -109,19 +112,6 @@ def decode_order(payload: Payload, *, channel: str) -> Order:
         **_party(payload, shipping_address),
         **_amounts(payload, lines, cod),
     )
-
-
-def _status_name(value: object) -> str:
-    if not isinstance(value, str) or value not in STATUS_MAP:
-        _fail("status", f"one of {', '.join(STATUS_MAP)}", value)
-    return value
-
-
-def _external_id(value: object) -> str:
-    number = _int(value, "id")
-    if number is None:
-        _fail("id", "the MALL order id", value)
-    return str(number)
 
 
 def _times(payload: Payload, history: list[StatusChange]) -> tuple[datetime, datetime]:

@@ -46,6 +46,7 @@ class MallConnector(ConnectorBase[MallClient]):
     """One MALL account: pull, fetch, confirm (acknowledge), push, webhook ids."""
 
     shape = "a MALL order object"
+    largest_page = LARGEST_PAGE
 
     def __init__(
         self,
@@ -54,7 +55,6 @@ class MallConnector(ConnectorBase[MallClient]):
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(account, client or MallClient.for_account(account))
-        self.page_size = max(1, min(account.page_size, LARGEST_PAGE))
         self.overlap = timedelta(seconds=account.overlap)
         self.now = now
         #: Orders this pull's full pull read within `overlap` of its newest timestamp, by id:

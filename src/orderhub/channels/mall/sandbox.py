@@ -8,7 +8,6 @@ throttled or authenticated.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,53 +18,31 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderhub.channels.mall.sandbox_listing import OK, STATUS_LISTS
-from orderhub.channels.mall.sandbox_state import CLIENT_ID, DEFAULT_DAILY_LIMIT, MallSandbox
+from orderhub.channels.mall.sandbox_state import CLIENT_ID, MallSandbox
 from orderhub.channels.mall.sandbox_store import loads
 from orderhub.channels.mall.sandbox_updates import MallError, error_body
-from orderhub.channels.sandbox_app import json_response, sandbox_app, shaped_errors
-from orderhub.channels.sandbox_control import control_routes
-from orderhub.channels.sandbox_kit import (
-    FaultSpec,
-    SandboxApp,
-    respond,
-    with_headers,
-)
+from orderhub.channels.sandbox_app import Endpoint, app_factory, routes, sandbox_app, shaped_errors
+from orderhub.channels.sandbox_app import json_response as _json
+from orderhub.channels.sandbox_kit import SandboxApp, respond, with_headers
 from orderhub.domain.jsonfmt import dumps
 
 __all__ = ["CLIENT_ID", "MallSandbox", "create_app"]
 
 
-def create_app(
-    orders: int = 1000,
-    seed: int = 1,
-    faults: str | None = None,
-    webhook_url: str | None = None,
-    daily_limit: int | None = None,
-    life: bool = False,
-    *,
-    life_interval: float = 10.0,
-    webhook_interval: float = 60.0,
-) -> SandboxApp:
-    """The MALL sandbox app. `faults` is a spec such as `429=0.2,500=0.05,seed=7` (ValueError
-    when malformed); `life` runs a step of order life every `life_interval` seconds."""
-    spec = FaultSpec.parse(faults)
-    sandbox = MallSandbox(
-        orders,
-        seed,
-        spec,
-        webhook_url,
-        daily_limit if daily_limit is not None else DEFAULT_DAILY_LIMIT,
-        webhook_interval,
-    )
+def _app(sandbox: MallSandbox) -> SandboxApp:
     return sandbox_app(
         sandbox,
         routes=_routes(sandbox),
+        invalid=lambda message: MallError(400, "INVALID_PARAMETER", message),
         error_body=error_body,
         errors=shaped_errors(MallError, error_body),
-        life=life,
-        life_interval=life_interval,
         middleware=[Middleware(MallGate, sandbox=sandbox)],
     )
+
+
+#: `create_app(orders, seed, faults, life, *, life_interval, webhook_url, daily_limit,
+#: webhook_interval)`: the MALL sandbox app (MallSandbox says what its own options do).
+create_app = app_factory(MallSandbox, _app)
 
 
 class MallGate:
@@ -108,8 +85,6 @@ def endpoint_group(path: str) -> str:
 
 # --- routes ---------------------------------------------------------------------------------
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 
 def _routes(sandbox: MallSandbox) -> list[Route]:
     async def orders(request: Request) -> Response:
@@ -139,22 +114,22 @@ def _routes(sandbox: MallSandbox) -> list[Route]:
     async def labels(request: Request) -> Response:
         return _json({"data": sandbox.labels(await _body(request)), "result": OK})
 
-    return [
-        Route("/v1/orders", orders, methods=["GET"]),
-        Route("/v1/orders/unconfirmed", unconfirmed, methods=["GET"]),
-        Route("/v1/orders/labels", labels, methods=["POST"]),
-        *_read_routes(sandbox),
-        Route("/v1/orders/{order_id}", order, methods=["GET"]),
-        Route("/v1/orders/{order_id}", update, methods=["PUT"]),
-        Route("/v1/orders/{order_id}/tracking", tracking, methods=["PUT"]),
-        Route(
-            "/v1/orders/{order_id}/items/{item_id}/serial-numbers", serial_numbers, methods=["PUT"]
-        ),
-        *_control_routes(sandbox),
-    ]
+    return routes(
+        {
+            **_control_routes(sandbox),
+            "GET /v1/orders": orders,
+            "GET /v1/orders/unconfirmed": unconfirmed,
+            "POST /v1/orders/labels": labels,
+            **_read_routes(sandbox),
+            "GET /v1/orders/{order_id}": order,
+            "PUT /v1/orders/{order_id}": update,
+            "PUT /v1/orders/{order_id}/tracking": tracking,
+            "PUT /v1/orders/{order_id}/items/{item_id}/serial-numbers": serial_numbers,
+        }
+    )
 
 
-def _read_routes(sandbox: MallSandbox) -> list[Route]:
+def _read_routes(sandbox: MallSandbox) -> dict[str, Endpoint]:
     """GET /v1/orders/stats and the per-status lists (`/v1/orders/open` ...)."""
 
     async def stats(request: Request) -> Response:
@@ -167,13 +142,11 @@ def _read_routes(sandbox: MallSandbox) -> list[Route]:
 
         return listed
 
-    return [
-        Route("/v1/orders/stats", stats, methods=["GET"]),
-        *(Route(f"/v1/orders/{w}", status_list(w), methods=["GET"]) for w in STATUS_LISTS),
-    ]
+    lists = {f"GET /v1/orders/{word}": status_list(word) for word in STATUS_LISTS}
+    return {"GET /v1/orders/stats": stats, **lists}
 
 
-def _control_routes(sandbox: MallSandbox) -> list[Route]:
+def _control_routes(sandbox: MallSandbox) -> dict[str, Endpoint]:
     async def flush(request: Request) -> Response:
         if sandbox.webhooks is None:
             raise MallError(400, "NO_WEBHOOK_URL", "the sandbox has no webhook URL configured")
@@ -182,11 +155,7 @@ def _control_routes(sandbox: MallSandbox) -> list[Route]:
     async def all_orders(request: Request) -> Response:
         return _json({"data": sandbox.orders_json()})
 
-    return [
-        *control_routes(sandbox, lambda message: MallError(400, "INVALID_PARAMETER", message)),
-        Route("/_sandbox/webhooks/flush", flush, methods=["POST"]),
-        Route("/_sandbox/orders", all_orders, methods=["GET"]),
-    ]
+    return {"POST /_sandbox/webhooks/flush": flush, "GET /_sandbox/orders": all_orders}
 
 
 def _order_id(request: Request) -> int:
@@ -201,6 +170,3 @@ async def _body(request: Request) -> Any:
         return loads(await request.body())
     except ValueError:
         raise MallError(400, "INVALID_JSON", "the body must be JSON") from None
-
-
-_json = json_response

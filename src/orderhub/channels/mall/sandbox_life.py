@@ -10,19 +10,18 @@ delivered). Every change stamps the new status's timestamp and makes the order u
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_
 
 from orderhub.channels.mall.sandbox_delivery import add_consignment_step
-from orderhub.channels.mall.sandbox_orders import SHIP_DAYS, arrival, generated, mall_time
+from orderhub.channels.mall.sandbox_orders import ORDERS, SHIP_DAYS, arrival, mall_time
 from orderhub.channels.mall.sandbox_payload import PRAGUE
 from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, Payload
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
-from orderhub.channels.sandbox_life import ENDLESS, OrderLife
-from orderhub.domain import Order
+from orderhub.channels.sandbox_life import OrderLife
 
 #: Chance per step that a blocked order is paid rather than left to expire.
 PAID_SHARE = 0.7
@@ -31,7 +30,7 @@ CANCEL_SHARE = 0.3
 
 
 class MallLife(OrderLife):
-    rng_name = "life"
+    source = ORDERS
     store: MallOrderStore
 
     def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
@@ -40,9 +39,6 @@ class MallLife(OrderLife):
             changed += self._move(rng, "open", _to("cancelled"))
         changed += self._move(rng, "shipping", _to("shipped", _mdp_tracking), mdp=True)
         changed += self._move(rng, "shipped", _to("delivered", _delivered), mdp=True)
-
-    def arrivals(self, seed: int, start: int) -> Iterator[Order]:
-        return generated(ENDLESS, seed, start=start)
 
     def actions(self) -> dict[str, LifeAction]:
         return named_moves(self._arrive, self._move, {  # status, change, MALL Delivery's only

@@ -7,20 +7,16 @@ Delivery flags, billing addresses).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from orderhub.channels.mall.sandbox_payload import PRAGUE, mall_payload, mall_time
 from orderhub.channels.mall.sandbox_store import Payload
-from orderhub.channels.sandbox_life import starting_orders
-from orderhub.domain import Order, Status, StatusChange, StatusSource
-from orderhub.domain.samples import ACCOUNTS, generate_orders
+from orderhub.channels.sandbox_life import SampleOrders, placed_now
+from orderhub.domain import Order, Status
 
-__all__ = ["SHIP_DAYS", "arrival", "generated", "initial_orders", "mall_time", "to_payload"]
+__all__ = ["ORDERS", "SHIP_DAYS", "arrival", "mall_time", "to_payload"]
 
-#: The MALL account the sandbox generates orders for; its ids start above 2**32.
-ACCOUNT = next(account for account in ACCOUNTS if account.name == "mall-cz")
 #: Days between an order becoming open and its ship date.
 SHIP_DAYS = 2
 
@@ -28,26 +24,13 @@ SHIP_DAYS = 2
 _NOT_IN_MALL = frozenset({Status.BACKORDERED, Status.RETURNING})
 
 
-def generated(count: int, seed: int, start: int = 0) -> Iterator[Order]:
-    """Orders number start.. of the seed's MALL order sequence, reshaped to MALL's rules."""
-    for order in generate_orders(count, seed, start=start, accounts=[ACCOUNT]):
-        yield as_mall(order)
-
-
-def initial_orders(count: int, seed: int) -> tuple[list[Payload], datetime | None]:
-    """The sandbox's starting orders as MALL JSON, and the latest time any of them carries."""
-    return starting_orders(generated(count, seed), lambda order: to_payload(order, seed))
-
-
 def arrival(order: Order, seed: int, now: datetime) -> Payload:
     """A generated order placed just now: blocked until paid, or open (COD and test orders)."""
     status = Status.OPEN if _starts_open(order) else Status.PENDING
-    fresh = replace(
+    fresh = placed_now(
         order,
-        status=status,
-        status_history=[StatusChange(status, now, StatusSource.CHANNEL)],
-        created_at=now,
-        updated_at=now,
+        status,
+        now,
         confirmed=False,
         delivered_at=None,
         ship_date=_ship_date(now) if status is Status.OPEN else None,
@@ -98,3 +81,8 @@ def _starts_open(order: Order) -> bool:
 
 def _ship_date(opened: datetime) -> date:
     return (opened.astimezone(PRAGUE) + timedelta(days=SHIP_DAYS)).date()
+
+
+#: The sandbox's orders: those of the sample account mall-cz (ids above 2**32), reshaped to
+#: MALL's rules.
+ORDERS = SampleOrders("mall-cz", to_payload, as_mall)

@@ -8,7 +8,7 @@ from typing import Any
 from orderhub.channels.mall.sandbox_labels import create_labels
 from orderhub.channels.mall.sandbox_life import MallLife
 from orderhub.channels.mall.sandbox_listing import list_orders
-from orderhub.channels.mall.sandbox_orders import initial_orders
+from orderhub.channels.mall.sandbox_orders import ORDERS
 from orderhub.channels.mall.sandbox_serials import apply_serial_numbers
 from orderhub.channels.mall.sandbox_stats import order_stats, parse_days
 from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
@@ -28,21 +28,25 @@ WEBHOOK_TICK = 1.0
 
 
 class MallSandbox(SandboxState):
+    """MALL's own options: `webhook_url` (POST the ids of orders MALL changed there, in batches
+    at most every `webhook_interval` seconds) and `daily_limit` (requests a day per endpoint
+    group, DEFAULT_DAILY_LIMIT when None)."""
+
     def __init__(
         self,
         orders: int = 1000,
         seed: int = 1,
         faults: FaultSpec | None = None,
         webhook_url: str | None = None,
-        daily_limit: int = DEFAULT_DAILY_LIMIT,
+        daily_limit: int | None = None,
         webhook_interval: float = 60.0,
     ) -> None:
         store = MallOrderStore()
-        payloads, latest = initial_orders(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
-        self.quota = DailyQuota(daily_limit)
+        self.quota = DailyQuota(DEFAULT_DAILY_LIMIT if daily_limit is None else daily_limit)
         self.webhooks = WebhookBatcher(webhook_url, webhook_interval) if webhook_url else None
 
     # --- what tests and the demo use ----------------------------------------------------------

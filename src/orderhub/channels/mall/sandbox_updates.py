@@ -21,6 +21,7 @@ from typing import Any
 from orderhub.channels.mall.codec import TIME_FORMAT
 from orderhub.channels.mall.sandbox_orders import mall_time
 from orderhub.channels.mall.sandbox_store import MALL_STATUSES, Payload
+from orderhub.channels.sandbox_app import SandboxError
 from orderhub.domain.jsonfmt import dumps
 
 MERCHANT_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -42,16 +43,13 @@ _TAKES: dict[str, frozenset[str]] = {
 }
 
 
-class MallError(Exception):
-    """An error answered in MALL's error shape."""
+class MallError(SandboxError):
+    """An error answered in MALL's error shape, with the `errorAttributes` it names."""
 
     def __init__(
         self, status: int, code: str, message: str, attributes: dict[str, Any] | None = None
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(status, code, message)
         self.attributes = attributes or {}
 
     def body(self) -> dict[str, Any]:

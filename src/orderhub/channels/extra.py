@@ -1,42 +1,14 @@
-"""Small helpers the channel codecs share for reading and writing payload dicts. Pure."""
+"""What the channel codecs share for a payload's leftovers: the fields the canonical model has
+no place for, kept in an order's `extra` (amounts as exact text) and written back. Pure.
+
+Reading a payload's values is `fields.py`."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from orderhub.domain.money import to_decimal
-
-ZERO = Decimal(0)
-
-
-def required(data: object, key: str) -> Any:
-    """data[key], or a ValueError naming the key when it is missing or null."""
-    if not isinstance(data, dict):
-        raise ValueError(f"expected an object holding {key!r}, got {data!r}")
-    value = data.get(key)
-    if value is None:
-        raise ValueError(f"{key}: missing")
-    return value
-
-
-def optional_money(value: object) -> Decimal | None:
-    return None if value is None or value == "" else to_decimal(value)
-
-
-def optional_int(value: object) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"expected an integer, got {value!r}")
-    return int(str(value))
-
-
-def first(values: Iterable[str | None]) -> str | None:
-    """The first non-empty value."""
-    return next((value for value in values if value), None)
 
 
 def leftovers(data: dict[str, Any], mapped: frozenset[str]) -> dict[str, Any]:
