@@ -45,7 +45,7 @@ CHECKS = (
     ),
     Sabotage(
         "MALL status mapping: open and shipping swapped",
-        (("src/orderhub/channels/mall/codec.py",
+        (("src/orderhub/channels/mall/codec_history.py",
           '"open": Status.OPEN, "shipping": Status.SHIPPING,',
           '"open": Status.SHIPPING, "shipping": Status.OPEN,'),),
         ("tests/test_sync_mall.py",),
@@ -73,9 +73,9 @@ CHECKS = (
     ),
     Sabotage(
         "outbox lease never expires",
-        (("src/orderhub/store/outbox.py",
-          "or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < at),",
-          "outbox.c.lease_until.is_(None),"),),
+        (("src/orderhub/store/repository.py",
+          "return or_(lease_until.is_(None), lease_until < at)",
+          "return lease_until.is_(None)"),),
         ("tests/test_outbox_lease.py", "tests/test_mail.py"),
     ),
     Sabotage(
