@@ -305,3 +305,8 @@ def _confirm_each(engine: Engine, ids: list[int]) -> None:
     console.print(f"confirmed {done:,}, already confirmed {already:,}, refused {len(refused):,}")
     if refused:
         raise typer.Exit(EXIT_FAILED)
+
+
+from orderhub.cli.orders_export import export_command  # noqa: E402  (its own module)
+
+app.command("export")(export_command)

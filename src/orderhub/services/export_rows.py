@@ -1,0 +1,206 @@
+"""What one exported order becomes: CSV cells or an NDJSON object (docs/exports.md).
+
+Columns are named once here: the CSV columns (every scalar field, the `lines` summary, the
+address parts, `status_history` and `extra` as JSON text, and with `lines=rows` the `line_*`
+columns) and the NDJSON keys (the order detail's keys, and `line` with `lines=rows`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from orderhub.domain import SCALAR_FIELDS, Address, OrderLine
+from orderhub.domain.codec import NESTED_FIELDS
+from orderhub.domain.jsonfmt import money_text, timestamp_text
+from orderhub.store import BASIC_FIELDS
+
+Row = Mapping[str, Any]
+
+#: Cells starting with one of these are prefixed with `'` (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+_ADDRESS_PARTS = tuple(f.name for f in dataclass_fields(Address))
+ADDRESS_COLUMNS = tuple(
+    f"{which}_{part}" for which in ("shipping", "billing") for part in _ADDRESS_PARTS
+)
+_LINE_KEYS = tuple(f.name for f in dataclass_fields(OrderLine))
+#: `line_id` keeps its name; every other line field gets the `line_` prefix.
+LINE_COLUMNS = tuple(key if key.startswith("line_") else f"line_{key}" for key in _LINE_KEYS)
+_LINE_KEY_OF = dict(zip(LINE_COLUMNS, _LINE_KEYS, strict=True))
+
+#: Every order column of a CSV export, in this order when picked with fields=.
+CSV_ORDER_COLUMNS = (*SCALAR_FIELDS, "lines", *ADDRESS_COLUMNS, "status_history", "extra")
+#: The columns of a CSV export without fields= (filter=basic: the basic view's fields).
+CSV_DEFAULT = (
+    "id",
+    "channel",
+    "external_id",
+    "status",
+    "payment_status",
+    "created_at",
+    "updated_at",
+    "ship_date",
+    "delivered_at",
+    "customer",
+    "email",
+    "phone",
+    "country",
+    "currency",
+    "subtotal",
+    "shipping_cost",
+    "discount",
+    "tax_total",
+    "total",
+    "cod",
+    "payment_method",
+    "carrier",
+    "tracking_number",
+    "vendor_ref",
+    "lines",
+)
+#: Every key of an NDJSON export's object: the order detail's (GET /v1/orders/{id}).
+JSON_ORDER_KEYS = (*SCALAR_FIELDS, *NESTED_FIELDS)
+#: The key holding one line's object with lines=rows.
+LINE_KEY = "line"
+
+
+def line_columns(rows: bool, *, csv: bool) -> tuple[str, ...]:
+    """The per-line columns (CSV) or key (NDJSON) that lines=rows adds."""
+    if not rows:
+        return ()
+    return LINE_COLUMNS if csv else (LINE_KEY,)
+
+
+def default_columns(*, csv: bool, basic: bool, rows: bool) -> tuple[str, ...]:
+    if basic:
+        base: tuple[str, ...] = BASIC_FIELDS
+    else:
+        base = CSV_DEFAULT if csv else JSON_ORDER_KEYS
+    if rows:
+        base = tuple(name for name in base if name != "lines")
+    return (*base, *line_columns(rows, csv=csv))
+
+
+def needs_full_row(columns: tuple[str, ...]) -> bool:
+    """Whether the columns read more than the basic view's fields from the store."""
+    return not set(columns) <= set(BASIC_FIELDS)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: exact money, zoned UTC times, `true`/`false`, empty for null; text that
+    a spreadsheet would run as a formula is prefixed with `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, datetime):
+        return timestamp_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_rows(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[list[str]]:
+    """The CSV row(s) of one order: one, or with lines=rows one per line (one with empty line
+    cells for an order without lines, so no order is left out)."""
+    nested = _Nested(row)
+    order = {n: cell(_order_value(n, row, nested)) for n in columns if n not in _LINE_KEY_OF}
+    if not rows:
+        yield list(order.values())
+        return
+    lines: list[dict[str, Any] | None] = [*nested.lines()] or [None]
+    for line in lines:
+        yield [
+            order[name] if name in order else _line_cell(line, _LINE_KEY_OF[name])
+            for name in columns
+        ]
+
+
+def _line_cell(line: Mapping[str, Any] | None, key: str) -> str:
+    return "" if line is None else cell(line[key])
+
+
+def _order_value(name: str, row: Row, nested: _Nested) -> Any:
+    if name in SCALAR_FIELDS:
+        return row[name]
+    if name == "lines":
+        return lines_summary(nested.lines())
+    if name in ("status_history", "extra"):
+        return row[name]  # JSON text, as the API writes it
+    which, _, part = name.partition("_")
+    address = nested.address(f"{which}_address")
+    return None if address is None else address.get(part)
+
+
+def lines_summary(lines: list[dict[str, Any]]) -> str:
+    """`SKU x QUANTITY` per line (the line's name when it has no SKU), joined by `; `."""
+    return "; ".join(f"{line['sku'] or line['name']} x {line['quantity']}" for line in lines)
+
+
+class _Nested:
+    """An order's nested JSON parts, each parsed (money as Decimal) only when first asked."""
+
+    def __init__(self, row: Row) -> None:
+        self.row = row
+        self.parsed: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self.parsed:
+            text = self.row[name]
+            self.parsed[name] = None if text is None else json.loads(text, parse_float=Decimal)
+        return self.parsed[name]
+
+    def lines(self) -> list[dict[str, Any]]:
+        return self.get("lines") or []
+
+    def address(self, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.get(name)
+        return found
+
+
+# --- NDJSON ------------------------------------------------------------------------------------
+
+
+def json_objects(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[dict[str, Any]]:
+    """The NDJSON object(s) of one order: its detail's keys (nested parts spliced as stored),
+    or with lines=rows one object per line whose `line` holds that line (null: no lines)."""
+    order = {name: _json_value(row, name) for name in columns if name != LINE_KEY}
+    if not rows:
+        yield order
+        return
+    lines: list[dict[str, Any] | None] = [None]
+    if LINE_KEY in columns:
+        lines = [*_Nested(row).lines()] or [None]
+    for line in lines:
+        yield _with_line(order, columns, line) if LINE_KEY in columns else order
+
+
+def _json_value(row: Row, name: str) -> Any:
+    if name in SCALAR_FIELDS:
+        return row[name]
+    text = row[name]
+    return None if text is None else orjson.Fragment(text)
+
+
+def _with_line(
+    order: dict[str, Any], columns: tuple[str, ...], line: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The order's object with `line` at its place among the columns."""
+    result: dict[str, Any] = {}
+    for name in columns:
+        result[name] = line if name == LINE_KEY else order[name]
+    return result
