@@ -182,9 +182,7 @@ def json_objects(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[dic
     if not rows:
         yield order
         return
-    lines: list[dict[str, Any] | None] = [None]
-    if LINE_KEY in columns:
-        lines = [*_Nested(row).lines()] or [None]
+    lines: list[dict[str, Any] | None] = [*_Nested(row).lines()] or [None]
     for line in lines:
         yield _with_line(order, columns, line) if LINE_KEY in columns else order
 

@@ -98,8 +98,8 @@ def parse_export(params: Iterable[tuple[str, str]], fmt: ExportFormat) -> Export
         columns = _fields(own[FIELDS], fmt, line_rows)
     else:
         columns = default_columns(csv=fmt is ExportFormat.CSV, basic=basic, rows=line_rows)
-    # The store reads the basic view's columns only when they are all that is written.
-    view = View.BASIC if basic and not needs_full_row(columns) else View.FULL
+    # The store reads the basic view's columns alone when they are all that is written.
+    view = View.FULL if line_rows or needs_full_row(columns) else View.BASIC
     query = replace(query, view=view, page=1, page_size=BATCH_SIZE, after=None)
     return ExportSpec(fmt, query, columns, line_rows)
 
