@@ -8,15 +8,16 @@ columns) and the NDJSON keys (the order detail's keys, and `line` with `lines=ro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import orjson
 
-from orderhub.domain import SCALAR_FIELDS, Address, OrderLine
+from orderhub.domain import SCALAR_FIELDS, Address, FieldKind, OrderLine
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.jsonfmt import money_text, timestamp_text
 from orderhub.store import BASIC_FIELDS
@@ -118,15 +119,16 @@ def csv_rows(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[list[st
     """The CSV row(s) of one order: one, or with lines=rows one per line (one with empty line
     cells for an order without lines, so no order is left out)."""
     nested = _Nested(row)
-    order = {n: cell(_order_value(n, row, nested)) for n in columns if n not in _LINE_KEY_OF}
+    order = ["" if get is None else get(row, nested) for get in _getters(columns)]
     if not rows:
-        yield list(order.values())
+        yield order  # no line columns without lines=rows: every cell is the order's
         return
-    lines: list[dict[str, Any] | None] = [*nested.lines()] or [None]
+    lines: list[dict[str, Any] | None] = [*nested.lines(exact=True)] or [None]
+    keys = [_LINE_KEY_OF.get(name) for name in columns]
     for line in lines:
         yield [
-            order[name] if name in order else _line_cell(line, _LINE_KEY_OF[name])
-            for name in columns
+            _line_cell(line, key) if key is not None else text
+            for key, text in zip(keys, order, strict=True)
         ]
 
 
@@ -134,16 +136,36 @@ def _line_cell(line: Mapping[str, Any] | None, key: str) -> str:
     return "" if line is None else cell(line[key])
 
 
-def _order_value(name: str, row: Row, nested: _Nested) -> Any:
+Getter = Callable[[Row, "_Nested"], str]
+
+
+@cache
+def _getters(columns: tuple[str, ...]) -> tuple[Getter | None, ...]:
+    """How each order column's cell is made (None for a line's column), chosen once."""
+    return tuple(None if name in _LINE_KEY_OF else _getter(name) for name in columns)
+
+
+def _getter(name: str) -> Getter:
     if name in SCALAR_FIELDS:
-        return row[name]
+        text = _SCALAR_TEXT.get(SCALAR_FIELDS[name].kind, cell)
+        return lambda row, _: "" if (value := row[name]) is None else text(value)
     if name == "lines":
-        return lines_summary(nested.lines())
+        return lambda _, nested: cell(lines_summary(nested.lines()))
     if name in ("status_history", "extra"):
-        return row[name]  # JSON text, as the API writes it
+        return lambda row, _: cell(row[name])  # JSON text, as the API writes it
     which, _, part = name.partition("_")
-    address = nested.address(f"{which}_address")
-    return None if address is None else address.get(part)
+    return lambda _, nested: cell((nested.address(f"{which}_address") or {}).get(part))
+
+
+#: A scalar field's cell by its kind (not null); text goes through `cell` and its guard.
+_SCALAR_TEXT: dict[FieldKind, Callable[[Any], str]] = {
+    FieldKind.INT: str,
+    FieldKind.ENUM: str,
+    FieldKind.DECIMAL: money_text,
+    FieldKind.DATETIME: timestamp_text,
+    FieldKind.DATE: date.isoformat,
+    FieldKind.BOOL: lambda value: "true" if value else "false",
+}
 
 
 def lines_summary(lines: list[dict[str, Any]]) -> str:
@@ -152,20 +174,25 @@ def lines_summary(lines: list[dict[str, Any]]) -> str:
 
 
 class _Nested:
-    """An order's nested JSON parts, each parsed (money as Decimal) only when first asked."""
+    """An order's nested JSON parts, each parsed only when first asked: exactly (money as
+    Decimal) for what is written out, quickly (orjson) for the summary and the addresses."""
 
     def __init__(self, row: Row) -> None:
         self.row = row
-        self.parsed: dict[str, Any] = {}
+        self.parsed: dict[tuple[str, bool], Any] = {}
 
-    def get(self, name: str) -> Any:
-        if name not in self.parsed:
+    def get(self, name: str, exact: bool = False) -> Any:
+        if (name, exact) not in self.parsed:
             text = self.row[name]
-            self.parsed[name] = None if text is None else json.loads(text, parse_float=Decimal)
-        return self.parsed[name]
+            if text is None:
+                value = None
+            else:
+                value = json.loads(text, parse_float=Decimal) if exact else orjson.loads(text)
+            self.parsed[(name, exact)] = value
+        return self.parsed[(name, exact)]
 
-    def lines(self) -> list[dict[str, Any]]:
-        return self.get("lines") or []
+    def lines(self, exact: bool = False) -> list[dict[str, Any]]:
+        return self.get("lines", exact) or []
 
     def address(self, name: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.get(name)
@@ -182,7 +209,7 @@ def json_objects(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[dic
     if not rows:
         yield order
         return
-    lines: list[dict[str, Any] | None] = [*_Nested(row).lines()] or [None]
+    lines: list[dict[str, Any] | None] = [*_Nested(row).lines(exact=True)] or [None]
     for line in lines:
         yield _with_line(order, columns, line) if LINE_KEY in columns else order
 
