@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields as dataclass_fields
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -98,21 +98,15 @@ def needs_full_row(columns: tuple[str, ...]) -> bool:
 
 
 def cell(value: Any) -> str:
-    """One CSV cell: exact money, zoned UTC times, `true`/`false`, empty for null; text that
-    a spreadsheet would run as a formula is prefixed with `'`."""
+    """A cell of text or of a nested part's value (a line's, an address's): empty for null,
+    exact money, `true`/`false`; text that a spreadsheet would run as a formula gets a `'`."""
     if value is None:
         return ""
     if isinstance(value, str):
         return "'" + value if value.startswith(FORMULA_STARTS) else value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return money_text(value)
-    if isinstance(value, datetime):
-        return timestamp_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    return money_text(value) if isinstance(value, Decimal) else str(value)
 
 
 def csv_rows(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[list[str]]:
@@ -147,7 +141,7 @@ def _getters(columns: tuple[str, ...]) -> tuple[Getter | None, ...]:
 
 def _getter(name: str) -> Getter:
     if name in SCALAR_FIELDS:
-        text = _SCALAR_TEXT.get(SCALAR_FIELDS[name].kind, cell)
+        text = _SCALAR_TEXT.get(SCALAR_FIELDS[name].kind, cell)  # STR: the guard
         return lambda row, _: "" if (value := row[name]) is None else text(value)
     if name == "lines":
         return lambda _, nested: cell(lines_summary(nested.lines()))
