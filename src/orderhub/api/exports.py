@@ -97,7 +97,7 @@ def _export(request: Request, fmt: ExportFormat) -> StreamingResponse:
 @router.get(
     "/orders.csv",
     dependencies=[require(READ)],
-    response_model=None,
+    response_class=StreamingResponse,
     responses=_responses(ExportFormat.CSV),
     openapi_extra={"parameters": _parameters(ExportFormat.CSV)},
     summary="Export every matching order as CSV (the list's filters, sort and view)",
@@ -109,7 +109,7 @@ def export_csv(request: Request) -> StreamingResponse:
 @router.get(
     "/orders.ndjson",
     dependencies=[require(READ)],
-    response_model=None,
+    response_class=StreamingResponse,
     responses=_responses(ExportFormat.NDJSON),
     openapi_extra={"parameters": _parameters(ExportFormat.NDJSON)},
     summary="Export every matching order as NDJSON, one order detail a line",
