@@ -19,7 +19,7 @@ from orderhub.services.exports import ExportFormat, ExportSpec, parse_export, st
 def export_command(
     fmt: ExportFormat = typer.Option(ExportFormat.CSV, "--format", help="csv or ndjson."),
     fields: str | None = typer.Option(
-        None, "--fields", help="Comma-separated columns (docs/exports.md); default: the set."
+        None, "--fields", help="Comma-separated columns; default: the set docs/exports.md lists."
     ),
     lines: str | None = typer.Option(
         None, "--lines", help="rows: one row per order line (default flat: one per order)."
