@@ -94,25 +94,22 @@ def _export(request: Request, fmt: ExportFormat) -> StreamingResponse:
     )
 
 
-@router.get(
-    "/orders.csv",
-    dependencies=[require(READ)],
-    response_class=StreamingResponse,
-    responses=_responses(ExportFormat.CSV),
-    openapi_extra={"parameters": _parameters(ExportFormat.CSV)},
-    summary="Export every matching order as CSV (the list's filters, sort and view)",
-)
-def export_csv(request: Request) -> StreamingResponse:
-    return _export(request, ExportFormat.CSV)
+def _route(fmt: ExportFormat, summary: str) -> None:
+    def export(request: Request) -> StreamingResponse:
+        return _export(request, fmt)
+
+    router.add_api_route(
+        f"/orders.{fmt.value}",
+        export,
+        methods=["GET"],
+        name=f"export_{fmt.value}",
+        dependencies=[require(READ)],
+        response_class=StreamingResponse,
+        responses=_responses(fmt),
+        openapi_extra={"parameters": _parameters(fmt)},
+        summary=summary,
+    )
 
 
-@router.get(
-    "/orders.ndjson",
-    dependencies=[require(READ)],
-    response_class=StreamingResponse,
-    responses=_responses(ExportFormat.NDJSON),
-    openapi_extra={"parameters": _parameters(ExportFormat.NDJSON)},
-    summary="Export every matching order as NDJSON, one order detail a line",
-)
-def export_ndjson(request: Request) -> StreamingResponse:
-    return _export(request, ExportFormat.NDJSON)
+_route(ExportFormat.CSV, "Export every matching order as CSV (the list's filters, sort and view)")
+_route(ExportFormat.NDJSON, "Export every matching order as NDJSON, one order detail a line")
