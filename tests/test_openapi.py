@@ -24,8 +24,8 @@ from orderhub.services.webhooks import EVENT_TYPES
 
 PROBLEM_TYPES = {"application/problem+json", "application/problem+xml"}
 WITHOUT_BODY = {"204", "304"}
-#: Answers that are not JSON (the Prometheus text format).
-NOT_JSON = {("GET", "/metrics")}
+#: Answers that are not JSON (the Prometheus text format, the CSV and NDJSON exports).
+NOT_JSON = {("GET", "/metrics"), ("GET", "/v1/orders.csv"), ("GET", "/v1/orders.ndjson")}
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from orderhub.api import (
     channel_webhooks,
     channels,
     docs,
+    exports,
     idempotency,
     jobs,
     limits,
@@ -58,6 +59,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(jobs.router)  # first: /orders/bulk is not an order id
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(orders.router)
+    app.include_router(exports.router)
     app.include_router(channels.router)
     app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
