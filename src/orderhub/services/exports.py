@@ -33,6 +33,7 @@ from orderhub.services.export_rows import (
     needs_full_row,
 )
 from orderhub.store import OrderPage, OrderRepository
+from orderhub.store.engine import streaming
 
 #: Orders read per keyset batch (and written per chunk of the body).
 BATCH_SIZE = 1000
@@ -165,7 +166,7 @@ def start_export(engine: Engine, spec: ExportSpec, progress: Progress | None = N
 
 
 def _read(engine: Engine, query: OrderQuery) -> OrderPage:
-    with engine.connect() as conn:  # a read: no write lock, one short transaction per batch
+    with streaming(engine) as conn:  # a read: no write lock, one short transaction per batch
         return OrderRepository(conn).find(query)
 
 

@@ -14,15 +14,21 @@ from ever seeing "database is locked" (docs/architecture.md, Concurrency):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 #: How long a SQLite writer waits for another process's write transaction to end.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: SQLite's page cache per connection, in KiB: what the read API's hot pages live in.
+SQLITE_CACHE_KIB = 65_536
+#: The page cache while a connection streams pages it reads once (an export).
+STREAMING_CACHE_KIB = 4_096
 #: How long a PostgreSQL connection attempt may take before the database counts as unreachable.
 CONNECT_TIMEOUT_S = 10
 EXPECTED_URL = "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
@@ -106,8 +112,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Thirty seconds of other writers' transactions to wait through: writes are
     # short (a sync page, one order's change), so this is only ever reached by a stuck process.
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+
+
+@contextmanager
+def streaming(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading pages once, in order (an export). On SQLite its page cache is
+    small meanwhile: a cache the size of the read API's would fill with pages nobody reads
+    again, and a million-order export would hold the server at its largest for nothing."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            yield conn
+            return
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{STREAMING_CACHE_KIB}")
+        try:
+            yield conn
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def refresh_statistics(engine: Engine, *, force: bool = False) -> bool:
