@@ -170,6 +170,7 @@ SEEDS = [
             "secret": "whsec_bWlncmF0aW9uLXRlc3Qtc2VjcmV0", "active": True,
             "disabled_reason": None, "created_at": T_CREATED,
         },
+        later={"0012": {"previous_secret": None, "previous_secret_until": None}},
     ),
     Seed(
         "sync_schedule",

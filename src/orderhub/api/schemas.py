@@ -211,6 +211,9 @@ class Subscription(_Closed):
     active: bool
     disabled_reason: str | None
     created_at: datetime
+    previous_secret_until: datetime | None = Field(
+        description="After a rotation: until then deliveries are signed with the old secret too."
+    )
 
 
 class NewSubscription(Subscription):

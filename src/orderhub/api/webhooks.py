@@ -31,6 +31,13 @@ router = APIRouter(
     strict_content_type=False,  # a body without a Content-Type is read as JSON, as PUT does
 )
 _DELIVERY_PARAMS = ("status", "limit", "cursor")
+_GRACE = {
+    "name": "grace_seconds",
+    "in": "query",
+    "required": False,
+    "description": "How long the old secret keeps signing too (default 86400: a day).",
+    "schema": {"type": "integer", "minimum": 0, "maximum": service.MAX_GRACE_SECONDS},
+}
 _DELIVERY_QUERY = [
     {
         "name": "status",
@@ -177,6 +184,34 @@ def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> 
     return _json(fields_document(queued), 202)
 
 
+@router.post(
+    "/webhooks/{subscription_id}/rotate-secret",
+    response_model=None,
+    responses={**answer(schemas.NewSubscription, "The new secret, shown once"), **problems(404)},
+    openapi_extra={"parameters": [_GRACE]},
+    summary="A new signing secret; the old one also signs for a grace period (default a day)",
+)
+def rotate_secret(subscription_id: str, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    grace = _grace_seconds(request)
+    engine, clock = request.app.state.engine, request.app.state.clock
+    rotated = service.rotate_secret(engine, number, grace, clock)
+    return _json(subscription_document(rotated) | {"secret": rotated.secret})
+
+
+def _grace_seconds(request: Request) -> int:
+    for name in request.query_params:
+        if name != "grace_seconds":
+            raise InvalidInput(name, "no such parameter; a rotation takes grace_seconds only")
+    raw = one_value(request, "grace_seconds")
+    if raw is None:
+        return service.DEFAULT_GRACE_SECONDS
+    expected = f"seconds the old secret keeps signing: 0 to {service.MAX_GRACE_SECONDS}"
+    if not raw.isascii() or not raw.isdigit() or int(raw[:12]) > service.MAX_GRACE_SECONDS:
+        raise InvalidInput("grace_seconds", expected, raw[:40])
+    return int(raw)
+
+
 def _check_xml_text(body: WebhookIn) -> None:
     """Refuse text XML cannot carry: whatever the hub stores must be representable anywhere."""
     fields = {"url": body.url, "filter": body.filter or ""}
@@ -196,6 +231,7 @@ def subscription_document(sub: Subscription) -> dict[str, Any]:
         "active": sub.active,
         "disabled_reason": sub.disabled_reason,
         "created_at": sub.created_at,
+        "previous_secret_until": sub.previous_secret_until,
     }
 
 

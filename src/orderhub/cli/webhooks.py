@@ -62,6 +62,27 @@ def create_command(
     typer.echo(created.secret)
 
 
+@app.command("rotate-secret")
+def rotate_secret_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    grace: int = typer.Option(
+        service.DEFAULT_GRACE_SECONDS,
+        "--grace",
+        help="Seconds the old secret keeps signing too (at most a week).",
+    ),
+) -> None:
+    """A new signing secret, printed alone on the last line; the old one signs too meanwhile."""
+    rotated = service.rotate_secret(migrated_engine(), subscription_id, grace)
+    until = rotated.previous_secret_until
+    console.print(
+        f"rotated the secret of webhook subscription {rotated.id}; the old one signs "
+        f"too until {until.isoformat() if until else 'now'}",
+        soft_wrap=True,
+    )
+    console.print("the new signing secret is shown only now:")
+    typer.echo(rotated.secret)
+
+
 @app.command("deliveries")
 def deliveries_command(
     subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),

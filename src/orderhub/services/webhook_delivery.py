@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -66,13 +67,17 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(secret: str, message_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+def signed_headers(
+    secrets: Sequence[str], message_id: str, body: bytes, timestamp: int
+) -> dict[str, str]:
+    """The delivery's headers; one signature per secret, space-separated (Standard Webhooks)."""
+    signatures = " ".join(sign(secret, message_id, timestamp, body) for secret in secrets)
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": signatures,
     }
 
 
@@ -91,11 +96,12 @@ class Deliverer:
         subscription = self._subscription(int(item.payload["subscription_id"]))
         self._check_address(subscription.url)
         body = str(item.payload["body"]).encode()
+        now = self.clock.now()
         headers = signed_headers(
-            subscription.secret,
+            subscription.signing_secrets(now),
             str(item.payload["event_id"]),
             body,
-            int(self.clock.now().timestamp()),
+            int(now.timestamp()),
         )
         try:
             response = httpx.post(

@@ -10,6 +10,7 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Sequence
+from datetime import timedelta
 from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import Engine
@@ -52,6 +53,11 @@ class AddressRefused(Exception):
 
 class HostUnresolvable(AddressRefused):
     """The subscriber's host name does not resolve (perhaps only for now)."""
+
+
+#: How long an old secret may keep signing after a rotation: a week at most, a day by default.
+MAX_GRACE_SECONDS = 7 * 86_400
+DEFAULT_GRACE_SECONDS = 86_400
 
 
 def new_secret() -> str:
@@ -100,6 +106,24 @@ def get_subscription(engine: Engine, subscription_id: int) -> Subscription:
         found = WebhookRepository(uow.conn).get(subscription_id)
     if found is None:
         raise WebhookNotFound(subscription_id)
+    return found
+
+
+def rotate_secret(
+    engine: Engine, subscription_id: int, grace_seconds: int, clock: Clock = SYSTEM_CLOCK
+) -> Subscription:
+    """A new signing secret; deliveries carry both signatures for `grace_seconds`, so the
+    receiver can switch to the new secret without losing a delivery (docs/webhooks.md)."""
+    if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+        expected = f"seconds the old secret keeps signing: 0 to {MAX_GRACE_SECONDS}"
+        raise InvalidInput("grace_seconds", expected, grace_seconds)
+    with UnitOfWork(engine) as uow:
+        repo = WebhookRepository(uow.conn)
+        until = clock.now() + timedelta(seconds=grace_seconds)
+        if not repo.rotate(subscription_id, new_secret(), until):
+            raise WebhookNotFound(subscription_id)
+        found = repo.get(subscription_id)
+    assert found is not None
     return found
 
 

@@ -64,6 +64,9 @@ webhook_subscriptions = id_table(
     Column("active", Boolean, nullable=False),
     Column("disabled_reason", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # After a rotation, the old secret signs too until then (migration 0012).
+    Column("previous_secret", Str(128)),
+    Column("previous_secret_until", UTCDateTime),
 )
 
 
@@ -81,6 +84,15 @@ class Subscription:
     active: bool
     disabled_reason: str | None
     created_at: datetime
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
+
+    def signing_secrets(self, at: datetime) -> tuple[str, ...]:
+        """The secrets a delivery at `at` is signed with: the old one too during its grace."""
+        until = self.previous_secret_until
+        if self.previous_secret and until is not None and at < until:
+            return (self.secret, self.previous_secret)
+        return (self.secret,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +183,18 @@ class WebhookRepository(Repository):
     def active(self) -> list[Subscription]:
         stmt = select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
         return self._all(stmt, _subscription)
+
+    def rotate(self, subscription_id: int, secret: str, grace_until: datetime) -> bool:
+        """A new secret; the current one keeps signing until `grace_until`."""
+        table = webhook_subscriptions
+        stmt = (
+            update(table)
+            .where(table.c.id == subscription_id)
+            .values(
+                secret=secret, previous_secret=table.c.secret, previous_secret_until=grace_until
+            )
+        )
+        return self.conn.execute(stmt).rowcount == 1
 
     def disable(self, subscription_id: int, reason: str) -> None:
         self.conn.execute(
