@@ -52,14 +52,8 @@ def create_command(
         if has_non_xml_char(value):
             raise InvalidInput(name, XML_SAFE, value[:80])
     created = service.create_subscription(migrated_engine(), url, events, order_filter)
-    console.print(
-        f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
-        f" to {created.url}",
-        soft_wrap=True,
-        markup=False,
-    )
-    console.print("its signing secret is shown only now:")
-    typer.echo(created.secret)
+    what = f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
+    _show_secret(f"{what} to {created.url}", created.secret)
 
 
 @app.command("rotate-secret")
@@ -74,13 +68,16 @@ def rotate_secret_command(
     """A new signing secret, printed alone on the last line; the old one signs too meanwhile."""
     rotated = service.rotate_secret(migrated_engine(), subscription_id, grace)
     until = rotated.previous_secret_until
-    console.print(
-        f"rotated the secret of webhook subscription {rotated.id}; the old one signs "
-        f"too until {until.isoformat() if until else 'now'}",
-        soft_wrap=True,
-    )
-    console.print("the new signing secret is shown only now:")
-    typer.echo(rotated.secret)
+    grace = f"the old one signs too until {until.isoformat()}" if until else "the old one is void"
+    what = f"rotated the secret of webhook subscription {rotated.id}; {grace}"
+    _show_secret(what, rotated.secret)
+
+
+def _show_secret(what: str, secret: str) -> None:
+    """What was done, then the signing secret alone on the last line (shown only this once)."""
+    console.print(what, soft_wrap=True, markup=False)
+    console.print("its signing secret is shown only now:")
+    typer.echo(secret)
 
 
 @app.command("deliveries")
