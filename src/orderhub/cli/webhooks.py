@@ -68,8 +68,8 @@ def rotate_secret_command(
     """A new signing secret, printed alone on the last line; the old one signs too meanwhile."""
     rotated = service.rotate_secret(migrated_engine(), subscription_id, grace)
     until = rotated.previous_secret_until
-    grace = f"the old one signs too until {until.isoformat()}" if until else "the old one is void"
-    what = f"rotated the secret of webhook subscription {rotated.id}; {grace}"
+    after = f"the old one signs too until {until.isoformat()}" if until else "the old one is void"
+    what = f"rotated the secret of webhook subscription {rotated.id}; {after}"
     _show_secret(what, rotated.secret)
 
 
