@@ -64,6 +64,8 @@ class Seed:
     row: dict[str, Any]
     #: Columns a later revision added: revision -> {column: value}.
     later: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Columns a later revision added and filled in itself: revision -> {column: its value}.
+    filled: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The id the database gives the row (None: the table's key is in `row`).
     id: int | None = 1
 
@@ -99,6 +101,7 @@ SEEDS = [
             "order_id": 1, "occurred_at": T_EVENT, "source": "api", "actor": "warehouse",
             "data": '{"changes":[{"field":"vendor_ref","old":null,"new":"PO-77"}]}',
         },
+        filled={"0013": {"sequence": 1}},  # the order's first event
     ),
     Seed(
         "order_changes",
@@ -247,13 +250,18 @@ def install(engine: Engine, starts: tuple[str, ...]) -> dict[str, dict[str, Any]
             row = dict(seed.row)
             for revision, columns in seed.later.items():
                 row |= columns if revision in done else dict.fromkeys(columns)
+            computed: dict[str, Any] = {}  # by a migration still to run
+            for revision, columns in seed.filled.items():
+                row, computed = (
+                    (row | columns, computed) if revision in done else (row, computed | columns)
+                )
             written = {k: v for k, v in row.items() if v is not None}
             names = ", ".join(f'"{name}"' for name in written)
             marks = ", ".join(f":{name}" for name in written)
             values = {k: raw(v, dialect) for k, v in written.items()}
             conn.execute(text(f"INSERT INTO {seed.table} ({names}) VALUES ({marks})"), values)
             ids = {} if seed.id is None else {"id": seed.id}
-            expected[seed.table] = ids | {k: raw(v, dialect) for k, v in row.items()}
+            expected[seed.table] = ids | {k: raw(v, dialect) for k, v in (row | computed).items()}
     return expected
 
 

@@ -200,6 +200,29 @@ def test_a_subscribers_retry_after_sets_the_next_attempt(
         assert due == clock.now() + wait
 
 
+def test_each_order_event_carries_the_orders_own_sequence(engine: Engine) -> None:
+    subscriber = Subscriber()
+    http = client(engine)
+    with serve_in_thread(subscriber) as base:
+        subscribe(http, base + "/hook")
+        first, second = merge(engine, [make_order("1"), make_order("2")]).created
+        ship = {"status": "shipping"}
+        assert http.put(f"/v1/orders/{first}", json=ship).status_code == 200
+        assert http.put(f"/v1/orders/{first}", json={"vendor_ref": "PO-9"}).status_code == 200
+        worker(engine).run_until_idle()
+    seen = sorted(
+        (body["data"]["order_id"], body["data"]["sequence"], body["type"])
+        for body in (r.json() for r in subscriber.requests)
+    )
+    assert seen == [
+        (first, 1, "order.created"),
+        (first, 2, "order.updated"),  # the shipping change: updated, then status_changed
+        (first, 3, "order.status_changed"),
+        (first, 4, "order.updated"),  # the vendor_ref
+        (second, 1, "order.created"),
+    ]
+
+
 def test_a_failed_delivery_can_be_sent_again(engine: Engine) -> None:
     subscriber = Subscriber(status=500)
     http = client(engine)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, Text, select
+from sqlalchemy import BigInteger, Column, Connection, Index, Integer, Text, func, select
 
 from orderhub.domain.events import EventType, OrderEvent
 from orderhub.domain.jsonfmt import dumps
@@ -33,6 +33,8 @@ events = id_table(
     Column("source", Str(16), nullable=False),
     Column("actor", Str(64)),
     Column("data", Text, nullable=False),
+    # The event's number among its order's events: 1, 2, 3, ... (migration 0013).
+    Column("sequence", Integer, nullable=False),
     Index(None, "order_id"),
 )
 
@@ -59,6 +61,8 @@ _INSERT_CHANGES = order_changes.insert()
 class RecordedEvent:
     event_id: str
     event: OrderEvent
+    #: Its number among its order's events, so a receiver can put them in order.
+    sequence: int = 0
 
 
 Sink = Callable[[Connection, Sequence[RecordedEvent]], None]
@@ -75,7 +79,11 @@ class EventRepository(Repository):
         """Store events (and, for updates, one history row per changed field); feed the sinks."""
         if not batch:
             return []
-        recorded = [RecordedEvent(new_event_id(), event) for event in batch]
+        last = self._last_sequences({event.order_id for event in batch})
+        recorded = []
+        for event in batch:
+            last[event.order_id] = last.get(event.order_id, 0) + 1
+            recorded.append(RecordedEvent(new_event_id(), event, last[event.order_id]))
         execute_many(self.conn, _INSERT_EVENTS, events, [_event_row(r) for r in recorded])
         history = [row for r in recorded for row in _history_rows(r)]
         if history:
@@ -83,6 +91,18 @@ class EventRepository(Repository):
         for sink in SINKS:
             sink(self.conn, recorded)
         return recorded
+
+    def _last_sequences(self, order_ids: set[int]) -> dict[int, int]:
+        """Each order's last event number so far (the order's writers take turns on its lock)."""
+        ids, last = sorted(order_ids), {}
+        for start in range(0, len(ids), 500):
+            stmt = (
+                select(events.c.order_id, func.max(events.c.sequence))
+                .where(events.c.order_id.in_(ids[start : start + 500]))
+                .group_by(events.c.order_id)
+            )
+            last.update({order_id: int(top) for order_id, top in self.conn.execute(stmt)})
+        return last
 
     def history(self, order_id: int) -> list[dict[str, Any]]:
         """The order's recorded changes, oldest first."""
@@ -105,6 +125,7 @@ def event_payload(recorded: RecordedEvent) -> dict[str, Any]:
         "id": recorded.event_id,
         "type": str(event.type),
         "order_id": event.order_id,
+        "sequence": recorded.sequence,
         "occurred_at": event.occurred_at,
         "source": str(event.source),
         "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
@@ -114,7 +135,8 @@ def event_payload(recorded: RecordedEvent) -> dict[str, Any]:
 def _event_row(recorded: RecordedEvent) -> dict[str, Any]:
     """The events row: the payload's columns, the actor, and the payload itself as `data`."""
     payload = event_payload(recorded)
-    return {name: payload[name] for name in ("type", "order_id", "occurred_at", "source")} | {
+    names = ("type", "order_id", "sequence", "occurred_at", "source")
+    return {name: payload[name] for name in names} | {
         "event_id": recorded.event_id,
         "actor": recorded.event.actor,
         "data": dumps(payload).decode(),

@@ -358,6 +358,7 @@ def _body(item: RecordedEvent, order: dict[str, Any]) -> bytes:
     event = event_payload(item)
     data = {
         "order_id": event["order_id"],
+        "sequence": event["sequence"],
         "source": event["source"],
         "changes": event["changes"],
         "order": order,
