@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
-from orderhub.api.content_type import JSON_BODY
+from orderhub.api.content_type import JSON_BODY, json_body
 from orderhub.api.order_writes import TEXT_PATTERN
 from orderhub.api.orders import parse_id
-from orderhub.api.paging import LINK_HEADER_DOC, link_header, page_url
+from orderhub.api.paging import LINK_HEADER_DOC, keyset_page, link_header, page_url
 from orderhub.api.problems import problem
-from orderhub.api.render import JSON_TYPE, to_json
+from orderhub.api.render import json_response
 from orderhub.api.schemas import _Closed, answer, problems
 from orderhub.domain import InvalidInput, Status
 from orderhub.query.values import INT64_MAX
@@ -165,14 +164,15 @@ _CURSOR = {
     summary="One action (confirm, status, vendor_ref) on many orders, as a job",
 )
 async def bulk(request: Request, key: ApiKey = require(WRITE)) -> Response:
-    bulk_request = service.parse_bulk(_json_body(await request.body()))
+    example = '{"query": "...", "action": ...}'
+    bulk_request = service.parse_bulk(json_body(await request.body(), example))
     engine = request.app.state.engine
     if bulk_request.dry_run:
         matched = await run_in_threadpool(service.preview, engine, bulk_request)
-        return _json({"dry_run": True, "matched": matched})
+        return json_response({"dry_run": True, "matched": matched})
     job = await run_in_threadpool(service.submit, engine, bulk_request, key.name)
     headers = {"Location": f"/v1/jobs/{job.id}"}
-    return _json(service.job_document(job), 202, headers)
+    return json_response(service.job_document(job), 202, headers)
 
 
 @router.api_route(
@@ -199,13 +199,8 @@ def bulk_is_post_only(request: Request) -> Response:
 def list_jobs(request: Request) -> Response:
     before = _cursor(request, ("cursor",))
     found = service.recent_jobs(request.app.state.engine, _LIMIT + 1, before or None)
-    page, more = found[:_LIMIT], len(found) > _LIMIT
-    cursor = str(page[-1].id) if more else None
-    document = {
-        "data": [service.job_document(j) for j in page],
-        "paging": {"size": _LIMIT, "cursor": cursor, "has_next": more},
-    }
-    return _paged(request, document)
+    page, paging = keyset_page(found, _LIMIT, lambda job: job.id)
+    return _paged(request, {"data": [service.job_document(j) for j in page], "paging": paging})
 
 
 @router.get(
@@ -217,7 +212,7 @@ def list_jobs(request: Request) -> Response:
 )
 def get_job(job_id: str, request: Request) -> Response:
     job = service.get_job(request.app.state.engine, parse_id("job_id", job_id))
-    return _json(service.job_document(job))
+    return json_response(service.job_document(job))
 
 
 @router.get(
@@ -235,16 +230,9 @@ def job_failures(job_id: str, request: Request) -> Response:
     number = parse_id("job_id", job_id)
     after = _cursor(request, ("cursor",))
     found = service.failures(request.app.state.engine, number, _LIMIT + 1, after)
-    page, more = found[:_LIMIT], len(found) > _LIMIT
-    document = {
-        "data": [{"order_id": f.order_id, "reason": f.reason or ""} for f in page],
-        "paging": {
-            "size": _LIMIT,
-            "cursor": str(page[-1].order_id) if more else None,
-            "has_next": more,
-        },
-    }
-    return _paged(request, document)
+    page, paging = keyset_page(found, _LIMIT, lambda failure: failure.order_id)
+    data = [{"order_id": f.order_id, "reason": f.reason or ""} for f in page]
+    return _paged(request, {"data": data, "paging": paging})
 
 
 @router.post(
@@ -260,7 +248,7 @@ def job_failures(job_id: str, request: Request) -> Response:
 )
 def cancel_job(job_id: str, request: Request) -> Response:
     job = service.cancel(request.app.state.engine, parse_id("job_id", job_id))
-    return _json(service.job_document(job), 202)
+    return json_response(service.job_document(job), 202)
 
 
 def _cursor(request: Request, accepted: tuple[str, ...]) -> int:
@@ -279,17 +267,4 @@ def _cursor(request: Request, accepted: tuple[str, ...]) -> int:
 def _paged(request: Request, document: dict[str, Any]) -> Response:
     cursor = document["paging"]["cursor"]
     links = {"next": page_url(request, cursor=cursor)} if cursor else {}
-    return Response(to_json(document), media_type=JSON_TYPE, headers=link_header(links))
-
-
-def _json_body(raw: bytes) -> object:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidInput("body", 'a JSON object, e.g. {"query": "...", "action": ...}') from None
-
-
-def _json(
-    document: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(to_json(document), status, headers=headers, media_type=JSON_TYPE)
+    return json_response(document, headers=link_header(links))

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
-from orderhub.api.content_type import JSON_BODY
+from orderhub.api.content_type import JSON_BODY, json_body
 from orderhub.api.orders import parse_order_id
 from orderhub.api.problems import problem, request_format
 from orderhub.api.render import OK, Format, full_order, render
@@ -160,7 +159,7 @@ def search_xml(request: Request) -> Response:
 )
 async def put_order(order_id: str, request: Request, key: ApiKey = require(WRITE)) -> Response:
     number = parse_order_id(order_id)
-    update = parse_update(_json_body(await request.body()))
+    update = parse_update(json_body(await request.body(), '{"status": "shipped", ...}'))
     if_match = parse_if_match(request.headers.get("if-match"))
     engine = request.app.state.engine
     result = await run_in_threadpool(
@@ -211,13 +210,6 @@ def parse_if_match(header: str | None) -> frozenset[int] | None:
         if not weak and text.isascii() and text.isdigit() and len(text) <= 18:
             versions.add(int(text))
     return frozenset(versions)
-
-
-def _json_body(raw: bytes) -> object:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidInput("body", 'a JSON object, e.g. {"status": "shipped", ...}') from None
 
 
 def _vendor_ref_param(request: Request) -> str:

@@ -8,7 +8,8 @@ page has no `next` (and its envelope says `"has_next": false`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
@@ -67,3 +68,16 @@ def _back(request: Request, page: int, pages: int, **also: str | None) -> dict[s
         "prev": page_url(request, page=previous, **also),
         "first": page_url(request, page=None, **also),
     }
+
+
+T = TypeVar("T")
+
+
+def keyset_page(
+    found: Sequence[T], limit: int, cursor_of: Callable[[T], int]
+) -> tuple[list[T], dict[str, Any]]:
+    """A page from up to `limit + 1` items read (one more: there is a next page), and its
+    `paging`: the cursor of the next page (the last item's key) or None at the end."""
+    page, more = list(found[:limit]), len(found) > limit
+    cursor = str(cursor_of(page[-1])) if more else None
+    return page, {"size": limit, "cursor": cursor, "has_next": more}

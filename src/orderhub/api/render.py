@@ -11,6 +11,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 import orjson
+from starlette.responses import Response
 
 from orderhub.domain import SCALAR_FIELDS
 from orderhub.domain.codec import NESTED_FIELDS
@@ -90,6 +91,13 @@ def page_items(query: OrderQuery, page: OrderPage, *, ids_only: bool, fmt: Forma
 
 def to_json(document: Any) -> bytes:
     return dumps(document)
+
+
+def json_response(
+    document: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON answer in the hub's conventions (exact money, zoned times)."""
+    return Response(to_json(document), status, headers=headers, media_type=JSON_TYPE)
 
 
 def to_xml(root: str, document: Any) -> bytes:

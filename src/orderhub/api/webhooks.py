@@ -14,8 +14,8 @@ from orderhub.api.content_type import JSON_BODY
 from orderhub.api.limits import one_value
 from orderhub.api.order_writes import WEB_URL_PATTERN
 from orderhub.api.orders import parse_id
-from orderhub.api.paging import LINK_HEADER_DOC, link_header, page_url
-from orderhub.api.render import JSON_TYPE, to_json
+from orderhub.api.paging import LINK_HEADER_DOC, keyset_page, link_header, page_url
+from orderhub.api.render import json_response
 from orderhub.api.schemas import answer, problems
 from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import fields_document
@@ -98,7 +98,7 @@ def create_webhook(body: WebhookIn, request: Request) -> Response:
     created = service.create_subscription(
         request.app.state.engine, body.url, body.event_types, body.filter
     )
-    return _json(subscription_document(created) | {"secret": created.secret}, 201)
+    return json_response(subscription_document(created) | {"secret": created.secret}, 201)
 
 
 @router.get(
@@ -109,7 +109,7 @@ def create_webhook(body: WebhookIn, request: Request) -> Response:
 )
 def list_webhooks(request: Request) -> Response:
     found = service.list_subscriptions(request.app.state.engine)
-    return _json({"data": [subscription_document(s) for s in found]})
+    return json_response({"data": [subscription_document(s) for s in found]})
 
 
 @router.get(
@@ -121,7 +121,7 @@ def list_webhooks(request: Request) -> Response:
 def get_webhook(subscription_id: str, request: Request) -> Response:
     number = parse_id("subscription_id", subscription_id)
     found = service.get_subscription(request.app.state.engine, number)
-    return _json(subscription_document(found))
+    return json_response(subscription_document(found))
 
 
 @router.delete(
@@ -157,17 +157,13 @@ def list_deliveries(subscription_id: str, request: Request) -> Response:
     links = {"next": page_url(request, cursor=cursor)} if cursor else {}
     if before is not None:
         links["first"] = page_url(request, cursor=None)
-    return Response(to_json(document), media_type=JSON_TYPE, headers=link_header(links))
+    return json_response(document, headers=link_header(links))
 
 
 def delivery_page(found: list[Delivery], limit: int) -> dict[str, Any]:
     """The delivery log's page from up to `limit + 1` deliveries (one more: a next page)."""
-    page, more = found[:limit], len(found) > limit
-    cursor = str(page[-1].id) if more else None
-    return {
-        "data": [fields_document(d) for d in page],
-        "paging": {"size": limit, "cursor": cursor, "has_next": more},
-    }
+    page, paging = keyset_page(found, limit, lambda delivery: delivery.id)
+    return {"data": [fields_document(d) for d in page], "paging": paging}
 
 
 @router.post(
@@ -181,7 +177,7 @@ def retry_delivery(subscription_id: str, delivery_id: str, request: Request) -> 
     number = parse_id("subscription_id", subscription_id)
     delivery = parse_id("delivery_id", delivery_id)
     queued = service.resend_delivery(request.app.state.engine, number, delivery)
-    return _json(fields_document(queued), 202)
+    return json_response(fields_document(queued), 202)
 
 
 @router.post(
@@ -196,7 +192,7 @@ def rotate_secret(subscription_id: str, request: Request) -> Response:
     grace = _grace_seconds(request)
     engine, clock = request.app.state.engine, request.app.state.clock
     rotated = service.rotate_secret(engine, number, grace, clock)
-    return _json(subscription_document(rotated) | {"secret": rotated.secret})
+    return json_response(subscription_document(rotated) | {"secret": rotated.secret})
 
 
 def _grace_seconds(request: Request) -> int:
@@ -251,7 +247,3 @@ def _delivery_params(request: Request) -> tuple[str | None, int, int | None]:
         raise InvalidInput("limit", f"an integer from 1 to {service.MAX_DELIVERIES}", raw_limit)
     cursor = one_value(request, "cursor")
     return status, limit, None if cursor is None else parse_id("cursor", cursor)
-
-
-def _json(document: dict[str, Any], status: int = 200) -> Response:
-    return Response(to_json(document), status, media_type=JSON_TYPE)

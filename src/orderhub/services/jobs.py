@@ -193,9 +193,11 @@ def recent_jobs(engine: Engine, limit: int, before: int | None = None) -> list[J
 
 
 def failures(engine: Engine, job_id: int, limit: int, after: int = 0) -> list[ItemOutcome]:
-    get_job(engine, job_id)
     with engine.connect() as conn:
-        return JobRepository(conn).failures(job_id, limit, after)
+        repo = JobRepository(conn)
+        if repo.get(job_id) is None:
+            raise JobNotFound(job_id)
+        return repo.failures(job_id, limit, after)
 
 
 def cancel(engine: Engine, job_id: int) -> Job:
@@ -208,7 +210,9 @@ def cancel(engine: Engine, job_id: int) -> Job:
         if job.finished_at is not None:
             raise JobFinished(job)
         repo.request_cancel(job_id)
-    return get_job(engine, job_id)
+        cancelling = repo.get(job_id)
+    assert cancelling is not None
+    return cancelling
 
 
 def run_batch(engine: Engine, job_id: int, clock: Clock = SYSTEM_CLOCK, size: int = BATCH) -> Job:
