@@ -203,12 +203,12 @@ def test_product_type(product_type: object, expected: LineType, kept: str | None
                 row(1, FulfillmentStatus="Delivered"),
                 row(2, FulfillmentStatus="Pending", DeliveredQuantity=0),
             ],
-            Status.SHIPPING,
+            Status.PARTIALLY_SHIPPED,
         ),
         (
             "Pending",
             [row(1, FulfillmentStatus="Pending", Quantity=2, DeliveredQuantity=1)],
-            Status.SHIPPING,
+            Status.PARTIALLY_SHIPPED,
         ),
         ("Delivered", [row(1, FulfillmentStatus="Delivered")], Status.SHIPPED),
         ("Invoiced", [row(1)], Status.SHIPPED),
@@ -463,7 +463,7 @@ def _made_order(status: Status, delivered: int, cancelled: int, returned: int) -
     ("status", "delivered", "cancelled", "returned", "state"),
     [
         (Status.OPEN, 0, 0, 0, "Pending"),
-        (Status.SHIPPING, 1, 0, 0, "Pending"),
+        (Status.PARTIALLY_SHIPPED, 1, 0, 0, "Pending"),
         (Status.SHIPPED, 2, 0, 0, "Delivered"),
         (Status.RETURNED, 2, 0, 2, "Returned"),
         (Status.CANCELLED, 0, 2, 0, "Cancelled"),

@@ -94,13 +94,13 @@ def name(value: Any, names: tuple[str, ...]) -> str:
 
 
 def status(state: str, rows: list[dict[str, Any]]) -> str:
-    """Pending with any row delivered (in part) is `shipping`; the rest by the table."""
+    """Pending with any row delivered (in part) is `partially_shipped`; the rest by the table."""
     started = any(
         name(row["FulfillmentStatus"], STATES) in ("Delivered", "Invoiced")
         or int(row["DeliveredQuantity"]) > 0
         for row in rows
     )
-    return "shipping" if state == "Pending" and started else STATUS[state]
+    return "partially_shipped" if state == "Pending" and started else STATUS[state]
 
 
 def expected(payload: dict[str, Any]) -> Expected:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from orderhub.domain import Order, Status
+from orderhub.domain.fulfilment import LineAction
 
 #: A connector's resume point: JSON-serialisable, opaque to everyone but that connector.
 Cursor = dict[str, Any]
@@ -117,6 +118,32 @@ class OrderChange:
     carrier: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LineTarget:
+    """One line of a per-line change: how many, and the line's total (delivered, cancelled or
+    returned) once applied, so a repeated push sends nothing twice."""
+
+    line_id: str
+    quantity: int
+    total_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineChange:
+    """A merchant's shipment, cancellation or return of single lines, to push back."""
+
+    external_id: str
+    action: LineAction
+    #: The channel's own row or item ids, each with its quantity.
+    lines: tuple[LineTarget, ...]
+    #: The order's status once this action is applied (a channel may set it with the call).
+    status: Status
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    carrier: str | None = None
+    reason: str | None = None
+
+
 @dataclass(slots=True)
 class RequestStats:
     """What a connector's HTTP layer has done so far (read by the sync metrics)."""
@@ -150,6 +177,10 @@ class Connector(Protocol):
 
     def push(self, change: OrderChange) -> None:
         """Apply a merchant's change at the channel; Unsupported where the channel has no call."""
+        ...
+
+    def push_lines(self, change: LineChange) -> None:
+        """Apply a per-line shipment, cancellation or return; Unsupported without such calls."""
         ...
 
     def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:

@@ -24,6 +24,7 @@ from orderhub.channels.base import (
     Account,
     ChannelNotFound,
     Cursor,
+    LineChange,
     Page,
     RequestStats,
     Skippable,
@@ -137,6 +138,10 @@ class ConnectorBase(Generic[ClientT]):
 
     def webhook_ids(self, body: bytes, headers: Mapping[str, str]) -> list[str]:
         raise Unsupported(self.no_webhooks)
+
+    def push_lines(self, change: LineChange) -> None:
+        """The channel has no per-line calls (the push handler may send the order's status)."""
+        raise Unsupported(f"{self.account.type}: no call for a {change.action} of single lines")
 
     def close(self) -> None:
         self.client.close()

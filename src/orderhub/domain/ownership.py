@@ -24,8 +24,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from orderhub.domain.fulfilment import merged_quantities, status_from_lines
 from orderhub.domain.order import Order, StatusChange, StatusSource
-from orderhub.domain.status import ChannelType
+from orderhub.domain.status import ChannelType, Status
 
 
 class Owner(StrEnum):
@@ -33,6 +34,12 @@ class Owner(StrEnum):
     HUB = "hub"
     BOTH = "both"
 
+
+#: Channels whose orders carry per-line delivered, cancelled and returned quantities (CDON's
+#: rows); elsewhere the hub's shipments, cancellations and returns are the record.
+LINE_FULFILMENT_REPORTED = frozenset({ChannelType.CDON})
+#: What a channel with no per-line calls reports for an order the hub shipped in part.
+_NOT_YET_SHIPPED = frozenset({Status.OPEN, Status.BACKORDERED, Status.SHIPPING})
 
 #: Hub bookkeeping: never a channel's, on any channel.
 HUB_ALWAYS = ("id", "confirmed", "push_status", "push_error")
@@ -108,7 +115,21 @@ def merge(stored: Order, reported: Order) -> Order:
             who is Owner.BOTH and _keeps_hub_value(name, getattr(reported, name), pending)
         ):
             kept[name] = ours
-    return replace(reported, **kept, status_history=merged_history(stored, reported))
+    merged = replace(reported, **kept, status_history=merged_history(stored, reported))
+    return _with_line_fulfilment(stored, merged, pending)
+
+
+def _with_line_fulfilment(stored: Order, merged: Order, pending: bool) -> Order:
+    """Per-line quantities: the report's where the channel carries them (CDON's rows), never
+    below the hub's elsewhere or while the hub's shipment is on its way; and an order the
+    hub's lines say is partly shipped stays so while the channel reports it not yet shipped."""
+    if merged.channel_type in LINE_FULFILMENT_REPORTED and not pending:
+        return merged
+    lines = merged_quantities(stored.lines, merged.lines)
+    status = merged.status
+    if status in _NOT_YET_SHIPPED and stored.status is Status.PARTIALLY_SHIPPED:
+        status = status_from_lines(status, lines)
+    return replace(merged, lines=lines, status=status)
 
 
 def merged_history(stored: Order, reported: Order) -> list[StatusChange]:
@@ -121,6 +142,7 @@ def merged_history(stored: Order, reported: Order) -> list[StatusChange]:
 
 __all__ = [
     "HUB_ALWAYS",
+    "LINE_FULFILMENT_REPORTED",
     "OWNERS",
     "Owner",
     "fields_owned",

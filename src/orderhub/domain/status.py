@@ -21,6 +21,8 @@ class Status(StrEnum):
     OPEN = "open"
     BACKORDERED = "backordered"
     SHIPPING = "shipping"
+    #: Some goods lines shipped (per-line shipments), others still to ship.
+    PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     RETURNING = "returning"
@@ -41,9 +43,21 @@ class PaymentStatus(StrEnum):
 #: What a merchant may ask for through the hub. Changes a channel reports are always recorded.
 MERCHANT_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.CANCELLED}),
-    Status.OPEN: frozenset({Status.SHIPPING, Status.SHIPPED, Status.CANCELLED, Status.BACKORDERED}),
-    Status.BACKORDERED: frozenset({Status.OPEN, Status.SHIPPING, Status.SHIPPED, Status.CANCELLED}),
-    Status.SHIPPING: frozenset({Status.SHIPPED, Status.CANCELLED}),
+    Status.OPEN: frozenset(
+        {
+            Status.SHIPPING,
+            Status.PARTIALLY_SHIPPED,
+            Status.SHIPPED,
+            Status.CANCELLED,
+            Status.BACKORDERED,
+        }
+    ),
+    Status.BACKORDERED: frozenset(
+        {Status.OPEN, Status.SHIPPING, Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED}
+    ),
+    Status.SHIPPING: frozenset({Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED}),
+    # What is shipped cannot be cancelled: the rest is cancelled per line (POST .../cancellations).
+    Status.PARTIALLY_SHIPPED: frozenset({Status.SHIPPED, Status.RETURNING, Status.RETURNED}),
     Status.SHIPPED: frozenset({Status.DELIVERED, Status.RETURNING, Status.RETURNED, Status.LOST}),
     Status.DELIVERED: frozenset({Status.RETURNING, Status.RETURNED}),
     Status.RETURNING: frozenset({Status.RETURNED}),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -24,6 +25,8 @@ from orderhub.channels.base import (
     ChannelError,
     Connector,
     Fatal,
+    LineChange,
+    LineTarget,
     OrderChange,
     Retriable,
     Unsupported,
@@ -32,16 +35,21 @@ from orderhub.channels.registry import open_connector
 from orderhub.domain import ChannelType, Order, Status
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import EventType, FieldChange
+from orderhub.domain.fulfilment import LineAction
 from orderhub.domain.order import PushStatus
 from orderhub.services.channels import ConfigError, load_config
 from orderhub.services.outbox import Backoff, Defer, GiveUp, RetryLater, register
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.events import RecordedEvent
+from orderhub.store.fulfilment import LineRecord, LineRecordRepository
 from orderhub.store.outbox import OutboxItem
 from orderhub.store.push import TOPIC, PushRepository
 
-__all__ = ["SCHEDULE", "TOPIC", "Pusher", "change_for", "enqueue_push", "install"]
+__all__ = [
+    "SCHEDULE", "TOPIC", "Pusher", "change_for", "enqueue_line_push", "enqueue_push", "install",
+    "line_change", "send_lines",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,8 @@ NO_WRITE_CALLS = {
 _TRACKING = frozenset({"tracking_number", "tracking_url", "carrier"})
 #: The statuses a status change sends the order's tracking with (MALL's client: both).
 _WITH_TRACKING = frozenset({Status.SHIPPING, Status.SHIPPED})
+#: The statuses a channel without per-line calls is told when a line action reaches them.
+_ORDER_LEVEL = frozenset({Status.SHIPPED, Status.CANCELLED, Status.RETURNED})
 _PUSHABLE = frozenset({"status", "confirmed", "vendor_ref", "delivered_at", *_TRACKING})
 
 AccountLookup = Callable[[str], Account]
@@ -114,6 +124,67 @@ def enqueue_push(
     repo.set_state(order.id, PushStatus.PENDING, None, bump_version=False)
 
 
+def enqueue_line_push(
+    uow: UnitOfWork,
+    order: Order,
+    action: LineAction,
+    record_id: int,
+    recorded: Sequence[RecordedEvent],
+) -> None:
+    """In a shipment's (cancellation's, return's) transaction: queue its push, on the same
+    topic as the order's other changes, so they reach the channel in the order made."""
+    assert order.id is not None
+    repo = PushRepository(uow.conn)
+    records = LineRecordRepository(uow.conn)
+    reason = NO_WRITE_CALLS.get(str(order.channel_type))
+    if reason is not None:
+        records.set_push(action, record_id, PushStatus.UNSUPPORTED, reason)
+        repo.set_state(order.id, PushStatus.UNSUPPORTED, reason, bump_version=False)
+        return
+    event_id = next(r.event_id for r in recorded if r.event.type is EventType.UPDATED)
+    payload = {
+        "order_id": order.id,
+        "event_id": event_id,
+        "fields": [],
+        "notify_user": False,
+        "status": order.status.value,
+        "action": action.value,
+        "record_id": record_id,
+    }
+    uow.outbox.enqueue(TOPIC, payload, dedupe_key=f"push:{event_id}", order_id=order.id)
+    records.set_push(action, record_id, PushStatus.PENDING, None)
+    repo.set_state(order.id, PushStatus.PENDING, None, bump_version=False)
+
+
+def line_change(order: Order, record: LineRecord) -> LineChange:
+    """What to send for a shipment, cancellation or return: its lines as recorded."""
+    return LineChange(
+        external_id=order.external_id,
+        action=record.action,
+        lines=tuple(
+            LineTarget(str(line["line_id"]), int(line["quantity"]), int(line["total_after"]))
+            for line in record.lines
+        ),
+        status=order.status,
+        tracking_number=record.tracking_number,
+        tracking_url=record.tracking_url,
+        carrier=record.carrier,
+        reason=record.reason,
+    )
+
+
+def send_lines(connector: Connector, change: LineChange, order: Order) -> None:
+    """The channel's per-line call; a channel without one hears the order's status once the
+    lines complete it (shipped, cancelled, returned), and nothing before (unsupported)."""
+    try:
+        connector.push_lines(change)
+    except Unsupported as exc:
+        if change.status not in _ORDER_LEVEL:
+            raise Unsupported(f"{exc}: the {change.action} stays in the hub; the order's "
+                              "status is pushed when its lines complete it") from exc  # fmt: skip
+        connector.push(change_for(order, ["status"]))
+
+
 def configured_account(name: str) -> Account:
     """The account from orderhub.toml (read at every push: a fixed config applies at once)."""
     for config in load_config(get_settings().config_file):
@@ -160,10 +231,16 @@ class Pusher:
             if stored is None:
                 return _Outcome(PushStatus.FAILED, "the order no longer exists in the hub")
             order = _at_step(stored.to_order(), item.payload.get("status"))
+            if "record_id" in item.payload:
+                return self._push_record(order, item.payload)
             change = change_for(order, item.payload["fields"], bool(item.payload["notify_user"]))
             if is_empty(change):  # a later change took back what this one asked for
                 return _Outcome(PushStatus.PUSHED)
-            return self._push(self._account(order.channel), change)
+            return self._push(
+                self._account(order.channel),
+                lambda connector: connector.push(change),
+                lambda connector: _already_there(connector, change),
+            )
         except (RetryLater, Defer):
             raise
         except Exception as exc:  # a bug or a database hiccup: retried, and shown meanwhile
@@ -183,7 +260,25 @@ class Pusher:
         except ConfigError as exc:
             raise RetryLater(f"configuration: {exc}") from exc
 
-    def _push(self, account: Account, change: OrderChange) -> _Outcome:
+    def _push_record(self, order: Order, payload: dict[str, Any]) -> _Outcome:
+        action = LineAction(payload["action"])
+        with UnitOfWork(self.engine) as uow:
+            record = LineRecordRepository(uow.conn).get(action, int(payload["record_id"]))
+        if record is None:
+            return _Outcome(PushStatus.FAILED, f"the {action} no longer exists in the hub")
+        change = line_change(order, record)
+        return self._push(
+            self._account(order.channel),
+            lambda connector: send_lines(connector, change, order),
+            lambda connector: False,  # a per-line push sends only what the channel lacks
+        )
+
+    def _push(
+        self,
+        account: Account,
+        send: Callable[[Connector], None],
+        there: Callable[[Connector], bool],
+    ) -> _Outcome:
         try:
             connector = open_connector(account)
         except Unsupported as exc:
@@ -191,11 +286,11 @@ class Pusher:
         except ChannelError as exc:
             raise RetryLater(f"configuration: {exc}") from exc
         try:
-            connector.push(change)
+            send(connector)
         except Unsupported as exc:
             return _Outcome(PushStatus.UNSUPPORTED, str(exc))
         except Fatal as exc:
-            if _already_there(connector, change):
+            if there(connector):
                 return _Outcome(PushStatus.PUSHED)
             return _Outcome(PushStatus.REFUSED, str(exc) or type(exc).__name__)
         except Retriable as exc:
@@ -209,6 +304,11 @@ class Pusher:
         its turn settles the state, so this one leaves it `pending`."""
         with UnitOfWork(self.engine) as uow:
             repo = PushRepository(uow.conn)
+            if "record_id" in item.payload:
+                LineRecordRepository(uow.conn).set_push(
+                    LineAction(item.payload["action"]), int(item.payload["record_id"]),
+                    outcome.status, outcome.error,
+                )  # fmt: skip
             if not repo.later_pending(order_id, item.id):
                 repo.set_state(order_id, outcome.status, outcome.error, bump_version=True)
 

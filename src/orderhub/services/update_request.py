@@ -51,24 +51,24 @@ def _status(name: str, value: object) -> Status:
     raise InvalidInput(name, "one of " + ", ".join(s.value for s in Status), value)
 
 
-def _text(name: str, value: object, limit: int, what: str) -> str | None:
+def text_value(name: str, value: object, limit: int, what: str) -> str | None:
     """null (clears the field) or a non-empty single-line string of at most `limit` chars."""
     if value is None:
         return None
     expected = f"{what}: a single string of 1 to {limit} characters, or null"
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidInput(name, expected, _shown(value))
+        raise InvalidInput(name, expected, shown(value))
     if _CONTROL.search(value) or has_non_xml_char(value):
         raise InvalidInput(name, expected + " (no control characters, U+FFFE or U+FFFF)", value)
     return value
 
 
 def _vendor_ref(name: str, value: object) -> str | None:
-    return _text(name, value, MAX_VENDOR_REF, "the merchant's reference")
+    return text_value(name, value, MAX_VENDOR_REF, "the merchant's reference")
 
 
 def _carrier(name: str, value: object) -> str | None:
-    return _text(name, value, MAX_CARRIER, "the carrier's name")
+    return text_value(name, value, MAX_CARRIER, "the carrier's name")
 
 
 def _tracking_number(name: str, value: object) -> str | None:
@@ -82,7 +82,7 @@ def _tracking_number(name: str, value: object) -> str | None:
         expected = (
             f"[0-9A-Za-z._-]+: letters, digits, '.', '_', '-' (at most {MAX_TRACKING_NUMBER})"
         )
-        raise InvalidInput(name, expected, _shown(value))
+        raise InvalidInput(name, expected, shown(value))
     return value
 
 
@@ -94,7 +94,7 @@ def _tracking_url(name: str, value: object) -> str | None:
         " (no control characters, U+FFFE or U+FFFF)"
     )
     if not isinstance(value, str) or len(value) > MAX_TRACKING_URL or not _is_web_url(value):
-        raise InvalidInput(name, expected, _shown(value))
+        raise InvalidInput(name, expected, shown(value))
     return value
 
 
@@ -114,7 +114,7 @@ def _delivered_at(name: str, value: object) -> datetime | None:
         return None
     expected = "a date and time, e.g. 2024-05-01T14:30:00Z or 2024-05-01 14:30:00 (UTC)"
     if not isinstance(value, str) or not _DATETIME.fullmatch(value):
-        raise InvalidInput(name, expected, _shown(value))
+        raise InvalidInput(name, expected, shown(value))
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -122,7 +122,7 @@ def _delivered_at(name: str, value: object) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _shown(value: object) -> object:
+def shown(value: object) -> object:
     """The offending value as the problem shows it: long strings and containers shortened."""
     if isinstance(value, str) and len(value) > 80:
         return value[:80] + "..."
@@ -148,7 +148,7 @@ def parse_update(body: object) -> OrderUpdate:
     """A decoded JSON body -> OrderUpdate, or InvalidInput naming the first bad field."""
     accepted = ", ".join(ACCEPTED)
     if not isinstance(body, dict):
-        raise InvalidInput("body", f"a JSON object with any of: {accepted}", _shown(body))
+        raise InvalidInput("body", f"a JSON object with any of: {accepted}", shown(body))
     for name in body:
         if name not in ACCEPTED:
             raise InvalidInput(name, f"no such field; a change may set: {accepted}")

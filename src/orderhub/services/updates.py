@@ -3,9 +3,10 @@ history and events (webhooks), and the customer's e-mail in the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -32,6 +33,9 @@ from orderhub.services.orders import OrderNotFound
 from orderhub.services.push import enqueue_push
 from orderhub.services.update_request import OrderUpdate
 from orderhub.store import StoredOrder, UnitOfWork
+from orderhub.store.events import RecordedEvent
+
+T = TypeVar("T")
 
 #: Tries when another writer changed the order between our read and our write (no If-Match);
 #: the row lock of get_for_update makes that rare, the version check makes it safe.
@@ -70,14 +74,61 @@ def update_order(
     if_match: Collection[int] | None = None,
 ) -> UpdateResult:
     """Apply a merchant's change; `if_match` holds the versions the client accepts (None: any)."""
+    return run_change(
+        engine, order_id, if_match, lambda uow: apply_update(uow, order_id, update, actor, if_match)
+    )
+
+
+def run_change(
+    engine: Engine,
+    order_id: int,
+    if_match: Collection[int] | None,
+    change: Callable[[UnitOfWork], T],
+) -> T:
+    """`change` in a unit of work, read again when another writer won the race (without
+    If-Match; with it, a 412)."""
     for _ in range(_ATTEMPTS):
         try:
             with UnitOfWork(engine) as uow:
-                return apply_update(uow, order_id, update, actor, if_match)
+                return change(uow)
         except _LostRace:
             if if_match is not None:
                 raise PreconditionFailed(order_id) from None
     raise Conflict(f"order {order_id} kept changing while this change was made; send it again")
+
+
+def locked_order(uow: UnitOfWork, order_id: int, if_match: Collection[int] | None) -> StoredOrder:
+    """The order, locked for this change, at a version If-Match accepts."""
+    stored = uow.orders.get_for_update(order_id)
+    if stored is None:
+        raise OrderNotFound(order_id)
+    if if_match is not None and stored.version not in if_match:
+        raise PreconditionFailed(order_id, stored.version)
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A merchant's change as written: the order (stamped), what changed, the events."""
+
+    order: Order
+    changes: list[FieldChange]
+    recorded: list[RecordedEvent]
+
+
+def write_change(uow: UnitOfWork, stored: StoredOrder, after: Order, actor: str) -> Written:
+    """Write `after` over `stored` (its history, events and webhooks too) if anything changed."""
+    before = stored.to_order()
+    at = datetime.now(UTC)
+    changes = diff_orders(before, after)
+    if not changes:
+        return Written(before, [], [])
+    after, written = _stamped(before, after, changes, at)
+    if not uow.orders.update(after, written, stored.version):
+        raise _LostRace
+    assert before.id is not None
+    recorded = uow.publish(events_for_change(before.id, changes, at, StatusSource.API, actor))
+    return Written(after, changes, recorded)
 
 
 def apply_update(
@@ -88,27 +139,18 @@ def apply_update(
     if_match: Collection[int] | None,
 ) -> UpdateResult:
     """The change in the caller's unit of work; every refusal is raised before any write."""
-    stored = uow.orders.get_for_update(order_id)
-    if stored is None:
-        raise OrderNotFound(order_id)
-    if if_match is not None and stored.version not in if_match:
-        raise PreconditionFailed(order_id, stored.version)
+    stored = locked_order(uow, order_id, if_match)
     before = stored.to_order()
-    at = datetime.now(UTC)
-    after = planned(before, update)
-    changes = diff_orders(before, after)
-    if not changes:
+    written = write_change(uow, stored, planned(before, update), actor)
+    if not written.changes:
         return UpdateResult(stored, (), STATUS_UNCHANGED if update.notify_user else None)
-    after, written = _stamped(before, after, changes, at)
-    if not uow.orders.update(after, written, stored.version):
-        raise _LostRace
-    recorded = uow.publish(events_for_change(order_id, changes, at, StatusSource.API, actor))
+    after = written.order
     # The channel that owns the order hears of it through the outbox (services/push.py).
-    enqueue_push(uow, after, changes, recorded, _channel_notifies(after, update))
+    enqueue_push(uow, after, written.changes, written.recorded, _channel_notifies(after, update))
     notification = _notify(uow, before, after, update, version=stored.version + 1)
     fresh = uow.orders.get(order_id)
     assert fresh is not None  # we hold the row we just wrote
-    return UpdateResult(fresh, tuple(changes), notification)
+    return UpdateResult(fresh, tuple(written.changes), notification)
 
 
 def _channel_notifies(order: Order, update: OrderUpdate) -> bool:
@@ -133,7 +175,8 @@ def planned(before: Order, update: OrderUpdate) -> Order:
     if isinstance(requested, Status):
         check_transition(before.status, requested)
     after = replace(before, **update.changes)
-    _check_requirements(before, after, update.changes.keys())
+    _by_lines_only(requested)
+    check_requirements(before, after, update.changes.keys())
     delivered_at = update.changes.get("delivered_at")
     if delivered_at is not None and delivered_at < after.created_at:
         raise InvalidInput(
@@ -142,7 +185,13 @@ def planned(before: Order, update: OrderUpdate) -> Order:
     return after
 
 
-def _check_requirements(before: Order, after: Order, touched: Collection[str]) -> None:
+def _by_lines_only(requested: object) -> None:
+    if requested is Status.PARTIALLY_SHIPPED:
+        raise InvalidInput("status", "a status other than partially_shipped: an order is partly "
+                           "shipped by POST /v1/orders/{id}/shipments")  # fmt: skip
+
+
+def check_requirements(before: Order, after: Order, touched: Collection[str]) -> None:
     """A status that needs fields (shipped: tracking, delivered: delivered_at) gets them when it
     is entered, and keeps them while the merchant changes other things."""
     required = REQUIRED_FOR.get(after.status, ())

@@ -43,6 +43,7 @@ __all__ = [
 _STATE_OUT = {
     Status.OPEN: "Pending",
     Status.SHIPPING: "Pending",
+    Status.PARTIALLY_SHIPPED: "Pending",
     Status.SHIPPED: "Delivered",
     Status.RETURNED: "Returned",
     Status.CANCELLED: "Cancelled",

@@ -18,12 +18,22 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Unsupported
+from orderhub.channels.base import (
+    Account,
+    Cursor,
+    Fatal,
+    LineChange,
+    LineTarget,
+    OrderChange,
+    Page,
+    Unsupported,
+)
 from orderhub.channels.cdon.client import MAX_TAKE, CdonClient
 from orderhub.channels.cdon.codec import decode_order, format_time, parse_time
 from orderhub.channels.cdon.states import COUNTRIES, country_name
 from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.domain import Order, Status
+from orderhub.domain.fulfilment import LineAction
 
 Row = dict[str, Any]
 
@@ -100,6 +110,47 @@ class CdonConnector(ConnectorBase[CdonClient]):
         else:
             rows_out = [{"OrderRowId": i, "QuantityToReturn": q} for i, q in quantities]
             self.client.return_rows(order_id, rows_out)
+
+    def push_lines(self, change: LineChange) -> None:
+        """Each line as its row, with its quantity: `orderdelivery` (the tracking number as
+        PackageId, the account's `package_carrier_id`), `ordercancel`, `orderreturn`. What a
+        row already holds (a repeated push whose answer was lost) is not sent again."""
+        payload = self.client.get_order(change.external_id)
+        order_id = int(payload["OrderDetails"]["OrderId"])
+        rows = payload["OrderDetails"].get("OrderRows") or []
+        held = {str(row["OrderRowId"]): _n(row, _HELD[change.action]) for row in rows}
+        wanted = [(int(line.line_id), quantity) for line in change.lines
+                  if (quantity := _still_to_send(line, held.get(line.line_id))) > 0]  # fmt: skip
+        if not wanted:
+            return
+        if change.action is LineAction.SHIPMENT:
+            carrier = self.account.options.get("package_carrier_id")
+            self.client.deliver(order_id, [
+                {"OrderRowId": row_id, "QuantityToDeliver": quantity,
+                 "PackageId": change.tracking_number, "PackageCarrierId": carrier}
+                for row_id, quantity in wanted
+            ])  # fmt: skip
+        elif change.action is LineAction.CANCELLATION:
+            self.client.cancel(order_id, [{"OrderRowId": i, "QuantityToCancel": q}
+                                          for i, q in wanted])  # fmt: skip
+        else:
+            self.client.return_rows(order_id, [{"OrderRowId": i, "QuantityToReturn": q}
+                                               for i, q in wanted])  # fmt: skip
+
+
+#: The row quantity each per-line action adds to.
+_HELD = {
+    LineAction.SHIPMENT: "DeliveredQuantity",
+    LineAction.CANCELLATION: "CancelledQuantity",
+    LineAction.RETURN: "ReturnedQuantity",
+}
+
+
+def _still_to_send(line: LineTarget, held: int | None) -> int:
+    """The line's quantity, less what the row already holds beyond what it held before."""
+    if held is None:
+        return line.quantity  # no such row: sent, so CDON says so
+    return min(line.quantity, line.total_after - held)
 
 
 def _n(row: Row, key: str) -> int:

@@ -54,9 +54,10 @@ def enum_name(value: object, names: tuple[str, ...], field: str) -> str:
 
 
 def status_of(state: str, rows: list[dict[str, Any]]) -> Status:
-    """Pending with a row delivered is shipping; Delivered and Invoiced are shipped."""
+    """Pending with a row delivered is partially_shipped; Delivered and Invoiced are shipped."""
     if state == "Pending":
-        return Status.SHIPPING if any(_row_started(row) for row in rows) else Status.OPEN
+        started = any(_row_started(row) for row in rows)
+        return Status.PARTIALLY_SHIPPED if started else Status.OPEN
     if state in DONE:
         return Status.SHIPPED
     return Status.RETURNED if state == "Returned" else Status.CANCELLED

@@ -68,6 +68,27 @@ class CsCartClient(ChannelClient):
         if not isinstance(body, dict) or str(body.get("order_id")) != str(order_id):
             raise Fatal(f"PUT orders/{order_id}: expected {{'order_id': ...}}, got {_start(body)}")
 
+    def shipments(self, order_id: int | str) -> list[dict[str, Any]]:
+        """`GET /shipments?order_id=`: every shipment of the order, page by page."""
+        found: list[dict[str, Any]] = []
+        for page in range(1, 1000):
+            params = {"order_id": str(order_id), "page": str(page), "items_per_page": "100"}
+            body = self.http.request("GET", "shipments", params=params)
+            items = body.get("shipments") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise Fatal(f"GET shipments: expected {{'shipments': [...]}}, got {_start(body)}")
+            found += items
+            if len(items) < 100:
+                break
+        return found
+
+    def create_shipment(self, fields: dict[str, Any]) -> None:
+        """`POST /shipments` `{order_id, products: {item_id: quantity}, carrier,
+        tracking_number, status, [order_status]}`: answers `{"shipment_id": ...}`."""
+        body = self.http.request("POST", "shipments", json_body=fields)
+        if not isinstance(body, dict) or "shipment_id" not in body:
+            raise Fatal(f"POST shipments: expected {{'shipment_id': ...}}, got {_start(body)}")
+
     def search(self, vendor_ref: str) -> list[dict[str, Any]]:
         """`GET /orders/search/?vendor_ref=`: the details of the orders with that reference
         (ChannelNotFound when none has it)."""

@@ -48,6 +48,7 @@ PUSH_LETTER: dict[Status, str] = {
 #: Letters for encoding any canonical status; those CS-Cart lacks get the nearest letter.
 _ENCODE_LETTER: dict[Status, str] = PUSH_LETTER | {
     Status.PENDING: "O", Status.SHIPPING: "P", Status.DELIVERED: "C", Status.LOST: "C",
+    Status.PARTIALLY_SHIPPED: "P",
 }  # fmt: skip
 
 #: Address field -> CS-Cart key after the s_ (shipping) or b_ (billing) prefix.

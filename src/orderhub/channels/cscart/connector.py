@@ -24,12 +24,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from orderhub.channels.base import Account, Cursor, Fatal, OrderChange, Page, Skippable, Unsupported
+from orderhub.channels.base import (
+    Account,
+    Cursor,
+    Fatal,
+    LineChange,
+    OrderChange,
+    Page,
+    Skippable,
+    Unsupported,
+)
 from orderhub.channels.connector_base import ConnectorBase, Window
 from orderhub.channels.cscart.client import CsCartClient, CsCartList
 from orderhub.channels.cscart.codec import DEFAULT_CURRENCY, decode_order, status_letter_for
 from orderhub.channels.fields import whole_number
-from orderhub.domain import Order
+from orderhub.domain import Order, Status
+from orderhub.domain.fulfilment import LineAction
 
 #: The largest page the sandbox (and so we) ask for.
 LARGEST_PAGE = 1000
@@ -94,6 +104,35 @@ class CsCartConnector(ConnectorBase[CsCartClient]):
         """One `PUT /orders/{id}`: the status letter (with `notify_user`) and/or `vendor_ref`.
         The shop's refusal (400) is Fatal with its message; no such order, ChannelNotFound."""
         self.client.update_order(change.external_id, _fields(change))
+
+    def push_lines(self, change: LineChange) -> None:
+        """A shipment is `POST /shipments` with its items and quantities (and `order_status`
+        C once nothing is left to ship); what the shop's shipments already hold (a repeated
+        push) is not sent again. The shop has no call for cancelling or returning single
+        items (Unsupported: the order's status is pushed once they complete it)."""
+        if change.action is not LineAction.SHIPMENT:
+            super().push_lines(change)
+        shipped: dict[str, int] = {}
+        for shipment in self.client.shipments(change.external_id):
+            for item, quantity in (shipment.get("products") or {}).items():
+                shipped[str(item)] = shipped.get(str(item), 0) + int(quantity)
+        products = {
+            line.line_id: sent
+            for line in change.lines
+            if (sent := min(line.quantity, line.total_after - shipped.get(line.line_id, 0))) > 0
+        }
+        if not products:
+            return
+        fields: dict[str, Any] = {
+            "order_id": change.external_id,
+            "products": products,
+            "carrier": change.carrier or "",
+            "tracking_number": change.tracking_number or "",
+            "status": "S",
+        }
+        if change.status is Status.SHIPPED:
+            fields["order_status"] = status_letter_for(Status.SHIPPED)
+        self.client.create_shipment(fields)
 
 
 def _fields(change: OrderChange) -> dict[str, str]:

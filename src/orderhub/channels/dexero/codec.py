@@ -51,6 +51,7 @@ STATUS_MAP: dict[str, Status] = {
 _STATUS_OUT: dict[Status, str] = {
     Status.OPEN: "pending",
     Status.SHIPPING: "treated",
+    Status.PARTIALLY_SHIPPED: "treated",
     Status.SHIPPED: "completed",
     Status.CANCELLED: "cancelled",
     Status.RETURNED: "refunded",

@@ -42,6 +42,7 @@ _TIMESTAMPED: dict[Status, str] = {status: name for name, status in STATUS_MAP.i
 #: Canonical status -> MALL status; those MALL lacks are written as the nearest MALL status.
 _ENCODE_STATUS: dict[Status, str] = _TIMESTAMPED | {
     Status.BACKORDERED: "open", Status.RETURNING: "shipped", Status.FAILED: "cancelled",
+    Status.PARTIALLY_SHIPPED: "shipping",
 }  # fmt: skip
 
 #: A MALL order's `source` (its country shop) -> (currency, country, language).
