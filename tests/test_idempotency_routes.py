@@ -27,6 +27,12 @@ NOT_KEYED = {
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["order.created"]},
     ("POST", "/v1/orders/bulk"): {"ids": [1], "action": "confirm"},
+    ("POST", "/v1/orders/{order_id}/shipments"): {"lines": [{"line_id": "1", "quantity": 1}]},
+    ("POST", "/v1/orders/{order_id}/cancellations"): {"all_remaining": True, "reason": "r"},
+    ("POST", "/v1/orders/{order_id}/returns"): {
+        "lines": [{"sku": "A", "quantity": 1}],
+        "reason": "r",
+    },
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
 NO_SUCH_ID = "9000000000000000001"

@@ -98,6 +98,9 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("PUT", "/v1/orders/{order_id}"),
         ("POST", "/v1/orders/bulk"),
         ("POST", "/v1/webhooks"),
+        ("POST", "/v1/orders/{order_id}/shipments"),
+        ("POST", "/v1/orders/{order_id}/cancellations"),
+        ("POST", "/v1/orders/{order_id}/returns"),
     } | ({("POST", "/v1/channels/{name}/webhook")} & with_body)
     for method, path in with_body:
         content = document["paths"][path][method.lower()]["requestBody"]["content"]
@@ -126,6 +129,15 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
             {"202", "404", "409"},
             {"200", "415"},
         ),
+        (
+            "POST",
+            "/v1/orders/{order_id}/shipments",
+            {"201", "400", "401", "403", "404", "409", "412", "415", "429"},
+            {"200", "304"},
+        ),
+        ("GET", "/v1/orders/{order_id}/shipments", {"200", "400", "404"}, {"409", "412"}),
+        ("POST", "/v1/orders/{order_id}/returns", {"201", "400", "404", "409"}, {"200"}),
+        ("GET", "/v1/orders/{order_id}/cancellations", {"200", "404"}, {"409"}),
         ("GET", "/healthz", {"200"}, {"401", "403", "429"}),
         ("GET", "/readyz", {"200", "503"}, {"401", "403", "429"}),
     ],
