@@ -125,3 +125,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def cli_database(database_url: str, monkeypatch: Any) -> Iterator[None]:
+    """The test's database as the CLI's (ORDERHUB_DATABASE_URL), tables as wide as their values
+    whatever the terminal (rich keeps its width in _width); settings read afresh."""
+    from orderhub.cli.common import console
+    from orderhub.settings import get_settings
+
+    monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
+    monkeypatch.setattr(console, "_width", 200)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        get_settings.cache_clear()

@@ -9,34 +9,29 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from helpers import auth_header, make_order, store
+from helpers import auth_header, cli_database, make_order, store
 from orderhub.api.app import create_app
-from orderhub.cli.common import console
 from orderhub.cli.main import app as cli
 from orderhub.domain import Status
 from orderhub.services.keys import create_key, parse_scopes
-from orderhub.settings import get_settings
 
 
 @pytest.fixture
 def http(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
-    monkeypatch.setattr(console, "_width", 200)
-    get_settings.cache_clear()
-    store(
-        engine,
-        [
-            make_order("1", confirmed=False),
-            make_order("2", confirmed=False),
-            make_order("3", status=Status.SHIPPED, confirmed=True),
-            make_order("4", status=Status.CANCELLED, confirmed=False),
-        ],
-    )
-    token = create_key(engine, "twin", parse_scopes("orders:read,orders:write")).token
-    yield TestClient(create_app(engine), headers=auth_header(token))
-    get_settings.cache_clear()
+    with cli_database(database_url, monkeypatch):
+        store(
+            engine,
+            [
+                make_order("1", confirmed=False),
+                make_order("2", confirmed=False),
+                make_order("3", status=Status.SHIPPED, confirmed=True),
+                make_order("4", status=Status.CANCELLED, confirmed=False),
+            ],
+        )
+        token = create_key(engine, "twin", parse_scopes("orders:read,orders:write")).token
+        yield TestClient(create_app(engine), headers=auth_header(token))
 
 
 def run(*args: str, stdin: str | None = None) -> Result:

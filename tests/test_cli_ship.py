@@ -11,11 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from helpers import client, make_order, store
-from orderhub.cli.common import console
+from helpers import cli_database, client, make_order, store
 from orderhub.cli.main import app as cli
 from orderhub.domain import LineType, OrderLine
-from orderhub.settings import get_settings
 
 
 def _line(line_id: str, sku: str, quantity: int) -> OrderLine:
@@ -27,12 +25,9 @@ def _line(line_id: str, sku: str, quantity: int) -> OrderLine:
 def http(
     engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
-    monkeypatch.setattr(console, "_width", 200)
-    get_settings.cache_clear()
-    store(engine, [make_order("1", lines=[_line("A1", "MUG", 3), _line("A2", "TEE", 2)])])
-    yield client(engine)
-    get_settings.cache_clear()
+    with cli_database(database_url, monkeypatch):
+        store(engine, [make_order("1", lines=[_line("A1", "MUG", 3), _line("A2", "TEE", 2)])])
+        yield client(engine)
 
 
 def run(*args: str) -> Result:

@@ -68,26 +68,31 @@ def ship_command(
     _made(_number(order_id), LineAction.SHIPMENT, body)
 
 
-@app.command("cancel-lines")
-def cancel_lines_command(
-    order_id: str = typer.Argument(..., metavar="ORDER_ID", help="The order's id."),
-    lines: list[str] = typer.Option([], "--line", help=_LINE_HELP),
-    everything: bool = typer.Option(False, "--all-remaining", help=_ALL_HELP),
-    reason: str = typer.Option(..., "--reason", help="Why (kept with the cancellation)."),
-) -> None:
-    """Cancel single lines (POST /v1/orders/ID/cancellations)."""
-    _made(_number(order_id), LineAction.CANCELLATION, _body(lines, everything, reason=reason))
+def _with_reason(action: LineAction, name: str, summary: str) -> None:
+    """`orders cancel-lines` / `orders return-lines`: lines (or all) and a reason."""
+
+    def command(
+        order_id: str = typer.Argument(..., metavar="ORDER_ID", help="The order's id."),
+        lines: list[str] = typer.Option([], "--line", help=_LINE_HELP),
+        everything: bool = typer.Option(False, "--all-remaining", help=_ALL_HELP),
+        reason: str = typer.Option(..., "--reason", help=f"Why (kept with the {action})."),
+    ) -> None:
+        _made(_number(order_id), action, _body(lines, everything, reason=reason))
+
+    command.__doc__ = summary
+    app.command(name)(command)
 
 
-@app.command("return-lines")
-def return_lines_command(
-    order_id: str = typer.Argument(..., metavar="ORDER_ID", help="The order's id."),
-    lines: list[str] = typer.Option([], "--line", help=_LINE_HELP),
-    everything: bool = typer.Option(False, "--all-remaining", help=_ALL_HELP),
-    reason: str = typer.Option(..., "--reason", help="Why (kept with the return)."),
-) -> None:
-    """Record returned quantities of shipped lines (POST /v1/orders/ID/returns)."""
-    _made(_number(order_id), LineAction.RETURN, _body(lines, everything, reason=reason))
+_with_reason(
+    LineAction.CANCELLATION,
+    "cancel-lines",
+    "Cancel single lines (POST /v1/orders/ID/cancellations).",
+)
+_with_reason(
+    LineAction.RETURN,
+    "return-lines",
+    "Record returned quantities of shipped lines (POST /v1/orders/ID/returns).",
+)
 
 
 def _number(raw: str) -> int:

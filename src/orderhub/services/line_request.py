@@ -10,11 +10,11 @@ from typing import Any
 from orderhub.domain import InvalidInput
 from orderhub.domain.fulfilment import LineAction, LineRequest
 from orderhub.services.update_request import FIELD_PARSERS, shown, text_value
+from orderhub.store.fulfilment import MAX_REASON
 
 #: The most lines one request names, and the largest quantity of one line.
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
-MAX_REASON = 255
 MAX_LINE_ID = 128
 _TRACKING = ("carrier", "tracking_number", "tracking_url")
 _LINE_FIELDS = ("line_id", "sku", "quantity")

@@ -87,29 +87,17 @@ class CdonConnector(ConnectorBase[CdonClient]):
         """shipped: deliver every open row (tracking number as PackageId); cancelled: cancel
         them; returned: return every delivered row. Already there: nothing is sent. Nothing
         left to change, yet not there: every row is sent whole, so CDON says why it refuses."""
-        plan = _PLANS.get(change.status) if change.status is not None else None
-        if plan is None:
+        if change.status is None or change.status not in _PLANS:
             wanted = change.status.value if change.status is not None else "tracking only"
             raise Unsupported(f"CDON: no call for {wanted!r} (shipped, cancelled, returned)")
+        plan = _PLANS[change.status]
         payload = self.client.get_order(change.external_id)
         order_id = int(payload["OrderDetails"]["OrderId"])
         rows: list[Row] = payload["OrderDetails"].get("OrderRows") or []
         quantities = _quantities(rows, *plan)
         if not quantities:
             return
-        if change.status is Status.SHIPPED:
-            carrier = self.account.options.get("package_carrier_id")
-            self.client.deliver(order_id, [
-                {"OrderRowId": row_id, "QuantityToDeliver": quantity,
-                 "PackageId": change.tracking_number, "PackageCarrierId": carrier}
-                for row_id, quantity in quantities
-            ])  # fmt: skip
-        elif change.status is Status.CANCELLED:
-            rows_out = [{"OrderRowId": i, "QuantityToCancel": q} for i, q in quantities]
-            self.client.cancel(order_id, rows_out)
-        else:
-            rows_out = [{"OrderRowId": i, "QuantityToReturn": q} for i, q in quantities]
-            self.client.return_rows(order_id, rows_out)
+        self._send(_ACTION_OF[change.status], order_id, quantities, change.tracking_number)
 
     def push_lines(self, change: LineChange) -> None:
         """Each line as its row, with its quantity: `orderdelivery` (the tracking number as
@@ -123,21 +111,33 @@ class CdonConnector(ConnectorBase[CdonClient]):
                   if (quantity := _still_to_send(line, held.get(line.line_id))) > 0]  # fmt: skip
         if not wanted:
             return
-        if change.action is LineAction.SHIPMENT:
+        self._send(change.action, order_id, wanted, change.tracking_number)
+
+    def _send(
+        self, action: LineAction, order_id: int, rows: list[tuple[int, int]], package: str | None
+    ) -> None:
+        """One row call: (OrderRowId, quantity) pairs; a delivery in `package`."""
+        if action is LineAction.SHIPMENT:
             carrier = self.account.options.get("package_carrier_id")
             self.client.deliver(order_id, [
                 {"OrderRowId": row_id, "QuantityToDeliver": quantity,
-                 "PackageId": change.tracking_number, "PackageCarrierId": carrier}
-                for row_id, quantity in wanted
+                 "PackageId": package, "PackageCarrierId": carrier}
+                for row_id, quantity in rows
             ])  # fmt: skip
-        elif change.action is LineAction.CANCELLATION:
+        elif action is LineAction.CANCELLATION:
             self.client.cancel(order_id, [{"OrderRowId": i, "QuantityToCancel": q}
-                                          for i, q in wanted])  # fmt: skip
+                                          for i, q in rows])  # fmt: skip
         else:
             self.client.return_rows(order_id, [{"OrderRowId": i, "QuantityToReturn": q}
-                                               for i, q in wanted])  # fmt: skip
+                                               for i, q in rows])  # fmt: skip
 
 
+#: The row call a status change is made with.
+_ACTION_OF = {
+    Status.SHIPPED: LineAction.SHIPMENT,
+    Status.CANCELLED: LineAction.CANCELLATION,
+    Status.RETURNED: LineAction.RETURN,
+}
 #: The row quantity each per-line action adds to.
 _HELD = {
     LineAction.SHIPMENT: "DeliveredQuantity",
