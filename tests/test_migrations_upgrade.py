@@ -185,6 +185,28 @@ SEEDS = [
         },
         id=None,
     ),
+    Seed(
+        "shipments",
+        "0014",
+        {
+            "order_id": 1,
+            "lines": '[{"line_id":"1","sku":"SKU-04319","quantity":2,"total_after":2}]',
+            "amount": Decimal("1165.00"), "created_at": T_EVENT, "created_by": "warehouse",
+            "push_status": "unsupported", "push_error": "MALL: no call for a shipment of lines",
+            "carrier": "PPL", "tracking_number": "Z-123.45",
+            "tracking_url": "https://track.example/Z-123.45",
+        },
+    ),
+    Seed(
+        "line_changes",
+        "0014",
+        {
+            "order_id": 1,
+            "lines": '[{"line_id":"1","sku":"SKU-04319","quantity":1,"total_after":1}]',
+            "amount": Decimal("582.5000"), "created_at": T_EVENT, "created_by": "cli:anna",
+            "push_status": None, "push_error": None, "kind": "return", "reason": "rozbité",
+        },
+    ),
 ]  # fmt: skip
 
 
