@@ -41,6 +41,7 @@ _PATHS = {
     LineAction.RETURN: "returns",
 }
 _PUSH = tuple(p.value for p in PushStatus)
+_LOCATION = {"Location": {"description": "The order's list of them.", "schema": {"type": "string"}}}
 
 
 class RecordLine(_Closed):
@@ -222,7 +223,7 @@ def _routes(action: LineAction) -> None:
         response_model=None,
         responses={
             **answer(LineRecordMade, f"The {action} made, and the order after it", status=201,
-                     headers=ETAG_HEADER),
+                     headers={**ETAG_HEADER, **_LOCATION}),
             **problems(404, 409, 412, 415),
         },
         openapi_extra={

@@ -270,7 +270,12 @@ class Pusher:
         return self._push(
             self._account(order.channel),
             lambda connector: send_lines(connector, change, order),
-            lambda connector: False,  # a per-line push sends only what the channel lacks
+            # A per-line push sends only what the channel lacks; the order's status that
+            # completes it may be refused as already there (a repeat after a lost answer).
+            lambda connector: (
+                change.status in _ORDER_LEVEL
+                and _already_there(connector, change_for(order, ["status"]))
+            ),
         )
 
     def _push(
