@@ -21,8 +21,8 @@ from orderhub.query.ast import After
 from orderhub.query.cursor import fingerprint
 
 STATUSES = (
-    "pending, open, backordered, shipping, shipped, delivered, returning, returned, cancelled, "
-    "failed, lost"
+    "pending, open, backordered, shipping, partially_shipped, shipped, delivered, returning, "
+    "returned, cancelled, failed, lost"
 )
 
 
