@@ -90,6 +90,8 @@ def synced_order(engine: Engine, sandbox: Any) -> tuple[TestClient, int]:
 def test_ship_one_row_in_part_then_the_rest(engine: Engine) -> None:
     with cdon_sandbox(orders=5, seed=5) as sandbox:
         http, order_id = synced_order(engine, sandbox)
+        # CDON stamps to the second: two seconds ahead, its changes are newer than the hub's.
+        sandbox.state.set_clock_skew(2.0)
         assert http.get(f"/v1/orders/{order_id}").json()["status"] == "open"
         body = {"lines": [{"line_id": "1", "quantity": 2}], **TRACK}
         answer = http.post(f"/v1/orders/{order_id}/shipments", json=body)
@@ -111,10 +113,14 @@ def test_ship_one_row_in_part_then_the_rest(engine: Engine) -> None:
 
         # A later sync reads CDON's row back: nothing the hub holds about the lines changes,
         # and nothing is pushed again.
-        assert sync_account(engine, sandbox.account()).ok
+        result = sync_account(engine, sandbox.account())
+        assert result.ok and result.counts.orders_changed == 1  # CDON's newer report, merged
         shown = http.get(f"/v1/orders/{order_id}").json()
         assert shown["status"] == "partially_shipped"
         assert hub_lines(http, order_id) == {"1": (2, 0, 0), "2": (0, 0, 0), "3": (0, 0, 0)}
+        history = http.get(f"/v1/orders/{order_id}/history").json()["history"]
+        from_cdon = {h["field"] for h in history if h["source"] == "channel"}
+        assert not from_cdon & {"status", "lines", "tracking_number"}, from_cdon
         assert pending_pushes(engine) == 0
         assert len(http.get(f"/v1/orders/{order_id}/shipments").json()["data"]) == 1
 
@@ -180,3 +186,24 @@ def test_cancel_a_row_in_part_then_return_what_shipped(engine: Engine) -> None:
         assert sync_account(engine, sandbox.account()).ok
         assert hub_lines(http, order_id) == {"1": (2, 1, 0), "2": (1, 0, 1), "3": (1, 0, 0)}
         assert http.get(f"/v1/orders/{order_id}").json()["status"] == "shipped"
+
+
+def test_a_sync_before_the_push_lands_undoes_nothing_and_pushes_once(engine: Engine) -> None:
+    with cdon_sandbox(orders=5, seed=5) as sandbox:
+        http, order_id = synced_order(engine, sandbox)
+        body = {"lines": [{"line_id": "1", "quantity": 2}], **TRACK}
+        assert http.post(f"/v1/orders/{order_id}/shipments", json=body).status_code == 201
+        # Before the worker runs, the customer cancels the tee at CDON: a newer report (CDON
+        # stamps to the second; two seconds ahead, it is after the hub's change).
+        sandbox.state.set_clock_skew(2.0)
+        sandbox.state.row_call("ordercancel", {"OrderId": ORDER_ID, "Rows": [
+            {"OrderRowId": 2, "QuantityToCancel": 1}]})  # fmt: skip
+        assert sync_account(engine, sandbox.account()).ok
+        shown = http.get(f"/v1/orders/{order_id}").json()
+        assert shown["status"] == "partially_shipped"
+        assert hub_lines(http, order_id) == {"1": (2, 0, 0), "2": (0, 1, 0), "3": (0, 0, 0)}
+        push_all(engine, sandbox.account(max_attempts=1))
+        assert cdon_rows(sandbox)[1] == ("Pending", 2, 0, 0, "PKG-1")
+        assert sync_account(engine, sandbox.account()).ok
+        assert hub_lines(http, order_id) == {"1": (2, 0, 0), "2": (0, 1, 0), "3": (0, 0, 0)}
+        assert http.get(f"/v1/orders/{order_id}").json()["status"] == "partially_shipped"
