@@ -21,6 +21,7 @@ from orderhub.api import (
     jobs,
     limits,
     metrics,
+    order_tags,
     order_writes,
     orders,
     problems,
@@ -58,6 +59,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     _outermost(app)  # even a refusal, even an unexpected error, has its id and access line
     app.include_router(jobs.router)  # first: /orders/bulk is not an order id
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
+    app.include_router(order_tags.router)
     app.include_router(orders.router)
     app.include_router(exports.router)
     app.include_router(channels.router)

@@ -15,6 +15,8 @@ from orderhub.domain.order import SCALAR_FIELDS, FieldKind, ScalarField
 MAX_TAG_LENGTH = 50
 MAX_TAGS = 20
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,49}")
+#: What `normalise_tag` accepts (the same, upper case too), as the OpenAPI schemas say it.
+TAG_INPUT = "[A-Za-z0-9][A-Za-z0-9_.:-]{0,49}"
 #: What a tag must look like, as every 400 about one says it.
 TAG_FORM = (
     "1 to 50 characters of a-z, 0-9, '_', '-', ':', '.', starting with a letter or digit"
