@@ -27,6 +27,8 @@ NOT_KEYED = {
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["order.created"]},
     ("POST", "/v1/orders/bulk"): {"ids": [1], "action": "confirm"},
+    ("PUT", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
+    ("POST", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
 NO_SUCH_ID = "9000000000000000001"

@@ -96,6 +96,8 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
     }
     assert with_body == {
         ("PUT", "/v1/orders/{order_id}"),
+        ("PUT", "/v1/orders/{order_id}/tags"),
+        ("POST", "/v1/orders/{order_id}/tags"),
         ("POST", "/v1/orders/bulk"),
         ("POST", "/v1/webhooks"),
     } | ({("POST", "/v1/channels/{name}/webhook")} & with_body)
@@ -115,6 +117,19 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
             "/v1/orders/{order_id}",
             {"200", "400", "401", "403", "404", "409", "412", "413", "415", "429"},
             {"304", "201"},
+        ),
+        *(
+            (
+                method,
+                path,
+                {"200", "400", "401", "403", "404", "409", "412", "413", "429"},
+                {"304", "201", "204"},
+            )
+            for method, path in (
+                ("PUT", "/v1/orders/{order_id}/tags"),
+                ("POST", "/v1/orders/{order_id}/tags"),
+                ("DELETE", "/v1/orders/{order_id}/tags/{tag}"),
+            )
         ),
         ("GET", "/v1/orders/search", {"200", "400", "404"}, {"409", "415"}),
         ("GET", "/v1/orders/{order_id}/history", {"200", "404"}, {"409"}),

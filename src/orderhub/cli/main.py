@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from orderhub.cli import keys as keys_cli
 from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
-from orderhub.cli import orders_bulk, orders_export  # noqa: F401  (`orders bulk`, `export`)
+from orderhub.cli import orders_bulk, orders_export, orders_tags  # noqa: F401  (`orders bulk`, `export`, `tag`)
 from orderhub.cli import sandbox as sandbox_cli
 from orderhub.cli import sync as sync_cli
 from orderhub.cli import webhooks as webhooks_cli
