@@ -7,6 +7,7 @@ answer. Tags are the hub's own: nothing is pushed to the channel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -48,6 +49,14 @@ _ANSWER = {
 }
 
 
+async def _with_tags(
+    order_id: str, request: Request, key: ApiKey, update: Callable[[list[str]], OrderUpdate]
+) -> Response:
+    """The change `update` makes of the body's tags, answered as the changed order."""
+    number = parse_order_id(order_id)
+    return await changed(request, number, update(_tags_of(await request.body())), key)
+
+
 def _tags_of(raw: bytes) -> list[str]:
     body = json_body(raw, '{"tags": ["vip"]}')
     if not isinstance(body, dict) or "tags" not in body:
@@ -58,32 +67,37 @@ def _tags_of(raw: bytes) -> list[str]:
     return parse_tags("tags", body["tags"])
 
 
-@router.put(
-    "/orders/{order_id}/tags",
-    dependencies=[JSON_BODY],
-    response_model=None,
-    responses=_ANSWER,
-    openapi_extra=_with_body("Every tag the order is to carry (an empty list: none)."),
-    summary="Replace an order's tags; If-Match honoured",
+def _tags_route(method: str, body: str, summary: str) -> Any:
+    """A route taking {"tags": [...]} and answering the changed order (If-Match honoured)."""
+    return router.api_route(
+        "/orders/{order_id}/tags",
+        methods=[method],
+        dependencies=[JSON_BODY],
+        response_model=None,
+        responses=_ANSWER,
+        openapi_extra=_with_body(body),
+        summary=summary,
+    )
+
+
+@_tags_route(
+    "PUT",
+    "Every tag the order is to carry (an empty list: none).",
+    "Replace an order's tags; If-Match honoured",
 )
 async def put_tags(order_id: str, request: Request, key: ApiKey = require(WRITE)) -> Response:
-    number = parse_order_id(order_id)
-    update = OrderUpdate({"tags": _tags_of(await request.body())})
-    return await changed(request, number, update, key)
+    return await _with_tags(order_id, request, key, lambda tags: OrderUpdate({"tags": tags}))
 
 
-@router.post(
-    "/orders/{order_id}/tags",
-    dependencies=[JSON_BODY],
-    response_model=None,
-    responses=_ANSWER,
-    openapi_extra=_with_body("Tags to put on the order (those it has already stay once)."),
-    summary="Add tags to an order; If-Match honoured",
+@_tags_route(
+    "POST",
+    "Tags to put on the order (those it has already stay once).",
+    "Add tags to an order; If-Match honoured",
 )
 async def add_tags(order_id: str, request: Request, key: ApiKey = require(WRITE)) -> Response:
-    number = parse_order_id(order_id)
-    update = OrderUpdate({}, add_tags=tuple(_tags_of(await request.body())))
-    return await changed(request, number, update, key)
+    return await _with_tags(
+        order_id, request, key, lambda tags: OrderUpdate({}, add_tags=tuple(tags))
+    )
 
 
 @router.delete(
