@@ -18,14 +18,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from helpers import auth_header, make_order, store
+from helpers import auth_header, client, make_order, store
 from orderhub.api.app import create_app
 from orderhub.domain import Status
 from orderhub.services import jobs
 from orderhub.services.keys import create_key, parse_scopes
 from orderhub.services.outbox import Backoff, Topic, Worker
 from orderhub.store.events import EventRepository
+from orderhub.store.tables import orders
 from orderhub.store.tags import order_tags
+from orderhub.store.webhooks import filter_predicate
+from webhook_support import allow_private  # noqa: F401
 
 EXTERNAL_IDS = ("a", "b", "c", "d")
 
@@ -294,3 +297,27 @@ def test_bad_bulk_tag_requests_are_400s(http: TestClient, body: Any, parameter: 
     assert answer.status_code == 400, answer.text
     assert answer.json()["errors"][0]["parameter"] == parameter
     assert http.get("/v1/jobs").json()["data"] == []
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_a_webhook_filter_can_name_tags(http: TestClient, engine: Engine) -> None:
+    known = ids(http)
+    tag(http, known["b"], "vip")
+    admin = client(engine)
+    created = admin.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["order.updated"],
+              "filter": "tags=vip"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert created.json()["filter"] == "tags=vip"
+    with engine.connect() as conn:
+        stmt = select(orders.c.external_id).where(filter_predicate("tags=in:vip,none"))
+        assert sorted(conn.execute(stmt).scalars()) == ["b"]
+    refused = admin.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["order.updated"],
+              "filter": "tags=gt:a"},
+    )  # fmt: skip
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["parameter"] == "filter"
