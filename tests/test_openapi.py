@@ -156,7 +156,7 @@ def test_each_operation_names_the_statuses_it_gives_and_no_other(
 def test_every_parameter_is_described(document: dict[str, Any]) -> None:
     paging = {"page", "page_size", "_sort", "cursor", "filter"}
     for path in ("/v1/orders", "/v1/orders/unconfirmed"):
-        assert parameter_names(document, "GET", path) >= paging | set(SCALAR_FIELDS)
+        assert parameter_names(document, "GET", path) >= paging | set(SCALAR_FIELDS) | {"tags"}
     put = parameter_names(document, "PUT", "/v1/orders/{order_id}")
     assert put == {"order_id", "If-Match", "Idempotency-Key"}
     assert "If-None-Match" in parameter_names(document, "GET", "/v1/orders/{order_id}")

@@ -267,7 +267,7 @@ def test_bulk_tag_by_query_then_list_by_tag(http: TestClient, engine: Engine) ->
         json={"query": "external_id=in:a,b,c", "action": "tag", "value": "Review"},
     )
     assert answer.status_code == 202, answer.text
-    assert (answer.json()["action"], answer.json()["value"]) == ("tag", "Review")
+    assert (answer.json()["action"], answer.json()["value"]) == ("tag", "review")
     run_worker(engine)
     done = http.get(f"/v1/jobs/{answer.json()['id']}").json()
     assert (done["matched"], done["changed"], done["unchanged"], done["failed"]) == (3, 2, 1, 0)

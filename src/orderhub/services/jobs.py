@@ -107,6 +107,8 @@ def parse_bulk(body: object) -> BulkRequest:
     put = ACTIONS[action](value)
     put["notify_user"] = _boolean(body, "notify_user")
     update = _update(put)
+    if action in ("tag", "untag"):
+        value = (update.add_tags or update.remove_tags)[0]  # as stored: lowered
     dry_run = _boolean(body, "dry_run")
     if ("ids" in body) == ("query" in body):
         raise InvalidInput("ids", "exactly one of ids (a list of order ids) and query")
