@@ -31,7 +31,7 @@ from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
 from orderhub.store.repository import Repository
 from orderhub.store.tables import ORDER_COLUMNS, orders
-from orderhub.store.tags import FILTER_COLUMNS, TAGS_TEXT, order_tags, replace_tags, tags_of
+from orderhub.store.tags import FILTER_COLUMNS, TAGS_TEXT, replace_tags, tags_of
 
 #: Fields of the basic view (seed 001's "basic data").
 BASIC_FIELDS = (
@@ -52,12 +52,8 @@ BASIC_FIELDS = (
     "created_at",
 )
 
-_FULL_COLUMNS = [
-    *ORDER_COLUMNS.values(),
-    *(orders.c[n] for n in NESTED_FIELDS),
-    orders.c.version,
-    TAGS_TEXT,
-]
+_NESTED_COLUMNS = [orders.c[n] for n in NESTED_FIELDS]
+_FULL_COLUMNS = [*ORDER_COLUMNS.values(), *_NESTED_COLUMNS, orders.c.version, TAGS_TEXT]
 _BASIC_COLUMNS = [orders.c[n] for n in BASIC_FIELDS]
 # Built once: a statement made per call costs more to build and key than to run.
 _BY_ID = select(*_FULL_COLUMNS).where(orders.c.id == bindparam("order_id"))
@@ -241,10 +237,9 @@ class OrderRepository(Repository):
             self.conn.execute(_TOUCH, {"order_id": order_id})
         return self._first(stmt, stored, {"order_id": order_id})
 
-    def update(self, order: Order, names: Iterable[str], expected_version: int) -> bool:
+    def update(self, order: Order, names: Sequence[str], expected_version: int) -> bool:
         """Write the named fields of `order` and bump its version, only if it is still at
         `expected_version` (If-Match, and no lost update); False when it was not."""
-        names = list(names)
         values: dict[str, Any] = {}
         for name in names:
             if name == "tags":
@@ -261,9 +256,7 @@ class OrderRepository(Repository):
         if self.conn.execute(stmt).rowcount != 1:
             return False
         if "tags" in names:
-            assert order.id is not None
-            stored_tags = select(order_tags.c.tag).where(order_tags.c.order_id == order.id)
-            replace_tags(self.conn, order.id, self.conn.execute(stored_tags).scalars(), order.tags)
+            replace_tags(self.conn, order.id or 0, order.tags)
         return True
 
     def with_vendor_ref(self, vendor_ref: str) -> list[StoredOrder]:

@@ -58,9 +58,10 @@ def tags_of(row: Mapping[Any, Any]) -> list[str]:
     return sorted(text.split()) if text else []
 
 
-def replace_tags(conn: Connection, order_id: int, old: Iterable[str], new: Iterable[str]) -> None:
-    """Make the order's tags `new` (it had `old`): only the differences are written."""
-    before, after = set(old), set(new)
+def replace_tags(conn: Connection, order_id: int, new: Iterable[str]) -> None:
+    """Make the order's tags `new`: only the differences are written."""
+    stored = select(order_tags.c.tag).where(order_tags.c.order_id == order_id)
+    before, after = set(conn.execute(stored).scalars()), set(new)
     if gone := before - after:
         conn.execute(
             delete(order_tags).where(
