@@ -107,13 +107,15 @@ CASES = [
 
 
 _HAS_TAG = "EXISTS (SELECT *  FROM order_tags  WHERE order_tags.order_id = orders.id"
-#: Tags (docs/tags.md): membership in the order_tags table, the tag lowered.
+_TAGGED = "orders.id IN (SELECT order_tags.order_id  FROM order_tags  WHERE order_tags.tag"
+#: Tags (docs/tags.md): membership in the order_tags table, the tag lowered. "Has" is an IN
+#: driven from the tag's index; "has not" a NOT EXISTS per order.
 TAG_CASES = [
-    ("tags=eq:VIP", f"{_HAS_TAG} AND order_tags.tag = ?) ORDER BY orders.id ASC", {"tag_1": "vip"}),
-    ("tags=vip", f"{_HAS_TAG} AND order_tags.tag = ?) ORDER BY orders.id ASC", {"tag_1": "vip"}),
+    ("tags=eq:VIP", f"{_TAGGED} = ?) ORDER BY orders.id ASC", {"tag_1": "vip"}),
+    ("tags=vip", f"{_TAGGED} = ?) ORDER BY orders.id ASC", {"tag_1": "vip"}),
     (
         "tags=in:a,b:c",
-        f"{_HAS_TAG} AND order_tags.tag IN (__[POSTCOMPILE_tag_1])) ORDER BY orders.id ASC",
+        f"{_TAGGED} IN (__[POSTCOMPILE_tag_1])) ORDER BY orders.id ASC",
         {"tag_1": ["a", "b:c"]},
     ),
     (
@@ -130,7 +132,7 @@ TAG_CASES = [
     ("tags=neq:$null", f"{_HAS_TAG}) ORDER BY orders.id ASC", {}),
     (
         "tags=eq:vip&status=open",
-        f"({_HAS_TAG} AND order_tags.tag = ?)) AND orders.status = ? ORDER BY orders.id ASC",
+        f"{_TAGGED} = ?) AND orders.status = ? ORDER BY orders.id ASC",
         {"tag_1": "vip", "status_1": "open"},
     ),
 ]
@@ -144,8 +146,8 @@ def test_tag_filters_compile_to_exists(query_string: str, sql: str, params: dict
 def test_tag_filters_on_postgresql() -> None:
     sql, params = compiled("tags=eq:vip", postgresql.dialect())
     assert sql == (
-        "EXISTS (SELECT *  FROM order_tags  WHERE order_tags.order_id = orders.id"
-        " AND order_tags.tag = %(tag_1)s::VARCHAR) ORDER BY orders.id ASC"
+        "orders.id IN (SELECT order_tags.order_id  FROM order_tags"
+        "  WHERE order_tags.tag = %(tag_1)s::VARCHAR) ORDER BY orders.id ASC"
     )
     assert params == {"tag_1": "vip"}
 

