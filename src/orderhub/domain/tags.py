@@ -27,6 +27,8 @@ TAG_FORM = (
 TAGS_FIELD = ScalarField(
     "tags", FieldKind.SET, True, "The order's tags (the merchant's labels; docs/tags.md)."
 )
+#: Every field the query language may filter on: the scalar fields and `tags`.
+QUERY_FIELDS = {**SCALAR_FIELDS, TAGS_FIELD.name: TAGS_FIELD}
 
 
 def normalise_tag(raw: str) -> str:
@@ -40,10 +42,6 @@ def normalise_tag(raw: str) -> str:
 def tag_set(tags: Iterable[str]) -> list[str]:
     """Tags as an order keeps them: each once, sorted (the order JSON's `tags`)."""
     return sorted(set(tags))
-
-
-#: Every field the query language may filter on: the scalar fields and `tags`.
-QUERY_FIELDS = {**SCALAR_FIELDS, TAGS_FIELD.name: TAGS_FIELD}
 
 
 def edited(tags: Iterable[str], add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[str]:
