@@ -299,25 +299,22 @@ def test_bad_bulk_tag_requests_are_400s(http: TestClient, body: Any, parameter: 
     assert http.get("/v1/jobs").json()["data"] == []
 
 
+def subscribe(admin: TestClient, where: str) -> Any:
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["order.updated"], "filter": where}
+    return admin.post("/v1/webhooks", json=body)
+
+
 @pytest.mark.usefixtures("allow_private")
 def test_a_webhook_filter_can_name_tags(http: TestClient, engine: Engine) -> None:
     known = ids(http)
     tag(http, known["b"], "vip")
     admin = client(engine)
-    created = admin.post(
-        "/v1/webhooks",
-        json={"url": "http://127.0.0.1:9/hook", "event_types": ["order.updated"],
-              "filter": "tags=vip"},
-    )  # fmt: skip
+    created = subscribe(admin, "tags=vip")
     assert created.status_code == 201, created.text
     assert created.json()["filter"] == "tags=vip"
     with engine.connect() as conn:
         stmt = select(orders.c.external_id).where(filter_predicate("tags=in:vip,none"))
         assert sorted(conn.execute(stmt).scalars()) == ["b"]
-    refused = admin.post(
-        "/v1/webhooks",
-        json={"url": "http://127.0.0.1:9/hook", "event_types": ["order.updated"],
-              "filter": "tags=gt:a"},
-    )  # fmt: skip
+    refused = subscribe(admin, "tags=gt:a")
     assert refused.status_code == 400, refused.text
     assert refused.json()["errors"][0]["parameter"] == "filter"

@@ -30,6 +30,7 @@ class SetColumn:
         if not values:  # $null: no member at all; neq:$null: some member
             some = exists().where(self.owner == self.key)
             return some if operator == "neq" else ~some
+        member: ColumnElement[bool]
         if operator in ("in", "nin"):
             member = self.member.in_(list(values))
         else:
