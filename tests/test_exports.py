@@ -26,7 +26,7 @@ BASIC_HEADER = (
 DEFAULT_HEADER = (
     "id,channel,external_id,status,payment_status,created_at,updated_at,ship_date,"
     "delivered_at,customer,email,phone,country,currency,subtotal,shipping_cost,discount,"
-    "tax_total,total,cod,payment_method,carrier,tracking_number,vendor_ref,lines"
+    "tax_total,total,cod,payment_method,carrier,tracking_number,vendor_ref,tags,lines"
 )
 
 
@@ -144,7 +144,7 @@ def test_csv_default_columns_and_attachment_name(http: TestClient, engine: Engin
     assert response.content.decode() == (
         f"{DEFAULT_HEADER}\r\n"
         f"{a},mall-cz,A,open,paid,2024-01-10T08:30:00Z,2024-01-10T08:30:00Z,2024-01-12,,"
-        "Jana Nováková,jana@example.cz,,,CZK,,,,,677.95,,,,,,KB-1 x 2; Gift wrap x 1\r\n"
+        "Jana Nováková,jana@example.cz,,,CZK,,,,,677.95,,,,,,,KB-1 x 2; Gift wrap x 1\r\n"
     )
     ndjson_name = http.get("/v1/orders.ndjson?external_id=A").headers["content-disposition"]
     assert ndjson_name == "attachment; filename=orders-20240102T030405Z.ndjson"

@@ -33,6 +33,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "lines": [{"sku": "A", "quantity": 1}],
         "reason": "r",
     },
+    ("PUT", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
+    ("POST", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
 NO_SUCH_ID = "9000000000000000001"

@@ -207,6 +207,7 @@ SEEDS = [
             "push_status": None, "push_error": None, "kind": "return", "reason": "rozbité",
         },
     ),
+    Seed("order_tags", "0015", {"order_id": 1, "tag": "vip:gold"}, id=None),
 ]  # fmt: skip
 
 
@@ -327,6 +328,7 @@ def check_the_repositories_read(engine: Engine, done: set[str]) -> None:
         "mall": {"branch_id": 17},
     }
     assert order.carrier == ("PPL" if "0006" in done else None)
+    assert order.tags == (["vip:gold"] if "0015" in done else [])
     assert [(name, run.counts.orders_new) for name, run in runs.items()] == (
         [("mall-cz", 120)] if "0004" in done else []
     )
@@ -344,6 +346,7 @@ def check_the_api_reads_and_writes(engine: Engine, done: set[str]) -> None:
         Decimal("1227.50"),
         BIG_ID,
     )
+    assert body["tags"] == (["vip:gold"] if "0015" in done else [])
     assert body["status_history"][-1] == {
         "status": "shipped",
         "at": "2026-06-05T03:50:04Z",

@@ -96,6 +96,8 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
     }
     assert with_body == {
         ("PUT", "/v1/orders/{order_id}"),
+        ("PUT", "/v1/orders/{order_id}/tags"),
+        ("POST", "/v1/orders/{order_id}/tags"),
         ("POST", "/v1/orders/bulk"),
         ("POST", "/v1/webhooks"),
         ("POST", "/v1/orders/{order_id}/shipments"),
@@ -118,6 +120,19 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
             "/v1/orders/{order_id}",
             {"200", "400", "401", "403", "404", "409", "412", "413", "415", "429"},
             {"304", "201"},
+        ),
+        *(
+            (
+                method,
+                path,
+                {"200", "400", "401", "403", "404", "409", "412", "413", "429"},
+                {"304", "201", "204"},
+            )
+            for method, path in (
+                ("PUT", "/v1/orders/{order_id}/tags"),
+                ("POST", "/v1/orders/{order_id}/tags"),
+                ("DELETE", "/v1/orders/{order_id}/tags/{tag}"),
+            )
         ),
         ("GET", "/v1/orders/search", {"200", "400", "404"}, {"409", "415"}),
         ("GET", "/v1/orders/{order_id}/history", {"200", "404"}, {"409"}),
@@ -153,7 +168,7 @@ def test_each_operation_names_the_statuses_it_gives_and_no_other(
 def test_every_parameter_is_described(document: dict[str, Any]) -> None:
     paging = {"page", "page_size", "_sort", "cursor", "filter"}
     for path in ("/v1/orders", "/v1/orders/unconfirmed"):
-        assert parameter_names(document, "GET", path) >= paging | set(SCALAR_FIELDS)
+        assert parameter_names(document, "GET", path) >= paging | set(SCALAR_FIELDS) | {"tags"}
     put = parameter_names(document, "PUT", "/v1/orders/{order_id}")
     assert put == {"order_id", "If-Match", "Idempotency-Key"}
     assert "If-None-Match" in parameter_names(document, "GET", "/v1/orders/{order_id}")

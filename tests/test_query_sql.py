@@ -9,11 +9,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from orderhub.query import compile_query, parse_query
 from orderhub.store.tables import ORDER_COLUMNS, orders
+from orderhub.store.tags import FILTER_COLUMNS
 
 
 def compiled(query_string: str, dialect=sqlite.dialect()) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
     query = parse_query(parse_qsl(query_string, keep_blank_values=True), defaults=None)
-    parts = compile_query(query, ORDER_COLUMNS)
+    parts = compile_query(query, FILTER_COLUMNS)
     where = parts.where if parts.after is None else parts.where & parts.after
     stmt = select(orders.c.id).where(where).order_by(*parts.order_by)
     result = stmt.compile(dialect=dialect)
@@ -103,6 +104,52 @@ CASES = [
     ("_sort=total:desc", "1 = 1 ORDER BY orders.total DESC, orders.id ASC", {}),
     ("_sort=ship_date", "1 = 1 ORDER BY orders.ship_date ASC NULLS LAST, orders.id ASC", {}),
 ]
+
+
+_HAS_TAG = "EXISTS (SELECT *  FROM order_tags  WHERE order_tags.order_id = orders.id"
+_TAGGED = "orders.id IN (SELECT order_tags.order_id  FROM order_tags  WHERE order_tags.tag"
+#: Tags (docs/tags.md): membership in the order_tags table, the tag lowered. "Has" is an IN
+#: driven from the tag's index; "has not" a NOT EXISTS per order.
+TAG_CASES = [
+    ("tags=eq:VIP", f"{_TAGGED} = ?) ORDER BY orders.id ASC", {"tag_1": "vip"}),
+    ("tags=vip", f"{_TAGGED} = ?) ORDER BY orders.id ASC", {"tag_1": "vip"}),
+    (
+        "tags=in:a,b:c",
+        f"{_TAGGED} IN (__[POSTCOMPILE_tag_1])) ORDER BY orders.id ASC",
+        {"tag_1": ["a", "b:c"]},
+    ),
+    (
+        "tags=neq:x",
+        f"NOT ({_HAS_TAG} AND order_tags.tag = ?)) ORDER BY orders.id ASC",
+        {"tag_1": "x"},
+    ),
+    (
+        "tags=nin:x,y",
+        f"NOT ({_HAS_TAG} AND order_tags.tag IN (__[POSTCOMPILE_tag_1]))) ORDER BY orders.id ASC",
+        {"tag_1": ["x", "y"]},
+    ),
+    ("tags=$null", f"NOT ({_HAS_TAG})) ORDER BY orders.id ASC", {}),
+    ("tags=neq:$null", f"{_HAS_TAG}) ORDER BY orders.id ASC", {}),
+    (
+        "tags=eq:vip&status=open",
+        f"{_TAGGED} = ?) AND orders.status = ? ORDER BY orders.id ASC",
+        {"tag_1": "vip", "status_1": "open"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("query_string", "sql", "params"), TAG_CASES)
+def test_tag_filters_compile_to_exists(query_string: str, sql: str, params: dict) -> None:  # type: ignore[type-arg]
+    assert compiled(query_string) == (sql, params)
+
+
+def test_tag_filters_on_postgresql() -> None:
+    sql, params = compiled("tags=eq:vip", postgresql.dialect())
+    assert sql == (
+        "orders.id IN (SELECT order_tags.order_id  FROM order_tags"
+        "  WHERE order_tags.tag = %(tag_1)s::VARCHAR) ORDER BY orders.id ASC"
+    )
+    assert params == {"tag_1": "vip"}
 
 
 @pytest.mark.parametrize(("query_string", "sql", "params"), CASES)

@@ -22,6 +22,7 @@ from orderhub.api import (
     limits,
     line_actions,
     metrics,
+    order_tags,
     order_writes,
     orders,
     problems,
@@ -60,6 +61,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(jobs.router)  # first: /orders/bulk is not an order id
     app.include_router(order_writes.router)  # first: /orders/search before /orders/{id}
     app.include_router(line_actions.router)
+    app.include_router(order_tags.router)
     app.include_router(orders.router)
     app.include_router(exports.router)
     app.include_router(channels.router)

@@ -15,12 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from orderhub.api import idempotency
+from orderhub.domain.tags import TAG_INPUT
 from orderhub.query.values import INT64_MAX
 
 #: Path parameters that are 64-bit ids (the routes read them as text: `42.xml` works too).
 PATH_IDS = ("order_id", "subscription_id", "delivery_id", "job_id")
 #: A channel account's name as orderhub.toml may give it (an unknown one is a 404).
 CHANNEL_NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: A tag in a path, as a client may write it (upper case is lowered; docs/tags.md).
+TAG = f"^{TAG_INPUT}$"
 _PROBLEM = {"schema": {"$ref": "#/components/schemas/Problem"}}
 PROBLEM_CONTENT = {"application/problem+json": _PROBLEM, "application/problem+xml": _PROBLEM}
 _TEXT = {"type": "string"}
@@ -88,6 +91,8 @@ def _typed_path_parameters(operation: dict[str, Any]) -> None:
             continue
         if parameter["name"] == "name":
             parameter["schema"] = {"type": "string", "pattern": CHANNEL_NAME}
+        if parameter["name"] == "tag":
+            parameter["schema"] = {"type": "string", "pattern": TAG}
         if parameter["name"] in PATH_IDS:
             parameter["schema"] = {
                 "type": "integer",

@@ -3,7 +3,7 @@ and the vendor_ref search. Included before api/orders.py so /orders/search is no
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,14 +24,25 @@ from orderhub.api.schemas import (
     problems,
 )
 from orderhub.domain import InvalidInput, Status
+from orderhub.domain.tags import MAX_TAGS, TAG_INPUT
 from orderhub.services import orders as reads
 from orderhub.services import updates
 from orderhub.services.keys import ApiKey
-from orderhub.services.update_request import FIELD_PARSERS, MAX_VENDOR_REF, parse_update
+from orderhub.services.update_request import (
+    FIELD_PARSERS,
+    MAX_VENDOR_REF,
+    TAG_EDITS,
+    OrderUpdate,
+    parse_update,
+)
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
 Flag = bool | Literal[0, 1, "0", "1", "true", "false"]
+#: A tag as a client may send it: upper case is lowered (docs/tags.md).
+TagInput = Annotated[
+    list[Annotated[str, Field(pattern=f"^{TAG_INPUT}$")]], Field(max_length=MAX_TAGS)
+]
 
 
 class OrderChanges(BaseModel):
@@ -53,6 +64,9 @@ class OrderChanges(BaseModel):
     vendor_ref: str | None = Field(
         None, min_length=1, max_length=MAX_VENDOR_REF, description="One string."
     )
+    tags: TagInput | None = Field(None, description="Every tag of the order (replaces them).")
+    add_tags: TagInput | None = Field(None, description="Tags to put on (not with tags).")
+    remove_tags: TagInput | None = Field(None, description="Tags to take off (not with tags).")
     notify_user: Flag = Field(False, description="E-mail the customer about a status change.")
 
 
@@ -78,9 +92,11 @@ def _body_schema() -> dict[str, Any]:
         "delivered_at": _DATETIME_PATTERN,
     }.items():
         fields[name]["anyOf"][0]["pattern"] = pattern
+    for name in ("tags", *TAG_EDITS):  # a list; null is refused, so not offered
+        fields[name] = fields[name]["anyOf"][0] | {"description": fields[name]["description"]}
     for field in fields.values():
         field.pop("default", None)
-    schema["anyOf"] = [{"required": [name]} for name in FIELD_PARSERS]
+    schema["anyOf"] = [{"required": [name]} for name in (*FIELD_PARSERS, *TAG_EDITS)]
     return schema
 
 
@@ -155,11 +171,16 @@ def search_xml(request: Request) -> Response:
         **problems(404, 409, 412, 415),
     },
     openapi_extra=_BODY,
-    summary="Change an order (status, tracking, confirmed, vendor_ref); If-Match honoured",
+    summary="Change an order (status, tracking, confirmed, vendor_ref, tags); If-Match honoured",
 )
 async def put_order(order_id: str, request: Request, key: ApiKey = require(WRITE)) -> Response:
     number = parse_order_id(order_id)
     update = parse_update(json_body(await request.body(), '{"status": "shipped", ...}'))
+    return await changed(request, number, update, key)
+
+
+async def changed(request: Request, number: int, update: OrderUpdate, key: ApiKey) -> Response:
+    """Make the change (If-Match honoured) and answer the order as changed, with its ETag."""
     if_match = parse_if_match(request.headers.get("if-match"))
     engine = request.app.state.engine
     result = await run_in_threadpool(

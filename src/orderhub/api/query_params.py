@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderhub.domain import SCALAR_FIELDS, FieldKind, ScalarField
+from orderhub.domain import QUERY_FIELDS, SCALAR_FIELDS, FieldKind, ScalarField
+from orderhub.domain.tags import TAG_INPUT
 from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orderhub.query.operators import ALLOWED_BY_KIND, OPERATORS, Arity
 from orderhub.query.parser import MAX_IN_VALUES, MAX_PAGE
@@ -39,7 +40,7 @@ def query_parameters() -> list[dict[str, Any]]:
         ),
         _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
     ]
-    for name, spec in SCALAR_FIELDS.items():
+    for name, spec in QUERY_FIELDS.items():
         modifiers = ", ".join(ALLOWED_BY_KIND[spec.kind])
         null = " `$null` with eq/neq." if spec.nullable else ""
         value = f"[modifier:]{expected_for(spec)}"
@@ -70,6 +71,8 @@ def filter_pattern(spec: ScalarField) -> str | None:
     Dates stop at day 28 here: the schema names a part of what is accepted, never more."""
     if spec.kind is FieldKind.STR:
         return None
+    if spec.kind is FieldKind.SET:
+        return _set_pattern()
     value = (
         "(" + "|".join(spec.choices) + ")" if spec.kind is FieldKind.ENUM else _VALUES[spec.kind]
     )
@@ -85,6 +88,19 @@ def filter_pattern(spec: ScalarField) -> str | None:
         forms.append(f"({'|'.join(two)}):{value},{value}")
     if spec.nullable:
         forms.append("((eq|neq|ne):)?\\$null")
+    return "^(" + "|".join(forms) + ")$"
+
+
+def _set_pattern() -> str:
+    """A tag filter: a bare tag holds no `:` (`ab:...` would read as a modifier: eq: first)."""
+    tag = TAG_INPUT
+    bare = TAG_INPUT.replace(":", "")
+    forms = [
+        f"(eq|neq|ne):{tag}",
+        bare,
+        f"(in|nin):{tag}(,{tag}){{0,{MAX_IN_VALUES - 1}}}",
+        "((eq|neq|ne):)?\\$null",
+    ]
     return "^(" + "|".join(forms) + ")$"
 
 

@@ -20,6 +20,7 @@ from orderhub.domain.xmltext import escape_non_xml, has_non_xml_char
 from orderhub.query import OrderQuery
 from orderhub.query.cursor import Cursor, encode_cursor, fingerprint
 from orderhub.store import BASIC_FIELDS, OrderPage, StoredOrder
+from orderhub.store.tags import tags_of
 
 
 class Format(StrEnum):
@@ -38,6 +39,7 @@ _ITEM_NAMES = {
     "errors": "error",
     "orders": "order",
     "ids": "id",
+    "tags": "tag",
 }
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
@@ -46,8 +48,13 @@ def full_order(
     order: StoredOrder | Mapping[str, Any], *, parse_nested: bool = False
 ) -> dict[str, Any]:
     """The full order object; nested parts stay JSON text (spliced) unless parse_nested."""
-    row = order.scalars | order.nested_json if isinstance(order, StoredOrder) else order
-    result = {name: row[name] for name in SCALAR_FIELDS}
+    if isinstance(order, StoredOrder):
+        row: Mapping[str, Any] = order.scalars | order.nested_json
+        tags = list(order.tags)
+    else:
+        row, tags = order, tags_of(order)
+    result: dict[str, Any] = {name: row[name] for name in SCALAR_FIELDS}
+    result["tags"] = tags
     for name in NESTED_FIELDS:
         text = row[name]
         if text is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -17,6 +17,7 @@ from orderhub.domain import (
     OrderLine,
     StatusChange,
 )
+from orderhub.domain.tags import MAX_TAGS, TAG_PATTERN
 from orderhub.services.webhooks import DELIVERY_STATUSES, EVENT_TYPES
 from orderhub.store import BASIC_FIELDS
 
@@ -47,6 +48,17 @@ class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: One tag as the hub stores and shows it (lower case; docs/tags.md).
+Tag = Annotated[str, Field(pattern=f"^{TAG_PATTERN.pattern}$", examples=["vip"])]
+Tags = Annotated[
+    list[Tag],
+    Field(
+        max_length=MAX_TAGS,
+        description="The merchant's labels, sorted, each once (hub-owned: docs/tags.md).",
+        examples=[["gift", "vip"]],
+    ),
+]
+
 BasicOrder = create_model(  # type: ignore[call-overload]
     "BasicOrder", __base__=_Closed, **{n: _field(n) for n in BASIC_FIELDS}
 )
@@ -54,6 +66,7 @@ Order = create_model(  # type: ignore[call-overload]
     "Order",
     __base__=_Closed,
     **{n: _field(n) for n in SCALAR_FIELDS},
+    tags=(Tags, ...),
     shipping_address=(Address | None, None),
     billing_address=(Address | None, None),
     lines=(list[OrderLine], ...),

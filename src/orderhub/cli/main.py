@@ -11,10 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from orderhub.cli import keys as keys_cli
 from orderhub.cli import mail as mail_cli
 from orderhub.cli import orders as orders_cli
-from orderhub.cli import (  # noqa: F401  (`orders bulk`, `export`, `ship` ...)
+from orderhub.cli import (  # noqa: F401  (`orders bulk`, `export`, `ship`, `tag` ...)
     orders_bulk,
     orders_export,
     orders_lines,
+    orders_tags,
 )
 from orderhub.cli import sandbox as sandbox_cli
 from orderhub.cli import sync as sync_cli

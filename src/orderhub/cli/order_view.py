@@ -30,6 +30,7 @@ _HEADER = (
     ("tracking", ("carrier", "tracking_number", "tracking_url")),
     ("delivered", ("delivered_at",)),
     ("vendor ref", ("vendor_ref",)),
+    ("tags", ("tags",)),
     ("push", ("push_status", "push_error")),
 )
 _LINE_COLUMNS = ("sku", "name", "type", "quantity", "unit_price", "tax_rate", "total")
@@ -45,7 +46,9 @@ def order_view(order: StoredOrder) -> RenderableType:
     """A panel per part of the order; empty parts are left out."""
     scalars = order.scalars
     nested = {k: _exact(v) for k, v in order.nested_json.items()}
-    parts: list[RenderableType] = [_header(scalars, order.version)]
+    parts: list[RenderableType] = [
+        _header(scalars | {"tags": ", ".join(order.tags)}, order.version)
+    ]
     addresses = _addresses(nested)
     if addresses is not None:
         parts.append(addresses)
@@ -119,6 +122,8 @@ def text(value: object) -> str:
     """A value as a table cell: money in its exact digits, times to the minute in UTC."""
     if value is None:
         return ""
+    if isinstance(value, list):  # tags
+        return ", ".join(text(item) for item in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):

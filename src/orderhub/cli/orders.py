@@ -217,10 +217,11 @@ def update_command(
         body["notify_user"] = True
     # A refused transition leaves through cli/errors.py, naming the allowed next statuses.
     result = update_order(migrated_engine(), number, parse_update(body), cli_actor())
-    _print_update(number, result)
+    print_update(number, result)
 
 
-def _print_update(number: int, result: UpdateResult) -> None:
+def print_update(number: int, result: UpdateResult) -> None:
+    """What a change did, one line per field, then the version (and the e-mail's fate)."""
     if not result.changes:
         console.print(f"order {number}: nothing to change (version {result.order.version})")
     for change in result.changes:

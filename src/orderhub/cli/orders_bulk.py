@@ -26,8 +26,10 @@ _SHOWN_FAILURES = 20
 
 @app.command("bulk")
 def bulk_command(
-    action: str = typer.Argument(..., help="confirm, status or vendor_ref."),
-    value: str = typer.Argument(None, help="The status or vendor_ref to set."),
+    action: str = typer.Argument(..., help="confirm, status, vendor_ref, tag or untag."),
+    value: str = typer.Argument(
+        None, help="The status or vendor_ref to set, the tag to put or take off."
+    ),
     order_ids: list[int] = typer.Option([], "--id", help="An order to act on (repeatable)."),
     filters: list[str] = typer.Option(
         [],

@@ -22,9 +22,11 @@ from orderhub.domain.status import (
     TransitionRefused,
     check_transition,
 )
+from orderhub.domain.tags import QUERY_FIELDS
 
 __all__ = [
     "MERCHANT_TRANSITIONS",
+    "QUERY_FIELDS",
     "SCALAR_FIELDS",
     "SYSTEM_CLOCK",
     "Address",

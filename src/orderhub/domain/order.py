@@ -115,6 +115,8 @@ class Order:
     lines: list[OrderLine] = field(default_factory=list)
     status_history: list[StatusChange] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Hub-owned labels, sorted, each once (domain/tags.py); kept in the order_tags table.
+    tags: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in ("created_at", "updated_at", "delivered_at"):
@@ -145,6 +147,8 @@ class FieldKind(StrEnum):
     DATE = "date"
     DATETIME = "datetime"
     ENUM = "enum"
+    #: A set of short strings (tags): filtered by membership, never sorted.
+    SET = "set"
 
 
 def _enum(name: str, enum: type[StrEnum], description: str) -> ScalarField:

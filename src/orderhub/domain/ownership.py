@@ -5,7 +5,7 @@ The table is docs/sync.md's "Field ownership"; `merge` applies it to a channel's
 - CHANNEL: the channel's report is the truth, an empty value included (names, lines, totals).
 - HUB: set in the hub only (by the merchant, or the hub's own bookkeeping); a sync never touches
   it, whatever the channel sends (`vendor_ref` at channels that keep none, tracking at channels
-  that carry none, `confirmed`, the push state).
+  that carry none, `confirmed`, the push state, `tags`).
 - BOTH: the merchant sets it through the hub and the channel carries it too. The latest writer
   wins: a channel's report that carries a value replaces the hub's (and the history says the
   channel changed it), a report without one keeps the hub's. While the merchant's own change is
@@ -41,8 +41,8 @@ LINE_FULFILMENT_REPORTED = frozenset({ChannelType.CDON})
 #: What a channel with no per-line calls reports for an order the hub shipped in part.
 _NOT_YET_SHIPPED = frozenset({Status.OPEN, Status.BACKORDERED, Status.SHIPPING})
 
-#: Hub bookkeeping: never a channel's, on any channel.
-HUB_ALWAYS = ("id", "confirmed", "push_status", "push_error")
+#: Hub bookkeeping and the merchant's labels: never a channel's, on any channel.
+HUB_ALWAYS = ("id", "confirmed", "push_status", "push_error", "tags")
 
 #: Per channel type, the owner of each field a merchant sets through the hub (PUT
 #: /v1/orders/{id}) besides `confirmed`; every other field is the channel's.

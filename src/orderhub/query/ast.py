@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from orderhub.domain import SCALAR_FIELDS, ScalarField
+from orderhub.domain import QUERY_FIELDS, ScalarField
 from orderhub.query.values import Value
 
-#: Which fields a query may name, with their types: the canonical order's by default; a
-#: channel sandbox passes its own (MALL's fields) to reuse the language.
+#: Which fields a query may name, with their types: the canonical order's (and its tags) by
+#: default; a channel sandbox passes its own (MALL's fields) to reuse the language.
 Fields = Mapping[str, ScalarField]
 
 
@@ -62,7 +62,7 @@ class OrderQuery:
     after: After | None = None
     #: Filters added by the default visibility rules (pending and test orders hidden).
     implicit: tuple[Filter, ...] = ()
-    fields: Fields = field(default_factory=lambda: SCALAR_FIELDS, compare=False, repr=False)
+    fields: Fields = field(default_factory=lambda: QUERY_FIELDS, compare=False, repr=False)
 
     def filters_on(self, field: str) -> bool:
         return any(f.field == field for f in self.filters)

@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import and_, bindparam, false, or_, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
-from orderhub.domain import SCALAR_FIELDS
+from orderhub.domain import QUERY_FIELDS
 from orderhub.query.ast import Fields, Filter, OrderQuery, SortKey
 from orderhub.query.operators import OPERATORS, Column, Predicate, null_predicate
+from orderhub.query.sets import SetColumn
 from orderhub.query.values import Value
 
-Columns = Mapping[str, Column]
+#: The column behind each field name; a set field (tags) names the table that holds it.
+Columns = Mapping[str, Column | SetColumn]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,10 @@ class Compiled:
     after: Predicate | None
 
 
-def compile_filter(f: Filter, columns: Columns, fields: Fields = SCALAR_FIELDS) -> Predicate:
+def compile_filter(f: Filter, columns: Columns, fields: Fields = QUERY_FIELDS) -> Predicate:
     col = columns[f.field]
+    if isinstance(col, SetColumn):
+        return col.predicate(f.operator, f.values)
     if f.is_null:
         return null_predicate(col, negated=f.operator == "neq")
     predicate = OPERATORS[f.operator].build(col, f.values)
@@ -42,7 +46,7 @@ def compile_filter(f: Filter, columns: Columns, fields: Fields = SCALAR_FIELDS) 
 
 
 def compile_where(
-    filters: Sequence[Filter], columns: Columns, fields: Fields = SCALAR_FIELDS
+    filters: Sequence[Filter], columns: Columns, fields: Fields = QUERY_FIELDS
 ) -> Predicate:
     if not filters:
         return true()
@@ -50,11 +54,11 @@ def compile_where(
 
 
 def compile_order_by(
-    sort: Sequence[SortKey], columns: Columns, fields: Fields = SCALAR_FIELDS
+    sort: Sequence[SortKey], columns: Columns, fields: Fields = QUERY_FIELDS
 ) -> list[UnaryExpression[Any]]:
     clauses = []
     for key in sort:
-        col = columns[key.field]
+        col = _sortable(columns, key.field)
         nullable = fields[key.field].nullable
         if key.descending:
             clauses.append(col.desc().nulls_first() if nullable else col.desc())
@@ -67,10 +71,10 @@ def compile_after(
     sort: Sequence[SortKey],
     values: Sequence[Value | None],
     columns: Columns,
-    fields: Fields = SCALAR_FIELDS,
+    fields: Fields = QUERY_FIELDS,
 ) -> Predicate:
     """Rows strictly after `values` in the order of `sort` (NULL greatest)."""
-    cols = [columns[k.field] for k in sort]
+    cols = [_sortable(columns, k.field) for k in sort]
     directions = {k.descending for k in sort}
     plain = all(
         v is not None and not fields[k.field].nullable for k, v in zip(sort, values, strict=True)
@@ -96,6 +100,13 @@ def compile_query(query: OrderQuery, columns: Columns) -> Compiled:
     if query.after is not None:
         after = compile_after(query.sort, query.after.values, columns, fields)
     return Compiled(where, compile_order_by(query.sort, columns, fields), after)
+
+
+def _sortable(columns: Columns, name: str) -> Column:
+    """A sort key's column (parse_sort admits no set field)."""
+    col = columns[name]
+    assert not isinstance(col, SetColumn), name
+    return col
 
 
 def _same(col: Column, value: Value | None) -> Predicate:

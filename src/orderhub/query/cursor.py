@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import orjson
 
-from orderhub.domain import SCALAR_FIELDS, FieldKind, InvalidInput
+from orderhub.domain import QUERY_FIELDS, FieldKind, InvalidInput
 from orderhub.query.ast import After, Fields, Filter, SortKey
 from orderhub.query.values import Value, parse_value
 
@@ -45,7 +45,7 @@ def encode_cursor(cursor: Cursor) -> str:
 
 
 def decode_cursor(
-    raw: str, sort: Sequence[SortKey], expected_fingerprint: str, fields: Fields = SCALAR_FIELDS
+    raw: str, sort: Sequence[SortKey], expected_fingerprint: str, fields: Fields = QUERY_FIELDS
 ) -> After:
     """Decode a cursor for this query's sort keys, or raise InvalidInput naming `cursor`."""
     try:

@@ -126,6 +126,7 @@ ALLOWED_BY_KIND: dict[FieldKind, tuple[str, ...]] = {
     FieldKind.DECIMAL: tuple(OPERATORS),
     FieldKind.DATE: tuple(OPERATORS),
     FieldKind.DATETIME: tuple(OPERATORS),
+    FieldKind.SET: _EQUALITY_ONLY,
 }
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from orderhub.domain import SCALAR_FIELDS, InvalidInput, ScalarField, Status
+from orderhub.domain import QUERY_FIELDS, FieldKind, InvalidInput, ScalarField, Status
 from orderhub.query.ast import After, Fields, Filter, OrderQuery, SortKey, View
 from orderhub.query.cursor import PARAMETER as CURSOR
 from orderhub.query.cursor import decode_cursor, fingerprint
@@ -42,7 +42,7 @@ def default_visibility(query: OrderQuery) -> tuple[Filter, ...]:
 def parse_query(
     params: Iterable[tuple[str, str]],
     *,
-    fields: Fields = SCALAR_FIELDS,
+    fields: Fields = QUERY_FIELDS,
     defaults: Defaults | None = default_visibility,
 ) -> OrderQuery:
     """Parse query parameters; raise InvalidInput naming the first bad parameter.
@@ -76,7 +76,7 @@ def parse_query(
     return query
 
 
-def parse_filter(name: str, raw: str, fields: Fields = SCALAR_FIELDS) -> Filter:
+def parse_filter(name: str, raw: str, fields: Fields = QUERY_FIELDS) -> Filter:
     field = fields.get(name)
     if field is None:
         known = ", ".join((*fields, *RESERVED))
@@ -130,14 +130,14 @@ def _value(field: ScalarField, text: str, raw: str) -> Value:
     return parse_value(field, text, field.name)
 
 
-def parse_sort(raw: str | None, fields: Fields = SCALAR_FIELDS) -> tuple[SortKey, ...]:
+def parse_sort(raw: str | None, fields: Fields = QUERY_FIELDS) -> tuple[SortKey, ...]:
     """`_sort=a:asc,b:desc`; ties are always broken by id so paging is stable."""
     if raw is None or raw.strip() == "":
         return DEFAULT_SORT
     keys: list[SortKey] = []
     for item in raw.split(","):
         name, _, direction = item.strip().partition(":")
-        if name not in fields:
+        if name not in fields or fields[name].kind is FieldKind.SET:
             raise InvalidInput("_sort", f"field[:asc|:desc] with a known field, got {name!r}")
         if direction not in ("", "asc", "desc"):
             raise InvalidInput("_sort", f"asc or desc after {name}:", direction)

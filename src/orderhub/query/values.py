@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from orderhub.domain import FieldKind, InvalidInput, ScalarField
+from orderhub.domain.tags import TAG_FORM, normalise_tag
 
 NULL = "$null"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -29,6 +30,7 @@ EXPECTED = {
     FieldKind.BOOL: "true, false, 1 or 0",
     FieldKind.DATE: "a date YYYY-MM-DD",
     FieldKind.DATETIME: "a date-time YYYY-MM-DD HH:MM:SS (UTC) or a date YYYY-MM-DD",
+    FieldKind.SET: "a tag: " + TAG_FORM,
 }
 
 
@@ -117,4 +119,5 @@ _PARSERS: dict[FieldKind, Callable[[str, ScalarField], Value]] = {
     FieldKind.DATE: _date,
     FieldKind.DATETIME: _datetime,
     FieldKind.ENUM: _enum,
+    FieldKind.SET: lambda raw, _field: normalise_tag(raw),
 }

@@ -1,8 +1,9 @@
 """What one exported order becomes: CSV cells or an NDJSON object (docs/exports.md).
 
-Columns are named once here: the CSV columns (every scalar field, the `lines` summary, the
-address parts, `status_history` and `extra` as JSON text, and with `lines=rows` the `line_*`
-columns) and the NDJSON keys (the order detail's keys, and `line` with `lines=rows`).
+Columns are named once here: the CSV columns (every scalar field, `tags` joined by `, `, the
+`lines` summary, the address parts, `status_history` and `extra` as JSON text, and with
+`lines=rows` the `line_*` columns) and the NDJSON keys (the order detail's keys, and `line`
+with `lines=rows`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from orderhub.domain import SCALAR_FIELDS, Address, FieldKind, OrderLine
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.jsonfmt import money_text, timestamp_text
 from orderhub.store import BASIC_FIELDS
+from orderhub.store.tags import tags_of
 
 Row = Mapping[str, Any]
 
@@ -37,7 +39,14 @@ LINE_COLUMNS = tuple(key if key.startswith("line_") else f"line_{key}" for key i
 _LINE_KEY_OF = dict(zip(LINE_COLUMNS, _LINE_KEYS, strict=True))
 
 #: Every order column of a CSV export, in this order when picked with fields=.
-CSV_ORDER_COLUMNS = (*SCALAR_FIELDS, "lines", *ADDRESS_COLUMNS, "status_history", "extra")
+CSV_ORDER_COLUMNS = (
+    *SCALAR_FIELDS,
+    "tags",
+    "lines",
+    *ADDRESS_COLUMNS,
+    "status_history",
+    "extra",
+)
 #: The columns of a CSV export without fields= (filter=basic: the basic view's fields).
 CSV_DEFAULT = (
     "id",
@@ -64,10 +73,11 @@ CSV_DEFAULT = (
     "carrier",
     "tracking_number",
     "vendor_ref",
+    "tags",
     "lines",
 )
 #: Every key of an NDJSON export's object: the order detail's (GET /v1/orders/{id}).
-JSON_ORDER_KEYS = (*SCALAR_FIELDS, *NESTED_FIELDS)
+JSON_ORDER_KEYS = (*SCALAR_FIELDS, "tags", *NESTED_FIELDS)
 #: The key holding one line's object with lines=rows.
 LINE_KEY = "line"
 
@@ -143,6 +153,8 @@ def _getter(name: str) -> Getter:
     if name in SCALAR_FIELDS:
         text = _SCALAR_TEXT.get(SCALAR_FIELDS[name].kind, cell)  # STR: the guard
         return lambda row, _: "" if (value := row[name]) is None else text(value)
+    if name == "tags":
+        return lambda row, _: cell(", ".join(tags_of(row)))
     if name == "lines":
         return lambda _, nested: cell(lines_summary(nested.lines()))
     if name in ("status_history", "extra"):
@@ -211,6 +223,8 @@ def json_objects(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[dic
 def _json_value(row: Row, name: str) -> Any:
     if name in SCALAR_FIELDS:
         return row[name]
+    if name == "tags":
+        return tags_of(row)
     text = row[name]
     return None if text is None else orjson.Fragment(text)
 

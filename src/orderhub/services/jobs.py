@@ -22,6 +22,7 @@ from orderhub.domain import Conflict, InvalidInput, NotFound, OrderhubError, Sta
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import JobEventType
 from orderhub.domain.jsonfmt import dumps
+from orderhub.domain.tags import TAG_FORM
 from orderhub.query import OrderQuery, compile_query, parse_query
 from orderhub.query.parser import RESERVED
 from orderhub.services.outbox import Backoff, Defer, register
@@ -29,7 +30,8 @@ from orderhub.services.update_request import OrderUpdate, parse_update
 from orderhub.services.updates import apply_update
 from orderhub.store import UnitOfWork
 from orderhub.store.jobs import COUNTS, ItemOutcome, Job, JobRepository
-from orderhub.store.tables import ORDER_COLUMNS, orders
+from orderhub.store.tables import orders
+from orderhub.store.tags import FILTER_COLUMNS
 from orderhub.store.webhooks import enqueue_event
 
 TOPIC = "job"
@@ -42,8 +44,15 @@ ACTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "confirm": lambda _value: {"confirmed": True},
     "status": lambda value: {"status": value},
     "vendor_ref": lambda value: {"vendor_ref": value},
+    "tag": lambda value: {"add_tags": [value]},
+    "untag": lambda value: {"remove_tags": [value]},
 }
-_NEEDS_VALUE = {"status": "one of " + ", ".join(s.value for s in Status), "vendor_ref": "a text"}
+_NEEDS_VALUE = {
+    "status": "one of " + ", ".join(s.value for s in Status),
+    "vendor_ref": "a text",
+    "tag": "a tag: " + TAG_FORM,
+    "untag": "a tag: " + TAG_FORM,
+}
 _FIELDS = ("ids", "query", "action", "value", "notify_user", "dry_run")
 
 
@@ -98,6 +107,8 @@ def parse_bulk(body: object) -> BulkRequest:
     put = ACTIONS[action](value)
     put["notify_user"] = _boolean(body, "notify_user")
     update = _update(put)
+    if action in ("tag", "untag"):
+        value = (update.add_tags or update.remove_tags)[0]  # as stored: lowered
     dry_run = _boolean(body, "dry_run")
     if ("ids" in body) == ("query" in body):
         raise InvalidInput("ids", "exactly one of ids (a list of order ids) and query")
@@ -157,7 +168,7 @@ def preview(engine: Engine, request: BulkRequest) -> int:
     """How many orders the job would act on now (dry_run)."""
     with engine.connect() as conn:
         if request.query is not None:
-            where = compile_query(request.query, ORDER_COLUMNS).where
+            where = compile_query(request.query, FILTER_COLUMNS).where
         else:
             where = orders.c.id.in_(sorted(set(request.ids or ())))
         return int(conn.execute(select(func.count()).select_from(orders).where(where)).scalar_one())
@@ -171,7 +182,7 @@ def submit(engine: Engine, request: BulkRequest, actor: str, clock: Clock = SYST
         action, selection = request.action_document(), request.selection_document()
         job_id = repo.create(action, selection, actor, at)
         if request.query is not None:
-            repo.add_matching(job_id, compile_query(request.query, ORDER_COLUMNS).where)
+            repo.add_matching(job_id, compile_query(request.query, FILTER_COLUMNS).where)
         else:
             repo.add_ids(job_id, request.ids or (), at)
         uow.outbox.enqueue(TOPIC, {"job_id": job_id}, dedupe_key=f"job:{job_id}", at=at)

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from orderhub.domain import InvalidInput, Status
+from orderhub.domain.tags import MAX_TAGS, TAG_FORM, normalise_tag, tag_set
 from orderhub.domain.xmltext import has_non_xml_char
 
 TRACKING_NUMBER = re.compile(r"[0-9A-Za-z._-]+")
@@ -28,10 +29,13 @@ MAX_TRACKING_URL = 1024
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
-    """What the merchant asked for: new values by Order field name, and whether to notify."""
+    """What the merchant asked for: new values by Order field name, tags to put on and take
+    off, and whether to notify."""
 
     changes: Mapping[str, Any]
     notify_user: bool = False
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
 
 
 def parse_flag(name: str, value: object) -> bool:
@@ -122,6 +126,22 @@ def _delivered_at(name: str, value: object) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def parse_tags(name: str, value: object) -> list[str]:
+    """A JSON list of tags: each of TAG_FORM (lowered), at most MAX_TAGS; sorted, each once."""
+    expected = f"a list of at most {MAX_TAGS} tags, each {TAG_FORM}"
+    if not isinstance(value, list) or len(value) > MAX_TAGS:
+        raise InvalidInput(name, expected, shown(value))
+    tags = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidInput(name, expected, shown(item))
+        try:
+            tags.append(normalise_tag(item))
+        except ValueError:
+            raise InvalidInput(name, expected, shown(item)) from None
+    return tag_set(tags)
+
+
 def shown(value: object) -> object:
     """The offending value as the problem shows it: long strings and containers shortened."""
     if isinstance(value, str) and len(value) > 80:
@@ -140,8 +160,11 @@ FIELD_PARSERS: dict[str, Callable[[str, object], Any]] = {
     "carrier": _carrier,
     "delivered_at": _delivered_at,
     "vendor_ref": _vendor_ref,
+    "tags": parse_tags,
 }
-ACCEPTED = (*FIELD_PARSERS, "notify_user")
+#: Changes to the tags rather than new values: put these on, take these off.
+TAG_EDITS = ("add_tags", "remove_tags")
+ACCEPTED = (*FIELD_PARSERS, *TAG_EDITS, "notify_user")
 
 
 def parse_update(body: object) -> OrderUpdate:
@@ -155,7 +178,10 @@ def parse_update(body: object) -> OrderUpdate:
     changes = {
         name: parse(name, body[name]) for name, parse in FIELD_PARSERS.items() if name in body
     }
-    if not changes:
-        raise InvalidInput("body", f"at least one of: {', '.join(FIELD_PARSERS)}")
+    edits = {name: tuple(parse_tags(name, body[name])) for name in TAG_EDITS if name in body}
+    if not changes and not edits:
+        raise InvalidInput("body", f"at least one of: {', '.join((*FIELD_PARSERS, *TAG_EDITS))}")
+    if "tags" in changes and edits:
+        raise InvalidInput(next(iter(edits)), "nothing beside tags (tags replaces the set)")
     notify = parse_flag("notify_user", body["notify_user"]) if "notify_user" in body else False
-    return OrderUpdate(changes, notify)
+    return OrderUpdate(changes, notify, **edits)

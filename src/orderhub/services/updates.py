@@ -22,6 +22,7 @@ from orderhub.domain import (
 )
 from orderhub.domain.events import FieldChange, diff_orders, events_for_change
 from orderhub.domain.status import REQUIRED_FOR
+from orderhub.domain.tags import edited, too_many
 from orderhub.services.mail import (
     STATUS_UNCHANGED,
     Notification,
@@ -175,6 +176,10 @@ def planned(before: Order, update: OrderUpdate) -> Order:
     if isinstance(requested, Status):
         check_transition(before.status, requested)
     after = replace(before, **update.changes)
+    if update.add_tags or update.remove_tags:
+        after.tags = edited(after.tags, update.add_tags, update.remove_tags)
+    if (why := too_many(after.tags)) is not None:
+        raise InvalidInput("tags", why)
     _by_lines_only(requested)
     check_requirements(before, after, update.changes.keys())
     delivered_at = update.changes.get("delivered_at")
@@ -207,8 +212,15 @@ def check_requirements(before: Order, after: Order, touched: Collection[str]) ->
 def _stamped(
     before: Order, after: Order, changes: list[FieldChange], at: datetime
 ) -> tuple[Order, list[str]]:
-    """The order with its bookkeeping (updated_at, the status history) and the fields to write."""
-    written = [change.field for change in changes] + ["updated_at"]
+    """The order with its bookkeeping (updated_at, the status history) and the fields to write.
+
+    Tags alone leave `updated_at`: it is what a channel's report is compared with (a sync
+    ignores reports older than it), and labelling orders must not hide the channel's news.
+    """
+    written = [change.field for change in changes]
+    if written == ["tags"]:
+        return after, written
+    written.append("updated_at")
     history = before.status_history
     if after.status != before.status:
         history = [*history, StatusChange(after.status, at, StatusSource.API)]

@@ -31,6 +31,7 @@ from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
 from orderhub.store.repository import Repository
 from orderhub.store.tables import ORDER_COLUMNS, orders
+from orderhub.store.tags import FILTER_COLUMNS, TAGS_TEXT, replace_tags, tags_of
 
 #: Fields of the basic view (seed 001's "basic data").
 BASIC_FIELDS = (
@@ -51,7 +52,8 @@ BASIC_FIELDS = (
     "created_at",
 )
 
-_FULL_COLUMNS = [*ORDER_COLUMNS.values(), *(orders.c[n] for n in NESTED_FIELDS), orders.c.version]
+_NESTED_COLUMNS = [orders.c[n] for n in NESTED_FIELDS]
+_FULL_COLUMNS = [*ORDER_COLUMNS.values(), *_NESTED_COLUMNS, orders.c.version, TAGS_TEXT]
 _BASIC_COLUMNS = [orders.c[n] for n in BASIC_FIELDS]
 # Built once: a statement made per call costs more to build and key than to run.
 _BY_ID = select(*_FULL_COLUMNS).where(orders.c.id == bindparam("order_id"))
@@ -63,15 +65,17 @@ _TOUCH = (
 
 @dataclass(frozen=True, slots=True)
 class StoredOrder:
-    """One order as stored: native scalar values, nested parts as JSON text, and its version."""
+    """One order as stored: native scalar values, nested parts as JSON text, its version and
+    its tags (sorted)."""
 
     scalars: dict[str, Any]
     nested_json: dict[str, str | None]
     version: int
+    tags: tuple[str, ...] = ()
 
     def to_order(self) -> Order:
         nested = {k: (loads(v) if v is not None else None) for k, v in self.nested_json.items()}
-        return order_from_parts(self.scalars, nested)
+        return replace(order_from_parts(self.scalars, nested), tags=list(self.tags))
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,11 +237,13 @@ class OrderRepository(Repository):
             self.conn.execute(_TOUCH, {"order_id": order_id})
         return self._first(stmt, stored, {"order_id": order_id})
 
-    def update(self, order: Order, names: Iterable[str], expected_version: int) -> bool:
+    def update(self, order: Order, names: Sequence[str], expected_version: int) -> bool:
         """Write the named fields of `order` and bump its version, only if it is still at
         `expected_version` (If-Match, and no lost update); False when it was not."""
         values: dict[str, Any] = {}
         for name in names:
+            if name == "tags":
+                continue  # their own table: written below, once the version check passed
             value = getattr(order, name)
             if name in NESTED_FIELDS:
                 value = None if value is None else dumps(value).decode()
@@ -247,7 +253,11 @@ class OrderRepository(Repository):
             .where(orders.c.id == order.id, orders.c.version == expected_version)
             .values(**values, version=expected_version + 1)
         )
-        return self.conn.execute(stmt).rowcount == 1
+        if self.conn.execute(stmt).rowcount != 1:
+            return False
+        if "tags" in names:
+            replace_tags(self.conn, order.id or 0, order.tags)
+        return True
 
     def with_vendor_ref(self, vendor_ref: str) -> list[StoredOrder]:
         """Every order carrying this merchant reference (test and pending ones too), by id."""
@@ -274,7 +284,7 @@ class OrderRepository(Repository):
 
     def find(self, query: OrderQuery, *, ids_only: bool = False) -> OrderPage:
         """One page of orders matching the query, and the total count."""
-        compiled = compile_query(query, ORDER_COLUMNS)
+        compiled = compile_query(query, FILTER_COLUMNS)
         columns = _select_columns(query, ids_only)
         stmt: Select[Any] = select(*columns).where(compiled.where).order_by(*compiled.order_by)
         if compiled.after is not None:
@@ -375,6 +385,7 @@ def stored(mapping: Mapping[Any, Any]) -> StoredOrder:
         scalars={name: mapping[name] for name in SCALAR_FIELDS},
         nested_json={name: mapping[name] for name in NESTED_FIELDS},
         version=mapping["version"],
+        tags=tuple(tags_of(mapping)),
     )
 
 

@@ -45,7 +45,8 @@ from orderhub.query.parser import RESERVED, parse_filter
 from orderhub.store.events import SINKS, RecordedEvent, event_payload
 from orderhub.store.outbox import OutboxRepository, OutboxStatus, now, outbox
 from orderhub.store.repository import Repository, from_row
-from orderhub.store.tables import ORDER_COLUMNS, id_table, orders
+from orderhub.store.tables import id_table, orders
+from orderhub.store.tags import FILTER_COLUMNS, TAGS_TEXT, tags_of
 from orderhub.store.types import Str, UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def filter_predicate(raw: str) -> ColumnElement[bool]:
         raise InvalidInput(
             "filter", f"a query-language filter ({exc.parameter}: {exc.expected})", raw
         ) from exc
-    return compile_query(query, ORDER_COLUMNS).where
+    return compile_query(query, FILTER_COLUMNS).where
 
 
 class WebhookRepository(Repository):
@@ -341,12 +342,13 @@ def _order_documents(conn: Connection, order_ids: Iterable[int]) -> dict[int, di
     wanted = sorted(order_ids)
     if not wanted:
         return {}
-    stmt = select(orders).where(orders.c.id.in_(wanted))
+    stmt = select(orders, TAGS_TEXT).where(orders.c.id.in_(wanted))
     return {row.id: _order_document(row._mapping) for row in conn.execute(stmt)}
 
 
 def _order_document(row: RowMapping) -> dict[str, Any]:
-    document = {name: row[name] for name in SCALAR_FIELDS}
+    document: dict[str, Any] = {name: row[name] for name in SCALAR_FIELDS}
+    document["tags"] = tags_of(row)
     for name in NESTED_FIELDS:
         text = row[name]
         document[name] = None if text is None else orjson.Fragment(text)
