@@ -126,6 +126,12 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
             {"202", "404", "409"},
             {"200", "415"},
         ),
+        (
+            "POST",
+            "/v1/webhooks/{subscription_id}/replay",
+            {"202", "400", "404", "409"},
+            {"200", "415"},
+        ),
         ("GET", "/healthz", {"200"}, {"401", "403", "429"}),
         ("GET", "/readyz", {"200", "503"}, {"401", "403", "429"}),
     ],
@@ -152,6 +158,12 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         "status",
         "limit",
         "cursor",
+    }
+    replay = "/v1/webhooks/{subscription_id}/replay"
+    assert parameter_names(document, "POST", replay) == {
+        "subscription_id",
+        "since",
+        "Idempotency-Key",
     }
     quarantine = "/v1/channels/{name}/quarantine"
     assert parameter_names(document, "GET", quarantine) == {"name", "page", "page_size"}

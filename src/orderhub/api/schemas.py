@@ -247,6 +247,15 @@ class DeliveryPage(_Closed):
     paging: DeliveryPaging
 
 
+class ReplayQueued(_Closed):
+    subscription_id: int
+    since: datetime = Field(description="The time asked for, in UTC.")
+    queued: int = Field(
+        description="Deliveries queued again: every one created at or after `since`, in order.",
+        examples=[42],
+    )
+
+
 class Accepted(_Closed):
     accepted: int = Field(description="Order ids queued for a fetch.")
     result: Result

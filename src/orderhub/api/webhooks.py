@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -37,6 +38,14 @@ _GRACE = {
     "required": False,
     "description": "How long the old secret keeps signing too (default 86400: a day).",
     "schema": {"type": "integer", "minimum": 0, "maximum": service.MAX_GRACE_SECONDS},
+}
+_SINCE = {
+    "name": "since",
+    "in": "query",
+    "required": True,
+    "description": "Replay the deliveries created at or after this time (RFC 3339, with zone).",
+    "schema": {"type": "string", "format": "date-time"},
+    "example": "2026-12-06T10:00:00Z",
 }
 _DELIVERY_QUERY = [
     {
@@ -195,11 +204,38 @@ def rotate_secret(subscription_id: str, request: Request) -> Response:
     return json_response(subscription_document(rotated) | {"secret": rotated.secret})
 
 
+@router.post(
+    "/webhooks/{subscription_id}/replay",
+    status_code=202,
+    response_model=None,
+    responses={
+        **answer(schemas.ReplayQueued, "Queued again, in order", status=202),
+        **problems(404, 409),
+    },
+    openapi_extra={"parameters": [_SINCE]},
+    summary="Send every delivery since a time again, in order, with the same webhook-ids",
+)
+def replay_webhook(subscription_id: str, request: Request) -> Response:
+    number, since = parse_id("subscription_id", subscription_id), _since(request)
+    queued = service.replay(request.app.state.engine, number, since, request.app.state.clock)
+    return json_response({"subscription_id": number, "since": since, "queued": queued}, 202)
+
+
+def _since(request: Request) -> datetime:
+    """`since`: an RFC 3339 time with its zone (a `+` must be sent as %2B)."""
+    return service.check_since(_only(request, "since", "a replay") or "")
+
+
+def _only(request: Request, name: str, what: str) -> str | None:
+    """The one query parameter `what` takes (a 400 naming any other)."""
+    for other in request.query_params:
+        if other != name:
+            raise InvalidInput(other, f"no such parameter; {what} takes {name} only")
+    return one_value(request, name)
+
+
 def _grace_seconds(request: Request) -> int:
-    for name in request.query_params:
-        if name != "grace_seconds":
-            raise InvalidInput(name, "no such parameter; a rotation takes grace_seconds only")
-    raw = one_value(request, "grace_seconds")
+    raw = _only(request, "grace_seconds", "a rotation")
     if raw is None:
         return service.DEFAULT_GRACE_SECONDS
     expected = f"seconds the old secret keeps signing: 0 to {service.MAX_GRACE_SECONDS}"

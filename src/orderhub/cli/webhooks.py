@@ -113,6 +113,24 @@ def deliveries_command(
     console.print(table)
 
 
+@app.command("replay")
+def replay_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    since: str = typer.Option(
+        ..., "--since", help="An RFC 3339 time with its zone, e.g. 2026-12-06T10:00:00Z."
+    ),
+) -> None:
+    """Send every delivery since a time again, in order, with the same webhook-ids."""
+    when = service.check_since(since, "--since")
+    queued = service.replay(migrated_engine(), subscription_id, when)
+    console.print(
+        f"{queued} deliveries since {when.isoformat()} are queued again, in order; "
+        "`orderhub worker` sends them",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
 @app.command("resend")
 def resend_command(
     subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),

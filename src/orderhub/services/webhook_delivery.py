@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from orderhub import __version__
 from orderhub.channels.http import retry_after_seconds
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.services.outbox import Backoff, GiveUp, RetryLater, Topic, register
+from orderhub.services.outbox import Backoff, Defer, GiveUp, RetryLater, Topic, register
 from orderhub.services.webhooks import (
     SECRET_PREFIX,
     AddressRefused,
@@ -33,6 +33,7 @@ from orderhub.services.webhooks import (
 )
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxItem
+from orderhub.store.webhook_replay import earlier_pending
 from orderhub.store.webhooks import TOPIC, Subscription, WebhookRepository
 
 USER_AGENT = f"orderhub-webhooks/{__version__}"
@@ -94,6 +95,8 @@ class Deliverer:
 
     def __call__(self, item: OutboxItem) -> None:
         subscription = self._subscription(int(item.payload["subscription_id"]))
+        if "replay" in item.payload:
+            self._wait_for_earlier(item)
         self._check_address(subscription.url)
         body = str(item.payload["body"]).encode()
         now = self.clock.now()
@@ -123,6 +126,14 @@ class Deliverer:
         if not found.active:
             raise GiveUp(f"subscription disabled: {found.disabled_reason or 'disabled'}")
         return found
+
+    def _wait_for_earlier(self, item: OutboxItem) -> None:
+        """A replayed delivery goes only after every earlier one of its replay has settled."""
+        with UnitOfWork(self.engine) as uow:
+            due = earlier_pending(uow.conn, str(item.dedupe_key))
+        if due is not None:
+            wait = (due - self.clock.now()).total_seconds() + 1.0
+            raise Defer("waiting for an earlier delivery of this replay", after=max(1.0, wait))
 
     def _check_address(self, url: str) -> None:
         """Resolve again at each attempt: DNS may have changed since subscribing."""

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 import socket
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import Engine
@@ -21,9 +22,16 @@ from orderhub.domain.events import ChannelEventType, EventType, JobEventType
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxStatus
+from orderhub.store.webhook_replay import enqueue_replay, new_replay_id
 from orderhub.store.webhooks import Delivery, Subscription, WebhookRepository, filter_predicate
 
 SECRET_PREFIX = "whsec_"
+SINCE_EXPECTED = (
+    "an RFC 3339 time with its zone, e.g. 2026-12-06T10:00:00Z (send a + offset as %2B)"
+)
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 #: Order events, then channel events (a channel event goes to a subscription whose filter's
 #: `channel` conditions admit the account; the filter's other fields concern orders only).
 EVENT_TYPES = tuple(str(t) for t in (*EventType, *ChannelEventType, *JobEventType))
@@ -160,14 +168,45 @@ def resend_delivery(
             raise WebhookNotFound(subscription_id)
         if repo.delivery(subscription_id, delivery_id) is None:
             raise DeliveryNotFound(subscription_id, delivery_id)
-        if not subscription.active:
-            reason = subscription.disabled_reason or "disabled"
-            raise ResendRefused(f"webhook subscription {subscription_id} is disabled: {reason}")
+        _refuse_disabled(subscription)
         if not repo.resend(delivery_id, clock.now()):
             raise ResendRefused(f"delivery {delivery_id} is still pending: it will be tried")
         found = repo.delivery(subscription_id, delivery_id)
     assert found is not None
     return found
+
+
+def replay(
+    engine: Engine, subscription_id: int, since: datetime, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """Queue again, in their order, every delivery of the subscription created since `since`
+    (same webhook-id and body); returns how many (docs/webhooks.md, "Replaying")."""
+    with UnitOfWork(engine) as uow:
+        subscription = WebhookRepository(uow.conn).get(subscription_id)
+        if subscription is None:
+            raise WebhookNotFound(subscription_id)
+        _refuse_disabled(subscription)
+        return enqueue_replay(uow.conn, subscription_id, since, new_replay_id(), clock.now())
+
+
+def _refuse_disabled(subscription: Subscription) -> None:
+    if not subscription.active:
+        reason = subscription.disabled_reason or "disabled"
+        raise ResendRefused(f"webhook subscription {subscription.id} is disabled: {reason}")
+
+
+def check_since(raw: str, parameter: str = "since") -> datetime:
+    """An RFC 3339 time with its zone, in UTC; InvalidInput naming `parameter` otherwise."""
+    match = _RFC3339.fullmatch(raw)
+    if match is None:
+        raise InvalidInput(parameter, SINCE_EXPECTED, raw[:40])
+    seconds, fraction, zone = match.groups()
+    # Python reads at most 6 fraction digits; RFC 3339 allows any number.
+    when = seconds.upper() + (fraction or "")[:7] + zone.upper().replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(when).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # month 13, year 0, an offset past year 9999
+        raise InvalidInput(parameter, SINCE_EXPECTED, raw[:40]) from exc
 
 
 def check_event_types(event_types: Sequence[str]) -> tuple[str, ...]:

@@ -175,7 +175,7 @@ class WebhookRepository(Repository):
             return False
         self.conn.execute(
             update(outbox)
-            .where(_of_subscription(subscription_id), outbox.c.status == OutboxStatus.PENDING.value)
+            .where(of_subscription(subscription_id), outbox.c.status == OutboxStatus.PENDING.value)
             .values(status=OutboxStatus.FAILED.value, last_error="subscription deleted")
         )
         return True
@@ -211,7 +211,7 @@ class WebhookRepository(Repository):
         before: int | None = None,
     ) -> list[Delivery]:
         """The subscription's outbox rows, newest first (only those older than `before`)."""
-        stmt = select(outbox).where(_of_subscription(subscription_id))
+        stmt = select(outbox).where(of_subscription(subscription_id))
         if status is not None:
             stmt = stmt.where(outbox.c.status == status)
         if before is not None:
@@ -219,7 +219,7 @@ class WebhookRepository(Repository):
         return self._all(stmt.order_by(outbox.c.id.desc()).limit(limit), _delivery)
 
     def delivery(self, subscription_id: int, delivery_id: int) -> Delivery | None:
-        stmt = select(outbox).where(_of_subscription(subscription_id), outbox.c.id == delivery_id)
+        stmt = select(outbox).where(of_subscription(subscription_id), outbox.c.id == delivery_id)
         return self._first(stmt, _delivery)
 
     def resend(self, delivery_id: int, at: datetime | None = None) -> bool:
@@ -377,7 +377,7 @@ def _payload(subscription_id: int, item: RecordedEvent, body: bytes) -> dict[str
     }
 
 
-def _of_subscription(subscription_id: int) -> ColumnElement[bool]:
+def of_subscription(subscription_id: int) -> ColumnElement[bool]:
     """Outbox rows of one subscription: dedupe keys "<id>:evt_..." (a range, so indexed)."""
     prefix = f"{subscription_id}:"
     return (
