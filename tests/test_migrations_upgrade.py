@@ -173,7 +173,10 @@ SEEDS = [
             "secret": "whsec_bWlncmF0aW9uLXRlc3Qtc2VjcmV0", "active": True,
             "disabled_reason": None, "created_at": T_CREATED,
         },
-        later={"0012": {"previous_secret": None, "previous_secret_until": None}},
+        later={
+            "0012": {"previous_secret": None, "previous_secret_until": None},
+            "0017": {"failing_since": None},
+        },
     ),
     Seed(
         "sync_schedule",

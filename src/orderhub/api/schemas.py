@@ -214,6 +214,10 @@ class Subscription(_Closed):
     previous_secret_until: datetime | None = Field(
         description="After a rotation: until then deliveries are signed with the old secret too."
     )
+    failing_since: datetime | None = Field(
+        description="The first of an unbroken run of failed deliveries (null: the last one "
+        "went through); 5 days of them disable the subscription."
+    )
 
 
 class NewSubscription(Subscription):

@@ -23,7 +23,8 @@ from orderhub.domain.jsonfmt import fields_document
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.query.values import INT64_MAX
 from orderhub.services import webhooks as service
-from orderhub.store.webhooks import Delivery, Subscription
+from orderhub.services.webhook_health import subscription_document
+from orderhub.store.webhooks import Delivery
 
 router = APIRouter(
     prefix="/v1",
@@ -251,20 +252,6 @@ def _check_xml_text(body: WebhookIn) -> None:
     for name, text in fields.items():
         if has_non_xml_char(text):
             raise InvalidInput(name, XML_SAFE, text[:80])
-
-
-def subscription_document(sub: Subscription) -> dict[str, Any]:
-    """A subscription as the API shows it: never its secret."""
-    return {
-        "id": sub.id,
-        "url": sub.url,
-        "event_types": list(sub.event_types),
-        "filter": sub.filter,
-        "active": sub.active,
-        "disabled_reason": sub.disabled_reason,
-        "created_at": sub.created_at,
-        "previous_secret_until": sub.previous_secret_until,
-    }
 
 
 def _delivery_params(request: Request) -> tuple[str | None, int, int | None]:

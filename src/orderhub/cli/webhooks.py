@@ -6,12 +6,13 @@ import typer
 from rich.table import Table
 
 from orderhub.api.render import to_json
-from orderhub.api.webhooks import delivery_page, subscription_document
+from orderhub.api.webhooks import delivery_page
 from orderhub.cli.common import console, migrated_engine
 from orderhub.cli.order_view import cell
 from orderhub.domain import InvalidInput
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.services import webhooks as service
+from orderhub.services.webhook_health import subscription_document
 
 app = typer.Typer(
     help="Webhook subscriptions: who hears about order changes.", no_args_is_help=True

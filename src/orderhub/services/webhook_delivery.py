@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from orderhub import __version__
 from orderhub.channels.http import retry_after_seconds
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services import webhook_health as health
 from orderhub.services.outbox import Backoff, Defer, GiveUp, RetryLater, Topic, register
 from orderhub.services.webhooks import (
     SECRET_PREFIX,
@@ -97,6 +98,18 @@ class Deliverer:
         subscription = self._subscription(int(item.payload["subscription_id"]))
         if "replay" in item.payload:
             self._wait_for_earlier(item)
+        try:
+            self._send(subscription, item)
+        except _Gone:
+            health.gone(self.engine, subscription, self.clock)
+            raise GiveUp("HTTP 410: subscription disabled") from None
+        except (RetryLater, GiveUp) as exc:
+            if health.failed(self.engine, subscription, self.clock):
+                raise GiveUp(f"{exc}; subscription disabled: failing for 5 days") from exc
+            raise
+        health.delivered(self.engine, subscription)
+
+    def _send(self, subscription: Subscription, item: OutboxItem) -> None:
         self._check_address(subscription.url)
         body = str(item.payload["body"]).encode()
         now = self.clock.now()
@@ -116,7 +129,7 @@ class Deliverer:
             )
         except httpx.HTTPError as exc:
             raise RetryLater(f"{type(exc).__name__}: {exc}") from exc
-        self._settle(subscription, response)
+        self._settle(response)
 
     def _subscription(self, subscription_id: int) -> Subscription:
         with UnitOfWork(self.engine) as uow:
@@ -147,21 +160,21 @@ class Deliverer:
         except AddressRefused as exc:
             raise GiveUp(f"refused: {exc}") from exc
 
-    def _settle(self, subscription: Subscription, response: httpx.Response) -> None:
+    def _settle(self, response: httpx.Response) -> None:
         code = response.status_code
         if 200 <= code < 300:
             return
         if code == 410:
-            at = self.clock.now().isoformat(timespec="seconds")
-            reason = f"the subscriber answered 410 Gone at {at}"
-            with UnitOfWork(self.engine) as uow:
-                WebhookRepository(uow.conn).disable(subscription.id, reason)
-            raise GiveUp("HTTP 410: subscription disabled")
+            raise _Gone
         wait = retry_after_seconds(response.headers.get("retry-after"))
         raise RetryLater(
             f"HTTP {code}: {response.text[:_ERROR_BODY_CHARS]}",
             after=None if wait is None else min(wait, MAX_RETRY_AFTER),
         )
+
+
+class _Gone(Exception):
+    """The receiver answered 410 Gone."""
 
 
 def webhook_topic(

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput, NotFound
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.domain.events import ChannelEventType, EventType, JobEventType
+from orderhub.domain.events import ChannelEventType, EventType, JobEventType, WebhookEventType
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxStatus
@@ -34,7 +34,9 @@ _RFC3339 = re.compile(
 )
 #: Order events, then channel events (a channel event goes to a subscription whose filter's
 #: `channel` conditions admit the account; the filter's other fields concern orders only).
-EVENT_TYPES = tuple(str(t) for t in (*EventType, *ChannelEventType, *JobEventType))
+EVENT_TYPES = tuple(
+    str(t) for t in (*EventType, *ChannelEventType, *JobEventType, *WebhookEventType)
+)
 MAX_URL_LENGTH = 2048
 MAX_FILTER_LENGTH = 2000
 MAX_DELIVERIES = 1000

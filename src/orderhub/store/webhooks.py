@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     and_,
     delete,
+    func,
     literal,
     select,
     update,
@@ -67,6 +68,8 @@ webhook_subscriptions = id_table(
     # After a rotation, the old secret signs too until then (migration 0012).
     Column("previous_secret", Str(128)),
     Column("previous_secret_until", UTCDateTime),
+    # The first failure of the current run of failed deliveries; None after a success (0017).
+    Column("failing_since", UTCDateTime),
 )
 
 
@@ -86,6 +89,7 @@ class Subscription:
     created_at: datetime
     previous_secret: str | None = None
     previous_secret_until: datetime | None = None
+    failing_since: datetime | None = None
 
     def signing_secrets(self, at: datetime) -> tuple[str, ...]:
         """The secrets a delivery at `at` is signed with: the old one too during its grace."""
@@ -196,11 +200,35 @@ class WebhookRepository(Repository):
         )
         return self.conn.execute(stmt).rowcount == 1
 
-    def disable(self, subscription_id: int, reason: str) -> None:
-        self.conn.execute(
-            update(webhook_subscriptions)
-            .where(webhook_subscriptions.c.id == subscription_id)
+    def disable(self, subscription_id: int, reason: str) -> bool:
+        """Disable an active subscription; False when it was not (so it is disabled once)."""
+        table = webhook_subscriptions
+        result = self.conn.execute(
+            update(table)
+            .where(table.c.id == subscription_id, table.c.active.is_(True))
             .values(active=False, disabled_reason=reason)
+        )
+        return result.rowcount == 1
+
+    def failing(self, subscription_id: int, at: datetime) -> datetime | None:
+        """A delivery failed at `at`: the first failure of the current run (None: no such
+        subscription)."""
+        table = webhook_subscriptions
+        first = func.coalesce(table.c.failing_since, literal(at, table.c.failing_since.type))
+        self.conn.execute(
+            update(table).where(table.c.id == subscription_id).values(failing_since=first)
+        )
+        stmt = select(table.c.failing_since).where(table.c.id == subscription_id)
+        since: datetime | None = self.conn.execute(stmt).scalar()
+        return since
+
+    def working(self, subscription_id: int) -> None:
+        """A delivery went through: the run of failures (if any) is over."""
+        table = webhook_subscriptions
+        self.conn.execute(
+            update(table)
+            .where(table.c.id == subscription_id, table.c.failing_since.is_not(None))
+            .values(failing_since=None)
         )
 
     def deliveries(
