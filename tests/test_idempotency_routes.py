@@ -27,6 +27,7 @@ NOT_KEYED = {
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["order.created"]},
     ("POST", "/v1/orders/bulk"): {"ids": [1], "action": "confirm"},
+    ("PATCH", "/v1/webhooks/{subscription_id}"): {"max_per_second": 5},
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
 #: The query a route needs to run (else none).

@@ -173,9 +173,10 @@ SEEDS = [
             "secret": "whsec_bWlncmF0aW9uLXRlc3Qtc2VjcmV0", "active": True,
             "disabled_reason": None, "created_at": T_CREATED,
         },
+        filled={"0017": {"max_per_second": 50}},  # the default rate
         later={
             "0012": {"previous_secret": None, "previous_secret_until": None},
-            "0017": {"failing_since": None},
+            "0017": {"failing_since": None, "paced_until": None},
         },
     ),
     Seed(

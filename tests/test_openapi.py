@@ -98,6 +98,7 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("PUT", "/v1/orders/{order_id}"),
         ("POST", "/v1/orders/bulk"),
         ("POST", "/v1/webhooks"),
+        ("PATCH", "/v1/webhooks/{subscription_id}"),
     } | ({("POST", "/v1/channels/{name}/webhook")} & with_body)
     for method, path in with_body:
         content = document["paths"][path][method.lower()]["requestBody"]["content"]
@@ -120,6 +121,7 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("GET", "/v1/orders/{order_id}/history", {"200", "404"}, {"409"}),
         ("POST", "/v1/webhooks", {"201", "400", "415"}, {"200", "404"}),
         ("DELETE", "/v1/webhooks/{subscription_id}", {"204", "404"}, {"200", "415"}),
+        ("PATCH", "/v1/webhooks/{subscription_id}", {"200", "400", "404", "415"}, {"201"}),
         (
             "POST",
             "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",

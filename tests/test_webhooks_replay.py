@@ -20,10 +20,10 @@ from helpers import make_order, serve_in_thread
 from orderhub.cli.main import app as cli
 from orderhub.domain.clock import ManualClock
 from orderhub.services.outbox import Worker
-from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import outbox
 from orderhub.store.webhooks import WebhookRepository
+from test_keys import cli_database  # noqa: F401
 from webhook_support import ALL_TYPES, Subscriber, allow_private, hub, merge, near_now  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("allow_private")
@@ -191,18 +191,14 @@ def test_unknown_and_disabled_subscriptions(engine: Engine, clock: ManualClock) 
     assert "410 Gone" in answer.json()["detail"]
 
 
-def test_the_cli_replays(
-    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
-) -> None:
-    monkeypatch.setenv("ORDERHUB_DATABASE_URL", database_url)
-    get_settings.cache_clear()
+@pytest.mark.usefixtures("cli_database")
+def test_the_cli_replays(engine: Engine, clock: ManualClock) -> None:
     http = hub(engine, clock)[0]
     sub = subscribe(http, "http://127.0.0.1:9/hook")
     merge(engine, [make_order("1"), make_order("2")])
     args = ["webhooks", "replay", str(sub["id"]), "--since", "2000-01-01T00:00:00Z"]
     result = CliRunner().invoke(cli, args)
     bad = CliRunner().invoke(cli, ["webhooks", "replay", str(sub["id"]), "--since", "today"])
-    get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 deliveries since 2000-01-01T00:00:00+00:00")
     assert bad.exit_code == 2 and "--since" in bad.output

@@ -218,6 +218,9 @@ class Subscription(_Closed):
         description="The first of an unbroken run of failed deliveries (null: the last one "
         "went through); 5 days of them disable the subscription."
     )
+    max_per_second: int = Field(
+        description="At most this many deliveries a second (more wait their turn).", examples=[50]
+    )
 
 
 class NewSubscription(Subscription):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, WithJsonSchema, field_validator
 from starlette.responses import Response
 
 from orderhub.api import schemas
@@ -73,6 +73,13 @@ _DELIVERY_QUERY = [
 ]
 
 
+_RATE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": service.MAX_PER_SECOND}
+_PATCH_EXAMPLES = {
+    "switch on again": {"value": {"active": True}},
+    "slow down": {"value": {"max_per_second": 5}},
+}
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -93,6 +100,31 @@ class WebhookIn(BaseModel):
             "pattern": "^(status=(open|shipped|delivered)(&channel=[a-z0-9-]{1,20})?)?$"
         },
     )
+    max_per_second: Annotated[int, Strict()] = Field(
+        service.DEFAULT_PER_SECOND,
+        description="At most this many deliveries a second (more wait their turn; default 50).",
+        json_schema_extra={"minimum": 1, "maximum": service.MAX_PER_SECOND},
+    )
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_second: Annotated[int | None, Strict(), WithJsonSchema(_RATE)] = Field(
+        None, description="At most this many deliveries a second (1 to 1000)."
+    )
+    active: Annotated[bool | None, Strict(), WithJsonSchema({"type": "boolean"})] = Field(
+        None,
+        description="true switches a disabled subscription on again (its failures forgotten); "
+        "false switches it off.",
+    )
+
+    @field_validator("max_per_second", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("a value (leave the field out to keep it as it is)")
+        return value
 
 
 @router.post(
@@ -106,7 +138,11 @@ class WebhookIn(BaseModel):
 def create_webhook(body: WebhookIn, request: Request) -> Response:
     _check_xml_text(body)
     created = service.create_subscription(
-        request.app.state.engine, body.url, body.event_types, body.filter
+        request.app.state.engine,
+        body.url,
+        body.event_types,
+        body.filter,
+        max_per_second=body.max_per_second,
     )
     return json_response(subscription_document(created) | {"secret": created.secret}, 201)
 
@@ -131,6 +167,26 @@ def list_webhooks(request: Request) -> Response:
 def get_webhook(subscription_id: str, request: Request) -> Response:
     number = parse_id("subscription_id", subscription_id)
     found = service.get_subscription(request.app.state.engine, number)
+    return json_response(subscription_document(found))
+
+
+@router.patch(
+    "/webhooks/{subscription_id}",
+    dependencies=[JSON_BODY],
+    response_model=None,
+    responses={
+        **answer(schemas.Subscription, "The subscription as it is now"),
+        **problems(404, 415),
+    },
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": _PATCH_EXAMPLES}}}},
+    summary="Change its rate, or switch it on again after it was disabled (or off)",
+)
+def update_webhook(subscription_id: str, body: WebhookPatch, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    engine, clock = request.app.state.engine, request.app.state.clock
+    found = service.update_subscription(
+        engine, number, max_per_second=body.max_per_second, active=body.active, clock=clock
+    )
     return json_response(subscription_document(found))
 
 

@@ -45,6 +45,9 @@ def create_command(
     order_filter: str | None = typer.Option(
         None, "--filter", help="Only orders matching it, e.g. 'channel=mall-cz&status=shipped'."
     ),
+    rate: int = typer.Option(
+        service.DEFAULT_PER_SECOND, "--max-per-second", help="At most this many a second."
+    ),
 ) -> None:
     """Subscribe, and print the signing secret, alone on the last line: it is shown only once."""
     fields = {"url": url, "filter": order_filter or ""}
@@ -52,9 +55,33 @@ def create_command(
     for name, value in fields.items():
         if has_non_xml_char(value):
             raise InvalidInput(name, XML_SAFE, value[:80])
-    created = service.create_subscription(migrated_engine(), url, events, order_filter)
+    created = service.create_subscription(
+        migrated_engine(), url, events, order_filter, max_per_second=rate
+    )
     what = f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
     _show_secret(f"{what} to {created.url}", created.secret)
+
+
+@app.command("update")
+def update_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    rate: int | None = typer.Option(
+        None, "--max-per-second", help="At most this many deliveries a second (1 to 1000)."
+    ),
+    active: bool | None = typer.Option(
+        None, "--on/--off", help="Switch it on again after it was disabled, or off."
+    ),
+) -> None:
+    """Change a subscription's rate, or switch it on (or off), as PATCH /v1/webhooks/{id}."""
+    found = service.update_subscription(
+        migrated_engine(), subscription_id, max_per_second=rate, active=active
+    )
+    state = "on" if found.active else f"off ({found.disabled_reason or 'disabled'})"
+    console.print(
+        f"webhook subscription {found.id}: {state}, at most {found.max_per_second} a second",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @app.command("rotate-secret")

@@ -24,6 +24,7 @@ from orderhub import __version__
 from orderhub.channels.http import retry_after_seconds
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services import webhook_health as health
+from orderhub.services import webhook_pacing as pacing
 from orderhub.services.outbox import Backoff, Defer, GiveUp, RetryLater, Topic, register
 from orderhub.services.webhooks import (
     SECRET_PREFIX,
@@ -98,6 +99,10 @@ class Deliverer:
         subscription = self._subscription(int(item.payload["subscription_id"]))
         if "replay" in item.payload:
             self._wait_for_earlier(item)
+        wait = pacing.wait_for_turn(self.engine, subscription, self.clock)
+        if wait > 0:
+            rate = subscription.max_per_second
+            raise Defer(f"at most {rate} deliveries a second to this subscription", after=wait)
         try:
             self._send(subscription, item)
         except _Gone:

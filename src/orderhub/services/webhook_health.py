@@ -19,7 +19,8 @@ from orderhub.services import mail
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxRepository
-from orderhub.store.webhooks import Subscription, WebhookRepository, enqueue_event
+from orderhub.store.webhook_fanout import enqueue_event
+from orderhub.store.webhooks import Subscription, WebhookRepository
 
 #: A subscription whose every delivery has failed for this long is disabled.
 FAILING_FOR = timedelta(days=5)
@@ -37,6 +38,7 @@ def subscription_document(sub: Subscription) -> dict[str, Any]:
         "created_at": sub.created_at,
         "previous_secret_until": sub.previous_secret_until,
         "failing_since": sub.failing_since,
+        "max_per_second": sub.max_per_second,
     }
 
 
@@ -102,8 +104,9 @@ def _merchant_mail(sub: Subscription, reason: str) -> dict[str, str]:
         f"  {sub.url}\n  events: {', '.join(sub.event_types)}\n\n"
         f"Why: {reason}.\n\n"
         "Events that happen from now on are not queued for it. Once the receiver works again,\n"
-        "subscribe it again (POST /v1/webhooks or `orderhub webhooks create`); the delivery log\n"
-        f"(`orderhub webhooks deliveries {sub.id}`) shows what it missed.\n"
+        f"switch it on (`orderhub webhooks update {sub.id} --on`, or PATCH /v1/webhooks/{sub.id}\n"
+        '{"active": true}), then send again what failed: `orderhub webhooks replay '
+        f"{sub.id} --since <the first failure>`.\n"
     )
     subject = f"Webhook subscription {sub.id} disabled: {sub.url}"
     return {"to": merchant_address(), "subject": subject[:200], "body": body, "language": "en"}

@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 from orderhub.domain import Conflict, InvalidInput, NotFound
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import ChannelEventType, EventType, JobEventType, WebhookEventType
+from orderhub.services.webhook_pacing import DEFAULT_PER_SECOND as DEFAULT_PER_SECOND
+from orderhub.services.webhook_pacing import MAX_PER_SECOND
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxStatus
@@ -87,8 +89,10 @@ def create_subscription(
     *,
     allow_private: bool | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    max_per_second: int = DEFAULT_PER_SECOND,
 ) -> Subscription:
     """Validate and store a subscription; the result carries its secret (show it once)."""
+    check_rate(max_per_second)
     types = check_event_types(event_types)
     text = check_filter(filter)
     parts = check_url(url)
@@ -102,8 +106,52 @@ def create_subscription(
             ) from exc
     with UnitOfWork(engine) as uow:
         return WebhookRepository(uow.conn).insert(
-            url=url, event_types=types, filter=text, secret=new_secret(), created_at=clock.now()
+            url=url,
+            event_types=types,
+            filter=text,
+            secret=new_secret(),
+            created_at=clock.now(),
+            max_per_second=max_per_second,
         )
+
+
+def update_subscription(
+    engine: Engine,
+    subscription_id: int,
+    *,
+    max_per_second: int | None = None,
+    active: bool | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Subscription:
+    """Change its rate, or switch it on (after it was disabled: its failures are forgotten) or
+    off; what is not given stays as it is."""
+    values: dict[str, object] = {}
+    if max_per_second is not None:
+        values["max_per_second"] = check_rate(max_per_second)
+    if active is True:
+        values |= {"active": True, "disabled_reason": None, "failing_since": None}
+    elif active is False:
+        at = clock.now().isoformat(timespec="seconds")
+        values |= {"active": False, "disabled_reason": f"switched off by the merchant at {at}"}
+    with UnitOfWork(engine) as uow:
+        repo = WebhookRepository(uow.conn)
+        current = repo.get(subscription_id)
+        if current is None:
+            raise WebhookNotFound(subscription_id)
+        if active is False and not current.active:
+            values.pop("disabled_reason")  # keep why it was disabled first
+        if values:
+            repo.update(subscription_id, **values)
+        found = repo.get(subscription_id)
+    assert found is not None
+    return found
+
+
+def check_rate(max_per_second: int) -> int:
+    if not 1 <= max_per_second <= MAX_PER_SECOND:
+        expected = f"deliveries a second: an integer from 1 to {MAX_PER_SECOND}"
+        raise InvalidInput("max_per_second", expected, max_per_second)
+    return max_per_second
 
 
 def list_subscriptions(engine: Engine) -> list[Subscription]:

@@ -1,7 +1,6 @@
 """Storage: the only package that talks SQL (SQLite and PostgreSQL through SQLAlchemy Core)."""
 
-from orderhub.store import events, idempotency, jobs, outbox  # noqa: F401  (tables join)
-from orderhub.store import webhooks as webhooks  # its table joins; its fan-out joins SINKS
+from orderhub.store import events, idempotency, jobs, outbox, webhook_fanout, webhooks  # noqa: F401  (tables join)  # noqa: F401  (table; fan-out joins SINKS)
 from orderhub.store.engine import make_engine, refresh_statistics
 from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
 from orderhub.store.migrate import upgrade
