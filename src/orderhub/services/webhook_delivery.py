@@ -35,6 +35,7 @@ from orderhub.services.webhooks import (
 )
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxItem
+from orderhub.store.secrets import unseal
 from orderhub.store.webhook_replay import earlier_pending
 from orderhub.store.webhooks import TOPIC, Subscription, WebhookRepository
 
@@ -119,7 +120,7 @@ class Deliverer:
         body = str(item.payload["body"]).encode()
         now = self.clock.now()
         headers = signed_headers(
-            subscription.signing_secrets(now),
+            [unseal(self.engine, sealed) for sealed in subscription.signing_secrets(now)],
             str(item.payload["event_id"]),
             body,
             int(now.timestamp()),

@@ -11,6 +11,7 @@ import re
 import secrets
 import socket
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
@@ -104,15 +105,17 @@ def create_subscription(
             raise InvalidInput(
                 "url", f"a public address ({exc}; set ORDERHUB_WEBHOOKS_ALLOW_PRIVATE=1 to allow)"
             ) from exc
+    secret = new_secret()
     with UnitOfWork(engine) as uow:
-        return WebhookRepository(uow.conn).insert(
+        created = WebhookRepository(uow.conn).insert(
             url=url,
             event_types=types,
             filter=text,
-            secret=new_secret(),
+            secret=secret,
             created_at=clock.now(),
             max_per_second=max_per_second,
         )
+    return replace(created, secret=secret)  # the plain secret, to be shown this once
 
 
 def update_subscription(
@@ -178,11 +181,12 @@ def rotate_secret(
     with UnitOfWork(engine) as uow:
         repo = WebhookRepository(uow.conn)
         until = clock.now() + timedelta(seconds=grace_seconds)
-        if not repo.rotate(subscription_id, new_secret(), until):
+        secret = new_secret()
+        if not repo.rotate(subscription_id, secret, until):
             raise WebhookNotFound(subscription_id)
         found = repo.get(subscription_id)
     assert found is not None
-    return found
+    return replace(found, secret=secret)  # the plain secret, to be shown this once
 
 
 def delete_subscription(engine: Engine, subscription_id: int) -> None:

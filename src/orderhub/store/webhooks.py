@@ -34,6 +34,7 @@ from orderhub.query import compile_query, parse_query
 from orderhub.query.parser import RESERVED
 from orderhub.store.outbox import OutboxStatus, now, outbox
 from orderhub.store.repository import Repository, from_row
+from orderhub.store.secrets import reseal, seal
 from orderhub.store.tables import ORDER_COLUMNS, id_table
 from orderhub.store.types import Str, UTCDateTime
 
@@ -48,13 +49,14 @@ webhook_subscriptions = id_table(
     Column("event_types", Str(255), nullable=False),
     # The raw query-language string (`channel=mall-cz&status=in:shipped`), or NULL: every order.
     Column("filter", Text),
-    # `whsec_<base64>`: kept as is, because signing needs the secret itself (not a hash).
-    Column("secret", Str(128), nullable=False),
+    # `whsec_<base64>` sealed (store/secrets.py: a Fernet token, never the plain secret):
+    # signing needs the secret itself, so it cannot be a hash (migration 0017 sealed them).
+    Column("secret", Str(255), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("disabled_reason", Text),
     Column("created_at", UTCDateTime, nullable=False),
     # After a rotation, the old secret signs too until then (migration 0012).
-    Column("previous_secret", Str(128)),
+    Column("previous_secret", Str(255)),
     Column("previous_secret_until", UTCDateTime),
     # The first failure of the current run of failed deliveries; None after a success (0017).
     Column("failing_since", UTCDateTime),
@@ -86,7 +88,8 @@ class Subscription:
     paced_until: datetime | None = None
 
     def signing_secrets(self, at: datetime) -> tuple[str, ...]:
-        """The secrets a delivery at `at` is signed with: the old one too during its grace."""
+        """The secrets a delivery at `at` is signed with: the old one too during its grace
+        (as read from the database: sealed, store/secrets.py `unseal` opens them)."""
         until = self.previous_secret_until
         if self.previous_secret and until is not None and at < until:
             return (self.secret, self.previous_secret)
@@ -154,6 +157,7 @@ class WebhookRepository(Repository):
             "disabled_reason": None,
             "created_at": created_at,
         }
+        values["secret"] = seal(self.conn, secret)
         stmt = webhook_subscriptions.insert().values(values).returning(webhook_subscriptions.c.id)
         new_id = int(self.conn.execute(stmt).scalar_one())
         found = self.get(new_id)
@@ -180,6 +184,18 @@ class WebhookRepository(Repository):
         )
         return True
 
+    def reseal_all(self) -> int:
+        """Every stored secret encrypted again with the first key; how many."""
+        table, count = webhook_subscriptions, 0
+        rows = self.conn.execute(select(table.c.id, table.c.secret, table.c.previous_secret))
+        for row in rows.all():
+            values = {"secret": reseal(self.conn, row.secret)}
+            if row.previous_secret:
+                values["previous_secret"] = reseal(self.conn, row.previous_secret)
+            self.conn.execute(update(table).where(table.c.id == row.id).values(**values))
+            count += len(values)
+        return count
+
     def active(self) -> list[Subscription]:
         stmt = select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
         return self._all(stmt, _subscription)
@@ -191,7 +207,9 @@ class WebhookRepository(Repository):
             update(table)
             .where(table.c.id == subscription_id)
             .values(
-                secret=secret, previous_secret=table.c.secret, previous_secret_until=grace_until
+                secret=seal(self.conn, secret),
+                previous_secret=table.c.secret,
+                previous_secret_until=grace_until,
             )
         )
         return self.conn.execute(stmt).rowcount == 1
