@@ -4,7 +4,10 @@ Each delivery is POSTed with `webhook-id` (the event id: the same on every retry
 subscribers de-duplicate on it), `webhook-timestamp` (this attempt's time, in seconds) and
 `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with the
 base64-decoded part of the secret after `whsec_`). A 2xx is delivered; a 410 disables the
-subscription; anything else is retried on the SCHEDULE below (about three days).
+subscription; anything else is retried on the SCHEDULE below (about three days), and 5 days of
+nothing but failures disable it too (services/webhook_health.py). Before sending, a delivery
+waits for its turn under the subscription's rate (services/webhook_pacing.py) and, when it is
+a replay's copy, for the copies before it (store/webhook_replay.py); waiting spends no attempt.
 """
 
 from __future__ import annotations
