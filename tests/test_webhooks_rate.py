@@ -5,6 +5,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -118,3 +119,21 @@ def test_the_cli_sets_the_rate_and_switches_on(engine: Engine, clock: ManualCloc
     assert bad.exit_code == 2 and "max_per_second" in bad.output
     shown = http.get(f"/v1/webhooks/{sub['id']}").json()
     assert (shown["active"], shown["max_per_second"]) == (True, 4)
+
+
+def test_workers_at_once_share_the_pace(engine: Engine, clock: ManualClock) -> None:
+    """Four workers in threads, one instant: a turn is never spent twice (compare and set)."""
+    http = hub(engine, clock)[0]
+    receiver = Subscriber()
+    with serve_in_thread(receiver) as base:
+        subscribe(http, base + "/hook", max_per_second=5)
+        merge(engine, [make_order(str(n)) for n in range(1, 41)])
+        workers = [hub(engine, clock)[1] for _ in range(4)]
+        for n, each in enumerate(workers):
+            each.name = f"w{n}"
+        threads = [threading.Thread(target=each.run_once, args=(10,)) for each in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(receiver.requests) == 5  # a second's worth, whichever worker sent them
