@@ -25,6 +25,11 @@ PG_ADMIN_URL = os.environ.get(
     "ORDERHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PG = os.environ.get("ORDERHUB_REQUIRE_POSTGRES") == "1"
+#: The key sealing the secrets kept in the test databases (docs/secrets.md): PostgreSQL needs
+#: one set (the processes the tests start inherit it); tests/test_secrets.py unsets it to check
+#: SQLite's key file.
+TEST_SECRET_KEY = "p8_hvPpiEu3fhCxUSELIuOYT0ONFV3w0ZtaV5rq3-Yw="
+os.environ.setdefault("ORDERHUB_SECRET_KEYS", TEST_SECRET_KEY)
 
 # Hypothesis profiles (docs/testing.md): `ci`, the default, draws the same examples on every run
 # and keeps no example database, so a CI failure replays locally; `thorough` (set

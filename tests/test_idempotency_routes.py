@@ -35,8 +35,11 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("PUT", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
     ("POST", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
+    ("PATCH", "/v1/webhooks/{subscription_id}"): {"max_per_second": 5},
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
+#: The query a route needs to run (else none).
+QUERIES = {("POST", "/v1/webhooks/{subscription_id}/replay"): "?since=2026-12-06T10:00:00Z"}
 NO_SUCH_ID = "9000000000000000001"
 #: Answers that mean "refused before running" (docs/idempotency.md): never kept.
 REFUSED_BEFORE_RUNNING = {400, 401, 403, 405, 413, 414, 415, 429, 431}
@@ -64,6 +67,7 @@ def test_the_walk_finds_the_writes() -> None:
 
 def send(http: TestClient, method: str, path: str, key: str | None, extra: bytes = b"") -> Any:
     url = "/".join(NO_SUCH_ID if part.startswith("{") else part for part in path.split("/"))
+    url += QUERIES.get((method, path), "")
     body = json.dumps(BODIES.get((method, path), DEFAULT_BODY)).encode() + extra
     headers = {"Content-Type": "application/json"} | ({} if key is None else {HEADER: key})
     return http.request(method, url, content=body, headers=headers)

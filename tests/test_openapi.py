@@ -103,6 +103,7 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("POST", "/v1/orders/{order_id}/shipments"),
         ("POST", "/v1/orders/{order_id}/cancellations"),
         ("POST", "/v1/orders/{order_id}/returns"),
+        ("PATCH", "/v1/webhooks/{subscription_id}"),
     } | ({("POST", "/v1/channels/{name}/webhook")} & with_body)
     for method, path in with_body:
         content = document["paths"][path][method.lower()]["requestBody"]["content"]
@@ -138,6 +139,7 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("GET", "/v1/orders/{order_id}/history", {"200", "404"}, {"409"}),
         ("POST", "/v1/webhooks", {"201", "400", "415"}, {"200", "404"}),
         ("DELETE", "/v1/webhooks/{subscription_id}", {"204", "404"}, {"200", "415"}),
+        ("PATCH", "/v1/webhooks/{subscription_id}", {"200", "400", "404", "415"}, {"201"}),
         (
             "POST",
             "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/retry",
@@ -153,6 +155,12 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("GET", "/v1/orders/{order_id}/shipments", {"200", "400", "404"}, {"409", "412"}),
         ("POST", "/v1/orders/{order_id}/returns", {"201", "400", "404", "409"}, {"200"}),
         ("GET", "/v1/orders/{order_id}/cancellations", {"200", "404"}, {"409"}),
+        (
+            "POST",
+            "/v1/webhooks/{subscription_id}/replay",
+            {"202", "400", "404", "409"},
+            {"200", "415"},
+        ),
         ("GET", "/healthz", {"200"}, {"401", "403", "429"}),
         ("GET", "/readyz", {"200", "503"}, {"401", "403", "429"}),
     ],
@@ -179,6 +187,12 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         "status",
         "limit",
         "cursor",
+    }
+    replay = "/v1/webhooks/{subscription_id}/replay"
+    assert parameter_names(document, "POST", replay) == {
+        "subscription_id",
+        "since",
+        "Idempotency-Key",
     }
     quarantine = "/v1/channels/{name}/quarantine"
     assert parameter_names(document, "GET", quarantine) == {"name", "page", "page_size"}

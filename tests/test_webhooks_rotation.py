@@ -3,7 +3,7 @@ package, over real HTTP, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,29 +12,18 @@ from sqlalchemy import Engine
 from standardwebhooks import Webhook, WebhookVerificationError
 from typer.testing import CliRunner
 
-from helpers import api_key, auth_header, make_order, serve_in_thread
-from orderhub.api.app import create_app
+from helpers import make_order, serve_in_thread
 from orderhub.cli.main import app as cli
 from orderhub.domain.clock import ManualClock
-from orderhub.services.outbox import Worker
-from orderhub.services.webhook_delivery import webhook_topic
 from orderhub.settings import get_settings
-from webhook_support import NO_WAIT, Subscriber, allow_private, merge  # noqa: F401
+from webhook_support import Subscriber, allow_private, hub, merge, near_now  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    # Near the real time (standardwebhooks refuses timestamps more than 5 minutes off), and
-    # past it, so the rows the test enqueues at the real time are due.
-    return ManualClock(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30))
-
-
-def hub(engine: Engine, clock: ManualClock) -> tuple[TestClient, Worker]:
-    http = TestClient(create_app(engine, clock), headers=auth_header(api_key(engine)))
-    topic = webhook_topic(engine, NO_WAIT, allow_private=True, clock=clock)
-    return http, Worker(engine, {"webhook": topic}, clock=clock)
+    return near_now()
 
 
 def subscribe(http: TestClient, url: str) -> dict[str, Any]:

@@ -7,14 +7,19 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.types import Receive, Scope, Send
 
+from helpers import api_key, auth_header
+from orderhub.api.app import create_app
 from orderhub.domain import Order
+from orderhub.domain.clock import ManualClock
 from orderhub.services.outbox import Backoff, Worker
 from orderhub.services.webhook_delivery import webhook_topic
 from orderhub.settings import get_settings
@@ -91,6 +96,19 @@ def worker(engine: Engine, backoff: Backoff = NO_WAIT, name: str = "w") -> Worke
 def event_ids(engine: Engine, order_ids: Sequence[int]) -> set[str]:
     with UnitOfWork(engine) as uow:
         return {e["event_id"] for o in order_ids for e in uow.events.for_order(o)}
+
+
+def near_now() -> ManualClock:
+    """A clock near the real time (standardwebhooks refuses timestamps more than 5 minutes
+    off), and past it, so the rows a test enqueues at the real time are due."""
+    return ManualClock(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30))
+
+
+def hub(engine: Engine, clock: ManualClock) -> tuple[TestClient, Worker]:
+    """The API with an admin key, and a worker delivering webhooks, both on `clock`."""
+    http = TestClient(create_app(engine, clock), headers=auth_header(api_key(engine)))
+    topic = webhook_topic(engine, NO_WAIT, allow_private=True, clock=clock)
+    return http, Worker(engine, {"webhook": topic}, clock=clock)
 
 
 @pytest.fixture

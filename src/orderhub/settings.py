@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     #: The From of customer e-mail, e.g. "My Shop <shop@example.com>".
     mail_from: str = "orderhub@localhost"
+    #: Where mail for the merchant goes (a webhook subscription disabled, docs/webhooks.md);
+    #: unset: the mail_from address.
+    merchant_email: str | None = None
+    #: Fernet keys, comma-separated, encrypting the secrets kept in the database (the first
+    #: encrypts, all decrypt); unset: a key file beside a SQLite database. docs/secrets.md.
+    secret_keys: str | None = None
     #: Let webhook subscribers live on private/loopback addresses (tests, the demo); SSRF guard.
     webhooks_allow_private: bool = False
     #: How long a worker holds an account it syncs (renewed every third of it while the sync

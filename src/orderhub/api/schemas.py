@@ -227,6 +227,13 @@ class Subscription(_Closed):
     previous_secret_until: datetime | None = Field(
         description="After a rotation: until then deliveries are signed with the old secret too."
     )
+    failing_since: datetime | None = Field(
+        description="The first of an unbroken run of failed deliveries (null: the last one "
+        "went through); 5 days of them disable the subscription."
+    )
+    max_per_second: int = Field(
+        description="At most this many deliveries a second (more wait their turn).", examples=[50]
+    )
 
 
 class NewSubscription(Subscription):
@@ -258,6 +265,15 @@ class DeliveryPaging(_Closed):
 class DeliveryPage(_Closed):
     data: list[Delivery]
     paging: DeliveryPaging
+
+
+class ReplayQueued(_Closed):
+    subscription_id: int
+    since: datetime = Field(description="The time asked for, in UTC.")
+    queued: int = Field(
+        description="Deliveries queued again: every one created at or after `since`, in order.",
+        examples=[42],
+    )
 
 
 class Accepted(_Closed):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, WithJsonSchema, field_validator
 from starlette.responses import Response
 
 from orderhub.api import schemas
@@ -22,7 +23,8 @@ from orderhub.domain.jsonfmt import fields_document
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.query.values import INT64_MAX
 from orderhub.services import webhooks as service
-from orderhub.store.webhooks import Delivery, Subscription
+from orderhub.services.webhook_health import subscription_document
+from orderhub.store.webhooks import Delivery
 
 router = APIRouter(
     prefix="/v1",
@@ -37,6 +39,14 @@ _GRACE = {
     "required": False,
     "description": "How long the old secret keeps signing too (default 86400: a day).",
     "schema": {"type": "integer", "minimum": 0, "maximum": service.MAX_GRACE_SECONDS},
+}
+_SINCE = {
+    "name": "since",
+    "in": "query",
+    "required": True,
+    "description": "Replay the deliveries created at or after this time (RFC 3339, with zone).",
+    "schema": {"type": "string", "format": "date-time"},
+    "example": "2026-12-06T10:00:00Z",
 }
 _DELIVERY_QUERY = [
     {
@@ -63,6 +73,13 @@ _DELIVERY_QUERY = [
 ]
 
 
+_RATE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": service.MAX_PER_SECOND}
+_PATCH_EXAMPLES = {
+    "switch on again": {"value": {"active": True}},
+    "slow down": {"value": {"max_per_second": 5}},
+}
+
+
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,6 +100,31 @@ class WebhookIn(BaseModel):
             "pattern": "^(status=(open|shipped|delivered)(&channel=[a-z0-9-]{1,20})?)?$"
         },
     )
+    max_per_second: Annotated[int, Strict()] = Field(
+        service.DEFAULT_PER_SECOND,
+        description="At most this many deliveries a second (more wait their turn; default 50).",
+        json_schema_extra={"minimum": 1, "maximum": service.MAX_PER_SECOND},
+    )
+
+
+class WebhookPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_per_second: Annotated[int | None, Strict(), WithJsonSchema(_RATE)] = Field(
+        None, description="At most this many deliveries a second (1 to 1000)."
+    )
+    active: Annotated[bool | None, Strict(), WithJsonSchema({"type": "boolean"})] = Field(
+        None,
+        description="true switches a disabled subscription on again (its failures forgotten); "
+        "false switches it off.",
+    )
+
+    @field_validator("max_per_second", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("a value (leave the field out to keep it as it is)")
+        return value
 
 
 @router.post(
@@ -96,7 +138,11 @@ class WebhookIn(BaseModel):
 def create_webhook(body: WebhookIn, request: Request) -> Response:
     _check_xml_text(body)
     created = service.create_subscription(
-        request.app.state.engine, body.url, body.event_types, body.filter
+        request.app.state.engine,
+        body.url,
+        body.event_types,
+        body.filter,
+        max_per_second=body.max_per_second,
     )
     return json_response(subscription_document(created) | {"secret": created.secret}, 201)
 
@@ -121,6 +167,26 @@ def list_webhooks(request: Request) -> Response:
 def get_webhook(subscription_id: str, request: Request) -> Response:
     number = parse_id("subscription_id", subscription_id)
     found = service.get_subscription(request.app.state.engine, number)
+    return json_response(subscription_document(found))
+
+
+@router.patch(
+    "/webhooks/{subscription_id}",
+    dependencies=[JSON_BODY],
+    response_model=None,
+    responses={
+        **answer(schemas.Subscription, "The subscription as it is now"),
+        **problems(404, 415),
+    },
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": _PATCH_EXAMPLES}}}},
+    summary="Change its rate, or switch it on again after it was disabled (or off)",
+)
+def update_webhook(subscription_id: str, body: WebhookPatch, request: Request) -> Response:
+    number = parse_id("subscription_id", subscription_id)
+    engine, clock = request.app.state.engine, request.app.state.clock
+    found = service.update_subscription(
+        engine, number, max_per_second=body.max_per_second, active=body.active, clock=clock
+    )
     return json_response(subscription_document(found))
 
 
@@ -195,11 +261,38 @@ def rotate_secret(subscription_id: str, request: Request) -> Response:
     return json_response(subscription_document(rotated) | {"secret": rotated.secret})
 
 
+@router.post(
+    "/webhooks/{subscription_id}/replay",
+    status_code=202,
+    response_model=None,
+    responses={
+        **answer(schemas.ReplayQueued, "Queued again, in order", status=202),
+        **problems(404, 409),
+    },
+    openapi_extra={"parameters": [_SINCE]},
+    summary="Send every delivery since a time again, in order, with the same webhook-ids",
+)
+def replay_webhook(subscription_id: str, request: Request) -> Response:
+    number, since = parse_id("subscription_id", subscription_id), _since(request)
+    queued = service.replay(request.app.state.engine, number, since, request.app.state.clock)
+    return json_response({"subscription_id": number, "since": since, "queued": queued}, 202)
+
+
+def _since(request: Request) -> datetime:
+    """`since`: an RFC 3339 time with its zone (a `+` must be sent as %2B)."""
+    return service.check_since(_only(request, "since", "a replay") or "")
+
+
+def _only(request: Request, name: str, what: str) -> str | None:
+    """The one query parameter `what` takes (a 400 naming any other)."""
+    for other in request.query_params:
+        if other != name:
+            raise InvalidInput(other, f"no such parameter; {what} takes {name} only")
+    return one_value(request, name)
+
+
 def _grace_seconds(request: Request) -> int:
-    for name in request.query_params:
-        if name != "grace_seconds":
-            raise InvalidInput(name, "no such parameter; a rotation takes grace_seconds only")
-    raw = one_value(request, "grace_seconds")
+    raw = _only(request, "grace_seconds", "a rotation")
     if raw is None:
         return service.DEFAULT_GRACE_SECONDS
     expected = f"seconds the old secret keeps signing: 0 to {service.MAX_GRACE_SECONDS}"
@@ -215,20 +308,6 @@ def _check_xml_text(body: WebhookIn) -> None:
     for name, text in fields.items():
         if has_non_xml_char(text):
             raise InvalidInput(name, XML_SAFE, text[:80])
-
-
-def subscription_document(sub: Subscription) -> dict[str, Any]:
-    """A subscription as the API shows it: never its secret."""
-    return {
-        "id": sub.id,
-        "url": sub.url,
-        "event_types": list(sub.event_types),
-        "filter": sub.filter,
-        "active": sub.active,
-        "disabled_reason": sub.disabled_reason,
-        "created_at": sub.created_at,
-        "previous_secret_until": sub.previous_secret_until,
-    }
 
 
 def _delivery_params(request: Request) -> tuple[str | None, int, int | None]:

@@ -18,6 +18,7 @@ from orderhub.cli import (  # noqa: F401  (`orders bulk`, `export`, `ship`, `tag
     orders_tags,
 )
 from orderhub.cli import sandbox as sandbox_cli
+from orderhub.cli import secrets as secrets_cli
 from orderhub.cli import sync as sync_cli
 from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
@@ -53,6 +54,7 @@ app.add_typer(sync_cli.quarantine_app, name="quarantine")
 app.command("sync")(sync_cli.sync)
 app.add_typer(mail_cli.app, name="mail")
 app.add_typer(webhooks_cli.app, name="webhooks")
+app.add_typer(secrets_cli.app, name="secrets")
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
 app.command("run")(run_command)

@@ -22,6 +22,7 @@ from orderhub.api.logs import LogOptions, configure_logging, log_startup
 from orderhub.api.metrics import shared_between_workers
 from orderhub.cli.common import engine_from_settings
 from orderhub.cli.ports import PortUnavailable, check_port_free
+from orderhub.services.secrets import check_key
 from orderhub.settings import get_settings
 from orderhub.store import refresh_statistics, upgrade
 
@@ -146,6 +147,7 @@ def prepare(host: str, port: int, options: LogOptions) -> None:
     configure_logging(options)
     os.environ.update(options.to_env())
     engine = engine_from_settings()
+    check_key(engine)  # before the migration, which seals the secrets it finds
     upgrade(engine)
     refresh_statistics(engine)
     engine.dispose()

@@ -6,12 +6,13 @@ import typer
 from rich.table import Table
 
 from orderhub.api.render import to_json
-from orderhub.api.webhooks import delivery_page, subscription_document
+from orderhub.api.webhooks import delivery_page
 from orderhub.cli.common import console, migrated_engine
 from orderhub.cli.order_view import cell
 from orderhub.domain import InvalidInput
 from orderhub.domain.xmltext import XML_SAFE, has_non_xml_char
 from orderhub.services import webhooks as service
+from orderhub.services.webhook_health import subscription_document
 
 app = typer.Typer(
     help="Webhook subscriptions: who hears about order changes.", no_args_is_help=True
@@ -44,6 +45,9 @@ def create_command(
     order_filter: str | None = typer.Option(
         None, "--filter", help="Only orders matching it, e.g. 'channel=mall-cz&status=shipped'."
     ),
+    rate: int = typer.Option(
+        service.DEFAULT_PER_SECOND, "--max-per-second", help="At most this many a second."
+    ),
 ) -> None:
     """Subscribe, and print the signing secret, alone on the last line: it is shown only once."""
     fields = {"url": url, "filter": order_filter or ""}
@@ -51,9 +55,33 @@ def create_command(
     for name, value in fields.items():
         if has_non_xml_char(value):
             raise InvalidInput(name, XML_SAFE, value[:80])
-    created = service.create_subscription(migrated_engine(), url, events, order_filter)
+    created = service.create_subscription(
+        migrated_engine(), url, events, order_filter, max_per_second=rate
+    )
     what = f"created webhook subscription {created.id} for {', '.join(created.event_types)}"
     _show_secret(f"{what} to {created.url}", created.secret)
+
+
+@app.command("update")
+def update_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    rate: int | None = typer.Option(
+        None, "--max-per-second", help="At most this many deliveries a second (1 to 1000)."
+    ),
+    active: bool | None = typer.Option(
+        None, "--on/--off", help="Switch it on again after it was disabled, or off."
+    ),
+) -> None:
+    """Change a subscription's rate, or switch it on (or off), as PATCH /v1/webhooks/{id}."""
+    found = service.update_subscription(
+        migrated_engine(), subscription_id, max_per_second=rate, active=active
+    )
+    state = "on" if found.active else f"off ({found.disabled_reason or 'disabled'})"
+    console.print(
+        f"webhook subscription {found.id}: {state}, at most {found.max_per_second} a second",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @app.command("rotate-secret")
@@ -111,6 +139,24 @@ def deliveries_command(
         )
         table.add_row(*(cell(value) for value in values))
     console.print(table)
+
+
+@app.command("replay")
+def replay_command(
+    subscription_id: int = typer.Argument(..., metavar="SUBSCRIPTION_ID", min=1),
+    since: str = typer.Option(
+        ..., "--since", help="An RFC 3339 time with its zone, e.g. 2026-12-06T10:00:00Z."
+    ),
+) -> None:
+    """Send every delivery since a time again, in order, with the same webhook-ids."""
+    when = service.check_since(since, "--since")
+    queued = service.replay(migrated_engine(), subscription_id, when)
+    console.print(
+        f"{queued} deliveries since {when.isoformat()} are queued again, in order; "
+        "`orderhub worker` sends them",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @app.command("resend")

@@ -13,6 +13,7 @@ from rich.markup import escape
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.errors import UsageError
 from orderhub.services.scheduler import Outcome, Scheduler
+from orderhub.services.secrets import check_key
 from orderhub.services.worker import WorkerPlan, plan_scheduler, plan_worker, run_once, run_worker
 from orderhub.settings import get_settings
 from orderhub.store import upgrade
@@ -31,6 +32,7 @@ def worker(
     if no_sync and only_sync:
         raise UsageError("--no-sync and --only-sync exclude each other: give one")
     engine = engine_from_settings()
+    check_key(engine)  # a worker signs webhooks: refuse to start without the key
     upgrade(engine)
     settings = get_settings()
     # A bad orderhub.toml or setting leaves as one line and exit 2 (cli/errors.py).

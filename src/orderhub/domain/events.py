@@ -83,12 +83,19 @@ class JobEventType(StrEnum):
     FINISHED = "job.finished"
 
 
+class WebhookEventType(StrEnum):
+    """What happened to a webhook subscription (docs/webhooks.md)."""
+
+    DISABLED = "webhook.disabled"
+
+
 __all__ = [
     "ChannelEventType",
     "EventType",
     "FieldChange",
     "JobEventType",
     "OrderEvent",
+    "WebhookEventType",
     "diff_orders",
     "events_for_change",
 ]

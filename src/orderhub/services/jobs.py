@@ -32,7 +32,7 @@ from orderhub.store import UnitOfWork
 from orderhub.store.jobs import COUNTS, ItemOutcome, Job, JobRepository
 from orderhub.store.tables import orders
 from orderhub.store.tags import FILTER_COLUMNS
-from orderhub.store.webhooks import enqueue_event
+from orderhub.store.webhook_fanout import enqueue_event
 
 TOPIC = "job"
 #: Orders per batch: one transaction, one lease of the job's outbox row.

@@ -24,7 +24,7 @@ from orderhub.domain.events import ChannelEventType
 from orderhub.domain.jsonfmt import dumps, fields_document
 from orderhub.store import ScheduleRepository, UnitOfWork
 from orderhub.store.sync import ChannelState, Failures, SyncRepository, SyncRun
-from orderhub.store.webhooks import enqueue_channel_event
+from orderhub.store.webhook_fanout import enqueue_channel_event
 
 #: No successful sync for more than this many intervals: the account is overdue.
 OVERDUE_INTERVALS = 3

@@ -4,7 +4,10 @@ Each delivery is POSTed with `webhook-id` (the event id: the same on every retry
 subscribers de-duplicate on it), `webhook-timestamp` (this attempt's time, in seconds) and
 `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with the
 base64-decoded part of the secret after `whsec_`). A 2xx is delivered; a 410 disables the
-subscription; anything else is retried on the SCHEDULE below (about three days).
+subscription; anything else is retried on the SCHEDULE below (about three days), and 5 days of
+nothing but failures disable it too (services/webhook_health.py). Before sending, a delivery
+waits for its turn under the subscription's rate (services/webhook_pacing.py) and, when it is
+a replay's copy, for the copies before it (store/webhook_replay.py); waiting spends no attempt.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from sqlalchemy import Engine
 from orderhub import __version__
 from orderhub.channels.http import retry_after_seconds
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.services.outbox import Backoff, GiveUp, RetryLater, Topic, register
+from orderhub.services import webhook_health as health
+from orderhub.services import webhook_pacing as pacing
+from orderhub.services.outbox import Backoff, Defer, GiveUp, RetryLater, Topic, register
 from orderhub.services.webhooks import (
     SECRET_PREFIX,
     AddressRefused,
@@ -33,6 +38,8 @@ from orderhub.services.webhooks import (
 )
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxItem
+from orderhub.store.secrets import unseal
+from orderhub.store.webhook_replay import earlier_pending
 from orderhub.store.webhooks import TOPIC, Subscription, WebhookRepository
 
 USER_AGENT = f"orderhub-webhooks/{__version__}"
@@ -94,11 +101,29 @@ class Deliverer:
 
     def __call__(self, item: OutboxItem) -> None:
         subscription = self._subscription(int(item.payload["subscription_id"]))
+        if "replay" in item.payload:
+            self._wait_for_earlier(item)
+        wait = pacing.wait_for_turn(self.engine, subscription, self.clock)
+        if wait > 0:
+            rate = subscription.max_per_second
+            raise Defer(f"at most {rate} deliveries a second to this subscription", after=wait)
+        try:
+            self._send(subscription, item)
+        except _Gone:
+            health.gone(self.engine, subscription, self.clock)
+            raise GiveUp("HTTP 410: subscription disabled") from None
+        except (RetryLater, GiveUp) as exc:
+            if health.failed(self.engine, subscription, self.clock):
+                raise GiveUp(f"{exc}; subscription disabled: failing for 5 days") from exc
+            raise
+        health.delivered(self.engine, subscription)
+
+    def _send(self, subscription: Subscription, item: OutboxItem) -> None:
         self._check_address(subscription.url)
         body = str(item.payload["body"]).encode()
         now = self.clock.now()
         headers = signed_headers(
-            subscription.signing_secrets(now),
+            [unseal(self.engine, sealed) for sealed in subscription.signing_secrets(now)],
             str(item.payload["event_id"]),
             body,
             int(now.timestamp()),
@@ -113,7 +138,7 @@ class Deliverer:
             )
         except httpx.HTTPError as exc:
             raise RetryLater(f"{type(exc).__name__}: {exc}") from exc
-        self._settle(subscription, response)
+        self._settle(response)
 
     def _subscription(self, subscription_id: int) -> Subscription:
         with UnitOfWork(self.engine) as uow:
@@ -123,6 +148,14 @@ class Deliverer:
         if not found.active:
             raise GiveUp(f"subscription disabled: {found.disabled_reason or 'disabled'}")
         return found
+
+    def _wait_for_earlier(self, item: OutboxItem) -> None:
+        """A replayed delivery goes only after every earlier one of its replay has settled."""
+        with UnitOfWork(self.engine) as uow:
+            due = earlier_pending(uow.conn, str(item.dedupe_key))
+        if due is not None:
+            wait = (due - self.clock.now()).total_seconds() + 1.0
+            raise Defer("waiting for an earlier delivery of this replay", after=max(1.0, wait))
 
     def _check_address(self, url: str) -> None:
         """Resolve again at each attempt: DNS may have changed since subscribing."""
@@ -136,21 +169,21 @@ class Deliverer:
         except AddressRefused as exc:
             raise GiveUp(f"refused: {exc}") from exc
 
-    def _settle(self, subscription: Subscription, response: httpx.Response) -> None:
+    def _settle(self, response: httpx.Response) -> None:
         code = response.status_code
         if 200 <= code < 300:
             return
         if code == 410:
-            at = self.clock.now().isoformat(timespec="seconds")
-            reason = f"the subscriber answered 410 Gone at {at}"
-            with UnitOfWork(self.engine) as uow:
-                WebhookRepository(uow.conn).disable(subscription.id, reason)
-            raise GiveUp("HTTP 410: subscription disabled")
+            raise _Gone
         wait = retry_after_seconds(response.headers.get("retry-after"))
         raise RetryLater(
             f"HTTP {code}: {response.text[:_ERROR_BODY_CHARS]}",
             after=None if wait is None else min(wait, MAX_RETRY_AFTER),
         )
+
+
+class _Gone(Exception):
+    """The receiver answered 410 Gone."""
 
 
 def webhook_topic(

@@ -7,26 +7,39 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 import socket
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import Engine
 
 from orderhub.domain import Conflict, InvalidInput, NotFound
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.domain.events import ChannelEventType, EventType, JobEventType
+from orderhub.domain.events import ChannelEventType, EventType, JobEventType, WebhookEventType
+from orderhub.services.webhook_pacing import DEFAULT_PER_SECOND as DEFAULT_PER_SECOND
+from orderhub.services.webhook_pacing import MAX_PER_SECOND
 from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxStatus
+from orderhub.store.webhook_replay import enqueue_replay, new_replay_id
 from orderhub.store.webhooks import Delivery, Subscription, WebhookRepository, filter_predicate
 
 SECRET_PREFIX = "whsec_"
+SINCE_EXPECTED = (
+    "an RFC 3339 time with its zone, e.g. 2026-12-06T10:00:00Z (send a + offset as %2B)"
+)
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 #: Order events, then channel events (a channel event goes to a subscription whose filter's
 #: `channel` conditions admit the account; the filter's other fields concern orders only).
-EVENT_TYPES = tuple(str(t) for t in (*EventType, *ChannelEventType, *JobEventType))
+EVENT_TYPES = tuple(
+    str(t) for t in (*EventType, *ChannelEventType, *JobEventType, *WebhookEventType)
+)
 MAX_URL_LENGTH = 2048
 MAX_FILTER_LENGTH = 2000
 MAX_DELIVERIES = 1000
@@ -77,8 +90,10 @@ def create_subscription(
     *,
     allow_private: bool | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    max_per_second: int = DEFAULT_PER_SECOND,
 ) -> Subscription:
     """Validate and store a subscription; the result carries its secret (show it once)."""
+    check_rate(max_per_second)
     types = check_event_types(event_types)
     text = check_filter(filter)
     parts = check_url(url)
@@ -90,10 +105,56 @@ def create_subscription(
             raise InvalidInput(
                 "url", f"a public address ({exc}; set ORDERHUB_WEBHOOKS_ALLOW_PRIVATE=1 to allow)"
             ) from exc
+    secret = new_secret()
     with UnitOfWork(engine) as uow:
-        return WebhookRepository(uow.conn).insert(
-            url=url, event_types=types, filter=text, secret=new_secret(), created_at=clock.now()
+        created = WebhookRepository(uow.conn).insert(
+            url=url,
+            event_types=types,
+            filter=text,
+            secret=secret,
+            created_at=clock.now(),
+            max_per_second=max_per_second,
         )
+    return replace(created, secret=secret)  # the plain secret, to be shown this once
+
+
+def update_subscription(
+    engine: Engine,
+    subscription_id: int,
+    *,
+    max_per_second: int | None = None,
+    active: bool | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Subscription:
+    """Change its rate, or switch it on (after it was disabled: its failures are forgotten) or
+    off; what is not given stays as it is."""
+    values: dict[str, object] = {}
+    if max_per_second is not None:
+        values["max_per_second"] = check_rate(max_per_second)
+    if active is True:
+        values |= {"active": True, "disabled_reason": None, "failing_since": None}
+    elif active is False:
+        at = clock.now().isoformat(timespec="seconds")
+        values |= {"active": False, "disabled_reason": f"switched off by the merchant at {at}"}
+    with UnitOfWork(engine) as uow:
+        repo = WebhookRepository(uow.conn)
+        current = repo.get(subscription_id)
+        if current is None:
+            raise WebhookNotFound(subscription_id)
+        if active is False and not current.active:
+            values.pop("disabled_reason")  # keep why it was disabled first
+        if values:
+            repo.update(subscription_id, **values)
+        found = repo.get(subscription_id)
+    assert found is not None
+    return found
+
+
+def check_rate(max_per_second: int) -> int:
+    if not 1 <= max_per_second <= MAX_PER_SECOND:
+        expected = f"deliveries a second: an integer from 1 to {MAX_PER_SECOND}"
+        raise InvalidInput("max_per_second", expected, max_per_second)
+    return max_per_second
 
 
 def list_subscriptions(engine: Engine) -> list[Subscription]:
@@ -120,11 +181,12 @@ def rotate_secret(
     with UnitOfWork(engine) as uow:
         repo = WebhookRepository(uow.conn)
         until = clock.now() + timedelta(seconds=grace_seconds)
-        if not repo.rotate(subscription_id, new_secret(), until):
+        secret = new_secret()
+        if not repo.rotate(subscription_id, secret, until):
             raise WebhookNotFound(subscription_id)
         found = repo.get(subscription_id)
     assert found is not None
-    return found
+    return replace(found, secret=secret)  # the plain secret, to be shown this once
 
 
 def delete_subscription(engine: Engine, subscription_id: int) -> None:
@@ -160,14 +222,45 @@ def resend_delivery(
             raise WebhookNotFound(subscription_id)
         if repo.delivery(subscription_id, delivery_id) is None:
             raise DeliveryNotFound(subscription_id, delivery_id)
-        if not subscription.active:
-            reason = subscription.disabled_reason or "disabled"
-            raise ResendRefused(f"webhook subscription {subscription_id} is disabled: {reason}")
+        _refuse_disabled(subscription)
         if not repo.resend(delivery_id, clock.now()):
             raise ResendRefused(f"delivery {delivery_id} is still pending: it will be tried")
         found = repo.delivery(subscription_id, delivery_id)
     assert found is not None
     return found
+
+
+def replay(
+    engine: Engine, subscription_id: int, since: datetime, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    """Queue again, in their order, every delivery of the subscription created since `since`
+    (same webhook-id and body); returns how many (docs/webhooks.md, "Replaying")."""
+    with UnitOfWork(engine) as uow:
+        subscription = WebhookRepository(uow.conn).get(subscription_id)
+        if subscription is None:
+            raise WebhookNotFound(subscription_id)
+        _refuse_disabled(subscription)
+        return enqueue_replay(uow.conn, subscription_id, since, new_replay_id(), clock.now())
+
+
+def _refuse_disabled(subscription: Subscription) -> None:
+    if not subscription.active:
+        reason = subscription.disabled_reason or "disabled"
+        raise ResendRefused(f"webhook subscription {subscription.id} is disabled: {reason}")
+
+
+def check_since(raw: str, parameter: str = "since") -> datetime:
+    """An RFC 3339 time with its zone, in UTC; InvalidInput naming `parameter` otherwise."""
+    match = _RFC3339.fullmatch(raw)
+    if match is None:
+        raise InvalidInput(parameter, SINCE_EXPECTED, raw[:40])
+    seconds, fraction, zone = match.groups()
+    # Python reads at most 6 fraction digits; RFC 3339 allows any number.
+    when = seconds.upper() + (fraction or "")[:7] + zone.upper().replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(when).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # month 13, year 0, an offset past year 9999
+        raise InvalidInput(parameter, SINCE_EXPECTED, raw[:40]) from exc
 
 
 def check_event_types(event_types: Sequence[str]) -> tuple[str, ...]:

@@ -1,7 +1,15 @@
 """Storage: the only package that talks SQL (SQLite and PostgreSQL through SQLAlchemy Core)."""
 
-from orderhub.store import events, fulfilment, idempotency, jobs, outbox, tags  # noqa: F401  (tables join)
-from orderhub.store import webhooks as webhooks  # its table joins; its fan-out joins SINKS
+from orderhub.store import (  # noqa: F401  (tables join; the fan-out joins SINKS)
+    events,
+    fulfilment,
+    idempotency,
+    jobs,
+    outbox,
+    tags,
+    webhook_fanout,
+    webhooks,
+)
 from orderhub.store.engine import make_engine, refresh_statistics
 from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
 from orderhub.store.migrate import upgrade

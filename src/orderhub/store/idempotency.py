@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from sqlalchemy import (
@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderhub.store.secrets import seal_bytes, unseal_bytes
 from orderhub.store.tables import metadata
 from orderhub.store.types import Str, UTCDateTime
 
@@ -130,7 +131,12 @@ class IdempotencyRepository:
     def get(self, api_key_id: int, key: str) -> StoredRequest | None:
         stmt = select(*(idempotency_keys.c[field.name] for field in fields(StoredRequest)))
         row = self.conn.execute(stmt.where(_row(api_key_id, key))).first()
-        return None if row is None else StoredRequest(**row._mapping)
+        if row is None:
+            return None
+        found = StoredRequest(**row._mapping)
+        if found.body is None:
+            return found
+        return replace(found, body=unseal_bytes(self.conn, found.body))
 
     def take_over(self, api_key_id: int, key: str, seen: StoredRequest, claim: NewClaim) -> bool:
         """Claim a row that is still as `seen` (an expired answer, a lapsed claim) as if it
@@ -146,7 +152,8 @@ class IdempotencyRepository:
         self, api_key_id: int, key: str, owner: str, *, status: int, headers: str, body: bytes
     ) -> bool:
         """Store `owner`'s answer; False (nothing changed) if its claim was taken over."""
-        answer = {"status": status, "headers": headers, "body": body}
+        # Sealed: an answer may carry a secret (a new subscription's) or a customer's data.
+        answer = {"status": status, "headers": headers, "body": seal_bytes(self.conn, body)}
         done = {"owner": None, "lease_until": None, **answer}
         stmt = update(idempotency_keys).where(_row(api_key_id, key, owner)).values(done)
         return self.conn.execute(stmt).rowcount == 1
