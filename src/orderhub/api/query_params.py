@@ -8,7 +8,14 @@ from typing import Any
 from orderhub.domain import SCALAR_FIELDS, FieldKind, ScalarField
 from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orderhub.query.operators import ALLOWED_BY_KIND, OPERATORS, Arity
-from orderhub.query.parser import MAX_IN_VALUES, MAX_PAGE
+from orderhub.query.parser import (
+    MAX_IN_VALUES,
+    MAX_PAGE,
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_TERMS,
+    SEARCH,
+    SEARCH_SPACE,
+)
 from orderhub.query.values import expected_for
 
 
@@ -38,6 +45,7 @@ def query_parameters() -> list[dict[str, Any]]:
             minLength=1,
         ),
         _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
+        _search_param(),
     ]
     for name, spec in SCALAR_FIELDS.items():
         modifiers = ", ".join(ALLOWED_BY_KIND[spec.kind])
@@ -48,6 +56,23 @@ def query_parameters() -> list[dict[str, Any]]:
         extra = {"pattern": pattern} if pattern else {"minLength": 1}
         params.append(_param(name, text, "string", **extra))
     return params
+
+
+def _search_param() -> dict[str, Any]:
+    space, word = SEARCH_SPACE, "[^" + SEARCH_SPACE[1:] + "+"
+    param = _param(
+        SEARCH,
+        "Free-text search (docs/search.md): every whitespace-separated word must appear in the "
+        "order's id, external_id, customer, email, vendor_ref, tracking_number or a line's SKU, "
+        f"as a part, ASCII letters in either case; at most {MAX_SEARCH_TERMS} words. Combines "
+        "with every filter, sort and paging.",
+        "string",
+        minLength=1,
+        maxLength=MAX_SEARCH_LENGTH,
+        pattern=f"^{space}*{word}({space}+{word}){{0,{MAX_SEARCH_TERMS - 1}}}{space}*$",
+    )
+    param["example"] = "novak@example"
+    return param
 
 
 _CI_BOOL = "([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)"

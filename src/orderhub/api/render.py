@@ -66,7 +66,8 @@ def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[
     and whether there is a next page."""
     cursor = None
     if page.next_after is not None:
-        cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), page.next_after))
+        mark = fingerprint(query.filters, query.sort, query.search)
+        cursor = encode_cursor(Cursor(mark, page.next_after))
     return {
         "data": items,
         "result": OK,

@@ -62,6 +62,8 @@ class OrderQuery:
     after: After | None = None
     #: Filters added by the default visibility rules (pending and test orders hidden).
     implicit: tuple[Filter, ...] = ()
+    #: The free-text terms of `q=` (each must appear in the order's searchable text).
+    search: tuple[str, ...] = ()
     fields: Fields = field(default_factory=lambda: SCALAR_FIELDS, compare=False, repr=False)
 
     def filters_on(self, field: str) -> bool:

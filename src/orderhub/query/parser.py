@@ -19,10 +19,21 @@ MAX_PAGE = 10_000_000
 #: Values of one in/nin filter (docs/query-language.md); more is a 400 naming the field.
 MAX_IN_VALUES = 1000
 DEFAULT_SORT = (SortKey("id"),)
+#: The free-text search parameter (docs/search.md).
+SEARCH = "q"
+#: Characters of `q=` at most, and its whitespace-separated terms at most.
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_TERMS = 10
+SEARCH_EXPECTED = (
+    f"free text: 1 to {MAX_SEARCH_TERMS} words, at most {MAX_SEARCH_LENGTH} characters in all"
+)
 #: Parameters that are not field filters.
-RESERVED = ("_sort", "page", "page_size", "cursor", "filter")
+RESERVED = ("_sort", "page", "page_size", "cursor", "filter", SEARCH)
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
+#: What separates the words of `q=`: ASCII whitespace (the OpenAPI pattern says the same).
+SEARCH_SPACE = "[ \\t\\n\\r\\f\\v]"
+_SEARCH_SPACE = re.compile(SEARCH_SPACE + "+")
 _MODIFIER = re.compile(r"([a-z]{2,3}):(.*)", re.DOTALL)
 
 
@@ -44,15 +55,17 @@ def parse_query(
     *,
     fields: Fields = SCALAR_FIELDS,
     defaults: Defaults | None = default_visibility,
+    search: bool = True,
 ) -> OrderQuery:
     """Parse query parameters; raise InvalidInput naming the first bad parameter.
 
-    `defaults` adds the implicit filters of the default visibility rules (None: no rules).
+    `defaults` adds the implicit filters of the default visibility rules (None: no rules);
+    `search=False` leaves `q` out of the language (a channel sandbox's, which has none).
     """
     filters: list[Filter] = []
     single: dict[str, str] = {}
     for name, raw in params:
-        if name in RESERVED:
+        if name in RESERVED and (search or name != SEARCH):
             if name in single:
                 raise InvalidInput(name, "at most one value")
             single[name] = raw
@@ -64,16 +77,28 @@ def parse_query(
         "page_size", single.get("page_size"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE
     )
     view = _view(single.get("filter"))
+    terms = parse_search(single[SEARCH]) if SEARCH in single else ()
     after = None
     if CURSOR in single:
         if "page" in single:
             raise InvalidInput("page", "no page together with cursor (the cursor knows its page)")
-        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort), fields)
+        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort, terms), fields)
         page = after.page
-    query = OrderQuery(tuple(filters), sort, page, page_size, view, after, fields=fields)
+    query = OrderQuery(
+        tuple(filters), sort, page, page_size, view, after, search=terms, fields=fields
+    )
     if defaults is not None:
         query = replace(query, implicit=defaults(query))
     return query
+
+
+def parse_search(raw: str) -> tuple[str, ...]:
+    """`q=`: its whitespace-separated terms, each once, in the order given."""
+    terms = tuple(dict.fromkeys(t for t in _SEARCH_SPACE.split(raw) if t))
+    if not terms or len(raw) > MAX_SEARCH_LENGTH or len(terms) > MAX_SEARCH_TERMS:
+        shown = raw if len(raw) <= 80 else raw[:80] + "..."
+        raise InvalidInput(SEARCH, SEARCH_EXPECTED, shown)
+    return terms
 
 
 def parse_filter(name: str, raw: str, fields: Fields = SCALAR_FIELDS) -> Filter:
@@ -165,4 +190,12 @@ def _view(raw: str | None) -> View:
     return View.BASIC
 
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "After", "parse_query", "parse_sort"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "SEARCH",
+    "After",
+    "parse_query",
+    "parse_search",
+    "parse_sort",
+]

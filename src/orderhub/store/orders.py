@@ -26,10 +26,11 @@ from orderhub.domain.jsonfmt import dumps, loads
 from orderhub.domain.order import PushStatus
 from orderhub.domain.ownership import Owner, fields_owned
 from orderhub.domain.ownership import merge as apply_report
-from orderhub.query import OrderQuery, View, compile_query
+from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
 from orderhub.store.repository import Repository
+from orderhub.store.search import compile_orders
 from orderhub.store.tables import ORDER_COLUMNS, orders
 
 #: Fields of the basic view (seed 001's "basic data").
@@ -274,7 +275,7 @@ class OrderRepository(Repository):
 
     def find(self, query: OrderQuery, *, ids_only: bool = False) -> OrderPage:
         """One page of orders matching the query, and the total count."""
-        compiled = compile_query(query, ORDER_COLUMNS)
+        compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
         stmt: Select[Any] = select(*columns).where(compiled.where).order_by(*compiled.order_by)
         if compiled.after is not None:
