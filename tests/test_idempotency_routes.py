@@ -27,6 +27,8 @@ NOT_KEYED = {
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["order.created"]},
     ("POST", "/v1/orders/bulk"): {"ids": [1], "action": "confirm"},
+    ("POST", "/v1/views"): {"name": "open", "query": "status=open"},
+    ("PUT", "/v1/views/{name}"): {"query": "status=shipped"},
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
 NO_SUCH_ID = "9000000000000000001"

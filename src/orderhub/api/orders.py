@@ -24,6 +24,7 @@ from orderhub.domain import InvalidInput
 from orderhub.query import OrderQuery, parse_query
 from orderhub.query.values import INT64_MAX
 from orderhub.services import orders as service
+from orderhub.services.views import expand
 from orderhub.store import OrderPage
 
 router = APIRouter(prefix="/v1", tags=["orders"])
@@ -57,8 +58,9 @@ def _paged_list(path: str, model: type, description: str, summary: str) -> Any:
 
 @_paged_list("/orders", OrderList, "A page of orders", "List orders (the MALL query language)")
 def list_orders(request: Request) -> Response:
-    query = parse_query(request.query_params.multi_items())
-    page = service.list_orders(request.app.state.engine, query)
+    engine = request.app.state.engine
+    query = parse_query(expand(engine, request.query_params.multi_items()))
+    page = service.list_orders(engine, query)
     return _respond_page(request, query, page, ids_only=False)
 
 
@@ -79,9 +81,9 @@ def list_orders_json(request: Request) -> Response:
     "Unconfirmed orders: ids, or basic objects with filter=basic",
 )
 def list_unconfirmed(request: Request) -> Response:
-    query, page = service.list_unconfirmed(
-        request.app.state.engine, request.query_params.multi_items()
-    )
+    engine = request.app.state.engine
+    params = expand(engine, request.query_params.multi_items())
+    query, page = service.list_unconfirmed(engine, params)
     return _respond_page(request, query, page, ids_only=query.view.value == "full")
 
 

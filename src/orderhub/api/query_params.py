@@ -16,7 +16,9 @@ from orderhub.query.parser import (
     SEARCH,
     SEARCH_SPACE,
 )
+from orderhub.query.saved import VIEW
 from orderhub.query.values import expected_for
+from orderhub.services.views import NAME_PATTERN
 
 
 def query_parameters() -> list[dict[str, Any]]:
@@ -46,6 +48,14 @@ def query_parameters() -> list[dict[str, Any]]:
         ),
         _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
         _search_param(),
+        _param(
+            VIEW,
+            "A saved view's name (GET /v1/views, docs/views.md): its query, narrowed by the "
+            "other parameters (filters and q of both apply; _sort and filter given here "
+            "replace the view's). An unknown name is a 400 naming `view`.",
+            "string",
+            pattern=NAME_PATTERN,
+        ),
     ]
     for name, spec in SCALAR_FIELDS.items():
         modifiers = ", ".join(ALLOWED_BY_KIND[spec.kind])

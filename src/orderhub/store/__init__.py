@@ -1,6 +1,6 @@
 """Storage: the only package that talks SQL (SQLite and PostgreSQL through SQLAlchemy Core)."""
 
-from orderhub.store import events, idempotency, jobs, outbox  # noqa: F401  (tables join)
+from orderhub.store import events, idempotency, jobs, outbox, views  # noqa: F401  (tables join)
 from orderhub.store import webhooks as webhooks  # its table joins; its fan-out joins SINKS
 from orderhub.store.engine import make_engine, refresh_statistics
 from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
