@@ -103,6 +103,17 @@ def test_any_text_is_only_text(http: TestClient, q: str) -> None:
     assert response.json()["data"] == []
 
 
+def test_any_stored_line_text_is_stored_and_searched(engine: Engine) -> None:
+    """A NUL in a line's name (its JSON holds \\u0000, which PostgreSQL's jsonb refuses) and a
+    quote in a SKU: the order is stored, and found by its SKU."""
+    odd = _line('Q"7\\x')
+    named = OrderLine("2", "NUL-9", "a\x00b", LineType.ARTICLE, 1, *[Decimal("1.00")] * 4)
+    store(engine, [make_order("ODD", lines=[odd, named])])
+    http = TestClient(create_app(engine), headers=auth_header(api_key(engine)))
+    assert found(http, "q=nul-9") == ["ODD"]
+    assert found(http, "q=q%227") == ["ODD"]
+
+
 def test_q_in_the_exports_and_the_unconfirmed_queue(http: TestClient) -> None:
     response = http.get("/v1/orders.ndjson?q=svoboda&fields=external_id")
     assert response.status_code == 200, response.text

@@ -143,7 +143,8 @@ def _respond_page(
     fmt = request_format(request)
     document = page_envelope(query, page, page_items(query, page, ids_only=ids_only, fmt=fmt))
     paging = document["paging"]
-    links = cursor_links(request, paging["page"], paging["pages"], paging["cursor"])
+    pages = paging["pages"] if paging["pages"] is not None else paging["page"]
+    links = cursor_links(request, paging["page"], pages, paging["cursor"])
     body, media_type = render(document, fmt)
     return Response(body, media_type=media_type, headers=link_header(links))
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from orderhub.domain import SCALAR_FIELDS, FieldKind, ScalarField
-from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Count
 from orderhub.query.operators import ALLOWED_BY_KIND, OPERATORS, Arity
 from orderhub.query.parser import (
+    COUNT,
     MAX_IN_VALUES,
     MAX_PAGE,
     MAX_SEARCH_LENGTH,
@@ -19,6 +20,7 @@ from orderhub.query.parser import (
 from orderhub.query.saved import VIEW
 from orderhub.query.values import expected_for
 from orderhub.services.views import NAME_PATTERN
+from orderhub.store.counting import ESTIMATE_CAP
 
 
 def query_parameters() -> list[dict[str, Any]]:
@@ -48,6 +50,15 @@ def query_parameters() -> list[dict[str, Any]]:
         ),
         _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
         _search_param(),
+        _param(
+            COUNT,
+            "How paging.total is found: exact (default: counted), estimated (cheap at any "
+            "size: PostgreSQL's planner estimate; SQLite counts up to "
+            f"{ESTIMATE_CAP:,}, then says at_least) or none (not counted: total and pages "
+            "null). paging.count says which was used.",
+            "string",
+            enum=list(Count),
+        ),
         _param(
             VIEW,
             "A saved view's name (GET /v1/views, docs/views.md): its query, narrowed by the "

@@ -73,6 +73,7 @@ def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[
         "result": OK,
         "paging": {
             "total": page.total,
+            "count": page.counted,
             "pages": page.pages,
             "size": page.page_size,
             "page": page.page,

@@ -68,8 +68,15 @@ class Result(_Closed):
 
 
 class Paging(_Closed):
-    total: int = Field(description="Orders matching the filters.")
-    pages: int
+    total: int | None = Field(
+        description="Orders matching the filters, as `count` says; null with count=none."
+    )
+    count: Literal["exact", "estimated", "at_least", "none"] = Field(
+        description="How total was found: exact (counted), estimated (PostgreSQL's planner), "
+        "at_least (SQLite's estimate: at least total, the count stopped there) or none "
+        "(count=none: not counted). docs/query-language.md, Counting."
+    )
+    pages: int | None = Field(description="Pages of `size` in total; null when total is.")
     size: int = Field(description="Page size.")
     page: int = Field(description="1-based page number.")
     cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last.")

@@ -52,6 +52,14 @@ class View(StrEnum):
     BASIC = "basic"
 
 
+class Count(StrEnum):
+    """How a list counts its matches (`count=`, docs/query-language.md)."""
+
+    EXACT = "exact"
+    ESTIMATED = "estimated"
+    NONE = "none"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderQuery:
     filters: tuple[Filter, ...]
@@ -64,6 +72,7 @@ class OrderQuery:
     implicit: tuple[Filter, ...] = ()
     #: The free-text terms of `q=` (each must appear in the order's searchable text).
     search: tuple[str, ...] = ()
+    count: Count = Count.EXACT
     fields: Fields = field(default_factory=lambda: SCALAR_FIELDS, compare=False, repr=False)
 
     def filters_on(self, field: str) -> bool:

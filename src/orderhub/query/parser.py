@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from orderhub.domain import SCALAR_FIELDS, InvalidInput, ScalarField, Status
-from orderhub.query.ast import After, Fields, Filter, OrderQuery, SortKey, View
+from orderhub.query.ast import After, Count, Fields, Filter, OrderQuery, SortKey, View
 from orderhub.query.cursor import PARAMETER as CURSOR
 from orderhub.query.cursor import decode_cursor, fingerprint
 from orderhub.query.operators import ALIASES, ALLOWED_BY_KIND, OPERATORS, Arity
@@ -27,8 +27,12 @@ MAX_SEARCH_TERMS = 10
 SEARCH_EXPECTED = (
     f"free text: 1 to {MAX_SEARCH_TERMS} words, at most {MAX_SEARCH_LENGTH} characters in all"
 )
+#: How a list counts its matches (exact, the default; estimated; none).
+COUNT = "count"
+#: The hub's own parameters, not in a channel sandbox's language.
+HUB_ONLY = (SEARCH, COUNT)
 #: Parameters that are not field filters.
-RESERVED = ("_sort", "page", "page_size", "cursor", "filter", SEARCH)
+RESERVED = ("_sort", "page", "page_size", "cursor", "filter", SEARCH, COUNT)
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 #: What separates the words of `q=`: ASCII whitespace (the OpenAPI pattern says the same).
@@ -55,17 +59,17 @@ def parse_query(
     *,
     fields: Fields = SCALAR_FIELDS,
     defaults: Defaults | None = default_visibility,
-    search: bool = True,
+    hub: bool = True,
 ) -> OrderQuery:
     """Parse query parameters; raise InvalidInput naming the first bad parameter.
 
     `defaults` adds the implicit filters of the default visibility rules (None: no rules);
-    `search=False` leaves `q` out of the language (a channel sandbox's, which has none).
+    `hub=False` leaves `q` and `count` out of the language (a channel sandbox's lacks them).
     """
     filters: list[Filter] = []
     single: dict[str, str] = {}
     for name, raw in params:
-        if name in RESERVED and (search or name != SEARCH):
+        if name in RESERVED and (hub or name not in HUB_ONLY):
             if name in single:
                 raise InvalidInput(name, "at most one value")
             single[name] = raw
@@ -84,8 +88,9 @@ def parse_query(
             raise InvalidInput("page", "no page together with cursor (the cursor knows its page)")
         after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort, terms), fields)
         page = after.page
+    count = _count(single.get(COUNT))
     query = OrderQuery(
-        tuple(filters), sort, page, page_size, view, after, search=terms, fields=fields
+        tuple(filters), sort, page, page_size, view, after, search=terms, count=count, fields=fields
     )
     if defaults is not None:
         query = replace(query, implicit=defaults(query))
@@ -180,6 +185,14 @@ def _bounded_int(name: str, raw: str | None, default: int, low: int, high: int) 
     if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidInput(name, f"an integer from {low} to {high}", raw)
     return int(raw)
+
+
+def _count(raw: str | None) -> Count:
+    if raw is None:
+        return Count.EXACT
+    if raw not in set(Count):
+        raise InvalidInput(COUNT, "one of " + ", ".join(Count), raw)
+    return Count(raw)
 
 
 def _view(raw: str | None) -> View:

@@ -37,8 +37,8 @@ from orderhub.store.engine import streaming
 
 #: Orders read per keyset batch (and written per chunk of the body).
 BATCH_SIZE = 1000
-#: The list endpoint's paging parameters, which an export refuses.
-PAGING = ("page", "page_size", "cursor")
+#: The list endpoint's paging parameters (and how its page counts), which an export refuses.
+PAGING = ("page", "page_size", "cursor", "count")
 FIELDS = "fields"
 LINES = "lines"
 LINE_MODES = ("flat", "rows")
@@ -139,7 +139,7 @@ class Export:
 
     @property
     def total(self) -> int:
-        return self.first.total
+        return self.first.total or 0  # counted exactly: an export refuses count=
 
     def chunks(self) -> Iterator[bytes]:
         """The body: the CSV header row, then one chunk per batch of orders."""
@@ -149,7 +149,7 @@ class Export:
         for page in self.batches():
             yield encode(page, self.spec)
             if self.progress is not None:
-                self.progress(len(page.rows), page.total)
+                self.progress(len(page.rows), page.total or 0)
 
     def batches(self) -> Iterator[OrderPage]:
         page = self.first

@@ -7,7 +7,12 @@ from alembic import op
 revision = "0015"
 down_revision = "0013"
 
-_SKUS = "(SELECT group_concat(json_extract(value, '$.sku'), ' ') FROM json_each({p}lines))"
+# A write never fails for its search text: lines that are not JSON (never written by the hub)
+# give no SKUs rather than an error.
+_SKUS = (
+    "(SELECT group_concat(json_extract(value, '$.sku'), ' ') FROM"
+    " json_each(CASE WHEN json_valid({p}lines) THEN {p}lines ELSE '[]' END))"
+)
 _PARTS = ("id", "external_id", "customer", "email", "vendor_ref", "tracking_number")
 
 
@@ -38,14 +43,19 @@ _SQLITE_DOWN = (
     "DROP TABLE orders_search",
 )
 
+#: A line's "sku": its JSON string's text; `\"` and `\\` read as the characters they stand for.
+_SKU = r'''"sku"\s*:\s*"((?:[^"\\]|\\.)*)"'''
+_UNESCAPED = r"regexp_replace(m[1], '\\(.)', '\1', 'g')"
 _POSTGRES_UP = (
     # A trusted extension (PostgreSQL 13+): the database's owner may create it.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    # The SKUs are read from the JSON text by a pattern, not as jsonb: jsonb refuses a \u0000
+    # escape (which a line's name may hold), and a write must never fail for its search text.
     "CREATE FUNCTION orders_search_doc(id bigint, external_id text, customer text, email text,"
     " vendor_ref text, tracking_number text, lines text) RETURNS text"
     " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT concat_ws(' ', id::text, external_id,"
-    " customer, email, vendor_ref, tracking_number, (SELECT string_agg(line->>'sku', ' ')"
-    " FROM jsonb_array_elements(lines::jsonb) AS line)) $$",
+    f" customer, email, vendor_ref, tracking_number, array_to_string(ARRAY(SELECT {_UNESCAPED} FROM"
+    f" regexp_matches(lines, '{_SKU}', 'g') AS m), ' ')) $$",
     "CREATE INDEX ix_orders_search ON orders USING gin (orders_search_doc(id, external_id,"
     " customer, email, vendor_ref, tracking_number, lines) gin_trgm_ops)",
 )
