@@ -68,7 +68,7 @@ def _parameters(fmt: ExportFormat) -> list[dict[str, Any]]:
             "schema": {"type": "string", "enum": list(LINE_MODES)},
         },
     ]
-    return [p for p in query_parameters() if p["name"] not in PAGING] + own
+    return [p for p in query_parameters() if p["name"] not in (*PAGING, FIELDS)] + own
 
 
 def _responses(fmt: ExportFormat) -> dict[int | str, dict[str, Any]]:

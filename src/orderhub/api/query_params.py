@@ -14,6 +14,8 @@ from orderhub.query.parser import (
     MAX_PAGE,
     MAX_SEARCH_LENGTH,
     MAX_SEARCH_TERMS,
+    ORDER_KEYS,
+    PICK,
     SEARCH,
     SEARCH_SPACE,
 )
@@ -50,6 +52,7 @@ def query_parameters() -> list[dict[str, Any]]:
         ),
         _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
         _search_param(),
+        fields_param(),
         _param(
             COUNT,
             "How paging.total is found: exact (default: counted), estimated (cheap at any "
@@ -77,6 +80,21 @@ def query_parameters() -> list[dict[str, Any]]:
         extra = {"pattern": pattern} if pattern else {"minLength": 1}
         params.append(_param(name, text, "string", **extra))
     return params
+
+
+def fields_param() -> dict[str, Any]:
+    """`fields=`: the keys of each order object, on every read (docs/api.md)."""
+    names = "|".join(ORDER_KEYS)
+    param = _param(
+        PICK,
+        "Sparse answers: comma-separated keys of the order object, in this order (any key of "
+        "the order detail; with filter=basic, or on the unconfirmed queue, the objects become "
+        "these keys of the full order). An unknown key is a 400 listing the allowed ones.",
+        "string",
+        pattern=f"^({names})(,({names}))*$",
+    )
+    param["example"] = "id,status,total,currency"
+    return param
 
 
 def _search_param() -> dict[str, Any]:

@@ -73,6 +73,8 @@ class OrderQuery:
     #: The free-text terms of `q=` (each must appear in the order's searchable text).
     search: tuple[str, ...] = ()
     count: Count = Count.EXACT
+    #: `fields=`: the keys of each order object, in this order (None: the view's whole object).
+    picked: tuple[str, ...] | None = None
     fields: Fields = field(default_factory=lambda: SCALAR_FIELDS, compare=False, repr=False)
 
     def filters_on(self, field: str) -> bool:

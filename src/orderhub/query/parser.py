@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from orderhub.domain import SCALAR_FIELDS, InvalidInput, ScalarField, Status
+from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.query.ast import After, Count, Fields, Filter, OrderQuery, SortKey, View
 from orderhub.query.cursor import PARAMETER as CURSOR
 from orderhub.query.cursor import decode_cursor, fingerprint
@@ -29,10 +30,14 @@ SEARCH_EXPECTED = (
 )
 #: How a list counts its matches (exact, the default; estimated; none).
 COUNT = "count"
+#: Sparse answers: the keys of each order object (docs/api.md, "Sparse answers").
+PICK = "fields"
+#: Every key of an order's JSON or XML object: the detail's (the NDJSON export's too).
+ORDER_KEYS = (*SCALAR_FIELDS, *NESTED_FIELDS)
 #: The hub's own parameters, not in a channel sandbox's language.
-HUB_ONLY = (SEARCH, COUNT)
+HUB_ONLY = (SEARCH, COUNT, PICK)
 #: Parameters that are not field filters.
-RESERVED = ("_sort", "page", "page_size", "cursor", "filter", SEARCH, COUNT)
+RESERVED = ("_sort", "page", "page_size", "cursor", "filter", SEARCH, COUNT, PICK)
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 #: What separates the words of `q=`: ASCII whitespace (the OpenAPI pattern says the same).
@@ -89,8 +94,18 @@ def parse_query(
         after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort, terms), fields)
         page = after.page
     count = _count(single.get(COUNT))
+    picked = parse_picked(single[PICK]) if PICK in single else None
     query = OrderQuery(
-        tuple(filters), sort, page, page_size, view, after, search=terms, count=count, fields=fields
+        tuple(filters),
+        sort,
+        page,
+        page_size,
+        view,
+        after,
+        search=terms,
+        count=count,
+        picked=picked,
+        fields=fields,
     )
     if defaults is not None:
         query = replace(query, implicit=defaults(query))
@@ -104,6 +119,16 @@ def parse_search(raw: str) -> tuple[str, ...]:
         shown = raw if len(raw) <= 80 else raw[:80] + "..."
         raise InvalidInput(SEARCH, SEARCH_EXPECTED, shown)
     return terms
+
+
+def parse_picked(raw: str, allowed: tuple[str, ...] = ORDER_KEYS) -> tuple[str, ...]:
+    """`fields=a,b`: those keys, each once, in the order given; InvalidInput listing the
+    allowed ones for any other name."""
+    names = raw.split(",")
+    for name in names:
+        if name not in allowed:
+            raise InvalidInput(PICK, f"comma-separated names among {', '.join(allowed)}", name)
+    return tuple(dict.fromkeys(names))
 
 
 def parse_filter(name: str, raw: str, fields: Fields = SCALAR_FIELDS) -> Filter:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import dumps
 from orderhub.query import OrderQuery, View, parse_query
+from orderhub.query.parser import parse_picked
 from orderhub.services.export_rows import (
     CSV_ORDER_COLUMNS,
     JSON_ORDER_KEYS,
@@ -114,15 +115,14 @@ def _line_mode(raw: str | None) -> bool:
 
 
 def _fields(raw: str, fmt: ExportFormat, line_rows: bool) -> tuple[str, ...]:
-    allowed = allowed_columns(fmt, line_rows)
-    names = raw.split(",")
-    for name in names:
-        if name not in allowed:
-            lines_only = name in all_field_names(fmt)
-            why = " (a line's field: only with lines=rows)" if lines_only else ""
-            expected = f"comma-separated names among {', '.join(allowed)}{why}"
-            raise InvalidInput(FIELDS, expected, name)
-    return tuple(dict.fromkeys(names))  # a name given twice is one column
+    """The columns named (each once, in order): the list's `fields=` over this vocabulary."""
+    try:
+        return parse_picked(raw, allowed_columns(fmt, line_rows))
+    except InvalidInput as exc:
+        if exc.value not in all_field_names(fmt):
+            raise
+        why = " (a line's field: only with lines=rows)"
+        raise InvalidInput(FIELDS, exc.expected + why, exc.value) from None
 
 
 Progress = Callable[[int, int], None]

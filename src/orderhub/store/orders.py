@@ -360,7 +360,9 @@ def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:
     sort_columns = [orders.c[k.field] for k in query.sort]
     base: list[Any]
-    if ids_only:
+    if query.picked is not None:
+        base = _FULL_COLUMNS  # `fields=` may name any key of the full order
+    elif ids_only:
         base = [orders.c.id]
     elif query.view is View.BASIC:
         base = _BASIC_COLUMNS
