@@ -152,7 +152,7 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
     put = parameter_names(document, "PUT", "/v1/orders/{order_id}")
     assert put == {"order_id", "If-Match", "Idempotency-Key"}
     assert "If-None-Match" in parameter_names(document, "GET", "/v1/orders/{order_id}")
-    assert parameter_names(document, "GET", "/v1/orders/search") == {"vendor_ref"}
+    assert parameter_names(document, "GET", "/v1/orders/search") == {"vendor_ref", "fields"}
     deliveries = "/v1/webhooks/{subscription_id}/deliveries"
     assert parameter_names(document, "GET", deliveries) == {
         "subscription_id",

@@ -65,6 +65,16 @@ def test_a_detail_gives_only_the_keys_named(http: TestClient) -> None:
     assert sparse.headers["etag"] == whole.headers["etag"]
 
 
+def test_the_vendor_ref_search_gives_only_the_keys_named(http: TestClient) -> None:
+    order_id = data(http, "/v1/orders?external_id=A&fields=id")[0]["id"]
+    assert http.put(f"/v1/orders/{order_id}", json={"vendor_ref": "PO-1"}).status_code == 200
+    found = http.get("/v1/orders/search?vendor_ref=PO-1&fields=external_id,vendor_ref")
+    assert found.status_code == 200, found.text
+    assert found.json()["data"] == [{"external_id": "A", "vendor_ref": "PO-1"}]
+    bad = http.get("/v1/orders/search?vendor_ref=PO-1&fields=colour")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["parameter"] == "fields"
+
+
 def test_xml_is_as_sparse(http: TestClient) -> None:
     listed = ElementTree.fromstring(http.get("/v1/orders.xml?fields=external_id,total").content)
     assert [[child.tag for child in order] for order in listed.find("data") or []] == [

@@ -114,7 +114,7 @@ def list_unconfirmed_xml(request: Request) -> Response:
 )
 def get_order(order_id: str, request: Request) -> Response:
     number = parse_order_id(order_id)
-    picked = _picked(request)
+    picked = picked_param(request)
     order = service.get_order(request.app.state.engine, number)
     etag = f'"{order.version}"'
     if etag in _etags(request.headers.get("if-none-match")):
@@ -129,7 +129,7 @@ def get_order(order_id: str, request: Request) -> Response:
     return Response(body, media_type=media_type, headers={"ETag": etag})
 
 
-def _picked(request: Request) -> tuple[str, ...] | None:
+def picked_param(request: Request) -> tuple[str, ...] | None:
     """`fields=` of a detail (docs/api.md, "Sparse answers"): the same names as a list's."""
     given = request.query_params.getlist(PICK)
     if len(given) > 1:

@@ -134,7 +134,7 @@ ChangedOrder = create_model(
 
 
 class SearchResult(_Closed):
-    data: list[Order]  # type: ignore[valid-type]
+    data: list[Order] | list[SparseOrder]  # type: ignore[valid-type]
     result: Result
 
 
