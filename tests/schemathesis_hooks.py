@@ -4,6 +4,7 @@ Two inputs of the read API cannot be described by a schema, so positive (schema-
 get them the way a real client does; negative cases are left as generated:
 - `cursor` is a token the hub makes for one query's filters and sort: a client only ever sends
   one it was given, so positive cases send none.
+- `view` names a view the client saved (`POST /v1/views`): positive cases send none.
 - a free-text filter value that begins like a modifier (`ab:...`) must be written `eq:ab:...`
   (docs/query-language.md), so positive cases write text values with an explicit `eq:`.
 """
@@ -26,6 +27,7 @@ def map_case(context: Any, case: Any) -> Any:
         return case
     query = dict(case.query)
     query.pop("cursor", None)
+    query.pop("view", None)
     for name in TEXT_FIELDS & query.keys():
         value = str(query[name])
         query[name] = "eq:" + (value if value != "$null" else "x")

@@ -36,6 +36,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
     ("POST", "/v1/orders/{order_id}/tags"): {"tags": ["vip"]},
     ("PATCH", "/v1/webhooks/{subscription_id}"): {"max_per_second": 5},
+    ("POST", "/v1/views"): {"name": "open", "query": "status=open"},
+    ("PUT", "/v1/views/{name}"): {"query": "status=shipped"},
 }
 DEFAULT_BODY = {"vendor_ref": "PO-1"}
 #: The query a route needs to run (else none).

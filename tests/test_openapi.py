@@ -104,6 +104,8 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
         ("POST", "/v1/orders/{order_id}/cancellations"),
         ("POST", "/v1/orders/{order_id}/returns"),
         ("PATCH", "/v1/webhooks/{subscription_id}"),
+        ("POST", "/v1/views"),
+        ("PUT", "/v1/views/{name}"),
     } | ({("POST", "/v1/channels/{name}/webhook")} & with_body)
     for method, path in with_body:
         content = document["paths"][path][method.lower()]["requestBody"]["content"]
@@ -161,6 +163,11 @@ def test_bodies_are_described(document: dict[str, Any]) -> None:
             {"202", "400", "404", "409"},
             {"200", "415"},
         ),
+        ("POST", "/v1/views", {"201", "400", "403", "409", "415"}, {"200", "404"}),
+        ("GET", "/v1/views", {"200", "401"}, {"404", "409"}),
+        ("GET", "/v1/views/{name}", {"200", "400", "404"}, {"409", "415"}),
+        ("PUT", "/v1/views/{name}", {"200", "400", "404", "409", "415"}, {"201"}),
+        ("DELETE", "/v1/views/{name}", {"204", "404"}, {"200", "415"}),
         ("GET", "/healthz", {"200"}, {"401", "403", "429"}),
         ("GET", "/readyz", {"200", "503"}, {"401", "403", "429"}),
     ],
@@ -174,13 +181,13 @@ def test_each_operation_names_the_statuses_it_gives_and_no_other(
 
 
 def test_every_parameter_is_described(document: dict[str, Any]) -> None:
-    paging = {"page", "page_size", "_sort", "cursor", "filter"}
+    paging = {"page", "page_size", "_sort", "cursor", "filter", "q", "view"}
     for path in ("/v1/orders", "/v1/orders/unconfirmed"):
         assert parameter_names(document, "GET", path) >= paging | set(SCALAR_FIELDS) | {"tags"}
     put = parameter_names(document, "PUT", "/v1/orders/{order_id}")
     assert put == {"order_id", "If-Match", "Idempotency-Key"}
     assert "If-None-Match" in parameter_names(document, "GET", "/v1/orders/{order_id}")
-    assert parameter_names(document, "GET", "/v1/orders/search") == {"vendor_ref"}
+    assert parameter_names(document, "GET", "/v1/orders/search") == {"vendor_ref", "fields"}
     deliveries = "/v1/webhooks/{subscription_id}/deliveries"
     assert parameter_names(document, "GET", deliveries) == {
         "subscription_id",

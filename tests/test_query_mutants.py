@@ -270,7 +270,8 @@ def test_an_unknown_parameter_is_refused_listing_the_known_ones() -> None:
         parse_query([("nosuch", "1")])
     assert refused.value.parameter == "nosuch"
     assert refused.value.expected.startswith("a known field or parameter (id, channel, ")
-    assert refused.value.expected.endswith(", _sort, page, page_size, cursor, filter)")
+    known = ", _sort, page, page_size, cursor, filter, q, count, fields)"
+    assert refused.value.expected.endswith(known)
 
 
 def test_the_basic_view_and_a_blank_sort_are_accepted() -> None:

@@ -26,6 +26,7 @@ from orderhub.api import (
     order_writes,
     orders,
     problems,
+    views,
 )
 from orderhub.api import webhooks as webhooks_api
 from orderhub.api.logs import AccessLog, LogOptions, configure_logging
@@ -67,6 +68,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(channels.router)
     app.include_router(channel_webhooks.router)
     app.include_router(webhooks_api.router)
+    app.include_router(views.router)
     app.include_router(metrics.router)
 
     _finish_openapi(app)

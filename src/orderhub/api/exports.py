@@ -24,6 +24,7 @@ from orderhub.services.exports import (
     parse_export,
     start_export,
 )
+from orderhub.services.views import expand
 
 router = APIRouter(prefix="/v1", tags=["exports"])
 
@@ -67,7 +68,7 @@ def _parameters(fmt: ExportFormat) -> list[dict[str, Any]]:
             "schema": {"type": "string", "enum": list(LINE_MODES)},
         },
     ]
-    return [p for p in query_parameters() if p["name"] not in PAGING] + own
+    return [p for p in query_parameters() if p["name"] not in (*PAGING, FIELDS)] + own
 
 
 def _responses(fmt: ExportFormat) -> dict[int | str, dict[str, Any]]:
@@ -84,8 +85,9 @@ def _responses(fmt: ExportFormat) -> dict[int | str, dict[str, Any]]:
 
 
 def _export(request: Request, fmt: ExportFormat) -> StreamingResponse:
-    spec = parse_export(request.query_params.multi_items(), fmt)
-    export = start_export(request.app.state.engine, spec)
+    engine = request.app.state.engine
+    spec = parse_export(expand(engine, request.query_params.multi_items()), fmt)
+    export = start_export(engine, spec)
     name = spec.filename(request.app.state.clock.now())
     return StreamingResponse(
         export.chunks(),

@@ -12,9 +12,10 @@ from starlette.responses import Response
 
 from orderhub.api.auth import READ, WRITE, require
 from orderhub.api.content_type import JSON_BODY, json_body
-from orderhub.api.orders import parse_order_id
+from orderhub.api.orders import parse_order_id, picked_param
 from orderhub.api.problems import problem, request_format
-from orderhub.api.render import OK, Format, full_order, render
+from orderhub.api.query_params import fields_param
+from orderhub.api.render import OK, Format, full_order, picked_order, render
 from orderhub.api.schemas import (
     ETAG_HEADER,
     ChangedOrder,
@@ -25,6 +26,7 @@ from orderhub.api.schemas import (
 )
 from orderhub.domain import InvalidInput, Status
 from orderhub.domain.tags import MAX_TAGS, TAG_INPUT
+from orderhub.query.parser import PICK
 from orderhub.services import orders as reads
 from orderhub.services import updates
 from orderhub.services.keys import ApiKey
@@ -130,16 +132,22 @@ _BODY = {
                 "required": True,
                 "description": "The merchant's reference, exactly.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_VENDOR_REF},
-            }
+            },
+            fields_param(),
         ]
     },
     summary="Full orders with a vendor_ref (404 when none)",
 )
 def search(request: Request) -> Response:
     vendor_ref = _vendor_ref_param(request)
+    picked = picked_param(request)
     found = reads.search_vendor_ref(request.app.state.engine, vendor_ref)
     fmt = request_format(request)
-    items = [full_order(order, parse_nested=fmt is Format.XML) for order in found]
+    xml = fmt is Format.XML
+    if picked is None:
+        items = [full_order(order, parse_nested=xml) for order in found]
+    else:
+        items = [picked_order(order, picked, parse_nested=xml) for order in found]
     body, media_type = render({"data": items, "result": OK}, fmt)
     return Response(body, media_type=media_type)
 
@@ -235,8 +243,8 @@ def parse_if_match(header: str | None) -> frozenset[int] | None:
 
 def _vendor_ref_param(request: Request) -> str:
     for name in request.query_params:
-        if name != "vendor_ref":
-            raise InvalidInput(name, "no such parameter; the search takes vendor_ref only")
+        if name not in ("vendor_ref", PICK):
+            raise InvalidInput(name, "no such parameter; the search takes vendor_ref and fields")
     values = request.query_params.getlist("vendor_ref")
     expected = f"one vendor_ref of 1 to {MAX_VENDOR_REF} characters"
     if len(values) != 1 or not values[0] or len(values[0]) > MAX_VENDOR_REF:

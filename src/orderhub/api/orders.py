@@ -10,20 +10,29 @@ from starlette.responses import Response
 from orderhub.api.auth import READ, require
 from orderhub.api.paging import LINK_HEADER_DOC, cursor_links, link_header
 from orderhub.api.problems import request_format
-from orderhub.api.query_params import query_parameters
-from orderhub.api.render import Format, full_order, page_envelope, page_items, render
+from orderhub.api.query_params import fields_param, query_parameters
+from orderhub.api.render import (
+    Format,
+    full_order,
+    page_envelope,
+    page_items,
+    picked_order,
+    render,
+)
 from orderhub.api.schemas import (
     ETAG_HEADER,
     IdList,
-    Order,
+    OrderDetail,
     OrderList,
     answer,
     problems,
 )
 from orderhub.domain import InvalidInput
 from orderhub.query import OrderQuery, parse_query
+from orderhub.query.parser import PICK, parse_picked
 from orderhub.query.values import INT64_MAX
 from orderhub.services import orders as service
+from orderhub.services.views import expand
 from orderhub.store import OrderPage
 
 router = APIRouter(prefix="/v1", tags=["orders"])
@@ -57,8 +66,9 @@ def _paged_list(path: str, model: type, description: str, summary: str) -> Any:
 
 @_paged_list("/orders", OrderList, "A page of orders", "List orders (the MALL query language)")
 def list_orders(request: Request) -> Response:
-    query = parse_query(request.query_params.multi_items())
-    page = service.list_orders(request.app.state.engine, query)
+    engine = request.app.state.engine
+    query = parse_query(expand(engine, request.query_params.multi_items()))
+    page = service.list_orders(engine, query)
     return _respond_page(request, query, page, ids_only=False)
 
 
@@ -79,10 +89,10 @@ def list_orders_json(request: Request) -> Response:
     "Unconfirmed orders: ids, or basic objects with filter=basic",
 )
 def list_unconfirmed(request: Request) -> Response:
-    query, page = service.list_unconfirmed(
-        request.app.state.engine, request.query_params.multi_items()
-    )
-    return _respond_page(request, query, page, ids_only=query.view.value == "full")
+    engine = request.app.state.engine
+    params = expand(engine, request.query_params.multi_items())
+    query, page = service.list_unconfirmed(engine, params)
+    return _respond_page(request, query, page, ids_only=service.unconfirmed_ids(query))
 
 
 @router.get("/orders/unconfirmed.xml", include_in_schema=False, dependencies=[require(READ)])
@@ -95,22 +105,36 @@ def list_unconfirmed_xml(request: Request) -> Response:
     dependencies=[require(READ)],
     response_model=None,
     responses={
-        **answer(Order, "The order", xml=True, headers=ETAG_HEADER),
+        **answer(OrderDetail, "The order", xml=True, headers=ETAG_HEADER),
         304: {"description": "If-None-Match names the current version.", "headers": ETAG_HEADER},
         **problems(404),
     },
-    openapi_extra={"parameters": [IF_NONE_MATCH]},
+    openapi_extra={"parameters": [IF_NONE_MATCH, fields_param()]},
     summary="One order, with its ETag",
 )
 def get_order(order_id: str, request: Request) -> Response:
     number = parse_order_id(order_id)
+    picked = picked_param(request)
     order = service.get_order(request.app.state.engine, number)
     etag = f'"{order.version}"'
     if etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=304, headers={"ETag": etag})
     fmt = request_format(request)
-    body, media_type = render(full_order(order, parse_nested=fmt is Format.XML), fmt, root="order")
+    xml = fmt is Format.XML
+    if picked is None:
+        document = full_order(order, parse_nested=xml)
+    else:
+        document = picked_order(order, picked, parse_nested=xml)
+    body, media_type = render(document, fmt, root="order")
     return Response(body, media_type=media_type, headers={"ETag": etag})
+
+
+def picked_param(request: Request) -> tuple[str, ...] | None:
+    """`fields=` of a detail (docs/api.md, "Sparse answers"): the same names as a list's."""
+    given = request.query_params.getlist(PICK)
+    if len(given) > 1:
+        raise InvalidInput(PICK, "at most one value")
+    return parse_picked(given[0]) if given else None
 
 
 def parse_order_id(raw: str) -> int:
@@ -141,7 +165,8 @@ def _respond_page(
     fmt = request_format(request)
     document = page_envelope(query, page, page_items(query, page, ids_only=ids_only, fmt=fmt))
     paging = document["paging"]
-    links = cursor_links(request, paging["page"], paging["pages"], paging["cursor"])
+    pages = paging["pages"] if paging["pages"] is not None else paging["page"]
+    links = cursor_links(request, paging["page"], pages, paging["cursor"])
     body, media_type = render(document, fmt)
     return Response(body, media_type=media_type, headers=link_header(links))
 

@@ -82,9 +82,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for error in exc.errors():
-        location = [
-            str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
-        ]
+        location = [str(part) for part in error.get("loc", ())]
+        if location[:1] and location[0] in ("query", "path", "body"):
+            location = location[1:]  # where it was; a field of the body may be named `query`
         if error.get("type") == "json_invalid":
             location = []  # the location is a character offset, not a field
         errors.append({"parameter": ".".join(location) or "body", "expected": error.get("msg", "")})

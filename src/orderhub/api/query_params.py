@@ -7,10 +7,23 @@ from typing import Any
 
 from orderhub.domain import QUERY_FIELDS, SCALAR_FIELDS, FieldKind, ScalarField
 from orderhub.domain.tags import TAG_INPUT
-from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from orderhub.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Count
 from orderhub.query.operators import ALLOWED_BY_KIND, OPERATORS, Arity
-from orderhub.query.parser import MAX_IN_VALUES, MAX_PAGE
+from orderhub.query.parser import (
+    COUNT,
+    MAX_IN_VALUES,
+    MAX_PAGE,
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_TERMS,
+    ORDER_KEYS,
+    PICK,
+    SEARCH,
+    SEARCH_SPACE,
+)
+from orderhub.query.saved import VIEW
 from orderhub.query.values import expected_for
+from orderhub.services.views import NAME_PATTERN
+from orderhub.store.counting import ESTIMATE_CAP
 
 
 def query_parameters() -> list[dict[str, Any]]:
@@ -39,6 +52,25 @@ def query_parameters() -> list[dict[str, Any]]:
             minLength=1,
         ),
         _param("filter", "basic: basic objects instead of full ones.", "string", enum=["basic"]),
+        _search_param(),
+        fields_param(),
+        _param(
+            COUNT,
+            "How paging.total is found: exact (default: counted), estimated (cheap at any "
+            "size: PostgreSQL's planner estimate; SQLite counts up to "
+            f"{ESTIMATE_CAP:,}, then says at_least) or none (not counted: total and pages "
+            "null). paging.count says which was used.",
+            "string",
+            enum=list(Count),
+        ),
+        _param(
+            VIEW,
+            "A saved view's name (GET /v1/views, docs/views.md): its query, narrowed by the "
+            "other parameters (filters and q of both apply; _sort and filter given here "
+            "replace the view's). An unknown name is a 400 naming `view`.",
+            "string",
+            pattern=NAME_PATTERN,
+        ),
     ]
     for name, spec in QUERY_FIELDS.items():
         modifiers = ", ".join(ALLOWED_BY_KIND[spec.kind])
@@ -49,6 +81,38 @@ def query_parameters() -> list[dict[str, Any]]:
         extra = {"pattern": pattern} if pattern else {"minLength": 1}
         params.append(_param(name, text, "string", **extra))
     return params
+
+
+def fields_param() -> dict[str, Any]:
+    """`fields=`: the keys of each order object, on every read (docs/api.md)."""
+    names = "|".join(ORDER_KEYS)
+    param = _param(
+        PICK,
+        "Sparse answers: comma-separated keys of the order object, in this order (any key of "
+        "the order detail; with filter=basic, or on the unconfirmed queue, the objects become "
+        "these keys of the full order). An unknown key is a 400 listing the allowed ones.",
+        "string",
+        pattern=f"^({names})(,({names}))*$",
+    )
+    param["example"] = "id,status,total,currency"
+    return param
+
+
+def _search_param() -> dict[str, Any]:
+    space, word = SEARCH_SPACE, "[^" + SEARCH_SPACE[1:] + "+"
+    param = _param(
+        SEARCH,
+        "Free-text search (docs/search.md): every whitespace-separated word must appear in the "
+        "order's id, external_id, customer, email, vendor_ref, tracking_number or a line's SKU, "
+        f"as a part, ASCII letters in either case; at most {MAX_SEARCH_TERMS} words. Combines "
+        "with every filter, sort and paging.",
+        "string",
+        minLength=1,
+        maxLength=MAX_SEARCH_LENGTH,
+        pattern=f"^{space}*{word}({space}+{word}){{0,{MAX_SEARCH_TERMS - 1}}}{space}*$",
+    )
+    param["example"] = "novak@example"
+    return param
 
 
 _CI_BOOL = "([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)"

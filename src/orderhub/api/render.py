@@ -64,6 +64,14 @@ def full_order(
     return result
 
 
+def picked_order(
+    order: StoredOrder | Mapping[str, Any], names: Sequence[str], *, parse_nested: bool = False
+) -> dict[str, Any]:
+    """The order with only these keys, in this order (`fields=`)."""
+    whole = full_order(order, parse_nested=parse_nested)
+    return {name: whole[name] for name in names}
+
+
 def basic_order(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in BASIC_FIELDS}
 
@@ -73,12 +81,14 @@ def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[
     and whether there is a next page."""
     cursor = None
     if page.next_after is not None:
-        cursor = encode_cursor(Cursor(fingerprint(query.filters, query.sort), page.next_after))
+        mark = fingerprint(query.filters, query.sort, query.search)
+        cursor = encode_cursor(Cursor(mark, page.next_after))
     return {
         "data": items,
         "result": OK,
         "paging": {
             "total": page.total,
+            "count": page.counted,
             "pages": page.pages,
             "size": page.page_size,
             "page": page.page,
@@ -89,6 +99,9 @@ def page_envelope(query: OrderQuery, page: OrderPage, items: list[Any]) -> dict[
 
 
 def page_items(query: OrderQuery, page: OrderPage, *, ids_only: bool, fmt: Format) -> list[Any]:
+    if query.picked is not None:
+        xml = fmt is Format.XML
+        return [picked_order(row, query.picked, parse_nested=xml) for row in page.rows]
     if ids_only:
         return [row["id"] for row in page.rows]
     if query.view.value == "basic":

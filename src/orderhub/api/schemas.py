@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
 from orderhub.domain import (
     SCALAR_FIELDS,
@@ -75,14 +75,41 @@ Order = create_model(  # type: ignore[call-overload]
 )
 
 
+#: `fields=`: the order with only the keys asked for (each of them as in Order).
+class _Sparse(_Closed):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+
+SparseOrder = create_model(  # type: ignore[call-overload]
+    "SparseOrder",
+    __base__=_Sparse,
+    __doc__="An order with only the keys `fields=` named, in that order.",
+    **{
+        name: (Order.model_fields[name].annotation, Field(None, description=info.description))
+        for name, info in Order.model_fields.items()
+    },
+)
+
+
+class OrderDetail(RootModel[Order | SparseOrder]):  # type: ignore[valid-type]
+    """The order; with `fields=`, only those keys."""
+
+
 class Result(_Closed):
     code: int = Field(examples=[200])
     status: str = Field(examples=["OK"])
 
 
 class Paging(_Closed):
-    total: int = Field(description="Orders matching the filters.")
-    pages: int
+    total: int | None = Field(
+        description="Orders matching the filters, as `count` says; null with count=none."
+    )
+    count: Literal["exact", "estimated", "at_least", "none"] = Field(
+        description="How total was found: exact (counted), estimated (PostgreSQL's planner), "
+        "at_least (SQLite's estimate: at least total, the count stopped there) or none "
+        "(count=none: not counted). docs/query-language.md, Counting."
+    )
+    pages: int | None = Field(description="Pages of `size` in total; null when total is.")
     size: int = Field(description="Page size.")
     page: int = Field(description="1-based page number.")
     cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last.")
@@ -90,13 +117,13 @@ class Paging(_Closed):
 
 
 class OrderList(_Closed):
-    data: list[Order] | list[BasicOrder]  # type: ignore[valid-type]
+    data: list[Order] | list[BasicOrder] | list[SparseOrder]  # type: ignore[valid-type]
     result: Result
     paging: Paging
 
 
 class IdList(_Closed):
-    data: list[int] | list[BasicOrder]  # type: ignore[valid-type]
+    data: list[int] | list[BasicOrder] | list[SparseOrder]  # type: ignore[valid-type]
     result: Result
     paging: Paging
 
@@ -120,7 +147,7 @@ ChangedOrder = create_model(
 
 
 class SearchResult(_Closed):
-    data: list[Order]  # type: ignore[valid-type]
+    data: list[Order] | list[SparseOrder]  # type: ignore[valid-type]
     result: Result
 
 

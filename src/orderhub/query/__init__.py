@@ -1,6 +1,6 @@
 """The MALL query language: parse request parameters to a small AST, compile it to SQL."""
 
-from orderhub.query.ast import Fields, Filter, OrderQuery, SortKey, View
+from orderhub.query.ast import Count, Fields, Filter, OrderQuery, SortKey, View
 from orderhub.query.compiler import Compiled, compile_query
 from orderhub.query.cursor import Cursor, decode_cursor, encode_cursor
 from orderhub.query.operators import OPERATORS, Operator
@@ -16,6 +16,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "OPERATORS",
     "Compiled",
+    "Count",
     "Cursor",
     "Fields",
     "Filter",

@@ -52,6 +52,14 @@ class View(StrEnum):
     BASIC = "basic"
 
 
+class Count(StrEnum):
+    """How a list counts its matches (`count=`, docs/query-language.md)."""
+
+    EXACT = "exact"
+    ESTIMATED = "estimated"
+    NONE = "none"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderQuery:
     filters: tuple[Filter, ...]
@@ -62,6 +70,11 @@ class OrderQuery:
     after: After | None = None
     #: Filters added by the default visibility rules (pending and test orders hidden).
     implicit: tuple[Filter, ...] = ()
+    #: The free-text terms of `q=` (each must appear in the order's searchable text).
+    search: tuple[str, ...] = ()
+    count: Count = Count.EXACT
+    #: `fields=`: the keys of each order object, in this order (None: the view's whole object).
+    picked: tuple[str, ...] | None = None
     fields: Fields = field(default_factory=lambda: QUERY_FIELDS, compare=False, repr=False)
 
     def filters_on(self, field: str) -> bool:

@@ -7,14 +7,14 @@ ascending, NULLS FIRST when descending), so keyset paging means the same on SQLi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, false, or_, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
-from orderhub.domain import QUERY_FIELDS
+from orderhub.domain import QUERY_FIELDS, InvalidInput
 from orderhub.query.ast import Fields, Filter, OrderQuery, SortKey
 from orderhub.query.operators import OPERATORS, Column, Predicate, null_predicate
 from orderhub.query.sets import SetColumn
@@ -22,6 +22,9 @@ from orderhub.query.values import Value
 
 #: The column behind each field name; a set field (tags) names the table that holds it.
 Columns = Mapping[str, Column | SetColumn]
+#: The condition "the searchable text holds every term": the store supplies it, as the
+#: columns, since where that text lives is the database's business (store/search.py).
+Search = Callable[[Sequence[str]], Predicate]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,13 @@ def compile_after(
     return or_(*arms)
 
 
-def compile_query(query: OrderQuery, columns: Columns) -> Compiled:
+def compile_query(query: OrderQuery, columns: Columns, search: Search | None = None) -> Compiled:
     fields = query.fields
     where = compile_where((*query.filters, *query.implicit), columns, fields)
+    if query.search:
+        if search is None:
+            raise InvalidInput("q", "no free-text search here (filters only)")
+        where = and_(where, search(query.search))
     after = None
     if query.after is not None:
         after = compile_after(query.sort, query.after.values, columns, fields)

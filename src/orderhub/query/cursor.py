@@ -27,10 +27,14 @@ PARAMETER = "cursor"
 EXPECTED = "a cursor returned in paging.cursor by the same query (same filters and _sort)"
 
 
-def fingerprint(filters: Sequence[Filter], sort: Sequence[SortKey]) -> str:
+def fingerprint(
+    filters: Sequence[Filter], sort: Sequence[SortKey], search: Sequence[str] = ()
+) -> str:
     """A short hash of what a cursor is valid for, so a cursor cannot be replayed elsewhere."""
     text = "&".join(f"{f.field}={f.operator}:{f.raw}" for f in filters)
     text += "|" + ",".join(str(k) for k in sort)
+    if search:  # left out when empty: the cursors of plain lists stay valid
+        text += "|q=" + " ".join(search)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

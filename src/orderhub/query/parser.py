@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from orderhub.domain import QUERY_FIELDS, FieldKind, InvalidInput, ScalarField, Status
-from orderhub.query.ast import After, Fields, Filter, OrderQuery, SortKey, View
+from orderhub.domain import QUERY_FIELDS, SCALAR_FIELDS, FieldKind, InvalidInput, ScalarField, Status
+from orderhub.domain.codec import NESTED_FIELDS
+from orderhub.domain.tags import TAGS_FIELD
+from orderhub.query.ast import After, Count, Fields, Filter, OrderQuery, SortKey, View
 from orderhub.query.cursor import PARAMETER as CURSOR
 from orderhub.query.cursor import decode_cursor, fingerprint
 from orderhub.query.operators import ALIASES, ALLOWED_BY_KIND, OPERATORS, Arity
@@ -19,10 +21,29 @@ MAX_PAGE = 10_000_000
 #: Values of one in/nin filter (docs/query-language.md); more is a 400 naming the field.
 MAX_IN_VALUES = 1000
 DEFAULT_SORT = (SortKey("id"),)
+#: The free-text search parameter (docs/search.md).
+SEARCH = "q"
+#: Characters of `q=` at most, and its whitespace-separated terms at most.
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_TERMS = 10
+SEARCH_EXPECTED = (
+    f"free text: 1 to {MAX_SEARCH_TERMS} words, at most {MAX_SEARCH_LENGTH} characters in all"
+)
+#: How a list counts its matches (exact, the default; estimated; none).
+COUNT = "count"
+#: Sparse answers: the keys of each order object (docs/api.md, "Sparse answers").
+PICK = "fields"
+#: Every key of an order's JSON or XML object: the detail's (the NDJSON export's too).
+ORDER_KEYS = (*SCALAR_FIELDS, TAGS_FIELD.name, *NESTED_FIELDS)
+#: The hub's own parameters, not in a channel sandbox's language.
+HUB_ONLY = (SEARCH, COUNT, PICK)
 #: Parameters that are not field filters.
-RESERVED = ("_sort", "page", "page_size", "cursor", "filter")
+RESERVED = ("_sort", "page", "page_size", "cursor", "filter", SEARCH, COUNT, PICK)
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
+#: What separates the words of `q=`: ASCII whitespace (the OpenAPI pattern says the same).
+SEARCH_SPACE = "[ \\t\\n\\r\\f\\v]"
+_SEARCH_SPACE = re.compile(SEARCH_SPACE + "+")
 _MODIFIER = re.compile(r"([a-z]{2,3}):(.*)", re.DOTALL)
 
 
@@ -44,15 +65,17 @@ def parse_query(
     *,
     fields: Fields = QUERY_FIELDS,
     defaults: Defaults | None = default_visibility,
+    hub: bool = True,
 ) -> OrderQuery:
     """Parse query parameters; raise InvalidInput naming the first bad parameter.
 
-    `defaults` adds the implicit filters of the default visibility rules (None: no rules).
+    `defaults` adds the implicit filters of the default visibility rules (None: no rules);
+    `hub=False` leaves `q` and `count` out of the language (a channel sandbox's lacks them).
     """
     filters: list[Filter] = []
     single: dict[str, str] = {}
     for name, raw in params:
-        if name in RESERVED:
+        if name in RESERVED and (hub or name not in HUB_ONLY):
             if name in single:
                 raise InvalidInput(name, "at most one value")
             single[name] = raw
@@ -64,16 +87,49 @@ def parse_query(
         "page_size", single.get("page_size"), DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE
     )
     view = _view(single.get("filter"))
+    terms = parse_search(single[SEARCH]) if SEARCH in single else ()
     after = None
     if CURSOR in single:
         if "page" in single:
             raise InvalidInput("page", "no page together with cursor (the cursor knows its page)")
-        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort), fields)
+        after = decode_cursor(single[CURSOR], sort, fingerprint(filters, sort, terms), fields)
         page = after.page
-    query = OrderQuery(tuple(filters), sort, page, page_size, view, after, fields=fields)
+    count = _count(single.get(COUNT))
+    picked = parse_picked(single[PICK]) if PICK in single else None
+    query = OrderQuery(
+        tuple(filters),
+        sort,
+        page,
+        page_size,
+        view,
+        after,
+        search=terms,
+        count=count,
+        picked=picked,
+        fields=fields,
+    )
     if defaults is not None:
         query = replace(query, implicit=defaults(query))
     return query
+
+
+def parse_search(raw: str) -> tuple[str, ...]:
+    """`q=`: its whitespace-separated terms, each once, in the order given."""
+    terms = tuple(dict.fromkeys(t for t in _SEARCH_SPACE.split(raw) if t))
+    if not terms or len(raw) > MAX_SEARCH_LENGTH or len(terms) > MAX_SEARCH_TERMS:
+        shown = raw if len(raw) <= 80 else raw[:80] + "..."
+        raise InvalidInput(SEARCH, SEARCH_EXPECTED, shown)
+    return terms
+
+
+def parse_picked(raw: str, allowed: tuple[str, ...] = ORDER_KEYS) -> tuple[str, ...]:
+    """`fields=a,b`: those keys, each once, in the order given; InvalidInput listing the
+    allowed ones for any other name."""
+    names = raw.split(",")
+    for name in names:
+        if name not in allowed:
+            raise InvalidInput(PICK, f"comma-separated names among {', '.join(allowed)}", name)
+    return tuple(dict.fromkeys(names))
 
 
 def parse_filter(name: str, raw: str, fields: Fields = QUERY_FIELDS) -> Filter:
@@ -157,6 +213,14 @@ def _bounded_int(name: str, raw: str | None, default: int, low: int, high: int) 
     return int(raw)
 
 
+def _count(raw: str | None) -> Count:
+    if raw is None:
+        return Count.EXACT
+    if raw not in set(Count):
+        raise InvalidInput(COUNT, "one of " + ", ".join(Count), raw)
+    return Count(raw)
+
+
 def _view(raw: str | None) -> View:
     if raw is None:
         return View.FULL
@@ -165,4 +229,12 @@ def _view(raw: str | None) -> View:
     return View.BASIC
 
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "After", "parse_query", "parse_sort"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "SEARCH",
+    "After",
+    "parse_query",
+    "parse_search",
+    "parse_sort",
+]

@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 
 from orderhub.domain import SCALAR_FIELDS, Address, FieldKind, OrderLine
-from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.jsonfmt import money_text, timestamp_text
+from orderhub.query.parser import ORDER_KEYS
 from orderhub.store import BASIC_FIELDS
 from orderhub.store.tags import tags_of
 
@@ -76,8 +76,9 @@ CSV_DEFAULT = (
     "tags",
     "lines",
 )
-#: Every key of an NDJSON export's object: the order detail's (GET /v1/orders/{id}).
-JSON_ORDER_KEYS = (*SCALAR_FIELDS, "tags", *NESTED_FIELDS)
+#: Every key of an NDJSON export's object: the order detail's (GET /v1/orders/{id}), which
+#: `fields=` of every read names too.
+JSON_ORDER_KEYS = ORDER_KEYS
 #: The key holding one line's object with lines=rows.
 LINE_KEY = "line"
 

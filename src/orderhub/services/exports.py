@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import dumps
 from orderhub.query import OrderQuery, View, parse_query
+from orderhub.query.parser import parse_picked
 from orderhub.services.export_rows import (
     CSV_ORDER_COLUMNS,
     JSON_ORDER_KEYS,
@@ -37,8 +38,8 @@ from orderhub.store.engine import streaming
 
 #: Orders read per keyset batch (and written per chunk of the body).
 BATCH_SIZE = 1000
-#: The list endpoint's paging parameters, which an export refuses.
-PAGING = ("page", "page_size", "cursor")
+#: The list endpoint's paging parameters (and how its page counts), which an export refuses.
+PAGING = ("page", "page_size", "cursor", "count")
 FIELDS = "fields"
 LINES = "lines"
 LINE_MODES = ("flat", "rows")
@@ -114,15 +115,14 @@ def _line_mode(raw: str | None) -> bool:
 
 
 def _fields(raw: str, fmt: ExportFormat, line_rows: bool) -> tuple[str, ...]:
-    allowed = allowed_columns(fmt, line_rows)
-    names = raw.split(",")
-    for name in names:
-        if name not in allowed:
-            lines_only = name in all_field_names(fmt)
-            why = " (a line's field: only with lines=rows)" if lines_only else ""
-            expected = f"comma-separated names among {', '.join(allowed)}{why}"
-            raise InvalidInput(FIELDS, expected, name)
-    return tuple(dict.fromkeys(names))  # a name given twice is one column
+    """The columns named (each once, in order): the list's `fields=` over this vocabulary."""
+    try:
+        return parse_picked(raw, allowed_columns(fmt, line_rows))
+    except InvalidInput as exc:
+        if exc.value not in all_field_names(fmt):
+            raise
+        why = " (a line's field: only with lines=rows)"
+        raise InvalidInput(FIELDS, exc.expected + why, exc.value) from None
 
 
 Progress = Callable[[int, int], None]
@@ -139,7 +139,7 @@ class Export:
 
     @property
     def total(self) -> int:
-        return self.first.total
+        return self.first.total or 0  # counted exactly: an export refuses count=
 
     def chunks(self) -> Iterator[bytes]:
         """The body: the CSV header row, then one chunk per batch of orders."""
@@ -149,7 +149,7 @@ class Export:
         for page in self.batches():
             yield encode(page, self.spec)
             if self.progress is not None:
-                self.progress(len(page.rows), page.total)
+                self.progress(len(page.rows), page.total or 0)
 
     def batches(self) -> Iterator[OrderPage]:
         page = self.first

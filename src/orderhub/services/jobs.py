@@ -23,15 +23,15 @@ from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import JobEventType
 from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.tags import TAG_FORM
-from orderhub.query import OrderQuery, compile_query, parse_query
-from orderhub.query.parser import RESERVED
+from orderhub.query import OrderQuery, parse_query
+from orderhub.query.parser import RESERVED, SEARCH
 from orderhub.services.outbox import Backoff, Defer, register
 from orderhub.services.update_request import OrderUpdate, parse_update
 from orderhub.services.updates import apply_update
 from orderhub.store import UnitOfWork
 from orderhub.store.jobs import COUNTS, ItemOutcome, Job, JobRepository
+from orderhub.store.search import compile_orders
 from orderhub.store.tables import orders
-from orderhub.store.tags import FILTER_COLUMNS
 from orderhub.store.webhook_fanout import enqueue_event
 
 TOPIC = "job"
@@ -159,7 +159,7 @@ def _query(text: object) -> OrderQuery:
         raise InvalidInput("query", expected, text if not isinstance(text, str) else None)
     params = parse_qsl(text, keep_blank_values=True)
     for name, _ in params:
-        if name in RESERVED:
+        if name in RESERVED and name != SEARCH:
             raise InvalidInput("query", f"filters only ({name} does not apply: every match)")
     return parse_query(params)
 
@@ -168,7 +168,7 @@ def preview(engine: Engine, request: BulkRequest) -> int:
     """How many orders the job would act on now (dry_run)."""
     with engine.connect() as conn:
         if request.query is not None:
-            where = compile_query(request.query, FILTER_COLUMNS).where
+            where = compile_orders(request.query, conn).where
         else:
             where = orders.c.id.in_(sorted(set(request.ids or ())))
         return int(conn.execute(select(func.count()).select_from(orders).where(where)).scalar_one())
@@ -182,7 +182,7 @@ def submit(engine: Engine, request: BulkRequest, actor: str, clock: Clock = SYST
         action, selection = request.action_document(), request.selection_document()
         job_id = repo.create(action, selection, actor, at)
         if request.query is not None:
-            repo.add_matching(job_id, compile_query(request.query, FILTER_COLUMNS).where)
+            repo.add_matching(job_id, compile_orders(request.query, uow.conn).where)
         else:
             repo.add_ids(job_id, request.ids or (), at)
         uow.outbox.enqueue(TOPIC, {"job_id": job_id}, dedupe_key=f"job:{job_id}", at=at)

@@ -30,8 +30,13 @@ def list_unconfirmed(
     """MALL's unconfirmed queue for every channel: orders the merchant has not acknowledged."""
     query = parse_query([*params, ("confirmed", "0")])
     with engine.connect() as conn:
-        page = OrderRepository(conn).find(query, ids_only=query.view.value == "full")
+        page = OrderRepository(conn).find(query, ids_only=unconfirmed_ids(query))
     return query, page
+
+
+def unconfirmed_ids(query: OrderQuery) -> bool:
+    """The unconfirmed queue lists ids, unless filter=basic or fields= asks for objects."""
+    return query.view.value == "full" and query.picked is None
 
 
 def get_order(engine: Engine, order_id: int) -> StoredOrder:

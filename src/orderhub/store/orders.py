@@ -26,10 +26,12 @@ from orderhub.domain.jsonfmt import dumps, loads
 from orderhub.domain.order import PushStatus
 from orderhub.domain.ownership import Owner, fields_owned
 from orderhub.domain.ownership import merge as apply_report
-from orderhub.query import OrderQuery, View, compile_query
+from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
+from orderhub.store.counting import EXACT, count_matches
 from orderhub.store.repository import Repository
+from orderhub.store.search import compile_orders
 from orderhub.store.tables import ORDER_COLUMNS, orders
 from orderhub.store.tags import FILTER_COLUMNS, TAGS_TEXT, replace_tags, tags_of
 
@@ -91,14 +93,18 @@ class MergeResult:
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     rows: Sequence[Mapping[Any, Any]]
-    total: int
+    #: None with count=none; an estimate or a lower bound as `counted` says (store/counting.py).
+    total: int | None
     page: int
     page_size: int
     #: The sort values of the last row when more rows follow; None on the last page.
     next_after: After | None
+    counted: str = EXACT
 
     @property
-    def pages(self) -> int:
+    def pages(self) -> int | None:
+        if self.total is None:
+            return None
         return math.ceil(self.total / self.page_size) if self.total else 0
 
 
@@ -270,21 +276,12 @@ class OrderRepository(Repository):
         )
         return {row.external_id: row.id for row in self.conn.execute(stmt)}
 
-    def _total(self, query: OrderQuery, where: Any) -> int:
-        """Count the matches, except on a cursor page: its cursor carries the walk's total, so
-        deep keyset pages cost what the first page costs (docs/query-language.md)."""
-        if query.after is not None and query.after.total is not None:
-            return query.after.total
-        return int(
-            self.conn.execute(select(func.count()).select_from(orders).where(where)).scalar_one()
-        )
-
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(orders)).scalar_one()
 
     def find(self, query: OrderQuery, *, ids_only: bool = False) -> OrderPage:
         """One page of orders matching the query, and the total count."""
-        compiled = compile_query(query, FILTER_COLUMNS)
+        compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
         stmt: Select[Any] = select(*columns).where(compiled.where).order_by(*compiled.order_by)
         if compiled.after is not None:
@@ -292,14 +289,16 @@ class OrderRepository(Repository):
         else:
             stmt = stmt.offset(query.offset)
         rows = [row._mapping for row in self.conn.execute(stmt.limit(query.page_size + 1))]
-        total = self._total(query, compiled.where)
+        total, counted = count_matches(self.conn, query, compiled.where)
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
             last = rows[-1]
             values = tuple(last[k.field] for k in query.sort)
-            next_after = After(values, query.page + 1, total)
-        return OrderPage(rows, total, query.page, query.page_size, next_after)
+            # Only an exact count is carried to the next pages (an estimate is asked again).
+            carried = total if counted == EXACT else None
+            next_after = After(values, query.page + 1, carried)
+        return OrderPage(rows, total, query.page, query.page_size, next_after, counted)
 
 
 #: Never written by an upsert's update: the row's identity and the version it bumps.
@@ -371,7 +370,9 @@ def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:
     sort_columns = [orders.c[k.field] for k in query.sort]
     base: list[Any]
-    if ids_only:
+    if query.picked is not None:
+        base = _FULL_COLUMNS  # `fields=` may name any key of the full order
+    elif ids_only:
         base = [orders.c.id]
     elif query.view is View.BASIC:
         base = _BASIC_COLUMNS

@@ -91,7 +91,7 @@ def parse_mall_query(
     if defaults is None:
         defaults = unconfirmed_orders if unconfirmed else visible_orders
     try:
-        query = parse_query(rest, fields=MALL_FIELDS, defaults=defaults)
+        query = parse_query(rest, fields=MALL_FIELDS, defaults=defaults, hub=False)
     except InvalidInput as exc:
         attributes = {"parameter": exc.parameter, "expected": exc.expected, "value": exc.value}
         raise MallError(400, "INVALID_PARAMETER", str(exc), attributes) from None

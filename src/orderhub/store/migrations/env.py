@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from orderhub.store.engine import make_engine
+from orderhub.store.search import not_search_object
 from orderhub.store.tables import metadata
 
 config = context.config
@@ -28,6 +29,7 @@ def _migrate(connection: object) -> None:
         render_as_batch=True,
         compare_type=True,
         compare_server_default=True,
+        include_name=not_search_object,  # migration 0017's index, kept outside the models
     )
     with context.begin_transaction():
         context.run_migrations()

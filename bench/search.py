@@ -1,0 +1,40 @@
+"""Free-text search on SQLite: what the search triggers cost a bulk write, and q's latency.
+
+    .venv/bin/python bench/search.py [N]      # default 100,000 orders
+
+Writes N generated orders into a database at revision 0013 (no search index) and into one at
+the head (triggers), then times a first page (with its total) of a few `q=` searches.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+
+from orderhub.query import parse_query
+from orderhub.services.generate import write_orders
+from orderhub.services.orders import list_orders
+from orderhub.store import make_engine, upgrade
+
+
+def main(count: int) -> None:
+    for target in ("0013", "head"):
+        engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
+        upgrade(engine, target)
+        start = time.perf_counter()
+        write_orders(engine, count, 7)
+        took = time.perf_counter() - start
+        print(f"revision {target}: {count:,} orders written in {took:.2f} s")
+        if target == "head":
+            for q in ("novak", "example", "a b c"):
+                query = parse_query([("q", q), ("page_size", "50")])
+                start = time.perf_counter()
+                page = list_orders(engine, query)
+                ms = (time.perf_counter() - start) * 1000
+                print(f"  q={q!r}: {page.total:,} matches, first page in {ms:.0f} ms")
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

@@ -1,0 +1,114 @@
+"""count=exact|estimated|none on the lists (docs/query-language.md, "Counting"), on SQLite and
+PostgreSQL: the envelope says which count was used, the orders are the same in every mode."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from helpers import api_key, auth_header, make_order, store
+from orderhub.api.app import create_app
+from orderhub.domain import Status
+from orderhub.store import counting
+
+#: 60 orders: 40 open, 20 shipped; 5 of them test orders (hidden by default).
+ORDERS = [
+    make_order(
+        f"N{i}",
+        status=Status.SHIPPED if i % 3 == 0 else Status.OPEN,
+        total=Decimal(i),
+        test=i >= 55,
+    )
+    for i in range(60)
+]
+VISIBLE = 55
+SHIPPED_VISIBLE = len([i for i in range(55) if i % 3 == 0])  # 19
+
+
+@pytest.fixture
+def http(engine: Engine) -> TestClient:
+    store(engine, ORDERS)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE orders"))  # the planner's statistics, as autovacuum would
+    return TestClient(create_app(engine), headers=auth_header(api_key(engine)))
+
+
+def paging(http: TestClient, query: str) -> dict[str, Any]:
+    response = http.get(f"/v1/orders?{query}")
+    assert response.status_code == 200, response.text
+    return dict(response.json()["paging"])
+
+
+def test_exact_is_the_default(http: TestClient) -> None:
+    for query in ("page_size=10", "count=exact&page_size=10"):
+        assert paging(http, query) | {"cursor": None} == {
+            "total": VISIBLE,
+            "count": "exact",
+            "pages": 6,
+            "size": 10,
+            "page": 1,
+            "cursor": None,
+            "has_next": True,
+        }
+    assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+
+
+def test_none_counts_nothing_and_pages_the_same(http: TestClient) -> None:
+    first = paging(http, "count=none&page_size=50")
+    assert (first["total"], first["pages"], first["count"], first["has_next"]) == (
+        None,
+        None,
+        "none",
+        True,
+    )
+    response = http.get(f"/v1/orders?count=none&page_size=50&cursor={first['cursor']}")
+    last = response.json()
+    assert len(last["data"]) == VISIBLE - 50 and last["paging"]["has_next"] is False
+    assert last["paging"]["count"] == "none"
+    assert 'rel="prev"' in response.headers["link"]
+    xml = http.get("/v1/orders.xml?count=none&page_size=1").text
+    assert '<total nil="true" />' in xml and "<count>none</count>" in xml
+
+
+def test_estimated_is_cheap_and_says_what_it_is(http: TestClient, engine: Engine) -> None:
+    found = paging(http, "count=estimated&page_size=10")
+    if engine.dialect.name == "postgresql":
+        assert found["count"] == "estimated"
+        assert VISIBLE / 2 <= found["total"] <= VISIBLE * 2  # the planner's, from ANALYZE
+    else:
+        assert (found["count"], found["total"]) == ("exact", VISIBLE)  # under the cap
+    # A cursor made by an estimated page: the next one is estimated again, and an exact
+    # request with it counts exactly (the estimate is never carried as a count).
+    after = paging(http, f"count=estimated&page_size=10&cursor={found['cursor']}")
+    assert after["count"] == found["count"] and after["page"] == 2
+    exact = paging(http, f"count=exact&page_size=10&cursor={found['cursor']}")
+    assert (exact["count"], exact["total"]) == ("exact", VISIBLE)
+
+
+def test_sqlite_estimates_stop_at_the_cap(
+    http: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's capped count")
+    monkeypatch.setattr(counting, "ESTIMATE_CAP", 20)
+    found = paging(http, "count=estimated&page_size=10")
+    assert (found["count"], found["total"], found["pages"]) == ("at_least", 20, 2)
+    assert paging(http, "count=estimated&status=open")["count"] == "at_least"
+    assert paging(http, "count=estimated&status=shipped")["total"] == SHIPPED_VISIBLE  # 19 < 20
+    assert paging(http, "count=estimated&total=lt:10") == paging(http, "total=lt:10")
+
+
+@pytest.mark.parametrize("path", ["/v1/orders", "/v1/orders/unconfirmed", "/v1/orders.csv"])
+def test_a_bad_count_is_a_400_naming_count(http: TestClient, path: str) -> None:
+    # The exports refuse count= whatever its value: an export counts nothing for a client.
+    for value in ("many", "EXACT", ""):
+        response = http.get(f"{path}?count={value}")
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["parameter"] == "count"
+    if path.endswith(".csv"):
+        assert http.get(f"{path}?count=exact").status_code == 400
