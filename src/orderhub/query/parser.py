@@ -6,7 +6,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from orderhub.domain import QUERY_FIELDS, SCALAR_FIELDS, FieldKind, InvalidInput, ScalarField, Status
+from orderhub.domain import (
+    QUERY_FIELDS,
+    SCALAR_FIELDS,
+    FieldKind,
+    InvalidInput,
+    ScalarField,
+    Status,
+)
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.tags import TAGS_FIELD
 from orderhub.query.ast import After, Count, Fields, Filter, OrderQuery, SortKey, View

@@ -33,7 +33,7 @@ from orderhub.store.counting import EXACT, count_matches
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders
 from orderhub.store.tables import ORDER_COLUMNS, orders
-from orderhub.store.tags import FILTER_COLUMNS, TAGS_TEXT, replace_tags, tags_of
+from orderhub.store.tags import TAGS_TEXT, replace_tags, tags_of
 
 #: Fields of the basic view (seed 001's "basic data").
 BASIC_FIELDS = (
