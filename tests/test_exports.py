@@ -319,3 +319,10 @@ def test_scopes_and_the_quota_are_the_lists(engine: Engine) -> None:
     limited = TestClient(app, headers=auth_header(api_key(engine, "orders:read", 1)))
     assert limited.get("/v1/orders.csv").status_code == 200
     assert limited.get("/v1/orders.csv").status_code == 429
+
+
+def test_an_unknown_name_is_offered_what_an_export_takes(http: TestClient) -> None:
+    expected = _problem(http, "/v1/orders.csv?colour=red")["errors"][0]["expected"]
+    offered = set(expected.partition("(")[2].rstrip(")").split(", "))
+    assert {"status", "tags", "_sort", "filter", "q", "fields", "lines", "view"} <= offered
+    assert not offered & {"page", "page_size", "cursor", "count"}  # refused by an export

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from orderhub.domain import (
@@ -73,21 +73,24 @@ def parse_query(
     fields: Fields = QUERY_FIELDS,
     defaults: Defaults | None = default_visibility,
     hub: bool = True,
+    listed: Sequence[str] | None = None,
 ) -> OrderQuery:
     """Parse query parameters; raise InvalidInput naming the first bad parameter.
 
     `defaults` adds the implicit filters of the default visibility rules (None: no rules);
-    `hub=False` leaves `q` and `count` out of the language (a channel sandbox's lacks them).
+    `hub=False` leaves `q`, `count` and `fields` out of the language (a channel sandbox's lacks
+    them); `listed` is what an unknown name's error offers besides the fields (None: these).
     """
+    own = tuple(n for n in RESERVED if hub or n not in HUB_ONLY)
     filters: list[Filter] = []
     single: dict[str, str] = {}
     for name, raw in params:
-        if name in RESERVED and (hub or name not in HUB_ONLY):
+        if name in own:
             if name in single:
                 raise InvalidInput(name, "at most one value")
             single[name] = raw
         else:
-            filters.append(parse_filter(name, raw, fields))
+            filters.append(parse_filter(name, raw, fields, own if listed is None else listed))
     sort = parse_sort(single.get("_sort"), fields)
     page = _bounded_int("page", single.get("page"), 1, 1, MAX_PAGE)
     page_size = _bounded_int(
@@ -139,10 +142,12 @@ def parse_picked(raw: str, allowed: tuple[str, ...] = ORDER_KEYS) -> tuple[str, 
     return tuple(dict.fromkeys(names))
 
 
-def parse_filter(name: str, raw: str, fields: Fields = QUERY_FIELDS) -> Filter:
+def parse_filter(
+    name: str, raw: str, fields: Fields = QUERY_FIELDS, listed: Sequence[str] = RESERVED
+) -> Filter:
     field = fields.get(name)
     if field is None:
-        known = ", ".join((*fields, *RESERVED))
+        known = ", ".join((*fields, *listed))
         raise InvalidInput(name, f"a known field or parameter ({known})")
     operator, text = _split_modifier(field, raw)
     if text == NULL:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import dumps
 from orderhub.query import OrderQuery, View, parse_query
-from orderhub.query.parser import parse_picked
+from orderhub.query.parser import RESERVED, parse_picked
 from orderhub.services.export_rows import (
     CSV_ORDER_COLUMNS,
     JSON_ORDER_KEYS,
@@ -43,6 +43,8 @@ PAGING = ("page", "page_size", "cursor", "count")
 FIELDS = "fields"
 LINES = "lines"
 LINE_MODES = ("flat", "rows")
+#: The parameters an export takes besides the fields (an unknown name's error lists them).
+TAKEN = (*(n for n in RESERVED if n not in PAGING), LINES, "view")
 NO_PAGING = "no paging parameter: an export holds every matching order (filter to narrow it)"
 
 
@@ -93,7 +95,7 @@ def parse_export(params: Iterable[tuple[str, str]], fmt: ExportFormat) -> Export
             own[name] = value
         else:
             rest.append((name, value))
-    query = parse_query(rest)
+    query = parse_query(rest, listed=TAKEN)
     line_rows = _line_mode(own.get(LINES))
     basic = query.view is View.BASIC
     if FIELDS in own:
