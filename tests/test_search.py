@@ -246,8 +246,9 @@ def test_q_finds_an_order_by_every_shipments_tracking_number(http: TestClient, e
     )
     (order_id,) = [o["id"] for o in http.get("/v1/orders?q=twice").json()["data"]]
     for number, line in (("PKG-AAA-1111", "1"), ("PKG-BBB-2222", "2")):
+        url = f"https://t.example/{number}"
         body = {"lines": [{"line_id": line, "quantity": 1}], "carrier": "PPL",
-                "tracking_number": number, "tracking_url": f"https://t.example/{number}"}  # fmt: skip
+                "tracking_number": number, "tracking_url": url}  # fmt: skip
         response = http.post(f"/v1/orders/{order_id}/shipments", json=body)
         assert response.status_code == 201, response.text
     assert http.get(f"/v1/orders/{order_id}").json()["tracking_number"] == "PKG-BBB-2222"
