@@ -21,7 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Select, and_, column, func, select, table, union_all
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    any_,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.query import OrderQuery, compile_query
@@ -43,7 +54,8 @@ _FTS = table(SEARCH_TABLE, column("rowid"), column("doc"))
 
 
 def _sqlite(terms: Sequence[str]) -> ColumnElement[bool]:
-    return and_(*(_found(_sqlite_docs(term), _sqlite_tracking(term)) for term in terms))
+    found = (union_all(_sqlite_docs(term), _sqlite_tracking(term)) for term in terms)
+    return and_(*(orders.c.id.in_(ids) for ids in found))
 
 
 def _sqlite_docs(term: str) -> Select[tuple[int]]:
@@ -65,24 +77,16 @@ def _sqlite_tracking(term: str) -> Select[tuple[int]]:
 
 def _postgresql(terms: Sequence[str]) -> ColumnElement[bool]:
     doc = getattr(func, SEARCH_FUNCTION)(*(orders.c[name] for name in SEARCHED))
-    patterns = [f"%{_escaped(term)}%" for term in terms]
-    return and_(
-        *(
-            _found(
-                select(orders.c.id).where(doc.ilike(pattern)),
-                select(shipments.c.order_id).where(shipments.c.tracking_number.ilike(pattern)),
-            )
-            for pattern in patterns
-        )
-    )
-
-
-def _found(docs: Select[tuple[int]], tracking: Select[tuple[int]]) -> ColumnElement[bool]:
-    """The order's document holds the term, or one of its shipments' tracking numbers does.
-
-    One id set from the two indexes, not `doc OR id IN (...)`: PostgreSQL answers an OR with
-    a subquery by computing every order's document (no index serves it)."""
-    return orders.c.id.in_(union_all(docs, tracking))
+    found = []
+    for term in terms:
+        pattern = f"%{_escaped(term)}%"
+        shipped = select(shipments.c.order_id).where(shipments.c.tracking_number.ilike(pattern))
+        # `id = ANY(ARRAY(...))`, not `id IN (...)`: the array is computed once, and an OR of
+        # two indexable conditions lets PostgreSQL either combine both indexes (a rare term)
+        # or read the orders in the list's order and stop at a page (a common one).
+        by_id = orders.c.id == any_(func.array(shipped.scalar_subquery()))
+        found.append(or_(doc.ilike(pattern), by_id))
+    return and_(*found)
 
 
 def _escaped(term: str) -> str:
