@@ -241,9 +241,8 @@ def test_q_finds_an_order_by_every_shipments_tracking_number(http: TestClient, e
     """Each shipment's tracking number becomes the order's own: the earlier one is still found,
     from the shipments table. A word may match a SKU and another a shipment's number."""
     lines = [_line("LAMP-77"), replace(_line("DESK-5"), line_id="2")]
-    store(
-        engine, [make_order("TWICE", lines=lines), make_order("SKU-ONLY", lines=[_line("LAMP-77")])]
-    )
+    sku_only = make_order("SKU-ONLY", lines=[_line("LAMP-77")], tracking_number="PKG-ZZZ-9")
+    store(engine, [make_order("TWICE", lines=lines), sku_only])
     (order_id,) = [o["id"] for o in http.get("/v1/orders?q=twice").json()["data"]]
     for number, line in (("PKG-AAA-1111", "1"), ("PKG-BBB-2222", "2")):
         url = f"https://t.example/{number}"
@@ -264,3 +263,6 @@ def test_q_finds_an_order_by_every_shipments_tracking_number(http: TestClient, e
     assert found(http, "q=aaa-1111&status=open") == []
     csv = http.get("/v1/orders.csv?q=AAA-1111&fields=external_id")
     assert csv.text == "external_id\r\nTWICE\r\n"
+    # Cursor paging over orders found in different sources (the order's own number, a shipment's).
+    ids = _walk(http, [("q", "pkg-"), ("page_size", "1")])
+    assert _externals(http, ids) == ["TWICE", "SKU-ONLY"]  # in id order: stored in that order
