@@ -210,8 +210,8 @@ SEEDS = [
             "lines": '[{"line_id":"1","sku":"SKU-04319","quantity":2,"total_after":2}]',
             "amount": Decimal("1165.00"), "created_at": T_EVENT, "created_by": "warehouse",
             "push_status": "unsupported", "push_error": "MALL: no call for a shipment of lines",
-            "carrier": "PPL", "tracking_number": "Z-123.45",
-            "tracking_url": "https://track.example/Z-123.45",
+            "carrier": "PPL", "tracking_number": "Z-99.01",  # an earlier parcel than the order's
+            "tracking_url": "https://track.example/Z-99.01",
         },
     ),
     Seed(
@@ -414,6 +414,9 @@ def check_the_api_reads_and_writes(engine: Engine, done: set[str]) -> None:
     for q in ("sku-04319", "lukas@example", "4300000042", "Z-123.45", "po-77"):
         found = http.get("/v1/orders", params={"q": q})
         assert [o["id"] for o in found.json()["data"]] == [1], (q, found.text)
+    # ... and by a shipment's own tracking number (0019: searched in the shipments table).
+    parcel = http.get("/v1/orders", params={"q": "z-99.01"}).json()["data"]
+    assert [o["id"] for o in parcel] == ([1] if "0014" in done else [])
     # The app writes on the upgraded schema too (PostgreSQL's id sequences included).
     put = http.put("/v1/orders/1", json={"vendor_ref": "PO-78"})
     assert put.status_code == 200, put.text

@@ -235,3 +235,34 @@ def test_sqlite_keeps_the_index_by_triggers(engine: Engine) -> None:
             "orders_search_insert",
             "orders_search_update",
         ]
+
+
+def test_q_finds_an_order_by_every_shipments_tracking_number(http: TestClient, engine: Engine):
+    """Each shipment's tracking number becomes the order's own: the earlier one is still found,
+    from the shipments table. A word may match a SKU and another a shipment's number."""
+    lines = [_line("LAMP-77"), replace(_line("DESK-5"), line_id="2")]
+    sku_only = make_order("SKU-ONLY", lines=[_line("LAMP-77")], tracking_number="PKG-ZZZ-9")
+    store(engine, [make_order("TWICE", lines=lines), sku_only])
+    (order_id,) = [o["id"] for o in http.get("/v1/orders?q=twice").json()["data"]]
+    for number, line in (("PKG-AAA-1111", "1"), ("PKG-BBB-2222", "2")):
+        url = f"https://t.example/{number}"
+        body = {"lines": [{"line_id": line, "quantity": 1}], "carrier": "PPL",
+                "tracking_number": number, "tracking_url": url}  # fmt: skip
+        response = http.post(f"/v1/orders/{order_id}/shipments", json=body)
+        assert response.status_code == 201, response.text
+    assert http.get(f"/v1/orders/{order_id}").json()["tracking_number"] == "PKG-BBB-2222"
+    assert found(http, "q=PKG-AAA-1111") == ["TWICE"]  # the first shipment's, no longer the order's
+    assert found(http, "q=pkg-bbb-2222") == ["TWICE"]
+    assert found(http, "q=aaa-1111+lamp-77") == ["TWICE"]  # SKU-ONLY has the SKU, not the parcel
+    assert found(http, "q=lamp-77") == ["SKU-ONLY", "TWICE"]
+    assert found(http, "q=aaa-1111+svoboda") == []
+    assert found(http, "q=pkg-ccc") == []
+    # With a filter, a count and the exports, as any q.
+    response = http.get("/v1/orders?q=aaa-1111&status=shipped&page_size=1")
+    assert response.json()["paging"]["total"] == 1, response.text
+    assert found(http, "q=aaa-1111&status=open") == []
+    csv = http.get("/v1/orders.csv?q=AAA-1111&fields=external_id")
+    assert csv.text == "external_id\r\nTWICE\r\n"
+    # Cursor paging over orders found in different sources (the order's own number, a shipment's).
+    ids = _walk(http, [("q", "pkg-"), ("page_size", "1")])
+    assert _externals(http, ids) == ["TWICE", "SKU-ONLY"]  # in id order: stored in that order

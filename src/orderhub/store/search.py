@@ -1,13 +1,17 @@
 """Free-text search over orders (`q=`, docs/search.md): the condition "every term appears".
 
-An order's searchable text is its id, `external_id`, `customer`, `email`, `vendor_ref`,
-`tracking_number` and its lines' SKUs, separated by spaces. Migration 0017 builds the index
-that keeps it, and the database keeps the index exact on every write, whoever writes:
+An order's searchable text is its document (its id, `external_id`, `customer`, `email`,
+`vendor_ref`, `tracking_number` and its lines' SKUs, separated by spaces) and the
+`tracking_number` of each of its shipments. A term is found when the document holds it OR one of
+the order's shipments' tracking numbers does; every term must be found (each in any source).
+Migration 0017 builds the documents' index, and the database keeps it exact on every write:
 
 - SQLite: an FTS5 table `orders_search` (trigram tokenizer, rowid = the order's id) written by
-  triggers on `orders` (insert, update of a searched column, delete).
+  triggers on `orders` (insert, update of a searched column, delete); the shipments' tracking
+  numbers are read from the `shipments` table itself (one scan of it per term).
 - PostgreSQL: a GIN `pg_trgm` index on `orders_search_doc(...)`, an immutable SQL function of
-  the same columns, so there is nothing to keep in step.
+  the same columns, so there is nothing to keep in step; migration 0019's GIN `pg_trgm` index
+  on `shipments.tracking_number` answers the shipments' part.
 
 A term matches as a substring, ASCII letters in either case, the same on both databases,
 through the trigram index (which needs 3 characters: shorter terms are scanned).
@@ -17,11 +21,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, and_, column, func, select, table
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    any_,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.query import OrderQuery, compile_query
 from orderhub.query.compiler import Compiled, Search
+from orderhub.store.fulfilment import shipments
 from orderhub.store.tables import orders
 from orderhub.store.tags import FILTER_COLUMNS
 
@@ -29,6 +45,8 @@ from orderhub.store.tags import FILTER_COLUMNS
 SEARCH_TABLE = "orders_search"
 SEARCH_INDEX = "ix_orders_search"
 SEARCH_FUNCTION = "orders_search_doc"
+#: What migration 0019 made on PostgreSQL: the shipments' tracking numbers' trigram index.
+TRACKING_INDEX = "ix_shipments_tracking_search"
 #: The columns searched, in the order `orders_search_doc` takes them.
 SEARCHED = ("id", "external_id", "customer", "email", "vendor_ref", "tracking_number", "lines")
 
@@ -36,20 +54,39 @@ _FTS = table(SEARCH_TABLE, column("rowid"), column("doc"))
 
 
 def _sqlite(terms: Sequence[str]) -> ColumnElement[bool]:
+    found = (union_all(_sqlite_docs(term), _sqlite_tracking(term)) for term in terms)
+    return and_(*(orders.c.id.in_(ids) for ids in found))
+
+
+def _sqlite_docs(term: str) -> Select[tuple[int]]:
     doc = _FTS.c.doc
-    # The trigram index finds the rows holding each term of 3 characters or more as a quoted
+    # The trigram index finds the rows holding a term of 3 characters or more as a quoted
     # phrase (folding case beyond ASCII); instr() keeps exactly the ASCII-folded substrings.
     # Not LIKE on the FTS5 table: SQLite 3.40's trigram LIKE crashes on some patterns.
-    exact = [func.instr(func.lower(doc), func.lower(term)) > 0 for term in terms]
-    phrases = " ".join('"' + term.replace('"', '""') + '"' for term in terms if len(term) >= 3)
-    if phrases:
-        exact.insert(0, doc.match(phrases))
-    return orders.c.id.in_(select(_FTS.c.rowid).where(*exact))
+    exact = [func.instr(func.lower(doc), func.lower(term)) > 0]
+    if len(term) >= 3:
+        exact.insert(0, doc.match('"' + term.replace('"', '""') + '"'))
+    return select(_FTS.c.rowid).where(*exact)
+
+
+def _sqlite_tracking(term: str) -> Select[tuple[int]]:
+    # A scan of the shipments table (a row per shipment, one short column read): no index.
+    number = shipments.c.tracking_number
+    return select(shipments.c.order_id).where(func.instr(func.lower(number), func.lower(term)) > 0)
 
 
 def _postgresql(terms: Sequence[str]) -> ColumnElement[bool]:
     doc = getattr(func, SEARCH_FUNCTION)(*(orders.c[name] for name in SEARCHED))
-    return and_(*(doc.ilike(f"%{_escaped(term)}%") for term in terms))
+    found = []
+    for term in terms:
+        pattern = f"%{_escaped(term)}%"
+        shipped = select(shipments.c.order_id).where(shipments.c.tracking_number.ilike(pattern))
+        # `id = ANY(ARRAY(...))`, not `id IN (...)`: the array is computed once, and an OR of
+        # two indexable conditions lets PostgreSQL either combine both indexes (a rare term)
+        # or read the orders in the list's order and stop at a page (a common one).
+        by_id = orders.c.id == any_(func.array(shipped.scalar_subquery()))
+        found.append(or_(doc.ilike(pattern), by_id))
+    return and_(*found)
 
 
 def _escaped(term: str) -> str:
@@ -68,10 +105,10 @@ def compile_orders(query: OrderQuery, conn: Connection) -> Compiled:
 
 
 def not_search_object(name: str | None, type_: str, parent_names: object = None) -> bool:
-    """False for what migration 0017 made outside the models (the FTS5 table and its shadow
-    tables, the expression index): Alembic's `include_name` for comparing the two."""
+    """False for what migrations 0017 and 0019 made outside the models (the FTS5 table and its
+    shadow tables, the trigram indexes): Alembic's `include_name` for comparing the two."""
     if name is None:
         return True
     if type_ == "table":
         return not name.startswith(SEARCH_TABLE)
-    return not (type_ == "index" and name == SEARCH_INDEX)
+    return not (type_ == "index" and name in (SEARCH_INDEX, TRACKING_INDEX))
