@@ -21,6 +21,7 @@ from orderhub.services import jobs
 from orderhub.services.keys import create_key, parse_scopes
 from orderhub.services.outbox import Backoff, Topic, Worker
 from orderhub.store import UnitOfWork, make_engine
+from orderhub.store.outbox import OutboxRepository
 
 #: external id -> (status, confirmed, test order)
 ORDERS = {
@@ -200,25 +201,29 @@ def test_a_failed_batch_leaves_nothing_half_done(
     assert sum(1 for h in history if h.get("source") == "api") == 1
 
 
-def test_a_batch_runs_with_a_small_page_cache_and_gives_it_back(
+def test_a_batch_and_its_lease_run_with_a_small_page_cache_and_give_it_back(
     http: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Memory flat in the job's size (docs/bulk-jobs.md, Figures): SQLite's page cache is
-    4 MiB while a batch acts, and the connection goes back to the pool with the read API's
-    64 MiB."""
+    4 MiB while the worker leases the job and while a batch acts, and the connection goes back
+    to the pool with the read API's 64 MiB."""
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's page cache")
-    job = http.post("/v1/orders/bulk", json={"query": "confirmed=0", "action": "confirm"}).json()
+    http.post("/v1/orders/bulk", json={"query": "confirmed=0", "action": "confirm"})
     one = make_engine(engine.url.render_as_string(hide_password=False), poolclass=StaticPool)
-    real, seen = jobs.apply_update, []
+    seen: list[tuple[str, int]] = []
 
-    def watching(uow: Any, *args: Any) -> Any:
-        seen.append(uow.conn.exec_driver_sql("PRAGMA cache_size").scalar())
-        return real(uow, *args)
+    def watching(name: str, real: Any) -> Any:
+        def watched(first: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append((name, first.conn.exec_driver_sql("PRAGMA cache_size").scalar()))
+            return real(first, *args, **kwargs)
 
-    monkeypatch.setattr(jobs, "apply_update", watching)
-    assert jobs.run_batch(one, job["id"]).processed == 3
-    assert seen == [-4096] * 3
+        return watched
+
+    monkeypatch.setattr(jobs, "apply_update", watching("batch", jobs.apply_update))
+    monkeypatch.setattr(OutboxRepository, "lease", watching("lease", OutboxRepository.lease))
+    Worker(one, {jobs.TOPIC: Topic(jobs.JobRunner(one), Backoff())}).run_once(limit=1)
+    assert seen == [("lease", -4096)] + [("batch", -4096)] * 3
     with one.connect() as conn:  # StaticPool: the batch's own connection
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
     one.dispose()
