@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +73,9 @@ def measure(size: int, data_dir: Path) -> dict[str, float]:
     )
     import sqlite3
 
-    with sqlite3.connect(db) as conn:
+    # Closed before the job's process starts: no connection of this process stays open on the
+    # database it measures (closing the last one checkpoints the update's WAL, 190 MB at 100,000).
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("UPDATE orders SET confirmed = 0")
     out = subprocess.run(
         [sys.executable, __file__, "--one", url], check=True, capture_output=True, text=True

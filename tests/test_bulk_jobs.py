@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.pool import StaticPool
 
 from helpers import auth_header, make_order, store
 from orderhub.api.app import create_app
@@ -19,7 +20,8 @@ from orderhub.domain import Status
 from orderhub.services import jobs
 from orderhub.services.keys import create_key, parse_scopes
 from orderhub.services.outbox import Backoff, Topic, Worker
-from orderhub.store import UnitOfWork
+from orderhub.store import UnitOfWork, make_engine
+from orderhub.store.outbox import OutboxRepository
 
 #: external id -> (status, confirmed, test order)
 ORDERS = {
@@ -197,6 +199,34 @@ def test_a_failed_batch_leaves_nothing_half_done(
     assert (done["processed"], done["changed"]) == (3, 3)
     history = http.get(f"/v1/orders/{known['a']}/history").json()["history"]
     assert sum(1 for h in history if h.get("source") == "api") == 1
+
+
+def test_a_batch_and_its_lease_run_with_a_small_page_cache_and_give_it_back(
+    http: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory flat in the job's size (docs/bulk-jobs.md, Figures): SQLite's page cache is
+    4 MiB while the worker leases the job and while a batch acts, and the connection goes back
+    to the pool with the read API's 64 MiB."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    http.post("/v1/orders/bulk", json={"query": "confirmed=0", "action": "confirm"})
+    one = make_engine(engine.url.render_as_string(hide_password=False), poolclass=StaticPool)
+    seen: list[tuple[str, int]] = []
+
+    def watching(name: str, real: Any) -> Any:
+        def watched(first: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append((name, first.conn.exec_driver_sql("PRAGMA cache_size").scalar()))
+            return real(first, *args, **kwargs)
+
+        return watched
+
+    monkeypatch.setattr(jobs, "apply_update", watching("batch", jobs.apply_update))
+    monkeypatch.setattr(OutboxRepository, "lease", watching("lease", OutboxRepository.lease))
+    Worker(one, {jobs.TOPIC: Topic(jobs.JobRunner(one), Backoff())}).run_once(limit=1)
+    assert seen == [("lease", -4096)] + [("batch", -4096)] * 3
+    with one.connect() as conn:  # StaticPool: the batch's own connection
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+    one.dispose()
 
 
 def test_two_workers_share_a_job_and_do_each_order_once(

@@ -29,6 +29,7 @@ from orderhub.services.outbox import Backoff, Defer, register
 from orderhub.services.update_request import OrderUpdate, parse_update
 from orderhub.services.updates import apply_update
 from orderhub.store import UnitOfWork
+from orderhub.store.engine import small_cache
 from orderhub.store.jobs import COUNTS, ItemOutcome, Job, JobRepository
 from orderhub.store.search import compile_orders
 from orderhub.store.tables import orders
@@ -227,8 +228,11 @@ def cancel(engine: Engine, job_id: int) -> Job:
 
 
 def run_batch(engine: Engine, job_id: int, clock: Clock = SYSTEM_CLOCK, size: int = BATCH) -> Job:
-    """Act on the job's next batch of orders (or end it); returns the job as it now stands."""
-    with UnitOfWork(engine) as uow:
+    """Act on the job's next batch of orders (or end it); returns the job as it now stands.
+
+    The batch runs with a small SQLite page cache (store.engine.small_cache): its orders are
+    each read once, so the memory a job takes stays that of one batch, whatever its size."""
+    with UnitOfWork(engine) as uow, small_cache(uow.conn):
         repo = JobRepository(uow.conn)
         job = repo.get_for_update(job_id)
         if job is None:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.store import UnitOfWork
+from orderhub.store.engine import small_cache
 from orderhub.store.outbox import LEASE_SECONDS, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,9 @@ class Worker:
         """Deliver what is due now; returns how many rows were attempted."""
         if not self.topics:
             return 0
-        with UnitOfWork(self.engine) as uow:
+        # The lease walks the due rows of every topic (a job's push rows too, thousands while
+        # the push topic catches up): read once, through the small cache (store.engine).
+        with UnitOfWork(self.engine) as uow, small_cache(uow.conn):
             items = uow.outbox.lease(
                 list(self.topics),
                 self.name,

@@ -27,7 +27,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: SQLite's page cache per connection, in KiB: what the read API's hot pages live in.
 SQLITE_CACHE_KIB = 65_536
-#: The page cache while a connection streams pages it reads once (an export).
+#: The page cache while a connection goes through pages it will not need again soon: an
+#: export's reads, a bulk job's batches.
 STREAMING_CACHE_KIB = 4_096
 #: How long a PostgreSQL connection attempt may take before the database counts as unreachable.
 CONNECT_TIMEOUT_S = 10
@@ -118,17 +119,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 @contextmanager
 def streaming(engine: Engine) -> Iterator[Connection]:
-    """A connection for reading pages once, in order (an export). On SQLite its page cache is
-    small meanwhile: a cache the size of the read API's would fill with pages nobody reads
-    again, and a million-order export would hold the server at its largest for nothing."""
-    with engine.connect() as conn:
-        if conn.dialect.name != "sqlite":
-            yield conn
-            return
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{STREAMING_CACHE_KIB}")
-        try:
-            yield conn
-        finally:
+    """A connection for reading pages once, in order (an export), with a small page cache."""
+    with engine.connect() as conn, small_cache(conn):
+        yield conn
+
+
+@contextmanager
+def small_cache(conn: Connection) -> Iterator[Connection]:
+    """On SQLite, the connection's page cache is STREAMING_CACHE_KIB meanwhile, then the read
+    API's again. For work that goes through many pages once each (an export, a bulk job's
+    batches): a cache the size of the read API's would fill with pages nobody reads again, so
+    a million-order export or job would hold the process at its largest for nothing. The
+    pages cached beyond the small size are freed as it is set (SQLite's pcache)."""
+    if conn.dialect.name != "sqlite":
+        yield conn
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{STREAMING_CACHE_KIB}")
+    try:
+        yield conn
+    finally:
+        if not conn.invalidated:  # an invalidated connection is discarded, not pooled
             conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
