@@ -273,3 +273,78 @@ def test_every_test_client_answer_of_the_suite_is_checked() -> None:
     with pytest.raises(FailureGroup):
         TestClient(app).get("/teapot")
     assert TestClient(app).get("/v1/orders.xml").status_code == 401  # undocumented: unchecked
+
+
+#: The operations issue 13 added: each shows an example of its request body and of every JSON
+#: success answer, and each answer's example is valid against the schema it illustrates.
+EXAMPLED = [
+    ("POST", "/v1/orders/bulk"),
+    ("GET", "/v1/jobs"),
+    ("GET", "/v1/jobs/{job_id}"),
+    ("GET", "/v1/jobs/{job_id}/failures"),
+    ("POST", "/v1/jobs/{job_id}/cancel"),
+    *[
+        (method, f"/v1/orders/{{order_id}}/{kind}")
+        for kind in ("shipments", "cancellations", "returns")
+        for method in ("POST", "GET")
+    ],
+    ("PUT", "/v1/orders/{order_id}/tags"),
+    ("POST", "/v1/orders/{order_id}/tags"),
+    ("DELETE", "/v1/orders/{order_id}/tags/{tag}"),
+    ("GET", "/v1/views"),
+    ("POST", "/v1/views"),
+    ("GET", "/v1/views/{name}"),
+    ("PUT", "/v1/views/{name}"),
+    ("PATCH", "/v1/webhooks/{subscription_id}"),
+    ("POST", "/v1/webhooks/{subscription_id}/replay"),
+]
+
+
+def _examples(media: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
+    """Every example the media entry shows: its own, or the schema's (named or in properties)."""
+    if "example" in media:
+        return [media["example"]]
+    if "examples" in media:
+        return [e["value"] for e in media["examples"].values()]
+    return list(schema.get("examples", [])) or ([{}] if schema.get("properties") else [])
+
+
+def _resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    return (
+        _resolved(document, document["components"]["schemas"][ref.split("/")[-1]])
+        if ref
+        else schema
+    )
+
+
+def _has_example(document: dict[str, Any], schema: dict[str, Any]) -> bool:
+    text = str(_resolved(document, schema))
+    return "'example" in text
+
+
+@pytest.mark.parametrize(("method", "path"), EXAMPLED)
+def test_new_operations_show_valid_examples(
+    document: dict[str, Any], method: str, path: str
+) -> None:
+    operation = document["paths"][path][method.lower()]
+    shown: list[tuple[str, dict[str, Any]]] = []
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        shown.append(("request", body))
+    for status, answer in operation["responses"].items():
+        media = answer.get("content", {}).get("application/json")
+        if status.startswith("2") and media is not None:
+            shown.append((status, media))
+    assert shown, "no JSON body or answer"
+    for where, media in shown:
+        schema = media["schema"]
+        has = "example" in media or "examples" in media or _has_example(document, schema)
+        assert has, f"{method} {path} {where}: no example"
+        # A request body's schema may be narrower than the API (what schemathesis generates).
+        if where != "request" and ("example" in media or "examples" in media):
+            validator = jsonschema_rs.validator_for(
+                {**schema, "components": document["components"]}
+            )
+            for example in _examples(media, schema):
+                validator.validate(example)

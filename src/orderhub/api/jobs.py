@@ -136,6 +136,18 @@ _BODY_SCHEMA = {
     },
 }
 _LOCATION = {"Location": {"description": "The job: /v1/jobs/{id}", "schema": {"type": "string"}}}
+_JOB_EXAMPLE = {
+    "id": 7, "status": "running", "action": "confirm", "value": None, "notify_user": False,
+    "selection": {"query": "confirmed=0&channel=mall-cz"}, "matched": 1200, "processed": 500,
+    "changed": 480, "unchanged": 18, "failed": 2, "cancel_requested": False,
+    "created_by": "warehouse", "created_at": "2026-12-06T10:00:00Z",
+    "started_at": "2026-12-06T10:00:01Z", "finished_at": None,
+}  # fmt: skip
+_END = {"size": 100, "cursor": None, "has_next": False}
+_FAILURES_EXAMPLE = {
+    "data": [{"order_id": 4300000042, "reason": "cannot change status from shipped to open"}],
+    "paging": _END,
+}
 _CURSOR = {
     "name": "cursor",
     "in": "query",
@@ -151,8 +163,26 @@ _CURSOR = {
     dependencies=[JSON_BODY],
     response_model=None,
     responses={
-        **answer(Job, "The job, queued for the worker", status=202, headers=_LOCATION),
-        **answer(BulkPreview, "dry_run: how many orders the job would act on"),
+        **answer(
+            Job,
+            "The job, queued for the worker",
+            status=202,
+            headers=_LOCATION,
+            example={
+                **_JOB_EXAMPLE,
+                "status": "queued",
+                "processed": 0,
+                "changed": 0,
+                "unchanged": 0,
+                "failed": 0,
+                "started_at": None,
+            },
+        ),
+        **answer(
+            BulkPreview,
+            "dry_run: how many orders the job would act on",
+            example={"dry_run": True, "matched": 1200},
+        ),
         **problems(415),
     },
     openapi_extra={
@@ -192,7 +222,15 @@ def bulk_is_post_only(request: Request) -> Response:
     "/jobs",
     dependencies=[require(READ)],
     response_model=None,
-    responses={**answer(JobList, "Jobs, newest first", headers=LINK_HEADER_DOC), **problems()},
+    responses={
+        **answer(
+            JobList,
+            "Jobs, newest first",
+            headers=LINK_HEADER_DOC,
+            example={"data": [_JOB_EXAMPLE], "paging": _END},
+        ),
+        **problems(),
+    },
     openapi_extra={"parameters": [_CURSOR]},
     summary="Bulk jobs, newest first",
 )
@@ -207,7 +245,7 @@ def list_jobs(request: Request) -> Response:
     "/jobs/{job_id}",
     dependencies=[require(READ)],
     response_model=None,
-    responses={**answer(Job, "The job and its counts"), **problems(404)},
+    responses={**answer(Job, "The job and its counts", example=_JOB_EXAMPLE), **problems(404)},
     summary="A job's progress",
 )
 def get_job(job_id: str, request: Request) -> Response:
@@ -220,7 +258,12 @@ def get_job(job_id: str, request: Request) -> Response:
     dependencies=[require(READ)],
     response_model=None,
     responses={
-        **answer(FailurePage, "Orders the job could not change, with why", headers=LINK_HEADER_DOC),
+        **answer(
+            FailurePage,
+            "Orders the job could not change, with why",
+            headers=LINK_HEADER_DOC,
+            example=_FAILURES_EXAMPLE,
+        ),
         **problems(404),
     },
     openapi_extra={"parameters": [_CURSOR]},
@@ -241,7 +284,12 @@ def job_failures(job_id: str, request: Request) -> Response:
     dependencies=[require(WRITE)],
     response_model=None,
     responses={
-        **answer(Job, "Cancelling: the job stops before its next batch", status=202),
+        **answer(
+            Job,
+            "Cancelling: the job stops before its next batch",
+            status=202,
+            example={**_JOB_EXAMPLE, "cancel_requested": True},
+        ),
         **problems(404, 409),
     },
     summary="Cancel a job (what it already did stays done)",

@@ -42,6 +42,24 @@ _PATHS = {
 }
 _PUSH = tuple(p.value for p in PushStatus)
 _LOCATION = {"Location": {"description": "The order's list of them.", "schema": {"type": "string"}}}
+_RECORD_EXAMPLE: dict[str, Any] = {
+    "id": 1, "order_id": 4300000042, "lines": [{"line_id": "1", "sku": "SKU-04319", "quantity": 2}],
+    "amount": 1165.0, "carrier": None, "tracking_number": None, "tracking_url": None,
+    "reason": None, "created_at": "2026-12-07T00:10:00Z", "created_by": "warehouse",
+    "push_status": "pending", "push_error": None,
+}  # fmt: skip
+_RECORD_EXAMPLES = {
+    LineAction.SHIPMENT: _RECORD_EXAMPLE | {
+        "carrier": "PostNord", "tracking_number": "PN123",
+        "tracking_url": "https://track.example/PN123"},
+    LineAction.CANCELLATION: _RECORD_EXAMPLE | {"reason": "out of stock"},
+    LineAction.RETURN: _RECORD_EXAMPLE | {"reason": "damaged in transit"},
+}  # fmt: skip
+_ORDER_AFTER_EXAMPLE = {
+    "id": 4300000042, "status": "partially_shipped", "version": 4, "push_status": "pending",
+    "lines": [{"line_id": "1", "sku": "SKU-04319", "quantity": 3, "delivered_quantity": 2,
+               "cancelled_quantity": 0, "returned_quantity": 0}],
+}  # fmt: skip
 
 
 class RecordLine(_Closed):
@@ -223,7 +241,8 @@ def _routes(action: LineAction) -> None:
         response_model=None,
         responses={
             **answer(LineRecordMade, f"The {action} made, and the order after it", status=201,
-                     headers={**ETAG_HEADER, **_LOCATION}),
+                     headers={**ETAG_HEADER, **_LOCATION},
+                     example={"data": _RECORD_EXAMPLES[action], "order": _ORDER_AFTER_EXAMPLE}),
             **problems(404, 409, 412, 415),
         },
         openapi_extra={
@@ -239,7 +258,11 @@ def _routes(action: LineAction) -> None:
         dependencies=[require(READ)],
         response_model=None,
         responses={
-            **answer(LineRecordList, f"The order's {_PATHS[action]}, oldest first"),
+            **answer(
+                LineRecordList,
+                f"The order's {_PATHS[action]}, oldest first",
+                example={"data": [_RECORD_EXAMPLES[action]]},
+            ),
             **problems(404),
         },
         summary=f"The order's {_PATHS[action]}, oldest first",

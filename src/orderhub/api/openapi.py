@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from orderhub.api import idempotency
+from orderhub.api.schemas import EXAMPLE_TEXT
 from orderhub.domain.tags import TAG_INPUT
 from orderhub.query.values import INT64_MAX
 
@@ -110,6 +112,9 @@ def _finish_responses(responses: dict[str, Any], *, keyed: bool) -> None:
             {k: v for k, v in response.items() if k not in responses[code]}
         )
     for code, response in responses.items():
+        for media in response.get("content", {}).values():
+            if EXAMPLE_TEXT in media:
+                media["example"] = json.loads(media.pop(EXAMPLE_TEXT))
         headers = response.setdefault("headers", {})
         headers.update(_REQUEST_ID)
         if keyed and code.startswith("2"):

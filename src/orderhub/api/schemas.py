@@ -3,6 +3,7 @@ directly; tests/openapi_conformance.py checks every answer of the test suite aga
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -357,6 +358,10 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Problem, "description": _ERRORS[s]} for s in sorted({400, *statuses})}
 
 
+#: Where answer() keeps a success example until finish_openapi parses it into `example`.
+EXAMPLE_TEXT = "x-example-json"
+
+
 def answer(
     model: Any,
     description: str,
@@ -364,12 +369,18 @@ def answer(
     status: int = 200,
     xml: bool = False,
     headers: dict[str, Any] | None = None,
+    example: Any = None,
 ) -> dict[int | str, dict[str, Any]]:
-    """A FastAPI `responses=` entry for a success: its model, and XML when the route offers it."""
-    entry: dict[str, Any] = {"model": model, "description": description}
+    """A FastAPI `responses=` entry for a success: its model, an example of its JSON, and XML
+    when the route offers it."""
+    entry: dict[str, Any] = {"model": model, "description": description, "content": {}}
+    if example is not None:
+        # FastAPI drops every null from the document it builds, so the example travels as JSON
+        # text and finish_openapi puts it back whole.
+        entry["content"]["application/json"] = {EXAMPLE_TEXT: json.dumps(example)}
     if xml:
         ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-        entry["content"] = {"application/xml": {"schema": ref}}
+        entry["content"]["application/xml"] = {"schema": ref}
         entry["description"] += XML_ALTERNATIVE
     if headers:
         entry["headers"] = headers

@@ -40,6 +40,14 @@ _NAME = {
 }
 
 
+_VIEW_EXAMPLE = {
+    "name": "open-cz",
+    "query": "status=open&channel=mall-cz&q=novak",
+    "created_at": "2026-12-06T10:00:00Z",
+    "updated_at": "2026-12-06T10:00:00Z",
+}
+
+
 class View(_Closed):
     name: str = Field(examples=["open-cz"])
     query: str = Field(examples=["status=open&channel=mall-cz&_sort=created_at:desc"])
@@ -69,7 +77,9 @@ class ViewIn(BaseModel):
 class ViewQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(description=_QUERY_TEXT, json_schema_extra=_QUERY_SCHEMA)
+    query: str = Field(
+        description=_QUERY_TEXT, json_schema_extra=_QUERY_SCHEMA, examples=["status=shipped"]
+    )
 
 
 def view_document(view: SavedView) -> dict[str, Any]:
@@ -86,7 +96,7 @@ def view_document(view: SavedView) -> dict[str, Any]:
     status_code=201,
     dependencies=[require(WRITE), JSON_BODY],
     response_model=None,
-    responses={**answer(View, "Saved", status=201), **problems(409, 415)},
+    responses={**answer(View, "Saved", status=201, example=_VIEW_EXAMPLE), **problems(409, 415)},
     summary="Save a view: a name for a list query",
 )
 def create_view(body: ViewIn, request: Request) -> Response:
@@ -100,7 +110,10 @@ def create_view(body: ViewIn, request: Request) -> Response:
     "/views",
     dependencies=[require(READ)],
     response_model=None,
-    responses={**answer(ViewList, "Every saved view, by name"), **problems()},
+    responses={
+        **answer(ViewList, "Every saved view, by name", example={"data": [_VIEW_EXAMPLE]}),
+        **problems(),
+    },
     summary="Saved views",
 )
 def list_views(request: Request) -> Response:
@@ -112,7 +125,7 @@ def list_views(request: Request) -> Response:
     "/views/{name}",
     dependencies=[require(READ)],
     response_model=None,
-    responses={**answer(View, "The view"), **problems(404)},
+    responses={**answer(View, "The view", example=_VIEW_EXAMPLE), **problems(404)},
     openapi_extra={"parameters": [_NAME]},
     summary="One saved view",
 )
@@ -125,7 +138,10 @@ def get_view(name: str, request: Request) -> Response:
     "/views/{name}",
     dependencies=[require(WRITE), JSON_BODY],
     response_model=None,
-    responses={**answer(View, "Changed"), **problems(404, 415)},
+    responses={
+        **answer(View, "Changed", example=_VIEW_EXAMPLE | {"query": "status=shipped"}),
+        **problems(404, 415),
+    },
     openapi_extra={"parameters": [_NAME]},
     summary="Change a view's query",
 )
