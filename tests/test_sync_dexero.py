@@ -103,7 +103,9 @@ def test_first_sync_holds_exactly_the_sandbox_orders(engine: Engine, fmt: str) -
         paths = sandbox.state.requests_by_path
         list_path = LIST_PATH.replace(".json", f".{fmt}")
         # 1 watermark probe + 8 id-window pages + 1 time window; one token; no detail call.
-        assert paths[list_path] == result.counts.requests - 1 <= 1 + 400 / 50 + 1 + 1
+        # A request retried (a timeout on a loaded machine) reaches the sandbox again.
+        pages = 1 + 400 / 50 + 1 + 1
+        assert paths[list_path] == result.counts.requests - 1 <= pages + result.counts.retries
         assert paths[TOKEN_PATH] == 1
 
 
