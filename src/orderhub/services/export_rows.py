@@ -22,6 +22,7 @@ from orderhub.domain import SCALAR_FIELDS, Address, FieldKind, OrderLine
 from orderhub.domain.jsonfmt import money_text, timestamp_text
 from orderhub.query.parser import ORDER_KEYS
 from orderhub.store import BASIC_FIELDS
+from orderhub.store.documents import document_value
 from orderhub.store.tags import tags_of
 
 Row = Mapping[str, Any]
@@ -212,22 +213,13 @@ class _Nested:
 def json_objects(row: Row, columns: tuple[str, ...], rows: bool) -> Iterator[dict[str, Any]]:
     """The NDJSON object(s) of one order: its detail's keys (nested parts spliced as stored),
     or with lines=rows one object per line whose `line` holds that line (null: no lines)."""
-    order = {name: _json_value(row, name) for name in columns if name != LINE_KEY}
+    order = {name: document_value(row, name) for name in columns if name != LINE_KEY}
     if not rows:
         yield order
         return
     lines: list[dict[str, Any] | None] = [*_Nested(row).lines(exact=True)] or [None]
     for line in lines:
         yield _with_line(order, columns, line) if LINE_KEY in columns else order
-
-
-def _json_value(row: Row, name: str) -> Any:
-    if name in SCALAR_FIELDS:
-        return row[name]
-    if name == "tags":
-        return tags_of(row)
-    text = row[name]
-    return None if text is None else orjson.Fragment(text)
 
 
 def _with_line(

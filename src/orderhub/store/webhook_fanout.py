@@ -13,19 +13,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, RowMapping, String, and_, literal, select
+from sqlalchemy import Connection, String, and_, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from orderhub.domain import SCALAR_FIELDS, InvalidInput
-from orderhub.domain.codec import NESTED_FIELDS
+from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import dumps
 from orderhub.query.compiler import compile_filter
 from orderhub.query.parser import parse_filter
+from orderhub.store.documents import order_document
 from orderhub.store.events import SINKS, RecordedEvent, event_payload
 from orderhub.store.outbox import OutboxRepository
 from orderhub.store.tables import orders
-from orderhub.store.tags import TAGS_TEXT, tags_of
+from orderhub.store.tags import TAGS_TEXT
 from orderhub.store.webhooks import (
     TOPIC,
     Subscription,
@@ -139,16 +138,7 @@ def _order_documents(conn: Connection, order_ids: Iterable[int]) -> dict[int, di
     if not wanted:
         return {}
     stmt = select(orders, TAGS_TEXT).where(orders.c.id.in_(wanted))
-    return {row.id: _order_document(row._mapping) for row in conn.execute(stmt)}
-
-
-def _order_document(row: RowMapping) -> dict[str, Any]:
-    document: dict[str, Any] = {name: row[name] for name in SCALAR_FIELDS}
-    document["tags"] = tags_of(row)
-    for name in NESTED_FIELDS:
-        text = row[name]
-        document[name] = None if text is None else orjson.Fragment(text)
-    return document
+    return {row.id: order_document(row._mapping) for row in conn.execute(stmt)}
 
 
 def _body(item: RecordedEvent, order: dict[str, Any]) -> bytes:
