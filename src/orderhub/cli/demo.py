@@ -80,8 +80,8 @@ def _run(engine: Engine, port: int, orders: int, started: _Started) -> None:
     """Start the sandboxes, sync, start the worker, then serve the API until it stops."""
     import uvicorn
 
-    from orderhub.api.app import create_app
     from orderhub.api.limits import server_options
+    from orderhub.web.app import create_app
 
     secret = secrets.token_urlsafe(16)
     hub = f"http://{HOST}:{port}"

@@ -27,7 +27,7 @@ from orderhub.settings import get_settings
 from orderhub.store import refresh_statistics, upgrade
 
 #: The app factory every server process calls (it reads the log options from the environment).
-APP_FACTORY = "orderhub.api.app:create_served_app"
+APP_FACTORY = "orderhub.web.app:create_served_app"
 EXIT_FAILED = 1
 
 

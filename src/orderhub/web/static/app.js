@@ -1,0 +1,23 @@
+// orderhub web UI: the few things the server cannot do.
+"use strict";
+
+// Times in the browser's own zone: the server writes <time datetime=ISO data-local>UTC</time>.
+function showLocalTimes(root) {
+  const format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  for (const node of root.querySelectorAll("time[data-local]")) {
+    const when = new Date(node.getAttribute("datetime"));
+    if (!Number.isNaN(when.getTime())) {
+      node.textContent = format.format(when);
+      node.title = node.getAttribute("datetime");
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => showLocalTimes(document));
+document.addEventListener("htmx:afterSwap", (event) => showLocalTimes(event.target));
+
+// Every htmx request carries the session's CSRF token, as every form does.
+document.addEventListener("htmx:configRequest", (event) => {
+  const token = document.body.dataset.csrf;
+  if (token) event.detail.headers["X-CSRF-Token"] = token;
+});
