@@ -11,7 +11,18 @@ from starlette.staticfiles import StaticFiles
 from orderhub.api.app import create_app as create_api_app
 from orderhub.api.logs import LogOptions, configure_logging
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.web import admin, dashboard, errors, login, order_page, orders_list, session
+from orderhub.web import (
+    admin,
+    admin_users,
+    bulk,
+    dashboard,
+    errors,
+    login,
+    order_page,
+    orders_list,
+    packing,
+    session,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -34,5 +45,6 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     session.install(app)
     errors.install(app)
-    for module in (login, dashboard, orders_list, order_page, admin):
+    # Fixed paths before /orders/{id}: bulk and packing's pick list come before the order page.
+    for module in (login, dashboard, bulk, orders_list, packing, order_page, admin_users, admin):
         app.include_router(module.router)
