@@ -18,6 +18,7 @@ from orderhub.domain import Order, check_transition
 from orderhub.domain.fulfilment import LineAction, LineQuantity, applied, resolve
 from orderhub.domain.order import OrderLine
 from orderhub.services.line_request import LineActionRequest
+from orderhub.services.mail import STATUS_UNCHANGED, Notification, notify_customer
 from orderhub.services.orders import OrderNotFound
 from orderhub.services.push import enqueue_line_push
 from orderhub.services.updates import check_requirements, locked_order, run_change, write_change
@@ -35,6 +36,8 @@ _TOTAL_FIELD = {
 class LineActionResult:
     record: LineRecord
     order: StoredOrder
+    #: None unless the request asked for notify_user.
+    notification: Notification | None = None
 
 
 def record_line_action(
@@ -78,10 +81,18 @@ def _apply(
         )
     )
     enqueue_line_push(uow, written.order, request.action, record_id, written.recorded)
+    notification = None
+    if request.notify_user:
+        changed = written.order.status != before.status
+        notification = (
+            notify_customer(uow.outbox, written.order, stored.version + 1)
+            if changed
+            else STATUS_UNCHANGED
+        )
     record = records.get(request.action, record_id)
     fresh = uow.orders.get(order_id)
     assert record is not None and fresh is not None  # written in this transaction
-    return LineActionResult(record, fresh)
+    return LineActionResult(record, fresh, notification)
 
 
 def planned(before: Order, request: LineActionRequest, quantities: list[LineQuantity]) -> Order:

@@ -29,6 +29,9 @@ class LineActionRequest:
     tracking_number: str | None = None
     tracking_url: str | None = None
     reason: str | None = None
+    #: E-mail the customer when the action changes the order's status (the web form's
+    #: checkbox; the PUT's notify_user).
+    notify_user: bool = False
 
 
 def accepted(action: LineAction) -> tuple[str, ...]:

@@ -176,6 +176,16 @@ class OutboxRepository(Repository):
     def get(self, item_id: int) -> OutboxItem | None:
         return self._first(select(outbox).where(outbox.c.id == item_id), _item)
 
+    def of_order(self, order_id: int, topic: str, limit: int = 50) -> list[OutboxItem]:
+        """The order's rows of one topic, newest first (the order page's e-mails)."""
+        stmt = (
+            select(outbox)
+            .where(outbox.c.order_id == order_id, outbox.c.topic == topic)
+            .order_by(outbox.c.id.desc())
+            .limit(limit)
+        )
+        return self._all(stmt, _item)
+
     def list(
         self, topic: str | None = None, status: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:

@@ -283,6 +283,20 @@ class WebhookRepository(Repository):
             stmt = stmt.where(outbox.c.id < before)
         return self._all(stmt.order_by(outbox.c.id.desc()).limit(limit), _delivery)
 
+    def of_order(self, order_id: int, limit: int = 50) -> list[tuple[int, Delivery]]:
+        """Deliveries of the order's events to any subscription, newest first, each with its
+        subscription's id."""
+        stmt = (
+            select(outbox)
+            .where(outbox.c.order_id == order_id, outbox.c.topic == TOPIC)
+            .order_by(outbox.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            (int(loads(row["payload"])["subscription_id"]), _delivery(row))
+            for row in self.conn.execute(stmt).mappings()
+        ]
+
     def delivery(self, subscription_id: int, delivery_id: int) -> Delivery | None:
         stmt = select(outbox).where(of_subscription(subscription_id), outbox.c.id == delivery_id)
         return self._first(stmt, _delivery)

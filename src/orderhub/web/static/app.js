@@ -21,3 +21,8 @@ document.addEventListener("htmx:configRequest", (event) => {
   const token = document.body.dataset.csrf;
   if (token) event.detail.headers["X-CSRF-Token"] = token;
 });
+
+// Print views (packing slip, pick list): a Print button.
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});
