@@ -55,7 +55,10 @@ def _confirm(act: Act, form: Form) -> Outcome:
 
 
 def _status(act: Act, form: Form) -> Outcome:
-    update = parse_update({"status": form.get("status", ""), "notify_user": _notify(form)})
+    body = {"status": form.get("status", ""), "notify_user": _notify(form)}
+    if delivered_at := form.get("delivered_at", "").strip():
+        body["delivered_at"] = delivered_at
+    update = parse_update(body)
     result = update_order(act.engine, act.number, update, act.actor, act.if_match)
     return "status", result.notification
 
