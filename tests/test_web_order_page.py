@@ -398,3 +398,37 @@ def test_the_pick_list(http: TestClient, engine: Engine) -> None:
         answer = http.get(f"/orders/pick-list{query}")
         assert answer.status_code == status, query
         assert words in text(answer.text)
+
+
+def test_the_webhook_deliveries_of_its_events(http: TestClient, engine: Engine) -> None:
+    from orderhub.services.webhooks import create_subscription
+
+    sub = create_subscription(engine, "https://hooks.example/orders", ["order.updated"],
+                              allow_private=True)  # fmt: skip
+    sign_in(http, engine, "admin")
+    _, order, other = ids(http)
+    assert post(http, order, "confirm").status_code == 303
+    assert post(http, other, "confirm").status_code == 303
+    page = http.get(f"/orders/{order}").text
+    deliveries = text(page.split('id="webhooks-title"')[1])
+    assert f"#{sub.id} order.updated pending 0" in deliveries
+    assert deliveries.count("order.updated") == 1  # the other order's is not listed
+    assert f'href="/admin/webhooks/{sub.id}"' in page
+
+
+def test_a_retry_sends_only_the_failures_after_the_last_success(engine: Engine) -> None:
+    from orderhub.services.push_retry import retry_push
+
+    store(engine, [make_order("R")])
+    with UnitOfWork(engine) as uow:
+        for key in ("old", "ok", "new"):
+            uow.outbox.enqueue("push", {"order_id": 1}, dedupe_key=f"push:{key}", order_id=1)
+        uow.conn.execute(sql("UPDATE outbox SET status = CASE WHEN dedupe_key = 'push:ok' "
+                             "THEN 'delivered' ELSE 'failed' END, attempts = 12"))  # fmt: skip
+        PushRepository(uow.conn).set_state(1, PushStatus.FAILED, "gone", bump_version=True)
+    after = retry_push(engine, 1, if_match={2})
+    assert (after.version, after.to_order().push_status) == (3, "pending")
+    with UnitOfWork(engine) as uow:
+        states = {r.dedupe_key: (r.status, r.attempts) for r in uow.outbox.of_order(1, "push")}
+    assert states == {"push:old": ("failed", 12), "push:ok": ("delivered", 12),
+                      "push:new": ("pending", 0)}  # fmt: skip
