@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from orderhub.domain import Order, Status
+from orderhub.domain.events import FieldChange
 from orderhub.domain.fulfilment import LineAction
 from orderhub.domain.status import MERCHANT_TRANSITIONS
 from orderhub.services.mail import TOPIC as MAIL_TOPIC
@@ -34,20 +35,14 @@ _SHORT = 80
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    field: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One moment of the order's life: who or what did it, and the fields it changed."""
 
     at: datetime
     who: str
     what: str
-    changes: tuple[Change, ...] = ()
+    #: Each field's old and new value in words (`shown`).
+    changes: tuple[FieldChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +124,9 @@ def _grouped(history: list[dict[str, Any]]) -> list[TimelineEntry]:
     for _, rows in groupby(history, key=lambda row: row["event_id"]):
         group = list(rows)
         first = group[0]
-        changes = tuple(Change(row["field"], shown(row["old"]), shown(row["new"])) for row in group)
+        changes = tuple(
+            FieldChange(row["field"], shown(row["old"]), shown(row["new"])) for row in group
+        )
         who = first["actor"] or first["source"]
         fields = ", ".join(change.field for change in changes)
         entries.append(TimelineEntry(first["at"], str(who), f"changed {fields}", changes))
