@@ -21,3 +21,18 @@ document.addEventListener("htmx:configRequest", (event) => {
   const token = document.body.dataset.csrf;
   if (token) event.detail.headers["X-CSRF-Token"] = token;
 });
+
+// "Copy" buttons of a value shown once (an API key, a signing secret): data-copy="<input id>".
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  field.select();
+  const done = () => {
+    const note = document.querySelector(`[data-copied="${button.dataset.copy}"]`);
+    if (note) note.hidden = false;
+  };
+  if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, () => {});
+  else if (document.execCommand("copy")) done();
+});
