@@ -202,6 +202,8 @@ def test_a_failed_delivery_is_resent(engine: Engine, web: TestClient) -> None:
     (failed,) = web.get(deliveries, headers=admin_key).json()["data"]
     assert failed["status"] == "failed"
 
+    listed = web.get("/admin/webhooks").text
+    assert f'<a href="{log_path}">1 failed</a>' in listed
     shown = web.get(log_path).text
     assert f'href="/orders/{order_id}"' in shown and failed["last_error"] in html.unescape(shown)
     resend = f"{log_path}/deliveries/{failed['id']}/resend"
@@ -209,6 +211,7 @@ def test_a_failed_delivery_is_resent(engine: Engine, web: TestClient) -> None:
     assert web.post(resend, data=form(user)).status_code == 303
     (again,) = web.get(deliveries, headers=admin_key).json()["data"]
     assert (again["id"], again["status"], again["attempts"]) == (failed["id"], "pending", 0)
+    assert "1 failed" not in web.get("/admin/webhooks").text
     twice = web.post(resend, data=form(user))
     assert twice.status_code == 409 and "still pending" in twice.text
 
@@ -330,3 +333,32 @@ class _FakeSync:
     def __call__(self, engine: Engine, account: Any, **_: Any) -> SyncResult:
         self.runs.append(account.name)
         return SyncResult(account.name, 0, "ok", RunCounts())
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_bad_input_is_never_a_server_error(engine: Engine, web: TestClient) -> None:
+    user = sign_in(web, engine, "admin")
+    posts = {
+        "/admin/keys": {"name": "a\x00b", "scopes": ["orders:read\x00"], "daily_limit": "\x00"},
+        "/admin/webhooks": {"url": "http://x/\x00", "event_types": ["no\x00"], "filter": "\x00"},
+        "/admin/keys/no-such-key/revoke": {},
+        "/admin/webhooks/99/pause": {},
+        "/admin/webhooks/x1/delete": {},
+        "/admin/webhooks/1/deliveries/zz/resend": {},
+        "/admin/mail/-1/retry": {},
+        "/admin/channels/push/abc/retry": {"account": "\x00"},
+        "/admin/channels/push/5/retry": {},
+    }
+    for path, fields in posts.items():
+        answer = web.post(path, data=form(user, **fields))
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+        assert "text/html" in answer.headers["content-type"], path
+    for path in [
+        "/admin/quarantine?page=0",
+        "/admin/quarantine?account=%E2%80%AE",
+        "/admin/mail?status=x",
+        "/admin/webhooks/1?before=x",
+        "/admin/webhooks/123456789012345678901",
+    ]:
+        answer = web.get(path)
+        assert answer.status_code < 500, path

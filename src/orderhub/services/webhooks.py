@@ -228,6 +228,13 @@ def delivery_log(
         return repo.delivery_log(subscription_id, limit, before)
 
 
+def failed_counts(engine: Engine, subscriptions: Sequence[Subscription]) -> dict[int, int]:
+    """Each subscription's failed deliveries (those not sent again since)."""
+    with engine.connect() as conn:
+        repo = WebhookRepository(conn)
+        return {sub.id: repo.failed_count(sub.id) for sub in subscriptions}
+
+
 def resend_delivery(
     engine: Engine, subscription_id: int, delivery_id: int, clock: Clock = SYSTEM_CLOCK
 ) -> Delivery:

@@ -302,6 +302,13 @@ class WebhookRepository(Repository):
             stmt = stmt.where(outbox.c.id < before)
         return self._all(stmt.order_by(outbox.c.id.desc()).limit(limit), _logged)
 
+    def failed_count(self, subscription_id: int) -> int:
+        """How many of the subscription's deliveries have failed (and were not sent again)."""
+        stmt = select(func.count()).where(
+            of_subscription(subscription_id), outbox.c.status == OutboxStatus.FAILED.value
+        )
+        return int(self.conn.execute(stmt).scalar_one())
+
     def delivery(self, subscription_id: int, delivery_id: int) -> Delivery | None:
         stmt = select(outbox).where(of_subscription(subscription_id), outbox.c.id == delivery_id)
         return self._first(stmt, _delivery)

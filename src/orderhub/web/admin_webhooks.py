@@ -137,12 +137,15 @@ def _list_page(
     notice: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    engine = request.app.state.engine
+    subscriptions = service.list_subscriptions(engine)
     return page(
         request,
         "admin_webhooks.html",
         status=status,
         title="Webhooks",
-        subscriptions=service.list_subscriptions(request.app.state.engine),
+        subscriptions=subscriptions,
+        failed=service.failed_counts(engine, subscriptions),
         state=state,
         event_types=service.EVENT_TYPES,
         form=form or {"url": "", "event_types": list(DEFAULT_TYPES), "filter": ""},
