@@ -120,10 +120,12 @@ def test_a_key_is_shown_once_works_and_is_revoked(engine: Engine, web: TestClien
     public_id = token.split("_")[1]
     assert f"ohk_{public_id}" in listing and "warehouse" in listing
     assert re.search(r"1 / 50</td>", listing), "today's use against the daily limit"
+    assert f"{datetime.now(UTC).date().isoformat()} <span" in listing  # last used: today
 
     revoked = web.post("/admin/keys/warehouse/revoke", data=form(user))
     assert revoked.status_code == 303
-    assert web.get(revoked.headers["location"]).text.count("revoked") >= 2
+    after = web.get(revoked.headers["location"]).text
+    assert "API key warehouse is revoked" in after and re.search(r"revoked <time", after)
     refused = web.get("/v1/orders", headers=auth_header(token))
     assert refused.status_code == 401
 

@@ -53,5 +53,5 @@ def notice_of(request: Request, words: Mapping[str, str]) -> str | None:
     for name, template in words.items():
         value = request.query_params.get(name)
         if value:
-            return template.format(value)
+            return template.format(value[:80])
     return None
