@@ -39,8 +39,11 @@ def test_an_api_key_is_created_shown_once_and_revoked(
     assert token not in page.content()  # never shown again
     row = page.get_by_role("row").filter(has_text="browser-test")
     assert "1 / 100" in row.inner_text()
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     row.get_by_role("button", name="Revoke browser-test").click()
     page.wait_for_url(re.compile(r"/admin/keys\?revoked=browser-test"))
+    assert questions == ["Revoke browser-test? Requests with it are refused from now on."]
     assert page.get_by_role("status").inner_text().startswith("API key browser-test is revoked")
     shot(page, "revoked")
     refused = httpx.get(hub.url("/v1/orders"), headers={"Authorization": f"Bearer {token}"})

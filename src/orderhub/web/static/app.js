@@ -36,3 +36,9 @@ document.addEventListener("click", (event) => {
   if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, () => {});
   else if (document.execCommand("copy")) done();
 });
+
+// A form that undoes something for good asks first: <form data-confirm="Delete it?">.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset ? event.target.dataset.confirm : undefined;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
