@@ -279,6 +279,12 @@ def quarantined(
         return SyncRepository(conn).quarantined(channel, (page - 1) * page_size, page_size)
 
 
+def quarantine_counts(engine: Engine) -> dict[str, int]:
+    """How many records each account has in quarantine (accounts with none left out)."""
+    with engine.connect() as conn:
+        return SyncRepository(conn).quarantine_counts()
+
+
 def known_channel(engine: Engine, configs: Sequence[ChannelConfig], name: str) -> None:
     """ChannelNotConfigured unless the name is configured or has synced before."""
     if any(c.name == name for c in configs):

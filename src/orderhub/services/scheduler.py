@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from orderhub.channels.base import Account
+from orderhub.domain import Conflict
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.outbox import worker_name
 from orderhub.services.sync import SyncProgress, SyncResult, sync_account
@@ -250,6 +251,50 @@ class Scheduler:
             log.warning("the lease of %s ran out during its sync", claim.channel)
             return Outcome(claim.channel, "lost", failures, None, error, result)
         return Outcome(claim.channel, "ok" if ok else "failed", failures, due, error, result)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequested:
+    """What "sync now" did: the account is due at `due_at` for the next worker round, or a
+    worker is syncing it right now (`running`: nothing was changed)."""
+
+    channel: str
+    due_at: datetime
+    running: bool
+
+
+class NotScheduled(Conflict):
+    def __init__(self, channel: str) -> None:
+        super().__init__(
+            f"no worker schedules {channel!r}: add the account to orderhub.toml (docs/sync.md)"
+        )
+
+
+def sync_now(
+    engine: Engine, channel: str, configured: Collection[str], clock: Clock = SYSTEM_CLOCK
+) -> SyncRequested:
+    """Make an account due now: the worker that schedules syncs (`orderhub worker`, `orderhub
+    run`) claims it at its next poll, within about a second; the call returns at once. The
+    account is `configured` (orderhub.toml) or already scheduled (the demo's accounts); one a
+    worker holds is left alone (its run is under way)."""
+    now = clock.now()
+    with UnitOfWork(engine) as uow:
+        repo = ScheduleRepository(uow.conn)
+        if channel in configured:
+            repo.add({channel: now}, now)
+        entry = repo.get(channel)
+        if entry is None:
+            raise NotScheduled(channel)
+        if entry.lease_owner is not None and entry.lease_until and entry.lease_until > now:
+            return SyncRequested(channel, entry.next_due_at, running=True)
+        repo.due_no_later_than(channel, now, now)
+    return SyncRequested(channel, min(entry.next_due_at, now), running=False)
+
+
+def scheduled_accounts(engine: Engine) -> set[str]:
+    """The accounts in the schedule (some worker's scheduler has taken them on)."""
+    with engine.connect() as conn:
+        return set(ScheduleRepository(conn).due_times())
 
 
 class _Lease:

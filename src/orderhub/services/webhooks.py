@@ -26,7 +26,13 @@ from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.outbox import OutboxStatus
 from orderhub.store.webhook_replay import enqueue_replay, new_replay_id
-from orderhub.store.webhooks import Delivery, Subscription, WebhookRepository, filter_predicate
+from orderhub.store.webhooks import (
+    Delivery,
+    LoggedDelivery,
+    Subscription,
+    WebhookRepository,
+    filter_predicate,
+)
 
 SECRET_PREFIX = "whsec_"
 SINCE_EXPECTED = (
@@ -209,6 +215,24 @@ def list_deliveries(
         if repo.get(subscription_id) is None:
             raise WebhookNotFound(subscription_id)
         return repo.deliveries(subscription_id, status, limit, before)
+
+
+def delivery_log(
+    engine: Engine, subscription_id: int, limit: int = 100, before: int | None = None
+) -> list[LoggedDelivery]:
+    """`list_deliveries` with each delivery's order and event sequence (the web UI's log)."""
+    with engine.connect() as conn:
+        repo = WebhookRepository(conn)
+        if repo.get(subscription_id) is None:
+            raise WebhookNotFound(subscription_id)
+        return repo.delivery_log(subscription_id, limit, before)
+
+
+def failed_counts(engine: Engine, subscriptions: Sequence[Subscription]) -> dict[int, int]:
+    """Each subscription's failed deliveries (those not sent again since)."""
+    with engine.connect() as conn:
+        repo = WebhookRepository(conn)
+        return {sub.id: repo.failed_count(sub.id) for sub in subscriptions}
 
 
 def resend_delivery(

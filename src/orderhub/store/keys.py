@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     select,
     update,
 )
@@ -74,6 +75,8 @@ class StoredKey:
 class KeyWithUsage:
     key: StoredKey
     used_today: int
+    #: The last UTC day the key was used on (requests are counted per day, not timed).
+    last_used: date | None = None
 
 
 _KEY_COLUMNS = [
@@ -187,9 +190,20 @@ class KeyRepository(Repository):
         joined = api_keys.outerjoin(
             key_usage, and_(key_usage.c.key_id == api_keys.c.id, key_usage.c.day == day)
         )
-        stmt = select(*_KEY_COLUMNS, key_usage.c.count.label("used")).select_from(joined)
+        days = key_usage.alias("days")  # not the joined key_usage (today's): every day
+        last = (
+            select(func.max(days.c.day))
+            .where(days.c.key_id == api_keys.c.id, days.c.count > 0)
+            .scalar_subquery()
+        )
+        stmt = select(
+            *_KEY_COLUMNS, key_usage.c.count.label("used"), last.label("last_used")
+        ).select_from(joined)
         stmt = stmt.order_by(api_keys.c.name)
-        return self._all(stmt, lambda row: KeyWithUsage(_stored(row), int(row["used"] or 0)))
+        return self._all(
+            stmt,
+            lambda row: KeyWithUsage(_stored(row), int(row["used"] or 0), row["last_used"]),
+        )
 
 
 def _stored(mapping: RowMapping) -> StoredKey:

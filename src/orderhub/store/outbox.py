@@ -173,6 +173,23 @@ class OutboxRepository(Repository):
         )
         return result.rowcount == 1
 
+    def resend(self, item_id: int, at: datetime | None = None) -> bool:
+        """Make a settled (failed or delivered) row due at `at` (default now) with a fresh
+        retry schedule; False when it is still pending (or not there)."""
+        result = self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id, outbox.c.status != OutboxStatus.PENDING.value)
+            .values(
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=at or now(),
+                lease_owner=None,
+                lease_until=None,
+                delivered_at=None,
+            )
+        )
+        return result.rowcount == 1
+
     def get(self, item_id: int) -> OutboxItem | None:
         return self._first(select(outbox).where(outbox.c.id == item_id), _item)
 

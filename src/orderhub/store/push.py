@@ -6,6 +6,7 @@ only answers the questions the push handler asks about them and records the outc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
@@ -16,6 +17,20 @@ from orderhub.store.repository import Repository
 from orderhub.store.tables import orders
 
 TOPIC = "push"
+#: An order's push state after its newest change's push gave up (refused, or out of retries).
+GAVE_UP = (PushStatus.FAILED.value, PushStatus.REFUSED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedPush:
+    """An order whose newest push-back gave up, with the channel's (or the hub's) error."""
+
+    order_id: int
+    channel: str
+    external_id: str
+    push_status: str
+    error: str | None
+    updated_at: datetime
 
 
 class PushRepository(Repository):
@@ -89,3 +104,26 @@ class PushRepository(Repository):
             )
         )
         return int(self.conn.execute(stmt).rowcount)
+
+    def failed(self, channel: str | None = None, limit: int = 100) -> list[FailedPush]:
+        """Orders whose newest push gave up (through the `push_status` index), newest first."""
+        stmt = select(
+            orders.c.id.label("order_id"),
+            orders.c.channel,
+            orders.c.external_id,
+            orders.c.push_status,
+            orders.c.push_error.label("error"),
+            orders.c.updated_at,
+        ).where(orders.c.push_status.in_(GAVE_UP))
+        if channel is not None:
+            stmt = stmt.where(orders.c.channel == channel)
+        stmt = stmt.order_by(orders.c.id.desc()).limit(limit)
+        return [FailedPush(**row._mapping) for row in self.conn.execute(stmt)]
+
+    def newest(self, order_id: int) -> tuple[int, str] | None:
+        """The order's newest push row: (outbox id, status); None when it never had one."""
+        stmt = select(outbox.c.id, outbox.c.status).where(
+            outbox.c.topic == TOPIC, outbox.c.order_id == order_id
+        )
+        row = self.conn.execute(stmt.order_by(outbox.c.id.desc()).limit(1)).first()
+        return None if row is None else (int(row.id), str(row.status))

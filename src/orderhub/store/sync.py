@@ -318,6 +318,11 @@ class SyncRepository(Repository):
         ).scalar_one()
         return records, total
 
+    def quarantine_counts(self) -> dict[str, int]:
+        """Quarantined records per account (the (channel, record_key) index)."""
+        stmt = select(quarantine.c.channel, func.count()).group_by(quarantine.c.channel)
+        return {channel: int(count) for channel, count in self.conn.execute(stmt)}
+
 
 def _zero_counts() -> dict[str, Any]:
     return {name: getattr(RunCounts(), name) for name in COUNT_NAMES}

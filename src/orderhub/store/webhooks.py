@@ -32,7 +32,7 @@ from orderhub.domain import InvalidInput
 from orderhub.domain.jsonfmt import loads
 from orderhub.query import compile_query, parse_query
 from orderhub.query.parser import RESERVED
-from orderhub.store.outbox import OutboxStatus, now, outbox
+from orderhub.store.outbox import OutboxRepository, OutboxStatus, outbox
 from orderhub.store.repository import Repository, from_row
 from orderhub.store.secrets import reseal, seal
 from orderhub.store.tables import id_table
@@ -110,6 +110,16 @@ class Delivery:
     created_at: datetime
     next_attempt_at: datetime | None
     delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedDelivery:
+    """A delivery with what the web UI's delivery log shows beside it: the order and the
+    event's sequence number on it (None for events of no order)."""
+
+    delivery: Delivery
+    order_id: int | None
+    sequence: int | None
 
 
 def filter_params(raw: str) -> list[tuple[str, str]]:
@@ -297,6 +307,22 @@ class WebhookRepository(Repository):
             for row in self.conn.execute(stmt).mappings()
         ]
 
+    def delivery_log(
+        self, subscription_id: int, limit: int = 100, before: int | None = None
+    ) -> list[LoggedDelivery]:
+        """`deliveries`, each with its order and the event's sequence number."""
+        stmt = select(outbox).where(of_subscription(subscription_id))
+        if before is not None:
+            stmt = stmt.where(outbox.c.id < before)
+        return self._all(stmt.order_by(outbox.c.id.desc()).limit(limit), _logged)
+
+    def failed_count(self, subscription_id: int) -> int:
+        """How many of the subscription's deliveries have failed (and were not sent again)."""
+        stmt = select(func.count()).where(
+            of_subscription(subscription_id), outbox.c.status == OutboxStatus.FAILED.value
+        )
+        return int(self.conn.execute(stmt).scalar_one())
+
     def delivery(self, subscription_id: int, delivery_id: int) -> Delivery | None:
         stmt = select(outbox).where(of_subscription(subscription_id), outbox.c.id == delivery_id)
         return self._first(stmt, _delivery)
@@ -304,19 +330,7 @@ class WebhookRepository(Repository):
     def resend(self, delivery_id: int, at: datetime | None = None) -> bool:
         """Make a settled (failed or delivered) row due at `at` (default now) with a fresh
         retry schedule."""
-        result = self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == delivery_id, outbox.c.status != OutboxStatus.PENDING.value)
-            .values(
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-                next_attempt_at=at or now(),
-                lease_owner=None,
-                lease_until=None,
-                delivered_at=None,
-            )
-        )
-        return result.rowcount == 1
+        return OutboxRepository(self.conn).resend(delivery_id, at)
 
 
 def of_subscription(subscription_id: int) -> ColumnElement[bool]:
@@ -332,6 +346,12 @@ def of_subscription(subscription_id: int) -> ColumnElement[bool]:
 def _subscription(row: RowMapping) -> Subscription:
     event_types = tuple(t for t in row["event_types"].split(",") if t)
     return from_row(Subscription, row, event_types=event_types, active=bool(row["active"]))
+
+
+def _logged(row: RowMapping) -> LoggedDelivery:
+    data = loads(loads(row["payload"])["body"]).get("data")
+    sequence = data.get("sequence") if isinstance(data, dict) else None
+    return LoggedDelivery(_delivery(row), row["order_id"], sequence)
 
 
 def _delivery(row: RowMapping) -> Delivery:

@@ -13,7 +13,11 @@ from orderhub.api.logs import LogOptions, configure_logging
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.web import (
     admin,
+    admin_channels,
+    admin_keys,
+    admin_ops,
     admin_users,
+    admin_webhooks,
     bulk,
     dashboard,
     errors,
@@ -46,5 +50,18 @@ def install(app: FastAPI) -> None:
     session.install(app)
     errors.install(app)
     # Fixed paths before /orders/{id}: bulk and packing's pick list come before the order page.
-    for module in (login, dashboard, bulk, orders_list, packing, order_page, admin_users, admin):
+    for module in (
+        login,
+        dashboard,
+        bulk,
+        orders_list,
+        packing,
+        order_page,
+        admin_users,
+        admin_keys,
+        admin_webhooks,
+        admin_ops,
+        admin_channels,
+        admin,
+    ):
         app.include_router(module.router)

@@ -26,3 +26,24 @@ document.addEventListener("htmx:configRequest", (event) => {
 document.addEventListener("click", (event) => {
   if (event.target.closest && event.target.closest("[data-print]")) window.print();
 });
+
+// "Copy" buttons of a value shown once (an API key, a signing secret): data-copy="<input id>".
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  field.select();
+  const done = () => {
+    const note = document.querySelector(`[data-copied="${button.dataset.copy}"]`);
+    if (note) note.hidden = false;
+  };
+  if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, () => {});
+  else if (document.execCommand("copy")) done();
+});
+
+// A form that undoes something for good asks first: <form data-confirm="Delete it?">.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset ? event.target.dataset.confirm : undefined;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
