@@ -21,3 +21,13 @@ document.addEventListener("htmx:configRequest", (event) => {
   const token = document.body.dataset.csrf;
   if (token) event.detail.headers["X-CSRF-Token"] = token;
 });
+
+// Orders list: a header checkbox selects every row's checkbox of its form (data-select-all).
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll) return;
+  const form = CSS.escape(box.dataset.selectAll);
+  for (const row of document.querySelectorAll(`input[type="checkbox"][form="${form}"]`)) {
+    row.checked = box.checked;
+  }
+});
