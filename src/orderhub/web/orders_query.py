@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 
 from sqlalchemy import Engine
 
@@ -50,6 +50,11 @@ def list_url(params: Sequence[tuple[str, str]], path: str = "/orders", **changes
 def encode(params: Iterable[tuple[str, str]]) -> str:
     # `:` and `$` stay readable (`status=in:open`, `$null`), as api/paging.py writes them.
     return urlencode(list(params), safe=":$", quote_via=quote)
+
+
+def readable(params: Iterable[tuple[str, str]]) -> str:
+    """A query string for people to read and edit: commas, `@` and spaces (`+`) as typed."""
+    return urlencode(list(params), safe=":$,@", quote_via=quote_plus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,7 @@ class ListQuery:
     @property
     def text(self) -> str:
         """The query string shown (and editable) on the page: all but where the page starts."""
-        return encode((n, v) for n, v in self.given if n not in PAGING)
+        return readable((n, v) for n, v in self.given if n not in PAGING)
 
     def url(self, path: str = "/orders", **changes: str | None) -> str:
         return list_url(self.given, path, **changes)
