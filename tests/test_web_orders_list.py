@@ -90,7 +90,9 @@ def listed(page: str) -> list[int]:
     return [int(i) for i in ROW.findall(page)]
 
 
-def api_ids(web: TestClient, api: dict[str, str], query: str, path: str = "/v1/orders") -> list[int]:
+def api_ids(
+    web: TestClient, api: dict[str, str], query: str, path: str = "/v1/orders"
+) -> list[int]:
     answer = web.get(f"{path}?{query}", headers=api)
     assert answer.status_code == 200, answer.text
     return [o if isinstance(o, int) else o["id"] for o in answer.json()["data"]]
@@ -273,9 +275,7 @@ def run_worker(engine: Engine) -> None:
     worker.run_until_idle(max_rounds=100)
 
 
-def test_bulk_preview_counts_and_confirm_all_matching(
-    web: TestClient, api: dict[str, str]
-) -> None:
+def test_bulk_preview_counts_and_confirm_all_matching(web: TestClient, api: dict[str, str]) -> None:
     csrf = sign_in(web, web.app.state.engine, "staff").csrf
     form = {"csrf_token": csrf, "scope": "query", "query": "confirmed=0&channel=mall-cz",
             "action": "confirm", "back": "preset=unconfirmed"}  # fmt: skip
@@ -294,7 +294,7 @@ def test_bulk_preview_counts_and_confirm_all_matching(
     assert 'hx-trigger="every 1s"' in running  # polled until done
     run_worker(web.app.state.engine)
     done = web.get(job_url).text
-    assert 'hx-trigger' not in done
+    assert "hx-trigger" not in done
     outcomes = dict(re.findall(r'<tr data-id="(\d+)" data-outcome="(\w+)">', done))
     assert sorted(named(web, [int(i) for i in outcomes])) == ["m1", "m4", "m5"]
     assert set(outcomes.values()) == {"changed"}

@@ -240,6 +240,7 @@ class JobRepository(Repository):
         )
         return [ItemOutcome(r.order_id, r.outcome, r.reason) for r in self.conn.execute(stmt)]
 
+
 def _job(row: Any) -> Job:
     values = dict(row)
     values["action"] = loads(values["action"])

@@ -40,7 +40,9 @@ COLUMNS = (
 )
 
 
-def list_url(params: Sequence[tuple[str, str]], path: str = "/orders", **changes: str | None) -> str:
+def list_url(
+    params: Sequence[tuple[str, str]], path: str = "/orders", **changes: str | None
+) -> str:
     """`path` with `params`, some set (None: removed), encoded as the API's Link headers are."""
     items = [(k, v) for k, v in params if k not in changes]
     items += [(k, v) for k, v in changes.items() if v is not None]
@@ -123,10 +125,14 @@ class ListQuery:
         the page counts as `count=` says, else estimated, and always reads whole rows."""
         api = self.api_params(clock)
         expanded = expand(engine, api)
-        counted = expanded if any(n == COUNT for n, _ in expanded) else [
-            *expanded,
-            (COUNT, DEFAULT_COUNT.value),
-        ]
+        counted = (
+            expanded
+            if any(n == COUNT for n, _ in expanded)
+            else [
+                *expanded,
+                (COUNT, DEFAULT_COUNT.value),
+            ]
+        )
         query = replace(parse_query(counted), view=View.FULL, picked=None)
         return Resolved(api, expanded, query)
 
