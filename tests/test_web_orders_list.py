@@ -372,3 +372,18 @@ def test_a_viewer_sees_no_write_action_and_cannot_post(
         assert answer.status_code == 403, path
     assert web.get("/v1/jobs", headers=api).json()["data"] == []
     assert [v["name"] for v in web.get("/v1/views", headers=api).json()["data"]] == ["kept"]
+
+
+def test_the_count_is_loaded_after_the_page_and_honest(web: TestClient) -> None:
+    page = web.get("/orders?status=open&page_size=2").text
+    loads = re.search(r'<span id="match-count" hx-get="([^"]+)" hx-trigger="load"', page)
+    assert loads is not None and html.unescape(loads[1]) == "/orders/count?status=open&page_size=2"
+    assert "showing 1–2" in page
+    counted = web.get(html.unescape(loads[1])).text
+    if web.app.state.engine.dialect.name == "sqlite":  # counted up to 10,000: exact here
+        assert "<strong>4</strong> orders" in counted and "Count exactly" not in counted
+    else:  # the planner's estimate, said as one
+        assert re.search(r"<strong>about [0-9,]+</strong> orders", counted)
+        assert 'href="/orders?status=open&amp;page_size=2&amp;count=exact"' in counted
+    exact = web.get("/orders?status=open&count=exact").text
+    assert re.search(r'<span id="match-count"><strong>4</strong> orders</span>', exact)

@@ -4,6 +4,7 @@ filter bar, saved views in the sidebar, and the CSV export of the same query."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from orderhub.api.render import page_envelope
 from orderhub.domain import Conflict, InvalidInput, PaymentStatus, Status
-from orderhub.query import MAX_PAGE_SIZE
+from orderhub.query import MAX_PAGE_SIZE, Count
 from orderhub.query.operators import OPERATORS
 from orderhub.services import orders as orders_service
 from orderhub.services import views as views_service
@@ -46,6 +47,17 @@ def build_query(request: Request, user: WebUser = signed_in) -> Response:
     else:
         given = FilterBar.build(dict(form.items()), form.getlist("keep"))
     return RedirectResponse(ListQuery(given).url(), status_code=303)
+
+
+@router.get("/orders/count", response_class=HTMLResponse)
+def count_matches(request: Request, user: WebUser = signed_in) -> Response:
+    """The list's count, loaded by the page after it shows (htmx): estimated unless the query
+    says `count=` (cheap at any size: docs/web-orders.md, "Counting")."""
+    engine, clock = request.app.state.engine, request.app.state.clock
+    listing = ListQuery(request.query_params.multi_items()).unpaged
+    resolved = listing.resolve(engine, clock, Count.ESTIMATED)
+    found = orders_service.list_orders(engine, replace(resolved.query, page_size=1))
+    return page(request, "orders_list_count.html", **_count(listing, found.total, found.counted))
 
 
 @router.get("/orders/export.csv")
@@ -133,7 +145,7 @@ def render_list(
         rows=[_row(r) for r in found.rows],
         paging=paging,
         links=_links(listing, paging),
-        counted=_counted(paging["total"], paging["count"]),
+        **_count(listing, paging["total"], paging["count"]),
         **context,
     )
 
@@ -165,16 +177,19 @@ def _links(listing: ListQuery, paging: dict[str, Any]) -> dict[str, str]:
     return links
 
 
-def _counted(total: int | None, how: str) -> str | None:
-    """The count in honest words: exact, a lower bound, an estimate, or none."""
+def _count(listing: ListQuery, total: int | None, how: str) -> dict[str, Any]:
+    """The count in honest words (exact, a lower bound, an estimate, or none), and the link
+    that counts exactly."""
     if total is None:
-        return None
-    if how == AT_LEAST:
-        return f"{total:,}+"
-    if how == ESTIMATED:
-        return f"about {total:,}"
-    assert how == EXACT
-    return f"{total:,}"
+        counted = None
+    elif how == AT_LEAST:
+        counted = f"{total:,}+"
+    elif how == ESTIMATED:
+        counted = f"about {total:,}"
+    else:
+        assert how == EXACT
+        counted = f"{total:,}"
+    return {"counted": counted, "exact_url": None if how == EXACT else listing.url(count="exact")}
 
 
 def _choices() -> dict[str, Any]:

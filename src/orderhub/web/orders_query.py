@@ -24,8 +24,6 @@ from orderhub.services.views import expand
 Params = list[tuple[str, str]]
 #: Where a page of the list starts: dropped whenever the query itself changes.
 PAGING = ("cursor", "page")
-#: How the page counts when the URL does not say: cheap at any size (store/counting.py).
-DEFAULT_COUNT = Count.ESTIMATED
 #: Columns of the table, in order, and whether a header sorts by it.
 COLUMNS = (
     ("id", "Id", True),
@@ -120,21 +118,19 @@ class ListQuery:
         rest = [(n, v) for n, v in self.given if n != PRESET]
         return rest + (preset_params(presets[0], clock) if presets else [])
 
-    def resolve(self, engine: Engine, clock: Clock) -> Resolved:
-        """The query as `GET /v1/orders` parses it (InvalidInput naming the bad parameter);
-        the page counts as `count=` says, else estimated, and always reads whole rows."""
+    def resolve(self, engine: Engine, clock: Clock, count: Count = Count.NONE) -> Resolved:
+        """The query as `GET /v1/orders` parses it (InvalidInput naming the bad parameter),
+        counted as `count=` says, else as `count` says, and always reading whole rows."""
         api = self.api_params(clock)
         expanded = expand(engine, api)
-        counted = (
-            expanded
-            if any(n == COUNT for n, _ in expanded)
-            else [
-                *expanded,
-                (COUNT, DEFAULT_COUNT.value),
-            ]
-        )
+        given_count = any(n == COUNT for n, _ in expanded)
+        counted = expanded if given_count else [*expanded, (COUNT, count.value)]
         query = replace(parse_query(counted), view=View.FULL, picked=None)
         return Resolved(api, expanded, query)
+
+    @property
+    def unpaged(self) -> ListQuery:
+        return ListQuery([(n, v) for n, v in self.given if n not in PAGING])
 
     def export_params(self, clock: Clock) -> Params:
         """The API export's parameters (its paging and count refused there: dropped here)."""
