@@ -378,12 +378,13 @@ def test_the_count_is_loaded_after_the_page_and_honest(web: TestClient) -> None:
     page = web.get("/orders?status=open&page_size=2").text
     loads = re.search(r'<span id="match-count" hx-get="([^"]+)" hx-trigger="load"', page)
     assert loads is not None and html.unescape(loads[1]) == "/orders/count?status=open&page_size=2"
-    assert "showing 1–2" in page
+    assert "showing 1\u20132" in page
     counted = web.get(html.unescape(loads[1])).text
     if web.app.state.engine.dialect.name == "sqlite":  # counted up to 10,000: exact here
         assert "<strong>4</strong> orders" in counted and "Count exactly" not in counted
     else:  # the planner's estimate, said as one
         assert re.search(r"<strong>about [0-9,]+</strong> orders", counted)
         assert 'href="/orders?status=open&amp;page_size=2&amp;count=exact"' in counted
+    assert '<span id="scope-count" hx-swap-oob="true">' in counted  # the bulk bar's "All N"
     exact = web.get("/orders?status=open&count=exact").text
     assert re.search(r'<span id="match-count"><strong>4</strong> orders</span>', exact)

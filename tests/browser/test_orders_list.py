@@ -56,6 +56,11 @@ def test_filter_the_list_and_save_the_view(hub: Any, signed_in: Any, shot: Any) 
             "/v1/orders", params={"status": "open", "channel": channel, "page_size": "100"}
         ).json()["data"]
     assert filtered == [o["id"] for o in expected] and filtered
+    # The count comes after the page (htmx): exact on SQLite below 10,000 matches.
+    count = page.locator("#match-count strong")
+    count.wait_for()
+    assert count.inner_text() == str(len(filtered))
+    assert page.locator("#scope-count").inner_text() == str(len(filtered))
     shot(page, "filtered")
 
     name = f"open-{channel}"
