@@ -67,7 +67,7 @@ def test_filter_the_list_and_save_the_view(hub: Any, signed_in: Any, shot: Any) 
     page.get_by_label("Save this query as a view").fill(name)
     page.get_by_role("button", name="Save view").click()
     page.wait_for_url(f"**/orders?view={name}")
-    sidebar = page.get_by_role("complementary", name="Presets and saved views")
+    sidebar = page.get_by_role("region", name="Presets and saved views")
     assert sidebar.get_by_role("link", name=name, exact=True).is_visible()
     assert shown_ids(page) == filtered
     shot(page, "view-saved")
