@@ -19,13 +19,7 @@ from orderhub.services import views as views_service
 from orderhub.services.exports import ExportFormat, parse_export, start_export
 from orderhub.services.order_presets import PRESETS
 from orderhub.store.counting import AT_LEAST, ESTIMATED, EXACT
-from orderhub.web.orders_query import (
-    COLUMNS,
-    FilterBar,
-    ListQuery,
-    Resolved,
-    field_names,
-)
+from orderhub.web.orders_query import COLUMNS, FilterBar, ListQuery, field_names
 from orderhub.web.session import WebUser, signed_in, staff
 from orderhub.web.templating import page
 
@@ -169,7 +163,9 @@ def _links(listing: ListQuery, paging: dict[str, Any]) -> dict[str, str]:
     """Next and previous as the API's Link header gives them (api/paging.py `cursor_links`):
     next by the cursor, previous by page number (a cursor points forward only)."""
     number = paging["page"]
-    pages = paging["pages"] if paging["pages"] is not None else number
+    # Past the last page, previous is the last one: known only from an exact count.
+    exact = paging["count"] == EXACT and paging["pages"] is not None
+    pages = paging["pages"] if exact else number
     links: dict[str, str] = {}
     if paging["cursor"] is not None:
         links["next"] = listing.url(cursor=paging["cursor"], page=None)
@@ -203,6 +199,3 @@ def _choices() -> dict[str, Any]:
         "modifiers": [(name, op.human) for name, op in OPERATORS.items()],
         "page_sizes": [s for s in PAGE_SIZES if s <= MAX_PAGE_SIZE],
     }
-
-
-__all__ = ["Resolved", "render_list", "router"]
