@@ -388,3 +388,18 @@ def test_the_count_is_loaded_after_the_page_and_honest(web: TestClient) -> None:
     assert '<span id="scope-count" hx-swap-oob="true">' in counted  # the bulk bar's "All N"
     exact = web.get("/orders?status=open&count=exact").text
     assert re.search(r'<span id="match-count"><strong>4</strong> orders</span>', exact)
+
+
+def test_the_generic_row_offers_every_field_and_modifier_of_the_language(web: TestClient) -> None:
+    from orderhub.domain import QUERY_FIELDS
+    from orderhub.query import OPERATORS
+
+    page = web.get("/orders").text
+
+    def options(select_id: str) -> list[str]:
+        found = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', page, re.S)
+        assert found is not None
+        return [v for v in re.findall(r'<option value="([^"]*)"', found[1]) if v]
+
+    assert options("f-field") == list(QUERY_FIELDS) and "tags" in options("f-field")
+    assert options("f-modifier") == list(OPERATORS) and "nbt" in options("f-modifier")
