@@ -154,9 +154,16 @@ def _title(listing: ListQuery) -> str:
     return "Orders"
 
 
+#: What a row of the table shows (a stored row holds every column).
+_SHOWN = (
+    "id", "channel", "channel_type", "external_id", "created_at", "customer", "status",
+    "confirmed", "payment_status", "total", "currency",
+)  # fmt: skip
+
+
 def _row(row: Any) -> dict[str, Any]:
     tags = row.get("tags") or ""
-    return {**dict(row), "tags": sorted(tags.split()) if isinstance(tags, str) else tags}
+    return {**{k: row[k] for k in _SHOWN}, "tags": sorted(tags.split())}
 
 
 def _links(listing: ListQuery, paging: dict[str, Any]) -> dict[str, str]:
