@@ -86,6 +86,13 @@ def ext_ids(web: TestClient) -> dict[int, str]:
     return {o["id"]: o["external_id"] for o in found.json()["data"]}
 
 
+def csrf_of(web: TestClient) -> str:
+    """The signed-in user's CSRF token, as every page carries it (`<body data-csrf>`)."""
+    found = re.search(r'<body data-csrf="([^"]+)"', web.get("/orders").text)
+    assert found is not None
+    return found[1]
+
+
 def listed(page: str) -> list[int]:
     return [int(i) for i in ROW.findall(page)]
 
@@ -223,7 +230,7 @@ def test_presets_unconfirmed_and_overdue(web: TestClient, api: dict[str, str]) -
 
 
 def test_save_open_and_delete_a_view(web: TestClient, api: dict[str, str]) -> None:
-    csrf = sign_in(web, web.app.state.engine, "staff").csrf
+    csrf = csrf_of(web)
     page = web.get("/orders?status=open&_sort=total:desc").text
     query = re.search(r'name="query" value="([^"]*)">\s*<input type="hidden" name="back"\s+value'
                       r'="[^"]*">\s*<label for="view-name"', page)  # fmt: skip
@@ -276,7 +283,7 @@ def run_worker(engine: Engine) -> None:
 
 
 def test_bulk_preview_counts_and_confirm_all_matching(web: TestClient, api: dict[str, str]) -> None:
-    csrf = sign_in(web, web.app.state.engine, "staff").csrf
+    csrf = csrf_of(web)
     form = {"csrf_token": csrf, "scope": "query", "query": "confirmed=0&channel=mall-cz",
             "action": "confirm", "back": "preset=unconfirmed"}  # fmt: skip
     preview = web.post("/orders/bulk", data=form)
@@ -304,7 +311,7 @@ def test_bulk_preview_counts_and_confirm_all_matching(web: TestClient, api: dict
 def test_bulk_status_by_selection_reports_refusals_per_order(
     web: TestClient, api: dict[str, str]
 ) -> None:
-    csrf = sign_in(web, web.app.state.engine, "staff").csrf
+    csrf = csrf_of(web)
     ids = {name: i for i, name in ext_ids(web).items()}
     chosen = [ids["m1"], ids["m5"], ids["c2"]]  # m5 is cancelled: no way to shipping
     form = {"csrf_token": csrf, "scope": "ids", "action": "status", "status": "shipping",
@@ -331,7 +338,7 @@ def listed_outcomes(page: str) -> list[int]:
 
 
 def test_bulk_without_a_selection_or_a_value_shows_the_error(web: TestClient) -> None:
-    csrf = sign_in(web, web.app.state.engine, "staff").csrf
+    csrf = csrf_of(web)
     none = web.post("/orders/bulk", data={"csrf_token": csrf, "scope": "ids", "action": "confirm"})
     assert none.status_code == 400 and 'id="selection-error"' in none.text
     assert "ids: expected a list of 1 to 100,000 order ids" in none.text
@@ -343,7 +350,7 @@ def test_bulk_without_a_selection_or_a_value_shows_the_error(web: TestClient) ->
 
 
 def test_pick_list_of_the_selection(web: TestClient) -> None:
-    csrf = sign_in(web, web.app.state.engine, "staff").csrf
+    csrf = csrf_of(web)
     sent = web.post("/orders/bulk/pick-list", data={"csrf_token": csrf, "id": ["3", "1"]},
                     follow_redirects=False)  # fmt: skip
     assert sent.status_code == 303 and sent.headers["location"] == "/orders/pick-list?id=3&id=1"
@@ -353,7 +360,7 @@ def test_a_viewer_sees_no_write_action_and_cannot_post(
     web: TestClient, api: dict[str, str]
 ) -> None:
     engine = web.app.state.engine
-    staff_csrf = sign_in(web, engine, "staff").csrf
+    staff_csrf = csrf_of(web)
     web.post("/orders/views", data={"csrf_token": staff_csrf, "name": "kept", "query": ""})
     viewer = sign_in(web, engine, "viewer")
     page = web.get("/orders")
