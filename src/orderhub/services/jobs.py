@@ -205,11 +205,24 @@ def recent_jobs(engine: Engine, limit: int, before: int | None = None) -> list[J
 
 
 def failures(engine: Engine, job_id: int, limit: int, after: int = 0) -> list[ItemOutcome]:
+    return _done(engine, job_id, limit, after, failed_only=True)
+
+
+def outcomes(engine: Engine, job_id: int, limit: int, after: int = 0) -> list[ItemOutcome]:
+    """Every order the job has done so far (changed, unchanged or failed with the reason), in
+    order-id order after order id `after` (the web's per-order results)."""
+    return _done(engine, job_id, limit, after, failed_only=False)
+
+
+def _done(
+    engine: Engine, job_id: int, limit: int, after: int, *, failed_only: bool
+) -> list[ItemOutcome]:
     with engine.connect() as conn:
         repo = JobRepository(conn)
         if repo.get(job_id) is None:
             raise JobNotFound(job_id)
-        return repo.failures(job_id, limit, after)
+        read = repo.failures if failed_only else repo.outcomes
+        return read(job_id, limit, after)
 
 
 def cancel(engine: Engine, job_id: int) -> Job:

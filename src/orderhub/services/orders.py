@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from orderhub.domain import NotFound
 from orderhub.query import OrderQuery, parse_query
+from orderhub.services.order_presets import UNCONFIRMED
 from orderhub.store import OrderPage, OrderRepository, StoredOrder
 from orderhub.store.events import EventRepository
 
@@ -28,7 +29,7 @@ def list_unconfirmed(
     engine: Engine, params: Iterable[tuple[str, str]]
 ) -> tuple[OrderQuery, OrderPage]:
     """MALL's unconfirmed queue for every channel: orders the merchant has not acknowledged."""
-    query = parse_query([*params, ("confirmed", "0")])
+    query = parse_query([*params, *UNCONFIRMED])
     with engine.connect() as conn:
         page = OrderRepository(conn).find(query, ids_only=unconfirmed_ids(query))
     return query, page

@@ -223,13 +223,18 @@ class JobRepository(Repository):
 
     def failures(self, job_id: int, limit: int, after: int = 0) -> list[ItemOutcome]:
         """The job's failed items in order-id order, after order id `after`."""
+        return self._items(job_id, limit, after, job_items.c.outcome == FAILED)
+
+    def outcomes(self, job_id: int, limit: int, after: int = 0) -> list[ItemOutcome]:
+        """The job's items done so far, whatever their outcome, in order-id order."""
+        return self._items(job_id, limit, after, job_items.c.outcome.is_not(None))
+
+    def _items(
+        self, job_id: int, limit: int, after: int, which: ColumnElement[bool]
+    ) -> list[ItemOutcome]:
         stmt = (
             select(job_items.c.order_id, job_items.c.outcome, job_items.c.reason)
-            .where(
-                job_items.c.job_id == job_id,
-                job_items.c.outcome == FAILED,
-                job_items.c.order_id > after,
-            )
+            .where(job_items.c.job_id == job_id, which, job_items.c.order_id > after)
             .order_by(job_items.c.order_id)
             .limit(limit)
         )

@@ -47,3 +47,13 @@ document.addEventListener("submit", (event) => {
   const question = event.target.dataset ? event.target.dataset.confirm : undefined;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// Orders list: a header checkbox selects every row's checkbox of its form (data-select-all).
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.dataset.selectAll) return;
+  const form = CSS.escape(box.dataset.selectAll);
+  for (const row of document.querySelectorAll(`input[type="checkbox"][form="${form}"]`)) {
+    row.checked = box.checked;
+  }
+});
