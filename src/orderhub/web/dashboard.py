@@ -1,10 +1,16 @@
-"""The dashboard at `/`. SKELETON: the charts and counts come with the dashboard work."""
+"""The dashboard at `/` (docs/web-dashboard.md): orders per day per account as a chart, revenue
+per day per currency, counts by status, the unconfirmed queue, and per channel account what
+needs someone. Every figure comes from services/dashboard.py."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse
 
+from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services import dashboard as service
+from orderhub.settings import get_settings
+from orderhub.web.dashboard_chart import orders_chart
 from orderhub.web.session import WebUser, signed_in
 from orderhub.web.templating import page
 
@@ -13,4 +19,25 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, user: WebUser = signed_in) -> HTMLResponse:
-    return page(request, "dashboard.html", title="Dashboard")
+    app = request.app
+    clock: Clock = getattr(app.state, "clock", SYSTEM_CLOCK)
+    config_file = getattr(app.state, "config_file", None) or get_settings().config_file
+    board = service.dashboard(app.state.engine, config_file, clock, aggregate_cache(app))
+    return page(
+        request,
+        "dashboard.html",
+        title="Dashboard",
+        board=board,
+        figures=board.figures,
+        chart=orders_chart(board.figures),
+        cache_seconds=int(service.CACHE_SECONDS),
+    )
+
+
+def aggregate_cache(app: FastAPI) -> service.AggregateCache:
+    """The app's own cache of the order aggregates (one per app, so per process)."""
+    cache = getattr(app.state, "dashboard_cache", None)
+    if not isinstance(cache, service.AggregateCache):
+        cache = service.AggregateCache()
+        app.state.dashboard_cache = cache
+    return cache
