@@ -23,6 +23,8 @@ from orderhub.store.tables import orders
 from orderhub.store.webhooks import TOPIC as WEBHOOK
 
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)
+#: 01:00 in UTC+2 on the 15th: 23:00 UTC on the 14th.
+EARLY_IN_PRAGUE = datetime(2026, 3, 15, 1, 0, tzinfo=timezone(timedelta(hours=2)))
 TODAY, YESTERDAY, FIRST = date(2026, 3, 15), date(2026, 3, 14), date(2026, 2, 14)
 
 
@@ -45,9 +47,8 @@ def _seed(engine: Engine) -> None:
             # Yesterday, cancelled: an order of the day, but no revenue.
             make_order("a3", created_at=_at(YESTERDAY), total=Decimal("99.99"),
                        status=Status.CANCELLED, **mall),
-            # 01:00 in UTC+2 on the 15th is 23:00 UTC on the 14th: the UTC day counts.
-            make_order("a4", created_at=datetime(2026, 3, 15, 1, 0, tzinfo=timezone(timedelta(hours=2))),
-                       total=Decimal("1.25"), **mall),
+            # The UTC day counts, not the order's own zone's.
+            make_order("a4", created_at=EARLY_IN_PRAGUE, total=Decimal("1.25"), **mall),
             # The window's first day: 0.10 + 0.20 is exactly 0.30.
             make_order("a5", created_at=_at(FIRST, 0), total=Decimal("0.10"), **mall),
             make_order("a6", created_at=_at(FIRST, 18), total=Decimal("0.20"), **mall),

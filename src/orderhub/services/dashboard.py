@@ -121,12 +121,11 @@ def order_figures(engine: Engine, now: datetime, accounts: Sequence[str] = ()) -
         counts.setdefault(group.channel, [0] * DAYS)[at] += group.orders
         amounts = money.setdefault(group.currency, [Decimal(0)] * DAYS)
         amounts[at] += group.revenue
-    lifecycle = [s.value for s in Status]
     return OrderFigures(
         days=days,
         series=[Series(name, counts[name]) for name in _ordered(counts, accounts)],
         revenue=[Revenue(currency, money[currency]) for currency in sorted(money)],
-        statuses=[(s, statuses[s]) for s in sorted(statuses, key=_rank(lifecycle))],
+        statuses=[(s, statuses[s]) for s in sorted(statuses, key=_lifecycle_rank)],
         unconfirmed=unconfirmed,
         failed_pushes=pushes,
         read_at=now,
@@ -138,8 +137,13 @@ def _ordered(names: Iterable[str], accounts: Sequence[str]) -> list[str]:
     return [*accounts, *sorted(set(names) - set(accounts))]
 
 
-def _rank(order: list[str]) -> object:
-    return lambda status: (order.index(status) if status in order else len(order), status)
+_LIFECYCLE = [s.value for s in Status]
+
+
+def _lifecycle_rank(status: str) -> tuple[int, str]:
+    """Statuses in the lifecycle's order (one the code does not know, last)."""
+    known = status in _LIFECYCLE
+    return (_LIFECYCLE.index(status) if known else len(_LIFECYCLE), status)
 
 
 @dataclass
@@ -151,9 +155,7 @@ class AggregateCache:
     _entry: tuple[tuple[object, ...], float, OrderFigures] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def figures(
-        self, engine: Engine, clock: Clock, accounts: Sequence[str] = ()
-    ) -> OrderFigures:
+    def figures(self, engine: Engine, clock: Clock, accounts: Sequence[str] = ()) -> OrderFigures:
         now = clock.now()
         key = (window(now)[-1], tuple(accounts))
         with self._lock:
@@ -196,7 +198,9 @@ def dashboard(
     views = {view.name: view for view in accounts}
     others = {s.account for s in figures.series} | figures.failed_pushes.keys() | quarantined.keys()
     cards = [
-        AccountCard(name, views.get(name), quarantined.get(name, 0), figures.failed_pushes.get(name, 0))
+        AccountCard(
+            name, views.get(name), quarantined.get(name, 0), figures.failed_pushes.get(name, 0)
+        )
         for name in _ordered(others, names)
     ]
     return Dashboard(figures, cards, webhooks[failed], mail, config_error)

@@ -24,9 +24,7 @@ STYLE = Style(
     foreground_subtle="#57606a",
     opacity=".9",
     opacity_hover="1",
-    colors=(
-        "#0b5cad", "#b35900", "#116329", "#a40e26", "#6639ba", "#0f6e75", "#7d4e00", "#3d444d",
-    ),  # fmt: skip
+    colors=("#0b5cad", "#b35900", "#116329", "#a40e26", "#6639ba", "#0f6e75", "#7d4e00"),
     font_family="system-ui, sans-serif",
     label_font_size=13,
     major_label_font_size=13,
@@ -50,10 +48,11 @@ def orders_chart(figures: OrderFigures) -> Markup:
         legend_at_bottom=True,
         legend_at_bottom_columns=4,
         truncate_legend=-1,
+        truncate_label=-1,
+        order_min=0,
         x_label_rotation=0,
         x_labels_major_every=7,
         show_minor_x_labels=False,
-        min_scale=1,
         dots_size=2.5,
         show_y_guides=True,
         no_data_text="No orders",
