@@ -53,7 +53,7 @@ def orders_chart(figures: OrderFigures) -> Markup:
         x_label_rotation=0,
         x_labels_major_every=7,
         show_minor_x_labels=False,
-        dots_size=2.5,
+        show_dots=False,
         show_y_guides=True,
         no_data_text="No orders",
         include_x_axis=True,
