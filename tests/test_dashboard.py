@@ -3,10 +3,15 @@ PostgreSQL, against hand-built orders whose per-day counts and revenue are worke
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from helpers import make_order, store
@@ -200,3 +205,31 @@ def test_the_cache_keeps_the_figures_for_its_seconds_and_a_new_day_reads_again(
     clock.set(datetime(2026, 3, 16, 0, 0, 5, tzinfo=UTC))  # a new UTC day within 30 s
     new_day = cache.figures(engine, clock)
     assert new_day.days[-1] == date(2026, 3, 16) and new_day.series[0].counts[-2] == 2
+
+
+def test_requests_that_find_the_figures_stale_together_read_them_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderhub.services import dashboard as service
+
+    reads: list[int] = []
+    started, gate = threading.Event(), threading.Event()
+    real = service.order_figures
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        started.set()
+        gate.wait(timeout=10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "order_figures", counted)
+    cache, clock = AggregateCache(), ManualClock(NOW)
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(cache.figures, engine, clock)]
+        assert started.wait(timeout=10)  # the first is reading; the others find it stale
+        futures += [pool.submit(cache.figures, engine, clock) for _ in range(3)]
+        time.sleep(0.2)  # let them reach the cache (were they to read too, they would now)
+        gate.set()
+        results = [f.result() for f in futures]
+    assert len(reads) == 1
+    assert all(r is results[0] for r in results)

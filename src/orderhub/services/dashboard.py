@@ -149,23 +149,34 @@ def _lifecycle_rank(status: str) -> tuple[int, str]:
 @dataclass
 class AggregateCache:
     """The last order figures one process read, reused for `seconds` (by the clock's
-    monotonic time) while the window's days and the accounts asked for are the same."""
+    monotonic time) while the window's days and the accounts asked for are the same.
+
+    One request reads them at a time: the others that found them stale wait for it and take
+    what it read, rather than each running the same seconds-long reads at once."""
 
     seconds: float = CACHE_SECONDS
     _entry: tuple[tuple[object, ...], float, OrderFigures] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _reading: threading.Lock = field(default_factory=threading.Lock)
 
     def figures(self, engine: Engine, clock: Clock, accounts: Sequence[str] = ()) -> OrderFigures:
         now = clock.now()
         key = (window(now)[-1], tuple(accounts))
-        with self._lock:
-            entry = self._entry
-            if entry is not None and entry[0] == key and clock.monotonic() < entry[1]:
-                return entry[2]
-        figures = order_figures(engine, now, accounts)
-        with self._lock:
+        fresh = self._fresh(key, clock)
+        if fresh is not None:
+            return fresh
+        with self._reading:
+            fresh = self._fresh(key, clock)  # read by the request this one waited for
+            if fresh is not None:
+                return fresh
+            figures = order_figures(engine, now, accounts)
             self._entry = (key, clock.monotonic() + self.seconds, figures)
-        return figures
+            return figures
+
+    def _fresh(self, key: tuple[object, ...], clock: Clock) -> OrderFigures | None:
+        entry = self._entry  # one reference, replaced whole: no lock needed to read it
+        if entry is not None and entry[0] == key and clock.monotonic() < entry[1]:
+            return entry[2]
+        return None
 
 
 def load_configs(path: str | Path) -> tuple[list[ChannelConfig], str | None]:
