@@ -245,14 +245,15 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     upgrade(engine)
     app = create_app(engine)
     cookies = sign_in(engine)
-    results: dict[str, dict[str, Figures]] = {}
+    urls_of = pages(db)
+    # The ASGI figures first, with no server thread in the process to share the GIL with.
+    results = {
+        name: {"asgi": measure_asgi(app, urls, args.requests, cookies)}
+        for name, urls in urls_of.items()
+    }
     with served(app) as base:
-        for name, urls in pages(db).items():
-            console.print(f"  {name} ...")
-            results[name] = {
-                "asgi": measure_asgi(app, urls, args.requests, cookies),
-                "uvicorn": measure_http(base, urls, args.requests, cookies),
-            }
+        for name, urls in urls_of.items():
+            results[name]["uvicorn"] = measure_http(base, urls, args.requests, cookies)
     engine.dispose()
     report(results, args, console)
     return {
