@@ -9,6 +9,7 @@ page's tests skip, saying which.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,14 +54,24 @@ ERROR_PAGES = ("/no/such/page", "/orders/999999999", "/orders/abc")
 def page_templates(app: Any) -> list[str]:
     """The path templates of every GET page of the web UI, in route order (no duplicates)."""
     found: list[str] = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or "GET" not in route.methods:
+    for route, path in _routes(app.routes, ""):
+        if "GET" not in route.methods or path in found:
             continue
-        if not getattr(route.endpoint, "__module__", "").startswith("orderhub.web."):
-            continue
-        if route.path not in found:
-            found.append(route.path)
+        if getattr(route.endpoint, "__module__", "").startswith("orderhub.web."):
+            found.append(path)
     return found
+
+
+def _routes(routes: Any, prefix: str) -> Iterator[tuple[APIRoute, str]]:
+    """Every APIRoute with its full path. FastAPI >= 0.160 keeps an included router whole
+    (`original_router`, its prefix in `include_context`) instead of copying its routes."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route, prefix + route.path
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from _routes(included.routes, prefix + getattr(context, "prefix", ""))
 
 
 def page_cases(app: Any) -> list[str]:

@@ -102,36 +102,40 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _contexts(browser: Any, hub: Hub, role: str | None) -> Iterator[Callable[..., Any]]:
-    contexts: list[Any] = []
+class _Pages:
+    """New pages, each in its own browser context (its own cookies), closed at the end."""
 
-    def open_page(role_: str | None = role, width: int = 1280, height: int = 900) -> Any:
-        context = browser.new_context(
+    def __init__(self, browser: Any, hub: Hub) -> None:
+        self.browser, self.hub, self.contexts = browser, hub, list[Any]()
+
+    def open(self, role: str | None, width: int = 1280, height: int = 900) -> Any:
+        context = self.browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True
         )
-        contexts.append(context)
-        if role_ is not None:
-            context.add_cookies([browser_cookie(hub.base_url, hub.engine, role_)])
+        self.contexts.append(context)
+        if role is not None:
+            context.add_cookies([browser_cookie(self.hub.base_url, self.hub.engine, role)])
         return context.new_page()
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
 
 
 @pytest.fixture
 def signed_in(hub: Hub, browser: Any) -> Iterator[Callable[..., Any]]:
     """`signed_in(role="admin", width=1280)`: a new page in its own context, signed in."""
-    yield from _contexts(browser, hub, "admin")
+    pages = _Pages(browser, hub)
+    yield lambda role="admin", width=1280, height=900: pages.open(role, width, height)
+    pages.close()
 
 
 @pytest.fixture
 def signed_out(hub: Hub, browser: Any) -> Iterator[Callable[..., Any]]:
     """`signed_out(width=1280)`: a new page in its own context, with no session."""
-    opened = _contexts(browser, hub, None)
-    open_page = next(opened)
-    yield lambda width=1280, height=900: open_page(None, width, height)
-    next(opened, None)
+    pages = _Pages(browser, hub)
+    yield lambda width=1280, height=900: pages.open(None, width, height)
+    pages.close()
 
 
 @pytest.fixture
