@@ -45,3 +45,29 @@ def test_axe_finds_a_violation_when_there_is_one(hub: Any, signed_in: Any, axe_s
     )
     found = {v["id"] for v in axe_violations(page, axe_script)}
     assert {"image-alt", "label", "link-name"} <= found
+
+
+_WIDE_TABLE = """() => {
+  document.querySelector('main').insertAdjacentHTML('beforeend',
+    '<h2>Lines</h2><div class="table-wrap"><table><tr><th>SKU</th>'
+    + '<td style="min-width:900px">x</td></tr></table></div>');
+  window.dispatchEvent(new Event('resize'));
+  const wrap = document.querySelector('main .table-wrap');
+  return {tabindex: wrap.getAttribute('tabindex'), label: wrap.getAttribute('aria-label')};
+}"""
+
+
+def test_a_table_wider_than_a_phone_scrolls_by_keyboard(
+    hub: Any, signed_in: Any, axe_script: Any
+) -> None:
+    """app.js makes a scrolling .table-wrap a named Tab stop; without it axe objects."""
+    from web_axe import axe_violations
+
+    page = signed_in("admin", width=390)
+    page.goto(hub.url("/"))
+    marked = page.evaluate(_WIDE_TABLE)
+    assert marked == {"tabindex": "0", "label": "Lines"}
+    assert not [v["id"] for v in axe_violations(page, axe_script)]
+    page.evaluate("() => document.querySelector('main .table-wrap').removeAttribute('tabindex')")
+    found = {v["id"] for v in axe_violations(page, axe_script)}
+    assert "scrollable-region-focusable" in found

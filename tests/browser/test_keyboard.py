@@ -20,7 +20,9 @@ _MARK = """() => {
   nodes.forEach((n, i) => n.setAttribute('data-kbd', String(i)));
   return nodes.length;
 }"""
-_NAME = re.compile(r'^- (\w[\w-]*) "(.+)"', re.M)
+#: A named node in an aria snapshot: `- link "Orders"` (YAML-quoted when the name has a colon),
+#: or text content only (a <summary>: `- text: Show as a table`).
+_NAME = re.compile(r"""^- '?(?:[\w-]+ "[^"]+"|text: \S)""", re.M)
 
 
 def _focused(page: Any) -> tuple[str | None, str]:
