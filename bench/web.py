@@ -18,14 +18,12 @@ import asyncio
 import json
 import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import quantiles
@@ -38,12 +36,15 @@ from rich.table import Table
 
 from orderhub.store import make_engine, upgrade
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from read import database_url, tool
+_HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(_HERE), str(_HERE.parent / "tests")]  # bench/read.py, tests/helpers.py
+from helpers import serve_in_thread  # noqa: E402
+from read import database_url, tool  # noqa: E402
 
 TARGET_MS = 50.0
 #: Pages held to the target (issue 14 point 7); the others are shown for information.
 TARGETED = ("list, status filter", "list, status + channel", "list, q= search", "order page")
+#: Warm-up requests beyond one to each URL (the first request of a URL reads cold pages).
 WARMUP = 5
 
 
@@ -180,7 +181,7 @@ def measure_asgi(app: Any, urls: list[str], n: int, cookies: dict[str, str]) -> 
         status, _ = await _asgi_get(app, urls[0], cookies)
         if status != 200:
             return Figures(status=status)
-        for i in range(WARMUP):
+        for i in range(WARMUP + len(urls)):
             await _asgi_get(app, urls[i % len(urls)], cookies)
         samples = []
         for i in range(n):
@@ -198,7 +199,7 @@ def measure_http(base: str, urls: list[str], n: int, cookies: dict[str, str]) ->
         first = http.get(urls[0])
         if first.status_code != 200:
             return Figures(status=first.status_code)
-        for i in range(WARMUP):
+        for i in range(WARMUP + len(urls)):
             http.get(urls[i % len(urls)])
         samples = []
         for i in range(n):
@@ -208,29 +209,6 @@ def measure_http(base: str, urls: list[str], n: int, cookies: dict[str, str]) ->
             if answer.status_code != 200:
                 return Figures(status=answer.status_code)
         return percentiles(samples, 200)
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """uvicorn serving `app` in a thread of this process (whose secret signs the session)."""
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -251,7 +229,7 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         name: {"asgi": measure_asgi(app, urls, args.requests, cookies)}
         for name, urls in urls_of.items()
     }
-    with served(app) as base:
+    with serve_in_thread(app) as base:  # this process: its secret signs the session
         for name, urls in urls_of.items():
             results[name]["uvicorn"] = measure_http(base, urls, args.requests, cookies)
     engine.dispose()
