@@ -171,6 +171,8 @@ def visit(case: Case, hub: Any, open_page: Any, width: int = 1280) -> Visit:
     kind = probe.headers.get("content-type", "")
     if not kind.startswith("text/html"):
         pytest.skip(f"{url} is not an HTML page ({kind})")
+    if not probe.text().lstrip()[:15].lower().startswith("<!doctype html"):
+        pytest.skip(f"{url} is a fragment of a page (htmx), not a page")
     answer = page.goto(hub.url(url))
     assert answer is not None
     assert answer.status in expected_statuses(case.path), f"{url}: {answer.status}"
