@@ -53,18 +53,20 @@ class Hub:
 
 
 def seed_hub(engine: Engine) -> Seed:
-    """Orders of every channel account, plus one of each object a page may show by id: a
-    finished bulk job, a webhook subscription, a saved view and an API key."""
+    """Orders of every channel account, plus one of each object a page may show by id or in a
+    table: a finished bulk job (some orders changed and e-mailed, some refused), a webhook
+    subscription, a saved view, an API key and a quarantined record."""
+    from orderhub.domain.clock import SYSTEM_CLOCK
     from orderhub.services import jobs, keys, views, webhooks
+    from orderhub.store import SyncRepository
 
     write_orders(engine, SEEDED_ORDERS, seed=14)
     with engine.connect() as conn:
-        order_ids = tuple(conn.execute(text("SELECT id FROM orders ORDER BY id LIMIT 3")).scalars())
-    job = jobs.submit(
-        engine,
-        jobs.parse_bulk({"ids": list(order_ids[:2]), "action": "tag", "value": "seeded"}),
-        "seed",
-    )
+        order_ids = tuple(
+            conn.execute(text("SELECT id FROM orders ORDER BY id LIMIT 12")).scalars()
+        )
+    bulk = {"ids": list(order_ids), "action": "status", "value": "shipping", "notify_user": True}
+    job = jobs.submit(engine, jobs.parse_bulk(bulk), "seed")
     while jobs.run_batch(engine, job.id).status in ("queued", "running"):
         pass
     webhook = webhooks.create_subscription(
@@ -72,8 +74,15 @@ def seed_hub(engine: Engine) -> Seed:
     )
     views.create_view(engine, "open-orders", "status=open")
     keys.create_key(engine, "seeded-reader", ("orders:read",))
+    with engine.begin() as conn:
+        record = ("Q-1", "no customer e-mail: cannot read the order", {"id": "Q-1", "lines": []})
+        SyncRepository(conn).quarantine("mall-cz", 0, [record], SYSTEM_CLOCK.now())
     return Seed(
-        orders=order_ids, job=job.id, webhook=webhook.id, view="open-orders", key="seeded-reader"
+        orders=order_ids[:3],
+        job=job.id,
+        webhook=webhook.id,
+        view="open-orders",
+        key="seeded-reader",
     )
 
 
