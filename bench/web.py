@@ -67,8 +67,12 @@ class Figures:
 
 def sign_in(engine: Any) -> dict[str, str]:
     """The cookies of a signed-in admin. SKELETON session: a signed cookie made directly (the
-    served app must run in this process, whose secret signs it); with server-side sessions,
-    create the user and the session through orderhub.web.session here instead."""
+    served app must run in this process, whose secret signs it). With the staff accounts'
+    server-side sessions (web-auth) this becomes:
+
+        user = users.create_user(engine, EMAIL, "admin", secrets.token_urlsafe())  # or get_user
+        return {COOKIE: web_sessions.open_session(engine, user).cookie}
+    """
     from orderhub.web.session import COOKIE, WebUser, session_cookie
 
     user = WebUser(1, "bench@example.com", "admin", "bench-csrf")
