@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -24,7 +25,7 @@ def is_web_path(path: str) -> bool:
 def install(app: FastAPI) -> None:
     """Wrap the API's handlers: on a web path the same error becomes a page."""
     handlers: dict[Any, Any] = dict(app.exception_handlers)
-    for kind in (HTTPException, NotFound, OrderhubError, Exception):
+    for kind in (HTTPException, RequestValidationError, NotFound, OrderhubError, Exception):
         app.add_exception_handler(kind, _web_or(handlers[_nearest(handlers, kind)]))
 
 
@@ -51,6 +52,8 @@ def error_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         status, title = exc.status_code, _TITLES.get(exc.status_code, "Something went wrong")
         detail = str(exc.detail) if exc.status_code != 404 else _NOT_FOUND
+    elif isinstance(exc, RequestValidationError):
+        status, title, detail = 400, "That did not work", _bad_values(exc)
     elif isinstance(exc, NotFound):
         status, title, detail = 404, "Not found", str(exc)
     elif isinstance(exc, OrderhubError):
@@ -59,6 +62,15 @@ def error_page(request: Request, exc: Exception) -> Response:
         status, title = 500, "Something went wrong"
         detail = "The server failed; the error has been logged. Try again, or go back."
     return page(request, "error.html", status=status, title=title, detail=detail)
+
+
+def _bad_values(exc: RequestValidationError) -> str:
+    """A value in the address or form the page cannot use, named with what it expected."""
+    named = [
+        f"{'.'.join(str(p) for p in error.get('loc', ())[1:]) or 'value'}: {error.get('msg', '')}"
+        for error in exc.errors()
+    ]
+    return "This address or form has a value the page cannot use (" + "; ".join(named) + ")."
 
 
 _NOT_FOUND = "There is no page at this address. Check the link, or start from the dashboard."

@@ -57,3 +57,35 @@ document.addEventListener("change", (event) => {
     row.checked = box.checked;
   }
 });
+
+// A table wider than the screen scrolls inside its .table-wrap: that region must be reachable
+// by keyboard (Tab to it, then the arrow keys scroll it) and named, after its table's caption
+// or aria-label, else the heading before it. Marked only while it scrolls (no useless Tab stop).
+function tableName(wrap) {
+  const table = wrap.querySelector("table");
+  const named = table && (table.caption?.textContent || table.getAttribute("aria-label"));
+  if (named && named.trim()) return named.trim();
+  for (let node = wrap.previousElementSibling; node; node = node.previousElementSibling) {
+    if (/^H[1-6]$/.test(node.tagName)) return node.textContent.trim();
+  }
+  return "Table";
+}
+
+function markScrollingTables(root) {
+  for (const wrap of root.querySelectorAll(".table-wrap")) {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    if (scrolls && !wrap.hasAttribute("tabindex")) {
+      wrap.dataset.scrolls = wrap.hasAttribute("aria-label") ? "" : "named";
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      if (wrap.dataset.scrolls === "named") wrap.setAttribute("aria-label", tableName(wrap));
+    } else if (!scrolls && "scrolls" in wrap.dataset) {
+      if (wrap.dataset.scrolls === "named") wrap.removeAttribute("aria-label");
+      for (const name of ["tabindex", "role", "data-scrolls"]) wrap.removeAttribute(name);
+    }
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => markScrollingTables(document));
+document.addEventListener("htmx:afterSwap", () => markScrollingTables(document));
+window.addEventListener("resize", () => markScrollingTables(document));
