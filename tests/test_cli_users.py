@@ -107,3 +107,19 @@ def test_reset_password_replaces_it_and_ends_the_sessions(engine: Engine) -> Non
     with pytest.raises(WrongPassword):
         users.authenticate(engine, "eve@example.com", PASSWORD, "127.0.0.1")
     assert users.authenticate(engine, "eve@example.com", NEW, "127.0.0.1").email == user.email
+
+
+def test_the_demo_admin_is_made_once_and_gets_a_new_password_each_run(engine: Engine) -> None:
+    from orderhub.cli.demo import DEMO_ADMIN, _demo_admin, _print_dashboard
+
+    first = _demo_admin(engine)
+    assert users.authenticate(engine, DEMO_ADMIN, first, "127.0.0.1").role == "admin"
+    users.disable_user(engine, DEMO_ADMIN)
+    second = _demo_admin(engine)
+    assert second != first
+    assert users.authenticate(engine, DEMO_ADMIN, second, "127.0.0.1").role == "admin"
+    assert [u.email for u in users.list_users(engine)] == [DEMO_ADMIN]
+    with console.capture() as printed:
+        _print_dashboard(8000, second)
+    assert "http://127.0.0.1:8000/" in printed.get()
+    assert DEMO_ADMIN in printed.get() and second in printed.get()

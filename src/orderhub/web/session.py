@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -84,7 +85,8 @@ class SignInRequired(HTTPException):
     """No session: the page answers with a redirect to /login."""
 
     def __init__(self, next_path: str) -> None:
-        super().__init__(303, "Sign in first", headers={"Location": f"/login?next={next_path}"})
+        where = f"/login?{urlencode({'next': next_path})}"
+        super().__init__(303, "Sign in first", headers={"Location": where})
 
 
 def optional_user(request: Request) -> WebUser | None:
@@ -128,7 +130,8 @@ def set_cookie(response: Response, request: Request, name: str, value: str, **ex
 def _signed_in(request: Request) -> WebUser:
     user = optional_user(request)
     if user is None:
-        raise SignInRequired(request.url.path)
+        query = request.url.query
+        raise SignInRequired(request.url.path + (f"?{query}" if query else ""))
     return user
 
 
