@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import Engine
 
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services.keys import ADMIN, WRITE
 from orderhub.services.users import ROLE_SCOPES, User
 from orderhub.store.secrets import signing_keys
 from orderhub.store.users import UserRepository
@@ -30,23 +31,31 @@ _PURPOSE = "orderhub web session cookie"
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
-    """A signed-in request's session: who, their role, and the token forms must carry."""
+class WebUser:
+    """Who a session is: the user, their role, and the CSRF token its forms must carry."""
 
-    user_id: int
+    id: int
     email: str
     role: str
-    csrf: str
-    expires_at: datetime
+    csrf: str = ""
 
     @property
     def scopes(self) -> frozenset[str]:
+        """The API's scopes of the role."""
         return ROLE_SCOPES[self.role]
+
+    @property
+    def can_write(self) -> bool:
+        return WRITE in self.scopes
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.scopes
 
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    session: Session
+    user: WebUser
     #: The cookie's value (the signed token): given to the browser, never stored.
     cookie: str
 
@@ -56,14 +65,12 @@ def open_session(engine: Engine, user: User, clock: Clock = SYSTEM_CLOCK) -> Ope
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = clock.now()
-    expires_at = now + ABSOLUTE
     with engine.begin() as conn:
-        UserRepository(conn).open_session(_digest(token), user.id, csrf, now, expires_at)
-    session = Session(user.id, user.email, user.role, csrf, expires_at)
-    return Opened(session, sign(engine, token, _PURPOSE))
+        UserRepository(conn).open_session(_digest(token), user.id, csrf, now, now + ABSOLUTE)
+    return Opened(WebUser(user.id, user.email, user.role, csrf), sign(engine, token, _PURPOSE))
 
 
-def resolve(engine: Engine, cookie: str | None, clock: Clock = SYSTEM_CLOCK) -> Session | None:
+def resolve(engine: Engine, cookie: str | None, clock: Clock = SYSTEM_CLOCK) -> WebUser | None:
     """The session the cookie holds; None when it is not one (any more): a bad signature,
     signed out, expired, or its user disabled (the session is then ended)."""
     token = _token(engine, cookie)
@@ -82,7 +89,7 @@ def resolve(engine: Engine, cookie: str | None, clock: Clock = SYSTEM_CLOCK) -> 
     if now >= row.last_seen_at + TOUCH_EVERY:
         with engine.begin() as conn:
             UserRepository(conn).touch_session(session_id, now)
-    return Session(row.user_id, row.email, row.role, row.csrf, row.expires_at)
+    return WebUser(row.user_id, row.email, row.role, row.csrf)
 
 
 def close(engine: Engine, cookie: str | None) -> bool:

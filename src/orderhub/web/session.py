@@ -19,7 +19,6 @@ role or a sign-out takes effect at the next request.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,9 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.domain.clock import SYSTEM_CLOCK
 from orderhub.services import web_sessions
-from orderhub.services.keys import ADMIN, WRITE
 from orderhub.services.users import ROLE_SCOPES, ROLES
-from orderhub.services.web_sessions import COOKIE
+from orderhub.services.web_sessions import COOKIE, WebUser
 from orderhub.web.errors import error_page, is_web_path
 
 __all__ = [
@@ -61,26 +59,6 @@ CSRF_OWN_CHECK = frozenset({"/login"})
 _STATE = "orderhub_web_user"
 
 
-@dataclass(frozen=True, slots=True)
-class WebUser:
-    id: int
-    email: str
-    role: str
-    csrf: str = ""
-
-    @property
-    def scopes(self) -> frozenset[str]:
-        return ROLE_SCOPES[self.role]
-
-    @property
-    def can_write(self) -> bool:
-        return WRITE in self.scopes
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN in self.scopes
-
-
 class SignInRequired(HTTPException):
     """No session: the page answers with a redirect to /login."""
 
@@ -91,7 +69,7 @@ class SignInRequired(HTTPException):
 
 def optional_user(request: Request) -> WebUser | None:
     """The signed-in user of this request (resolved once per request); None if none."""
-    state = request.scope.get("state", {})
+    state = request.scope.setdefault("state", {})
     if _STATE not in state:
         state[_STATE] = _resolve(request.app, request.cookies.get(COOKIE))
     user = state[_STATE]
@@ -102,10 +80,7 @@ def _resolve(app: Any, cookie: str | None) -> WebUser | None:
     if not cookie:
         return None
     clock = getattr(app.state, "clock", SYSTEM_CLOCK)
-    session = web_sessions.resolve(app.state.engine, cookie, clock)
-    if session is None:
-        return None
-    return WebUser(session.user_id, session.email, session.role, session.csrf)
+    return web_sessions.resolve(app.state.engine, cookie, clock)
 
 
 def csrf_token(request: Request) -> str:
