@@ -127,6 +127,16 @@ def test_signing_out_ends_the_session_and_the_cookie_no_longer_works(engine: Eng
     assert session_rows(engine) == 0
 
 
+def test_signing_out_of_an_expired_session_leads_to_the_sign_in_page(engine: Engine) -> None:
+    clock = ManualClock(START)
+    http = client(engine, clock)
+    user = sign_in(http, engine, "viewer")
+    clock.advance(timedelta(days=8))
+    answer = http.post("/logout", data={"csrf_token": user.csrf})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/login?signed_out=1")
+    assert COOKIE not in http.cookies
+
+
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(engine: Engine) -> None:
     http = client(engine)
     admin = sign_in(http, engine, "admin")

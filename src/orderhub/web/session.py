@@ -144,6 +144,9 @@ class CsrfMiddleware:
         request = Request(scope, receive)
         user = await run_in_threadpool(_resolve, request.app, request.cookies.get(COOKIE))
         scope.setdefault("state", {})[_STATE] = user
+        if user is None and scope["path"] == "/logout":  # signing out of no session: harmless
+            await self.app(scope, receive, send)
+            return
         presented, replay = await _presented_token(request)
         if user is None or not _same(presented, user.csrf):
             refusal = HTTPException(
