@@ -214,6 +214,16 @@ def test_a_session_ends_after_12_hours_idle(engine: Engine) -> None:
     assert signed_in_as(http) is None
 
 
+def test_sessions_left_behind_are_forgotten_at_the_next_sign_in(engine: Engine) -> None:
+    clock = ManualClock(START)
+    sign_in(client(engine, clock), engine, "staff")
+    sign_in(client(engine, clock), engine, "staff")
+    assert session_rows(engine) == 2
+    clock.advance(timedelta(hours=12))
+    sign_in(client(engine, clock), engine, "staff")  # the two idle ones are never presented
+    assert session_rows(engine) == 1
+
+
 def test_a_session_ends_7_days_after_sign_in_however_active(engine: Engine) -> None:
     clock = ManualClock(START)
     http = client(engine, clock)

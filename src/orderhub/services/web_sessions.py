@@ -66,7 +66,9 @@ def open_session(engine: Engine, user: User, clock: Clock = SYSTEM_CLOCK) -> Ope
     csrf = secrets.token_urlsafe(32)
     now = clock.now()
     with engine.begin() as conn:
-        UserRepository(conn).open_session(_digest(token), user.id, csrf, now, now + ABSOLUTE)
+        sessions = UserRepository(conn)
+        sessions.end_stale_sessions(user.id, at=now, idle_since=now - IDLE)
+        sessions.open_session(_digest(token), user.id, csrf, now, now + ABSOLUTE)
     return Opened(WebUser(user.id, user.email, user.role, csrf), sign(engine, token, _PURPOSE))
 
 

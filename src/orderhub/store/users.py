@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Table, func, select
+from sqlalchemy import Column, ForeignKey, Index, Table, or_, select
 
 from orderhub.store.repository import Repository, from_row
 from orderhub.store.tables import id_table, metadata
@@ -144,14 +144,15 @@ class UserRepository(Repository):
         stmt = web_sessions.delete().where(web_sessions.c.id == session_id)
         return self.conn.execute(stmt).rowcount == 1
 
+    def end_stale_sessions(self, user_id: int, *, at: datetime, idle_since: datetime) -> None:
+        """Forget the user's sessions that expired, or saw no request since `idle_since`
+        (those whose cookie never came back)."""
+        stale = or_(web_sessions.c.expires_at <= at, web_sessions.c.last_seen_at <= idle_since)
+        self.conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id, stale))
+
     def end_sessions_of(self, user_id: int) -> int:
         stmt = web_sessions.delete().where(web_sessions.c.user_id == user_id)
         return self.conn.execute(stmt).rowcount
-
-    def session_counts(self) -> dict[int, int]:
-        """Open sessions (not yet cleaned up) per user id."""
-        stmt = select(web_sessions.c.user_id, func.count()).group_by(web_sessions.c.user_id)
-        return {int(user_id): int(count) for user_id, count in self.conn.execute(stmt)}
 
     # Failed sign-ins
 
