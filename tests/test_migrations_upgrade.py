@@ -233,6 +233,31 @@ SEEDS = [
             "created_at": T_CREATED, "updated_at": T_UPDATED,
         },
     ),
+    Seed(
+        "users",
+        "0020",
+        {
+            "email": "lukas@example.cz", "role": "staff",
+            "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            "created_at": T_CREATED, "updated_at": T_UPDATED, "password_changed_at": T_CREATED,
+            "disabled_at": None,
+        },
+    ),
+    Seed(
+        "web_sessions",
+        "0020",
+        {
+            "id": hashlib.sha256(b"session token").hexdigest(), "user_id": 1,
+            "csrf": "form-token", "created_at": T_CREATED, "last_seen_at": T_UPDATED,
+            "expires_at": T_EVENT,
+        },
+        id=None,
+    ),
+    Seed(
+        "login_failures",
+        "0020",
+        {"email": "lukas@example.cz", "address": "192.0.2.1", "at": T_EVENT},
+    ),
 ]  # fmt: skip
 
 

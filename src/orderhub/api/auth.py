@@ -7,6 +7,8 @@
   counted in memory and written once a second by a background task (`keys.UsageTally`).
 - Routes declare the scopes they need in one line, `dependencies=[require(READ)]`; an app-wide
   dependency checks them (403). A /v1 route that declares nothing needs `admin`: fail closed.
+- A GET or HEAD with no Authorization header but a web session's cookie is admitted with the
+  scopes of the user's role, as `user:<email>` (no quota); never an unsafe method.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from orderhub.api.instruments import QUOTA_REJECTIONS
 from orderhub.api.logs import note_key_name
 from orderhub.api.problems import orderhub_problem
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
-from orderhub.services import keys
+from orderhub.services import keys, web_sessions
 from orderhub.services.keys import (
     ADMIN,
     METRICS,
@@ -151,6 +153,12 @@ class ApiKeyMiddleware:
             return
         request = Request(scope)
         clock: Clock = getattr(request.app.state, "clock", SYSTEM_CLOCK)
+        by_cookie = await _session_key(request, clock)
+        if by_cookie is not None:  # a signed-in browser reading: no quota, not counted
+            note_key_name(by_cookie.name)
+            scope.setdefault("state", {})[_STATE] = by_cookie
+            await self.app(scope, receive, send)
+            return
         try:
             admission = await _admit(request, clock)
         except InvalidApiKey as exc:
@@ -197,6 +205,20 @@ async def _admit(request: Request, clock: Clock) -> Admission:
     if cached is not None:
         return cached
     return await run_in_threadpool(keys.admit, request.app.state.engine, token, None, clock)
+
+
+async def _session_key(request: Request, clock: Clock) -> ApiKey | None:
+    """A GET or HEAD without an Authorization header but with a web session's cookie reads
+    with the scopes of the session's role (the web UI's "open in the JSON API" and export
+    links); an unsafe method never does: writing through the API needs a key."""
+    cookie = request.cookies.get(web_sessions.COOKIE)
+    if request.method not in ("GET", "HEAD") or "authorization" in request.headers or not cookie:
+        return None
+    engine = request.app.state.engine
+    session = await run_in_threadpool(web_sessions.resolve, engine, cookie, clock)
+    if session is None:
+        return None
+    return ApiKey(0, f"user:{session.email}", session.scopes, public_id="")
 
 
 def _challenge(exc: InvalidApiKey) -> dict[str, str]:

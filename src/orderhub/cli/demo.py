@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from orderhub.cli.common import console, engine_from_settings
 from orderhub.cli.ports import check_port_free
 from orderhub.cli.sync import _progress, _report, _SyncBar
+from orderhub.domain import Conflict
+from orderhub.services import users
 from orderhub.services.demo import (
     WEBHOOK_SECRET,
     Background,
@@ -96,7 +98,9 @@ def _run(engine: Engine, port: int, orders: int, started: _Started) -> None:
     _configure(running, secret)
     _first_sync(engine, running)
     key = create_key(engine, "demo", SCOPES, replace=True).token
+    password = _demo_admin(engine)
     _print_welcome(port, key, running)
+    _print_dashboard(port, password)
     topics = plan_worker(engine, get_settings()).topics
     accounts = [item.account for item in running]
     started.background = Background(engine, accounts, SYNC_EVERY, topics).start()
@@ -158,6 +162,26 @@ def _first_sync(engine: object, running: list[RunningChannel]) -> None:
             bar.done()
     for result in results:
         _report(result)
+
+
+DEMO_ADMIN = "admin@demo.orderhub.local"
+
+
+def _demo_admin(engine: Engine) -> str:
+    """The demo admin's password: a new one each run (the account is made the first time)."""
+    password = secrets.token_urlsafe(12)
+    try:
+        users.create_user(engine, DEMO_ADMIN, "admin", password)
+    except Conflict:
+        users.reset_password(engine, DEMO_ADMIN, password)
+        users.enable_user(engine, DEMO_ADMIN)
+        users.change_role(engine, DEMO_ADMIN, "admin")
+    return password
+
+
+def _print_dashboard(port: int, password: str) -> None:
+    console.print(f"Dashboard: [bold]http://{HOST}:{port}/[/] (a new password on each demo run)")
+    console.print(f"  e-mail    {DEMO_ADMIN}\n  password  {password}\n", markup=False)
 
 
 def _print_welcome(port: int, key: str, running: list[RunningChannel]) -> None:

@@ -20,6 +20,7 @@ from orderhub.cli import (  # noqa: F401  (`orders bulk`, `export`, `ship`, `tag
 from orderhub.cli import sandbox as sandbox_cli
 from orderhub.cli import secrets as secrets_cli
 from orderhub.cli import sync as sync_cli
+from orderhub.cli import users as users_cli
 from orderhub.cli import views as views_cli
 from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
@@ -57,6 +58,7 @@ app.add_typer(mail_cli.app, name="mail")
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.add_typer(secrets_cli.app, name="secrets")
 app.add_typer(views_cli.app, name="views")
+app.add_typer(users_cli.app, name="users")
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
 app.command("run")(run_command)

@@ -7,6 +7,7 @@ from orderhub.store import (  # noqa: F401  (tables join; the fan-out joins SINK
     jobs,
     outbox,
     tags,
+    users,
     views,
     webhook_fanout,
     webhooks,

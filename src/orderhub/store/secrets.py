@@ -10,6 +10,8 @@ make a key of their own and could not read one another's secrets.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 from functools import cache
@@ -90,24 +92,40 @@ def _box_of(conn: Connection | Engine) -> MultiFernet:
     return _box(url, get_settings().secret_keys)
 
 
+def signing_keys(conn: Connection | Engine, purpose: str) -> list[bytes]:
+    """Keys to sign with for `purpose` (e.g. the web's session cookie), derived from the
+    secrets' keys so every process of the hub agrees: the first key's last (itsdangerous signs
+    with the last of a list and checks with any)."""
+    url = conn.engine.url.render_as_string(hide_password=False)
+    keys = _keys(url, get_settings().secret_keys)
+    return [hmac.new(k.encode(), purpose.encode(), hashlib.sha256).digest() for k in reversed(keys)]
+
+
 @cache
 def _box(database_url: str, configured: str | None) -> MultiFernet:
+    return MultiFernet([Fernet(k.encode()) for k in _keys(database_url, configured)])
+
+
+@cache
+def _keys(database_url: str, configured: str | None) -> tuple[str, ...]:
+    """The keys, first the one that encrypts (checked Fernet keys)."""
     if configured and configured.strip():
-        return MultiFernet([_fernet(k.strip(), ENV_NAME) for k in configured.split(",")])
+        return tuple(_fernet(k.strip(), ENV_NAME) for k in configured.split(","))
     path = key_file(database_url)
     if path is not None:
-        return MultiFernet([_fernet(k, str(path)) for k in _file_keys(path)])
+        return tuple(_fernet(k, str(path)) for k in _file_keys(path))
     if make_url(database_url).get_backend_name() == "sqlite":  # in memory: this process only
-        return MultiFernet([Fernet(Fernet.generate_key())])
+        return (new_key(),)
     raise SecretKeyMissing(
         f"{ENV_NAME} is not set: webhook secrets are kept encrypted in the database with it; "
         f"set it to a Fernet key on every server and worker ({_GENERATE})"
     )
 
 
-def _fernet(key: str, where: str) -> Fernet:
+def _fernet(key: str, where: str) -> str:
     try:
-        return Fernet(key.encode())
+        Fernet(key.encode())
+        return key
     except ValueError:
         raise SettingsError(
             f"{where}: expected Fernet keys (32 bytes, url-safe base64), comma-separated; "
