@@ -66,17 +66,18 @@ class Figures:
 
 
 def sign_in(engine: Any) -> dict[str, str]:
-    """The cookies of a signed-in admin. SKELETON session: a signed cookie made directly (the
-    served app must run in this process, whose secret signs it). With the staff accounts'
-    server-side sessions (web-auth) this becomes:
+    """The cookies of a signed-in admin: a real session of the bench's own admin user."""
+    import secrets
 
-        user = users.create_user(engine, EMAIL, "admin", secrets.token_urlsafe())  # or get_user
-        return {COOKIE: web_sessions.open_session(engine, user).cookie}
-    """
-    from orderhub.web.session import COOKIE, WebUser, session_cookie
+    from orderhub.domain import NotFound
+    from orderhub.services import users, web_sessions
+    from orderhub.web.session import COOKIE
 
-    user = WebUser(1, "bench@example.com", "admin", "bench-csrf")
-    return {COOKIE: session_cookie(user)}
+    try:
+        user = users.get_user(engine, "bench@example.com")
+    except NotFound:
+        user = users.create_user(engine, "bench@example.com", "admin", secrets.token_urlsafe(16))
+    return {COOKIE: web_sessions.open_session(engine, user).cookie}
 
 
 # --- the database --------------------------------------------------------------------------
