@@ -32,7 +32,7 @@ from orderhub.channels.base import (
     Unsupported,
 )
 from orderhub.channels.registry import open_connector
-from orderhub.domain import ChannelType, Conflict, Order, Status
+from orderhub.domain import ChannelType, Order, Status
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.events import EventType, FieldChange
 from orderhub.domain.fulfilment import LineAction
@@ -43,12 +43,12 @@ from orderhub.settings import get_settings
 from orderhub.store import UnitOfWork
 from orderhub.store.events import RecordedEvent
 from orderhub.store.fulfilment import LineRecord, LineRecordRepository
-from orderhub.store.outbox import OutboxItem, OutboxStatus
+from orderhub.store.outbox import OutboxItem
 from orderhub.store.push import TOPIC, FailedPush, PushRepository
 
 __all__ = [
     "SCHEDULE", "TOPIC", "FailedPush", "Pusher", "change_for", "enqueue_line_push", "enqueue_push",
-    "failed_pushes", "install", "line_change", "retry_push", "send_lines",
+    "failed_pushes", "install", "line_change", "send_lines",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -347,20 +347,6 @@ def failed_pushes(engine: Engine, channel: str | None = None, limit: int = 100) 
     """Orders whose newest push-back gave up (refused, or out of retries), newest first."""
     with engine.connect() as conn:
         return PushRepository(conn).failed(channel, limit)
-
-
-def retry_push(engine: Engine, order_id: int, clock: Clock = SYSTEM_CLOCK) -> None:
-    """Send the order's newest change to its channel again, from a fresh retry schedule: its
-    push row is due now and the order's push state `pending` (a new ETag). Only the newest
-    row: an older one would push a status the order has moved past."""
-    with UnitOfWork(engine) as uow:
-        repo = PushRepository(uow.conn)
-        newest = repo.newest(order_id)
-        if newest is None or newest[1] != OutboxStatus.FAILED:
-            state = "none" if newest is None else newest[1]
-            raise Conflict(f"order {order_id} has no failed push-back to retry (newest: {state})")
-        uow.outbox.resend(newest[0], clock.now())
-        repo.set_state(order_id, PushStatus.PENDING, None, bump_version=True)
 
 
 def install(engine: Engine, clock: Clock = SYSTEM_CLOCK) -> None:

@@ -1,6 +1,7 @@
-"""Retrying a failed push-back: the order's failed push rows due again with a fresh retry
-schedule, and its `push_status` back to `pending` (the ETag moves), in one transaction. The
-order page's "Retry push" button calls it; `orderhub worker` then delivers the rows as before."""
+"""Retrying a failed push-back: the order's newest push row due again with a fresh retry
+schedule, and its `push_status` back to `pending` (the ETag moves), in one transaction. Only
+the newest row: an older one would push a status the order has moved past. The order page's
+"Retry push" and the channels page's retry call it; `orderhub worker` then delivers the row."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.order import PushStatus
 from orderhub.services.updates import locked_order
 from orderhub.store import StoredOrder, UnitOfWork
+from orderhub.store.outbox import OutboxStatus
 from orderhub.store.push import PushRepository
 
 #: The push states a retry can help: the retries ran out, or the channel said no (it may take
@@ -41,8 +43,10 @@ def retry_push(
                 "push is retried"
             )
         repo = PushRepository(uow.conn)
-        if repo.requeue_failed(order_id, clock.now()) == 0:
+        newest = repo.newest(order_id)
+        if newest is None or newest[1] != OutboxStatus.FAILED:
             raise NothingToRetry(f"order {order_id} has no failed push left to send again")
+        uow.outbox.resend(newest[0], clock.now())
         repo.set_state(order_id, PushStatus.PENDING, None, bump_version=True)
         fresh = uow.orders.get(order_id)
     assert fresh is not None  # we held its lock

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, Response
 
 from orderhub.domain import Conflict, NotFound
-from orderhub.services import channels, push, scheduler
+from orderhub.services import channels, push, push_retry, scheduler
 from orderhub.settings import get_settings
 from orderhub.web.admin import notice_of, see_other
 from orderhub.web.session import WebUser, admin
@@ -55,11 +55,13 @@ def sync_now(request: Request, name: str, user: WebUser = admin) -> Response:
 def retry_push(
     request: Request, order_id: str, account: Annotated[str, Form()] = "", user: WebUser = admin
 ) -> Response:
-    """Push the order's newest change to its channel again (services/push.py `retry_push`)."""
+    """Push the order's newest change to its channel again (services/push_retry.py)."""
     if not order_id.isascii() or not order_id.isdigit() or len(order_id) > 18:
         raise NotFound(f"there is no order {order_id[:40]!r}")
     try:
-        push.retry_push(request.app.state.engine, int(order_id), request.app.state.clock)
+        push_retry.retry_push(
+            request.app.state.engine, int(order_id), clock=request.app.state.clock
+        )
     except Conflict as exc:
         return _page(request, error=str(exc), status=409)
     fragment = account if _ACCOUNT.fullmatch(account) else ""
