@@ -1,7 +1,8 @@
-"""Retrying a failed push-back: the order's newest push row due again with a fresh retry
-schedule, and its `push_status` back to `pending` (the ETag moves), in one transaction. Only
-the newest row: an older one would push a status the order has moved past. The order page's
-"Retry push" and the channels page's retry call it; `orderhub worker` then delivers the row."""
+"""Retrying a failed push-back: the order's push rows that failed since its last success due
+again with a fresh retry schedule, in their order (a line's shipment is not lost behind a
+later change; each row carries its own step, so the channel ends at the order's newest state),
+and its `push_status` back to `pending` (the ETag moves), in one transaction. The order page's
+"Retry push" and the channels page's retry call it; `orderhub worker` then delivers them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.order import PushStatus
 from orderhub.services.updates import locked_order
 from orderhub.store import StoredOrder, UnitOfWork
-from orderhub.store.outbox import OutboxStatus
 from orderhub.store.push import PushRepository
 
 #: The push states a retry can help: the retries ran out, or the channel said no (it may take
@@ -43,10 +43,8 @@ def retry_push(
                 "push is retried"
             )
         repo = PushRepository(uow.conn)
-        newest = repo.newest(order_id)
-        if newest is None or newest[1] != OutboxStatus.FAILED:
+        if repo.requeue_failed(order_id, clock.now()) == 0:
             raise NothingToRetry(f"order {order_id} has no failed push left to send again")
-        uow.outbox.resend(newest[0], clock.now())
         repo.set_state(order_id, PushStatus.PENDING, None, bump_version=True)
         fresh = uow.orders.get(order_id)
     assert fresh is not None  # we held its lock

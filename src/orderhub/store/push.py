@@ -75,6 +75,36 @@ class PushRepository(Repository):
         )
         return self.conn.execute(stmt.limit(1)).first() is not None
 
+    def requeue_failed(self, order_id: int, at: datetime) -> int:
+        """Make the order's push rows that failed since its last settled success due at `at`
+        with a fresh retry schedule; how many. Older failures a later push superseded stay."""
+        last_ok = (
+            select(func.max(outbox.c.id))
+            .where(
+                outbox.c.topic == TOPIC,
+                outbox.c.order_id == order_id,
+                outbox.c.status != OutboxStatus.FAILED.value,
+            )
+            .scalar_subquery()
+        )
+        stmt = (
+            update(outbox)
+            .where(
+                outbox.c.topic == TOPIC,
+                outbox.c.order_id == order_id,
+                outbox.c.status == OutboxStatus.FAILED.value,
+                outbox.c.id > func.coalesce(last_ok, 0),
+            )
+            .values(
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=at,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return int(self.conn.execute(stmt).rowcount)
+
     def failed(self, channel: str | None = None, limit: int = 100) -> list[FailedPush]:
         """Orders whose newest push gave up (through the `push_status` index), newest first."""
         stmt = select(
@@ -89,11 +119,3 @@ class PushRepository(Repository):
             stmt = stmt.where(orders.c.channel == channel)
         stmt = stmt.order_by(orders.c.id.desc()).limit(limit)
         return [FailedPush(**row._mapping) for row in self.conn.execute(stmt)]
-
-    def newest(self, order_id: int) -> tuple[int, str] | None:
-        """The order's newest push row: (outbox id, status); None when it never had one."""
-        stmt = select(outbox.c.id, outbox.c.status).where(
-            outbox.c.topic == TOPIC, outbox.c.order_id == order_id
-        )
-        row = self.conn.execute(stmt.order_by(outbox.c.id.desc()).limit(1)).first()
-        return None if row is None else (int(row.id), str(row.status))
