@@ -42,8 +42,9 @@ def _cscart(payload: dict[str, Any]) -> Times:
 
 
 def _dexero(payload: dict[str, Any]) -> Times:
-    placed = payload["purchase_date"]  # updated_date only once the order has changed
-    return datetime.fromisoformat(placed), datetime.fromisoformat(payload.get("updated_date", placed))
+    placed = payload["purchase_date"]
+    last = payload.get("updated_date", placed)  # only once the order has changed
+    return datetime.fromisoformat(placed), datetime.fromisoformat(last)
 
 
 def _cdon(payload: dict[str, Any]) -> Times:
