@@ -9,6 +9,7 @@ A channel's `sandbox.py` keeps its own routes, gate and error body: its `_app(sa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
@@ -35,7 +36,8 @@ def app_factory(
     state: Callable[..., StateT], app: Callable[[StateT], SandboxApp]
 ) -> Callable[..., SandboxApp]:
     """The `create_app` of a channel whose sandbox state is `state` (its `SandboxState` class,
-    called as `state(orders, seed, faults, **options)`) and whose app `app` puts together."""
+    called as `state(orders, seed, faults, anchor=..., **options)`) and whose app `app` puts
+    together."""
 
     def create_app(
         orders: int = 1000,
@@ -44,13 +46,16 @@ def app_factory(
         life: bool = False,
         *,
         life_interval: float = 10.0,
+        anchor: datetime | None = None,
         **options: Any,
     ) -> SandboxApp:
         """The sandbox app of `orders` generated orders (same `seed`, same orders). `faults`
         is a spec such as `429=0.2,500=0.05,seed=7` (ValueError when malformed); `life` runs
-        a step of order life every `life_interval` seconds; `options` are the channel's own
-        (its state's keyword arguments: MALL's `webhook_url`, Dexero's `token_ttl` ...)."""
-        sandbox = state(orders, seed, FaultSpec.parse(faults), **options)
+        a step of order life every `life_interval` seconds; `anchor` moves the generated
+        orders' times into the year before it (`domain.samples.generate_orders`; the demo's
+        "now"); `options` are the channel's own (its state's keyword arguments: MALL's
+        `webhook_url`, Dexero's `token_ttl` ...)."""
+        sandbox = state(orders, seed, FaultSpec.parse(faults), anchor=anchor, **options)
         built = app(sandbox)
         sandbox.start(life_interval if life else None)
         return built

@@ -44,16 +44,22 @@ class SampleOrders:
     def account(self) -> SampleAccount:
         return next(account for account in ACCOUNTS if account.name == self.account_name)
 
-    def generated(self, count: int, seed: int, start: int = 0) -> Iterator[Order]:
-        """Orders number start.. of the seed's order sequence of the account, reshaped."""
-        for order in generate_orders(count, seed, start=start, accounts=[self.account]):
+    def generated(
+        self, count: int, seed: int, start: int = 0, anchor: datetime | None = None
+    ) -> Iterator[Order]:
+        """Orders number start.. of the seed's order sequence of the account, reshaped; their
+        times as `domain.samples.generate_orders` places them for `anchor`."""
+        orders = generate_orders(count, seed, start=start, accounts=[self.account], anchor=anchor)
+        for order in orders:
             yield self.reshape(order)
 
-    def initial(self, count: int, seed: int) -> tuple[list[dict[str, Any]], datetime | None]:
-        """The sandbox's starting orders as the channel's JSON, and the latest time any of
-        them carries."""
+    def initial(
+        self, count: int, seed: int, anchor: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], datetime | None]:
+        """The sandbox's starting orders as the channel's JSON (placed in the year before
+        `anchor` when given), and the latest time any of them carries."""
         return starting_orders(
-            self.generated(count, seed), lambda order: self.to_payload(order, seed)
+            self.generated(count, seed, anchor=anchor), lambda order: self.to_payload(order, seed)
         )
 
 

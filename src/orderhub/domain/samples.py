@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -179,12 +179,22 @@ CHUNK = 1_000
 
 
 def generate_orders(
-    count: int, seed: int, start: int = 0, accounts: Sequence[Account] = ACCOUNTS
+    count: int,
+    seed: int,
+    start: int = 0,
+    accounts: Sequence[Account] = ACCOUNTS,
+    anchor: datetime | None = None,
 ) -> Iterator[Order]:
     """Yield orders number start..start+count-1 of the sequence that `seed` defines.
 
     Each chunk of CHUNK orders has its own random stream, so any split of the work into
     chunks (one process or many) gives exactly the same orders.
+
+    Without `anchor`, orders are placed in the year before ANCHOR and their histories run on
+    past it (the fixed orders every test and benchmark knows). With `anchor` (the demo's "now"),
+    they are the orders as they stand at that instant: placed in the year before it, every
+    time they carry at or before it (an order whose history would run past it has all its
+    times moved back by the excess). Everything but the times is the same either way.
     """
     end = start + count
     for chunk in range(start // CHUNK, (end + CHUNK - 1) // CHUNK):
@@ -192,9 +202,9 @@ def generate_orders(
         for number in range(chunk * CHUNK, (chunk + 1) * CHUNK):
             account = rng.pick(accounts)
             if start <= number < end:
-                yield _order(rng, account, _external_number(account, seed, number))
+                yield _order(rng, account, _external_number(account, seed, number), anchor)
             else:
-                _order(rng, account, 0)  # keep the stream aligned for partial chunks
+                _order(rng, account, 0, anchor)  # keep the stream aligned for partial chunks
 
 
 def _external_number(account: Account, seed: int, number: int) -> int:
@@ -218,10 +228,15 @@ class _Dice:
         return low + int(self.random() * (high - low))
 
 
-def _order(rng: _Dice, account: Account, number: int) -> Order:
-    created = ANCHOR - timedelta(seconds=rng.between(0, 365 * 86400))
+def _order(rng: _Dice, account: Account, number: int, anchor: datetime | None) -> Order:
+    created = (anchor or ANCHOR) - timedelta(seconds=rng.between(0, 365 * 86400))
     path = rng.pick(_PATH_TABLE)
     history = _history(rng, path, created)
+    if anchor is not None and history[-1].at > anchor:
+        # Moved, not cut short: the status path (and so every other field) stays the seed's.
+        excess = history[-1].at - anchor
+        created -= excess
+        history = [replace(change, at=change.at - excess) for change in history]
     status = path[-1]
     name = f"{rng.pick(_FIRST)} {rng.pick(_LAST)}"
     address = _address(rng, account, name)

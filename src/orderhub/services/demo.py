@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,12 @@ def start_sandboxes(
     orders: int,
     life_interval: float,
     webhook_url: Callable[[str], str] | None = None,
+    anchor: datetime | None = None,
 ) -> list[RunningChannel]:
-    """Build and serve each channel's sandbox with its share of `orders`; sandboxes that send
-    webhooks post to `webhook_url(account name)` when it is given."""
+    """Build and serve each channel's sandbox with its share of `orders`, placed in the year
+    before `anchor` (default: now, so the dashboard's last 30 days hold every channel's
+    orders); sandboxes that send webhooks post to `webhook_url(account name)` when given."""
+    anchor = anchor or datetime.now(UTC)
     share = max(1, orders // max(1, len(channels)))
     running = []
     for channel in channels:
@@ -119,7 +123,8 @@ def start_sandboxes(
             {"webhook_url": webhook_url(channel.name)} if webhook_url and channel.webhooks else {}
         )
         app = channel.factory(orders=share, seed=channel.seed, life=life_interval > 0,
-                              life_interval=life_interval or 10.0, **hooks)  # fmt: skip
+                              life_interval=life_interval or 10.0, anchor=anchor,
+                              **hooks)  # fmt: skip
         running.append(RunningChannel(channel, ThreadedServer(app).start()))
     return running
 

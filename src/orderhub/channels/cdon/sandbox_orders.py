@@ -47,9 +47,10 @@ CO_SHARE = 0.1
 TEXT_VAT_SHARE = 0.3
 
 
-def initial_orders(count: int, seed: int) -> list[Payload]:
-    """The sandbox's starting orders, each taken through its generated history."""
-    return [with_history(order) for order in ORDERS.generated(count, seed)]
+def initial_orders(count: int, seed: int, anchor: datetime | None = None) -> list[Payload]:
+    """The sandbox's starting orders (placed in the year before `anchor` when given), each
+    taken through its generated history."""
+    return [with_history(order) for order in ORDERS.generated(count, seed, anchor=anchor)]
 
 
 def with_history(order: Order) -> Payload:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from datetime import datetime
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
 from orderhub.channels.cdon.sandbox_life import CdonLife
@@ -18,8 +19,14 @@ API_KEY = "sandbox"
 
 
 class CdonSandbox(SandboxState):
-    def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
-        store = CdonOrderStore(initial_orders(orders, seed))
+    def __init__(
+        self,
+        orders: int = 1000,
+        seed: int = 1,
+        faults: FaultSpec | None = None,
+        anchor: datetime | None = None,
+    ):
+        store = CdonOrderStore(initial_orders(orders, seed, anchor))
         self._set_up(seed, faults, store, store.latest(), CdonLife, orders)
 
     # --- what tests and the demo use ----------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
@@ -28,9 +29,15 @@ API_KEY = "sandbox"
 
 
 class CsCartSandbox(SandboxState):
-    def __init__(self, orders: int = 1000, seed: int = 1, faults: FaultSpec | None = None):
+    def __init__(
+        self,
+        orders: int = 1000,
+        seed: int = 1,
+        faults: FaultSpec | None = None,
+        anchor: datetime | None = None,
+    ):
         store = CsCartOrderStore()
-        payloads, latest = ORDERS.initial(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed, anchor)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []

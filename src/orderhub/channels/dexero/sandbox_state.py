@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from orderhub.channels.dexero.sandbox_life import DexeroLife
@@ -83,9 +84,10 @@ class DexeroSandbox(SandboxState):
         faults: FaultSpec | None = None,
         token_ttl: int = TOKEN_TTL,
         token_clock: Callable[[], float] = time.monotonic,
+        anchor: datetime | None = None,
     ) -> None:
         store = DexeroStore()
-        payloads, latest = ORDERS.initial(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed, anchor)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from orderhub.channels.mall.sandbox_labels import create_labels
@@ -40,9 +41,10 @@ class MallSandbox(SandboxState):
         webhook_url: str | None = None,
         daily_limit: int | None = None,
         webhook_interval: float = 60.0,
+        anchor: datetime | None = None,
     ) -> None:
         store = MallOrderStore()
-        payloads, latest = ORDERS.initial(orders, seed)
+        payloads, latest = ORDERS.initial(orders, seed, anchor)
         store.insert(payloads)
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
