@@ -101,7 +101,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs it holds an event loop on the
+# main thread, and a later test file of the same process calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
