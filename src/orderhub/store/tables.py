@@ -80,7 +80,7 @@ orders = id_table(
     Index(None, "status", "ship_date"),
     Index(None, "customer_id"),
     Index(None, "confirmed", "test", "status"),
-    Index(None, "test", "status"),
+    Index(None, "test", "status", "created_at"),  # visible orders by status, newest first
     Index(None, "created_at"),
     Index(None, "updated_at"),
     Index(None, "vendor_ref"),
