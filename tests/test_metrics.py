@@ -73,7 +73,10 @@ class Scraper:
 @pytest.fixture
 def served(engine: Engine) -> Iterator[httpx.Client]:
     """The API over loopback HTTP."""
-    with serve_in_thread(create_app(engine)) as base_url, httpx.Client(base_url=base_url) as http:
+    with (
+        serve_in_thread(create_app(engine)) as base_url,
+        httpx.Client(base_url=base_url, timeout=60) as http,
+    ):
         yield http
 
 
