@@ -24,6 +24,7 @@ from orderhub.services.channels import load_config as load_channels
 from orderhub.services.mail import TOPIC as MAIL_TOPIC
 from orderhub.store import dashboard as reads
 from orderhub.store.outbox import OutboxStatus
+from orderhub.store.sync import SyncRepository
 from orderhub.store.webhooks import TOPIC as WEBHOOK_TOPIC
 
 #: The chart's span: today (UTC, by the injected clock) and the 29 days before it.
@@ -202,7 +203,7 @@ def dashboard(
     else:
         figures = cache.figures(engine, clock, names)
     with engine.connect() as conn:
-        quarantined = reads.quarantined_counts(conn)
+        quarantined = SyncRepository(conn).quarantine_counts()
         failed = OutboxStatus.FAILED.value
         webhooks = reads.outbox_counts(conn, WEBHOOK_TOPIC, [failed])
         mail = reads.outbox_counts(conn, MAIL_TOPIC, [OutboxStatus.PENDING.value, failed])

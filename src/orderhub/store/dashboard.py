@@ -2,10 +2,10 @@
 
 - `orders_by_day`: ONE grouped query over the `created_at` index for the window (orders and
   revenue per UTC day, account and currency); only the window's rows are read.
-- `status_counts`: a scan of the `(test, status)` index alone (no table rows are read).
+- `status_counts`: a scan of the `(test, status, created_at)` index alone (no table rows are read).
 - `unconfirmed_count`: the `(confirmed, test, status)` index, as the unconfirmed queue reads it.
 - `failed_pushes`: the `push_status` index (few rows: those whose push-back failed).
-- `quarantined_counts` and `outbox_counts`: small tables (quarantine; the outbox's
+- `outbox_counts`: a small table (the outbox's
   `(topic, status)` index).
 """
 
@@ -23,22 +23,19 @@ from sqlalchemy import (
     case,
     false,
     func,
-    literal_column,
     select,
     type_coerce,
 )
 
 from orderhub.domain import Status
-from orderhub.domain.order import PushStatus
 from orderhub.store.outbox import outbox
-from orderhub.store.sync import quarantine
+from orderhub.store.push import gave_up
 from orderhub.store.tables import orders
 from orderhub.store.types import Amount
 
 #: Orders in these statuses are counted per day but bring no revenue.
 NO_REVENUE = (Status.CANCELLED.value, Status.RETURNED.value)
 #: Push-back outcomes that need someone: retries ran out, or the channel said no.
-FAILED_PUSH = (PushStatus.FAILED.value, PushStatus.REFUSED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,21 +110,8 @@ def unconfirmed_count(conn: Connection) -> int:
 
 def failed_pushes(conn: Connection) -> dict[str, int]:
     """Per account: orders whose last push-back failed or was refused."""
-    failed: Any = orders.c.push_status.in_(FAILED_PUSH)
-    if conn.dialect.name == "sqlite":
-        # ANALYZE taken while no push had failed says the index holds one value (NULL) and
-        # SQLite then scans every order; the hint says these rows are rare, as they are.
-        failed = func.likelihood(failed, literal_column("0.001"))
-    stmt = (
-        select(orders.c.channel, func.count().label("n")).where(failed).group_by(orders.c.channel)
-    )
-    return {row.channel: int(row.n) for row in conn.execute(stmt)}
-
-
-def quarantined_counts(conn: Connection) -> dict[str, int]:
-    """Per account: records held in quarantine."""
-    stmt = select(quarantine.c.channel, func.count().label("n")).group_by(quarantine.c.channel)
-    return {row.channel: int(row.n) for row in conn.execute(stmt)}
+    stmt = select(orders.c.channel, func.count().label("n")).where(gave_up(conn))
+    return {row.channel: int(row.n) for row in conn.execute(stmt.group_by(orders.c.channel))}
 
 
 def outbox_counts(conn: Connection, topic: str, statuses: Sequence[str]) -> dict[str, int]:
