@@ -15,11 +15,11 @@ from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.domain.order import PushStatus
 from orderhub.services.updates import locked_order
 from orderhub.store import StoredOrder, UnitOfWork
-from orderhub.store.push import PushRepository
+from orderhub.store.push import GAVE_UP, PushRepository
 
 #: The push states a retry can help: the retries ran out, or the channel said no (it may take
-#: the change now that the merchant has fixed what it objected to).
-RETRYABLE = frozenset({PushStatus.FAILED.value, PushStatus.REFUSED.value})
+#: the change now that the merchant has fixed what it objected to). Those where a push gave up.
+RETRYABLE = frozenset(GAVE_UP)
 
 
 class NothingToRetry(Conflict):
