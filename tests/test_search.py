@@ -222,19 +222,18 @@ def test_a_bad_q_is_a_400_naming_q(http: TestClient, query: str, why: str) -> No
         assert response.json()["errors"][0]["parameter"] == "q", why
 
 
-def test_sqlite_keeps_the_index_by_triggers(engine: Engine) -> None:
-    """A later migration that rebuilds `orders` on SQLite drops its triggers: this says so."""
+@pytest.mark.parametrize("table", ["orders", "shipments"])
+def test_sqlite_keeps_the_index_by_triggers(engine: Engine, table: str) -> None:
+    """A later migration that rebuilds `orders` or `shipments` on SQLite drops its triggers:
+    this says so."""
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's triggers")
     with engine.connect() as conn:
         names = conn.execute(
-            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders'")
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+            {"t": table},
         ).scalars()
-        assert sorted(names) == [
-            "orders_search_delete",
-            "orders_search_insert",
-            "orders_search_update",
-        ]
+        assert sorted(names) == [f"{table}_search_{n}" for n in ("delete", "insert", "update")]
 
 
 def test_q_finds_an_order_by_every_shipments_tracking_number(http: TestClient, engine: Engine):
@@ -266,3 +265,40 @@ def test_q_finds_an_order_by_every_shipments_tracking_number(http: TestClient, e
     # Cursor paging over orders found in different sources (the order's own number, a shipment's).
     ids = _walk(http, [("q", "pkg-"), ("page_size", "1")])
     assert _externals(http, ids) == ["TWICE", "SKU-ONLY"]  # in id order: stored in that order
+
+
+@pytest.mark.parametrize("common", [1, 10_000])
+def test_a_common_word_walks_the_sort_and_finds_the_same(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, common: int
+) -> None:
+    """On SQLite a word with `COMMON` candidates or more is probed while the list walks its
+    sort's index; fewer drive the list. Both plans give the same pages, cursor paging
+    included; PostgreSQL has one plan and the same answer."""
+    from orderhub.store import search
+
+    monkeypatch.setattr(search, "COMMON", common)
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    # (external id, customer, hours after start, total): written out, so the expected order is.
+    rows = [
+        ("A", "Eva Berg", 5, "30.00"),
+        ("B", "Jan Bergman", 1, "10.00"),
+        ("C", "Ola Nordmann", 3, "99.00"),
+        ("D", "Ingrid BERG", 4, "20.00"),
+        ("E", "Lars Isberg", 2, "40.00"),
+        ("F", "Klara Novak", 6, "50.00"),
+    ]
+    store(engine, [
+        make_order(ext, customer=name, created_at=start + timedelta(hours=h), total=Decimal(t))
+        for ext, name, h, t in rows
+    ])  # fmt: skip
+    http = TestClient(create_app(engine), headers=auth_header(api_key(engine)))
+    for sort, expected in (
+        ("created_at:desc", ["A", "D", "E", "B"]),
+        ("total:asc", ["B", "D", "A", "E"]),
+        ("customer:desc", ["E", "B", "D", "A"]),  # Lars > Jan > Ingrid > Eva
+    ):
+        params = [("q", "berg"), ("_sort", sort), ("page_size", "1")]
+        assert _externals(http, _walk(http, params)) == expected, (sort, common)
+        whole = http.get("/v1/orders", params=[("q", "berg"), ("_sort", sort)]).json()
+        assert [o["external_id"] for o in whole["data"]] == expected, (sort, common)
+        assert whole["paging"]["total"] == 4

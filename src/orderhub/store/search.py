@@ -7,8 +7,10 @@ the order's shipments' tracking numbers does; every term must be found (each in 
 Migration 0017 builds the documents' index, and the database keeps it exact on every write:
 
 - SQLite: an FTS5 table `orders_search` (trigram tokenizer, rowid = the order's id) written by
-  triggers on `orders` (insert, update of a searched column, delete); the shipments' tracking
-  numbers are read from the `shipments` table itself (one scan of it per term).
+  triggers on `orders` (insert, update of a searched column, delete), and `shipments_search`
+  (migration 0022: a shipment's tracking number and its order's id) by triggers on
+  `shipments`. The indexes list a term's candidate orders; each candidate the list reaches is
+  then checked on its own text.
 - PostgreSQL: a GIN `pg_trgm` index on `orders_search_doc(...)`, an immutable SQL function of
   the same columns, so there is nothing to keep in step; migration 0019's GIN `pg_trgm` index
   on `shipments.tracking_number` answers the shipments' part.
@@ -22,12 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
-    Select,
     and_,
     any_,
     column,
+    exists,
     func,
+    literal,
     or_,
     select,
     table,
@@ -50,29 +54,65 @@ TRACKING_INDEX = "ix_shipments_tracking_search"
 #: The columns searched, in the order `orders_search_doc` takes them.
 SEARCHED = ("id", "external_id", "customer", "email", "vendor_ref", "tracking_number", "lines")
 
+#: What migration 0022 made on SQLite: the shipments' tracking numbers' FTS5 trigram table.
+TRACKING_TABLE = "shipments_search"
+
 _FTS = table(SEARCH_TABLE, column("rowid"), column("doc"))
+_SHIPPED = table(TRACKING_TABLE, column("rowid"), column("tracking"), column("order_id"))
 
 
-def _sqlite(terms: Sequence[str]) -> ColumnElement[bool]:
-    found = (union_all(_sqlite_docs(term), _sqlite_tracking(term)) for term in terms)
-    return and_(*(orders.c.id.in_(ids) for ids in found))
+#: Candidates of a term from which a list sorted by another field than `id` walks that field's
+#: index, probing the candidates, rather than reading every candidate and sorting them
+#: (docs/search.md, "Speed").
+COMMON = 1_000
 
 
-def _sqlite_docs(term: str) -> Select[tuple[int]]:
+def _sqlite(conn: Connection, by_id: bool) -> Search:
+    def condition(terms: Sequence[str]) -> ColumnElement[bool]:
+        return and_(*(_sqlite_term(conn, term, by_id) for term in terms))
+
+    return condition
+
+
+def _sqlite_term(conn: Connection, term: str, by_id: bool) -> ColumnElement[bool]:
+    """The orders holding `term`: the two trigram indexes' candidates (when the term has the
+    3 characters an index needs), each then checked on its own row."""
+    exact = or_(_in_document(term), _in_tracking(term))
+    if len(term) < 3:
+        return exact  # no trigram: every row the other filters leave is read
+    phrase = '"' + term.replace('"', '""') + '"'
+    candidates = union_all(
+        select(_FTS.c.rowid).where(_FTS.c.doc.match(phrase)),
+        select(_SHIPPED.c.order_id).where(_SHIPPED.c.tracking.match(phrase)),
+    )
+    # The candidates are a superset (FTS5 folds case beyond ASCII too), cheap to list: only the
+    # indexes' doclists are read. The exact check reads one row's text, only for the rows the
+    # list reaches. The candidates, kept in id order, drive a list sorted by id (it stops after
+    # a page) and a list of few candidates (each looked up, then sorted). Many candidates in
+    # another sort are only probed (`id + 0` keeps SQLite from driving by them) while the list
+    # walks its sort's index, which stops after a page of matches.
+    walks = not by_id and _at_least(conn, candidates, COMMON)
+    return and_((orders.c.id + 0 if walks else orders.c.id).in_(candidates), exact)
+
+
+def _at_least(conn: Connection, candidates: CompoundSelect, n: int) -> bool:
+    """Whether there are `n` candidates or more (counting stops at `n`: doclists only)."""
+    first = select(literal(1)).select_from(candidates.subquery()).limit(n).subquery()
+    return conn.execute(select(func.count()).select_from(first)).scalar_one() >= n
+
+
+def _in_document(term: str) -> ColumnElement[bool]:
     doc = _FTS.c.doc
-    # The trigram index finds the rows holding a term of 3 characters or more as a quoted
-    # phrase (folding case beyond ASCII); instr() keeps exactly the ASCII-folded substrings.
+    # instr() on lowered text: ASCII letters fold, others match as written (as on PostgreSQL).
     # Not LIKE on the FTS5 table: SQLite 3.40's trigram LIKE crashes on some patterns.
-    exact = [func.instr(func.lower(doc), func.lower(term)) > 0]
-    if len(term) >= 3:
-        exact.insert(0, doc.match('"' + term.replace('"', '""') + '"'))
-    return select(_FTS.c.rowid).where(*exact)
+    found = func.instr(func.lower(doc), func.lower(term)) > 0
+    return exists().where(_FTS.c.rowid == orders.c.id, found)
 
 
-def _sqlite_tracking(term: str) -> Select[tuple[int]]:
-    # A scan of the shipments table (a row per shipment, one short column read): no index.
+def _in_tracking(term: str) -> ColumnElement[bool]:
     number = shipments.c.tracking_number
-    return select(shipments.c.order_id).where(func.instr(func.lower(number), func.lower(term)) > 0)
+    found = func.instr(func.lower(number), func.lower(term)) > 0
+    return exists().where(shipments.c.order_id == orders.c.id, found)
 
 
 def _postgresql(terms: Sequence[str]) -> ColumnElement[bool]:
@@ -94,21 +134,23 @@ def _escaped(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_for(conn: Connection) -> Search:
-    """The search condition of this connection's database."""
-    return _postgresql if conn.dialect.name == "postgresql" else _sqlite
+def search_for(conn: Connection, query: OrderQuery) -> Search:
+    """The search condition of this connection's database for this query's list."""
+    if conn.dialect.name == "postgresql":
+        return _postgresql
+    return _sqlite(conn, by_id=query.sort[0].field == "id")
 
 
 def compile_orders(query: OrderQuery, conn: Connection) -> Compiled:
     """The query compiled over the orders table, `q=` included."""
-    return compile_query(query, FILTER_COLUMNS, search_for(conn))
+    return compile_query(query, FILTER_COLUMNS, search_for(conn, query))
 
 
 def not_search_object(name: str | None, type_: str, parent_names: object = None) -> bool:
-    """False for what migrations 0017 and 0019 made outside the models (the FTS5 table and its
-    shadow tables, the trigram indexes): Alembic's `include_name` for comparing the two."""
+    """False for what migrations 0017, 0019 and 0022 made outside the models (the FTS5 tables
+    and their shadow tables, the trigram indexes): Alembic's `include_name` for comparing."""
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith(SEARCH_TABLE)
+        return not name.startswith((SEARCH_TABLE, TRACKING_TABLE))
     return not (type_ == "index" and name in (SEARCH_INDEX, TRACKING_INDEX))
