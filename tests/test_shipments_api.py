@@ -137,6 +137,8 @@ def test_returning_all_that_shipped_makes_it_returned(http: TestClient) -> None:
         ("shipments", {"all_remaining": True, "tracking_number": "T 1"}, "tracking_number"),
         ("shipments", {"all_remaining": True, "tracking_number": "T1"}, "tracking_url"),
         ("shipments", {"all_remaining": True, "reason": "x"}, "reason"),
+        ("shipments", {"all_remaining": True, "notify_user": "yes"}, "notify_user"),
+        ("cancellations", {"all_remaining": True, "reason": "x", "notify_user": 2}, "notify_user"),
         ("shipments", [], "body"),
         ("cancellations", {"all_remaining": True}, "reason"),
         ("cancellations", {"all_remaining": True, "reason": " "}, "reason"),
@@ -193,3 +195,25 @@ def test_a_channel_without_write_calls_marks_the_shipment_unsupported(http: Test
     assert made["data"]["push_status"] == "unsupported"
     assert made["data"]["push_error"].startswith("Dexero documents no write calls")
     assert made["order"]["push_status"] == "unsupported"
+
+
+def test_notify_user_mails_the_customer_when_the_status_changes(engine: Engine) -> None:
+    """As on the PUT: asked for, a change of status queues one e-mail to the order's address;
+    a shipment that leaves the status as it was says so and queues none."""
+    store(engine, [make_order("9", lines=list(LINES), email="eva@example.se")])
+    http = client(engine)
+    (order_id,) = [o["id"] for o in http.get("/v1/orders?external_id=9").json()["data"]]
+    part = {"lines": [{"line_id": "A1", "quantity": 1}], **TRACK, "notify_user": True}
+    first = http.post(f"/v1/orders/{order_id}/shipments", json=part)
+    assert first.status_code == 201, first.text
+    assert first.json()["order"]["status"] == "partially_shipped"
+    assert first.json()["notification"] == {"queued": True, "by": "hub"}
+    again = http.post(f"/v1/orders/{order_id}/shipments", json=part | {"notify_user": "1"})
+    assert again.json()["order"]["status"] == "partially_shipped"
+    assert again.json()["notification"] == {"queued": False, "reason": "status unchanged"}
+    quiet = http.post(f"/v1/orders/{order_id}/shipments", json={"all_remaining": True, **TRACK})
+    assert quiet.json()["order"]["status"] == "shipped"
+    assert "notification" not in quiet.json()
+    with UnitOfWork(engine) as uow:
+        mails = uow.outbox.list("mail")
+    assert [(m.order_id, m.payload["to"]) for m in mails] == [(order_id, "eva@example.se")]

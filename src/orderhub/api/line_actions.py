@@ -17,7 +17,7 @@ from orderhub.api.content_type import JSON_BODY, json_body
 from orderhub.api.order_writes import IF_MATCH, TEXT_PATTERN, WEB_URL_PATTERN, parse_if_match
 from orderhub.api.orders import parse_order_id
 from orderhub.api.render import json_response
-from orderhub.api.schemas import ETAG_HEADER, _Closed, answer, problems
+from orderhub.api.schemas import ETAG_HEADER, Notification, _Closed, answer, problems
 from orderhub.domain import Status
 from orderhub.domain.fulfilment import LineAction
 from orderhub.domain.order import PushStatus
@@ -106,6 +106,9 @@ class OrderAfter(_Closed):
 class LineRecordMade(_Closed):
     data: LineRecordDoc
     order: OrderAfter = Field(description="The order after it: status, version, line totals.")
+    notification: Notification | None = Field(
+        None, description="Only when the request asked for notify_user."
+    )
 
 
 class LineRecordList(_Closed):
@@ -132,6 +135,12 @@ def _body_schema(action: LineAction) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "lines": lines,
         "all_remaining": {"type": "boolean", "description": "true: every goods line's rest."},
+        "notify_user": {
+            "anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]},
+                      {"type": "string", "enum": ["true", "false", "1", "0"]}],
+            "description": "E-mail the customer when this changes the order's status "
+            "(as the PUT's notify_user; the answer's `notification` says what became of it).",
+        },
     }
     required: list[str] = []
     if action is LineAction.SHIPMENT:
@@ -225,6 +234,8 @@ def _routes(action: LineAction) -> None:
             service.record_line_action, engine, number, line_request, key.name, if_match
         )
         document = {"data": record_document(result.record), "order": _order_after(result.order)}
+        if result.notification is not None:
+            document["notification"] = result.notification.as_dict()
         headers = {"ETag": f'"{result.order.version}"',
                    "Location": f"/v1/orders/{number}/{_PATHS[action]}"}  # fmt: skip
         return json_response(document, 201, headers)

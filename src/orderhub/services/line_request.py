@@ -9,7 +9,7 @@ from typing import Any
 
 from orderhub.domain import InvalidInput
 from orderhub.domain.fulfilment import LineAction, LineRequest
-from orderhub.services.update_request import FIELD_PARSERS, shown, text_value
+from orderhub.services.update_request import FIELD_PARSERS, parse_flag, shown, text_value
 from orderhub.store.fulfilment import MAX_REASON
 
 #: The most lines one request names, and the largest quantity of one line.
@@ -36,7 +36,7 @@ class LineActionRequest:
 
 def accepted(action: LineAction) -> tuple[str, ...]:
     extra = _TRACKING if action is LineAction.SHIPMENT else ("reason",)
-    return ("lines", "all_remaining", *extra)
+    return ("lines", "all_remaining", *extra, "notify_user")
 
 
 def parse_line_action(action: LineAction, body: object) -> LineActionRequest:
@@ -48,15 +48,16 @@ def parse_line_action(action: LineAction, body: object) -> LineActionRequest:
         if name not in names:
             raise InvalidInput(name, f"no such field; a {action} takes: {', '.join(names)}")
     lines = _lines_or_all(body)
+    notify = parse_flag("notify_user", body["notify_user"]) if "notify_user" in body else False
     if action is LineAction.SHIPMENT:
         values = {name: FIELD_PARSERS[name](name, body.get(name)) for name in _TRACKING}
-        return LineActionRequest(action, lines, **values)
+        return LineActionRequest(action, lines, **values, notify_user=notify)
     if "reason" not in body:
         raise InvalidInput("reason", f"why the {action} is made: 1 to {MAX_REASON} characters")
     reason = text_value("reason", body["reason"], MAX_REASON, f"why the {action} is made")
     if reason is None:
         raise InvalidInput("reason", f"why the {action} is made: 1 to {MAX_REASON} characters")
-    return LineActionRequest(action, lines, reason=reason)
+    return LineActionRequest(action, lines, reason=reason, notify_user=notify)
 
 
 def _lines_or_all(body: dict[str, Any]) -> tuple[LineRequest, ...] | None:
