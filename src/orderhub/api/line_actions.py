@@ -136,8 +136,11 @@ def _body_schema(action: LineAction) -> dict[str, Any]:
         "lines": lines,
         "all_remaining": {"type": "boolean", "description": "true: every goods line's rest."},
         "notify_user": {
-            "anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]},
-                      {"type": "string", "enum": ["true", "false", "1", "0"]}],
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "integer", "enum": [0, 1]},
+                {"type": "string", "enum": ["true", "false", "1", "0"]},
+            ],
             "description": "E-mail the customer when this changes the order's status "
             "(as the PUT's notify_user; the answer's `notification` says what became of it).",
         },
