@@ -27,6 +27,7 @@ from orderhub.channels.base import (
 )
 from orderhub.channels.registry import open_connector
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
+from orderhub.services.prefetch import prefetched
 from orderhub.services.sync_health import announce_run
 from orderhub.store import RunCounts, SyncRepository, UnitOfWork
 
@@ -124,7 +125,8 @@ class _Run:
         self.cursor: Cursor | None = None if full or state is None else state.cursor
 
     def pull(self, connector: Connector, progress: Progress | None) -> None:
-        for page in connector.pull(self.cursor):
+        # The next page is fetched while this one is stored (services/prefetch.py).
+        for page in prefetched(connector.pull(self.cursor)):
             self.store(page, connector, save_cursor=True)
             if progress is not None:
                 progress(SyncProgress(self.account.name, self.counts, page.total))
