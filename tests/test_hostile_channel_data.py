@@ -32,7 +32,7 @@ from helpers import client, serve_in_thread
 from orderhub.channels.base import Account
 from orderhub.channels.http import MAX_BODY_BYTES
 from orderhub.services.sync import sync_account
-from orderhub.store import SyncRepository, UnitOfWork
+from orderhub.store import SyncRepository, UnitOfWork, make_engine, upgrade
 from sync_support import stored_orders
 
 GOLDEN = Path(__file__).parent / "channels" / "golden"
@@ -56,9 +56,9 @@ class PlayedChannel:
 
         return Starlette(
             routes=[
-                Route("/api/order/", listing),
                 Route("/oauth/token.action", token, methods=["POST"]),
-                Route("/rest/orders/{name}", listing),
+                # Every other call of every channel: the list, the details, a confirmation.
+                Route("/{path:path}", listing, methods=["GET", "PUT", "POST"]),
             ]
         )
 
@@ -214,6 +214,57 @@ def test_an_unreadable_page_fails_the_run_saying_why(
     assert result.status == "failed"
     assert result.error is not None and says in result.error, result.error
     assert stored_orders(engine, "cdon-se") == {}
+
+
+ACCOUNTS: dict[str, Callable[[str], Account]] = {
+    "mall": lambda base_url: Account(name="mall-cz", type="mall", base_url=base_url + "/v1",
+                                     credentials={"client_id": "c"}, timeout=10.0, max_attempts=2),
+    "cscart": lambda base_url: Account(name="cscart-x", type="cscart", base_url=base_url + "/api",
+                                       credentials={"email": "a@b.c", "api_key": "k"},
+                                       timeout=10.0, max_attempts=2),
+    "dexero": lambda base_url: Account(name="dexero-ca", type="dexero",
+                                       base_url=base_url + "/rest",
+                                       credentials={"client_id": "c", "client_secret": "s"},
+                                       timeout=10.0, max_attempts=2),
+    "cdon": cdon_account,
+}  # fmt: skip
+
+
+def _forty_megabytes() -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"data": ["'
+        for _ in range(40):
+            yield b"x" * (1024 * 1024)
+        yield b'"]}'
+
+    return StreamingResponse(chunks(), media_type="application/json")
+
+
+@pytest.mark.parametrize("kind", sorted(ACCOUNTS))
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        # orjson: "not complete JSON (recursion limit)"; Dexero's stdlib reader: "nests too deep".
+        (lambda: Response(b"[" * 100_000, media_type="application/json"), "JSON"),
+        (lambda: Response(b'{"a": [1, 2', media_type="application/json"), "not complete JSON"),
+        (_forty_megabytes, "larger than 32 MiB"),
+    ],
+    ids=["100000 levels", "truncated", "40 MB"],
+)
+def test_every_channel_refuses_an_unreadable_answer_and_stays_up(
+    tmp_path: Path, kind: str, answer: Answer, says: str
+) -> None:
+    # The page never reaches a database: SQLite alone (the record tests above run on both).
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    upgrade(engine)
+    with played() as (channel, base_url):
+        channel.answer = answer
+        result = sync_account(engine, ACCOUNTS[kind](base_url))
+    assert result.status == "failed"
+    assert result.error is not None and says in result.error, result.error
+    with UnitOfWork(engine) as uow:
+        assert uow.orders.count() == 0
+    engine.dispose()
 
 
 # --- Dexero: XML ---------------------------------------------------------------------------
