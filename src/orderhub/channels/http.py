@@ -204,6 +204,8 @@ class ChannelHttp:
             if size > self.max_body_bytes:
                 raise BodyTooLarge(where, self.max_body_bytes, f"over {size} bytes read")
             chunks.append(chunk)
+        # Where httpx keeps a read body (`Response.read()` sets the same); read() itself has
+        # no limit, so the capped read fills it.
         response._content = b"".join(chunks)
 
     def _read(self, where: str, content: bytes) -> Any:
