@@ -111,12 +111,13 @@ def start_sandbox(fleet: Fleet) -> None:
     wait_http(process, f"http://127.0.0.1:{port}/_sandbox/stats", fleet, "sandbox")
 
 
-def start_server(fleet: Fleet) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(fleet: Fleet, workers: int = 2) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    process = fleet.start("serve", "serve", "--port", str(port), "--workers", "2")
+    process = fleet.start("serve", "serve", "--port", str(port), "--workers", str(workers))
     base_url = f"http://127.0.0.1:{port}"
-    wait_http(process, f"{base_url}/healthz", fleet, "serve")
-    wait(lambda: len(server_workers(process.pid)) == 2, "two server worker processes")
+    # Each worker imports the app on its own: on a loaded 2-core machine 4 take a while.
+    wait_http(process, f"{base_url}/healthz", fleet, "serve", timeout=45.0 * workers)
+    wait(lambda: len(server_workers(process.pid)) == workers, f"{workers} server worker processes")
     return process, base_url
 
 
@@ -125,7 +126,9 @@ def wait_running(fleet: Fleet, name: str, process: subprocess.Popen[bytes]) -> N
     assert process.poll() is None, fleet.log(name)
 
 
-def wait_http(process: subprocess.Popen[bytes], url: str, fleet: Fleet, name: str) -> None:
+def wait_http(
+    process: subprocess.Popen[bytes], url: str, fleet: Fleet, name: str, timeout: float = 90.0
+) -> None:
     def up() -> bool:
         assert process.poll() is None, fleet.log(name)
         try:
@@ -133,7 +136,7 @@ def wait_http(process: subprocess.Popen[bytes], url: str, fleet: Fleet, name: st
         except httpx.TransportError:
             return False
 
-    wait(up, f"{name} to answer")
+    wait(up, f"{name} to answer", timeout)
 
 
 class SyncLoop(threading.Thread):

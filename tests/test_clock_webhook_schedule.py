@@ -6,6 +6,7 @@ here by hand: not read from the code's SCHEDULE.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from orderhub.services.outbox import Worker
 from orderhub.services.webhook_delivery import webhook_topic
 from orderhub.store import UnitOfWork
 from orderhub.store.webhooks import Delivery, WebhookRepository
-from webhook_support import Subscriber, allow_private, merge  # noqa: F401
+from webhook_support import ALL_TYPES, Subscriber, allow_private, event_ids, merge  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 
@@ -100,3 +101,69 @@ def test_a_failing_subscriber_gets_every_attempt_on_time_then_the_delivery_fails
     # Running out of retries fails the delivery; only a 410 disables the subscription.
     state = http.get(f"/v1/webhooks/{sub['id']}").json()
     assert state["active"] is True and state["disabled_reason"] is None
+
+
+def test_a_subscriber_down_for_the_whole_schedule_gets_every_event_once_in_order_after_replay(
+    engine: Engine,
+) -> None:
+    """Down through all 11 attempts of every delivery, then back: a replay since before the
+    first event (docs/webhooks.md "Replaying since a time") brings each event exactly once per
+    `webhook-id`, and each order's events in `sequence` order."""
+    subscriber = Subscriber(status=503)
+    http = client(engine)
+    with serve_in_thread(subscriber) as base:
+        answer = http.post("/v1/webhooks", json={"url": base + "/hook", "event_types": ALL_TYPES})
+        sub: dict[str, Any] = answer.json()
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        merge(engine, [make_order("1"), make_order("2")])
+        one, two = (_hub_id(http, external) for external in ("1", "2"))
+        for order_id, body in [
+            (one, SHIP),
+            (two, {"status": "cancelled"}),
+            (one, {"carrier": "DHL"}),
+        ]:
+            assert http.put(f"/v1/orders/{order_id}", json=body).status_code == 200
+        events = event_ids(engine, [one, two])
+        assert len(events) == 7  # 2 created, 3 updated, 2 status_changed
+
+        clock = ManualClock(datetime.now(UTC))
+        hub = Worker(engine, {"webhook": webhook_topic(engine, allow_private=True, clock=clock)},
+                     name="w", clock=clock)  # fmt: skip
+        for _ in range(90):  # an hour a round: past the 75 h 20 min (+10 %) of the schedule
+            while hub.run_once():
+                pass
+            clock.advance(timedelta(hours=1))
+        log = _deliveries(engine, sub["id"])
+        assert {(d.status, d.attempts) for d in log} == {("failed", ATTEMPTS)}
+        assert len(subscriber.requests) == ATTEMPTS * len(events)
+        assert subscriber.accepted() == []
+
+        subscriber.status = 200  # back
+        replay = http.post(f"/v1/webhooks/{sub['id']}/replay", params={"since": since.isoformat()})
+        assert replay.status_code == 202, replay.text
+        assert replay.json()["queued"] == len(events)
+        for _ in range(60):
+            while hub.run_once():
+                pass
+            clock.advance(timedelta(seconds=1))
+
+    received = subscriber.accepted()
+    assert Counter(r.webhook_id for r in received) == Counter({e: 1 for e in events})
+    for order_id in (one, two):
+        sequences = [r.json()["data"]["sequence"] for r in received
+                     if r.json()["data"]["order_id"] == order_id]  # fmt: skip
+        assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
+        assert sequences[0] == 1
+
+
+SHIP = {"status": "shipped", "tracking_number": "Z1", "tracking_url": "https://t.example/Z1"}
+
+
+def _hub_id(http: Any, external_id: str) -> int:
+    found = http.get("/v1/orders", params={"external_id": external_id}).json()["data"]
+    return int(found[0]["id"])
+
+
+def _deliveries(engine: Engine, subscription_id: int) -> list[Delivery]:
+    with UnitOfWork(engine) as uow:
+        return WebhookRepository(uow.conn).deliveries(subscription_id, None, 100)

@@ -186,6 +186,13 @@ def test_partially_shipped_is_set_by_lines_only(http: TestClient) -> None:
     answer = http.put("/v1/orders/1", json={"status": "partially_shipped"})
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["parameter"] == "status"
+    # A mistake in the body is a 400 before the order is read (docs/writes-and-mail.md): not
+    # the 409 of a pending order's transition table, nor the 412 of a stale If-Match (found by
+    # tests/test_stateful_orders.py).
+    for headers in ({}, {"If-Match": '"999"'}):
+        answer = http.put("/v1/orders/2", json={"status": "partially_shipped"}, headers=headers)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["errors"][0]["parameter"] == "status"
 
 
 def test_a_channel_without_write_calls_marks_the_shipment_unsupported(http: TestClient) -> None:

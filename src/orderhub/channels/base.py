@@ -59,14 +59,42 @@ class QuotaExhausted(Retriable):
     """The channel's request budget is spent until `retry_after` seconds from now."""
 
 
+#: The deepest nesting a channel record may have (the channels' own are under 10 levels). A
+#: deeper one is quarantined without its payload: the hub's JSON encoder, its decoders and
+#: `copy.deepcopy` all recurse, and a hostile record must not exhaust the stack.
+MAX_RECORD_DEPTH = 32
+
+
 class Skippable(ChannelError):
-    """One record that cannot be decoded, kept with its raw payload for the quarantine."""
+    """One record that cannot be decoded, kept with its raw payload for the quarantine (a
+    placeholder in its place when the payload nests deeper than MAX_RECORD_DEPTH)."""
 
     def __init__(self, reason: str, payload: Any, external_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.payload = payload
+        too_deep = nesting_depth(payload, MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH
+        self.payload = (
+            f"(not kept: nested deeper than {MAX_RECORD_DEPTH} levels)" if too_deep else payload
+        )
         self.external_id = external_id
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deep lists and dicts nest in `value`, counted without recursion; stops once past
+    `limit` (returns limit + 1)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list | tuple):
+            continue
+        if depth > limit:
+            return limit + 1
+        deepest = max(deepest, depth)
+        stack.extend(
+            (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+        )
+    return deepest
 
 
 @dataclass(frozen=True, slots=True)

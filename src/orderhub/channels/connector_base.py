@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from orderhub.channels.base import (
+    MAX_RECORD_DEPTH,
     Account,
     ChannelNotFound,
     Cursor,
@@ -29,6 +30,7 @@ from orderhub.channels.base import (
     RequestStats,
     Skippable,
     Unsupported,
+    nesting_depth,
 )
 from orderhub.channels.http import ChannelHttp
 from orderhub.domain import Order
@@ -97,6 +99,8 @@ class ConnectorBase(Generic[ClientT]):
             try:
                 if not isinstance(payload, Mapping):
                     raise ValueError(f"expected {self.shape}, got {type(payload).__name__}")
+                if nesting_depth(payload, MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH:
+                    raise ValueError(f"{self.shape} nested deeper than {MAX_RECORD_DEPTH} levels")
                 orders.append(self.decode_one(payload))
             except ValueError as exc:
                 skipped.append(Skippable(str(exc), payload, self.readable_id(payload)))

@@ -89,6 +89,15 @@ def whole_number(value: object) -> int | None:
     return None
 
 
+def required_id(data: object, key: str) -> str:
+    """data[key] as a whole number's digits, or a ValueError naming the key: never a float
+    (orjson reads an integer past 64 bits as one, and `str` of it is not the channel's id)."""
+    value = whole_number(required(data, key))
+    if value is None:
+        raise ValueError(f"{key}: expected a whole number, got {data[key]!r:.40}")  # type: ignore[index]
+    return str(value)
+
+
 def required(data: object, key: str) -> Any:
     """data[key], or a ValueError naming the key when it is missing or null."""
     if not isinstance(data, dict):

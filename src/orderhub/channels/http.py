@@ -32,6 +32,10 @@ from orderhub.channels.base import (
 LOW_WATER = 0.1
 #: Larger values of X-RateLimit-Reset are a Unix time, smaller ones seconds from now.
 _EPOCH_THRESHOLD = 1_000_000_000
+#: The largest answer a channel client reads (docs/sync.md "Hostile answers"): the largest
+#: page any channel is asked for (1,000 CDON orders) is a few MB; past this the answer is
+#: refused while it streams in, so a hostile or broken channel cannot fill the memory.
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 ErrorMessage = Callable[[httpx.Response], str]
 
@@ -103,6 +107,7 @@ class ChannelHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
@@ -118,6 +123,7 @@ class ChannelHttp:
         self.backoff = backoff or Backoff()
         self.error_message = error_message or (lambda response: response.text[:200])
         self.sleep = sleep
+        self.max_body_bytes = max_body_bytes
 
     @classmethod
     def for_account(
@@ -171,13 +177,36 @@ class ChannelHttp:
         self._sleep(self.pacer.delay())
         self.stats.requests += 1
         try:
-            response = self.client.request(method, path, params=params, json=json_body)
+            request = self.client.build_request(method, path, params=params, json=json_body)
+            response = self.client.send(request, stream=True)
+            try:
+                self._read_capped(f"{method} {path}", response)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise Retriable(f"{method} {path}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise Retriable(f"{method} {path}: connection failed ({exc!r})") from exc
         self.pacer.observe(response.headers)
         return response
+
+    def _read_capped(self, where: str, response: httpx.Response) -> None:
+        """Read the body into `response` (so `.content`/`.text` work), refusing it as it
+        streams in once it passes `max_body_bytes`: a Fatal, not retried (the same request
+        would bring the same answer)."""
+        declared = _number(response.headers.get("content-length"))
+        if declared is not None and declared > self.max_body_bytes:
+            raise BodyTooLarge(where, self.max_body_bytes, f"{declared:.0f} bytes declared")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise BodyTooLarge(where, self.max_body_bytes, f"over {size} bytes read")
+            chunks.append(chunk)
+        # Where httpx keeps a read body (`Response.read()` sets the same); read() itself has
+        # no limit, so the capped read fills it.
+        response._content = b"".join(chunks)
 
     def _read(self, where: str, content: bytes) -> Any:
         """The decoded JSON body (None for an empty one); channels with other formats override."""
@@ -219,6 +248,16 @@ class ChannelHttp:
 
     def _count_retry(self, _state: RetryCallState) -> None:
         self.stats.retries += 1
+
+
+class BodyTooLarge(Fatal):
+    """The channel's answer is larger than a client reads (`MAX_BODY_BYTES`)."""
+
+    def __init__(self, where: str, limit: int, seen: str) -> None:
+        super().__init__(
+            f"{where}: the answer is larger than {limit // (1024 * 1024)} MiB ({seen}); "
+            "refused unread (ask for smaller pages: page_size in orderhub.toml)"
+        )
 
 
 class ChannelClient:

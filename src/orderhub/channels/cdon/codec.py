@@ -30,7 +30,14 @@ from orderhub.channels.cdon.states import (
     status_of,
 )
 from orderhub.channels.extra import decimal_amounts, int_or_text, leftovers, text_amounts
-from orderhub.channels.fields import ZERO, first, optional_int, optional_money, required
+from orderhub.channels.fields import (
+    ZERO,
+    first,
+    optional_int,
+    optional_money,
+    required,
+    required_id,
+)
 from orderhub.domain.money import to_decimal
 from orderhub.domain.order import Address, LineType, Order, OrderLine
 from orderhub.domain.status import ChannelType, PaymentStatus, Status
@@ -104,7 +111,7 @@ def _decode(payload: dict[str, Any], channel: str) -> Order:
     return Order(
         channel=channel,
         channel_type=ChannelType.CDON,
-        external_id=str(required(details, "OrderId")),
+        external_id=required_id(details, "OrderId"),
         status=status_of(state, rows),
         channel_status=state,
         payment_status=_payment(details.get("PaymentStatus")),

@@ -68,6 +68,9 @@ class DexeroHttp(ChannelHttp):
         except ValueError as exc:
             # A body cut short (a dropped connection mid-answer) is worth another try.
             raise Retriable(f"{where}: the response is not complete JSON ({exc})") from exc
+        except RecursionError as exc:
+            # Hostile nesting (thousands of levels) exhausts the stdlib parser's stack.
+            raise Fatal(f"{where}: the response JSON nests too deep to read") from exc
 
 
 def _read_xml(where: str, content: bytes) -> Any:

@@ -205,6 +205,10 @@ def _lenient_order(element: Element) -> dict[str, Any] | UnreadableOrder:
     except ValueError as exc:
         xml = tostring(element, encoding="unicode")
         return UnreadableOrder(xml, f"Dexero order: {exc}", element.findtext("id"))
+    except RecursionError:
+        # Elements nested thousands deep (hostile): unreadable, and too deep to write back out.
+        reason = "Dexero order: elements nested too deep to read"
+        return UnreadableOrder("(not kept: nested too deep)", reason, element.findtext("id"))
 
 
 def _parse(text: str | bytes) -> Element:
