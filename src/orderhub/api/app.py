@@ -17,6 +17,7 @@ from orderhub.api import (
     channels,
     docs,
     exports,
+    fast_reads,
     idempotency,
     jobs,
     limits,
@@ -70,6 +71,8 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(webhooks_api.router)
     app.include_router(views.router)
     app.include_router(metrics.router)
+    # The hot reads skip FastAPI's routing; on SQLite a lookup stays on the event loop.
+    fast_reads.install(app.router, inline_lookups=app.state.engine.dialect.name == "sqlite")
 
     _finish_openapi(app)
     docs.install(app)
