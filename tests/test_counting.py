@@ -3,17 +3,19 @@ PostgreSQL: the envelope says which count was used, the orders are the same in e
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from helpers import api_key, auth_header, make_order, store
 from orderhub.api.app import create_app
 from orderhub.domain import Status
-from orderhub.store import counting
+from orderhub.store import counting, make_engine
 
 #: 60 orders: 40 open, 20 shipped; 5 of them test orders (hidden by default).
 ORDERS = [
@@ -112,3 +114,43 @@ def test_a_bad_count_is_a_400_naming_count(http: TestClient, path: str) -> None:
         assert response.json()["errors"][0]["parameter"] == "count"
     if path.endswith(".csv"):
         assert http.get(f"{path}?count=exact").status_code == 400
+
+
+def test_a_total_follows_every_write_whoever_makes_it(http: TestClient, engine: Engine) -> None:
+    """SQLite keeps exact totals until the database changes (store/count_cache.py): the same
+    list counts once; a commit by another connection (as another process's: not through this
+    process's engine) or through the app's own engine is seen by the next request."""
+    counts: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+        assert paging(http, "status=shipped&page_size=5")["total"] == SHIPPED_VISIBLE
+        assert len(counts) == (1 if engine.dialect.name == "sqlite" else 2)
+        _ship_from_outside(engine, "N1")  # N1 is open and visible
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 1
+        store(engine, [make_order("N-new", status=Status.SHIPPED)])
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 2
+        assert paging(http, "status=open")["total"] == VISIBLE - SHIPPED_VISIBLE - 1
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _ship_from_outside(engine: Engine, external_id: str) -> None:
+    """Mark an order shipped through a connection the app's engine knows nothing of."""
+    update = "UPDATE orders SET status = 'shipped' WHERE external_id = ?"
+    if engine.dialect.name == "sqlite":
+        with closing(sqlite3.connect(str(engine.url.database))) as raw:
+            raw.execute(update, (external_id,))
+            raw.commit()
+        return
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with other.begin() as conn:
+            conn.execute(text(update.replace("?", ":e")), {"e": external_id})
+    finally:
+        other.dispose()
