@@ -4,18 +4,21 @@ PostgreSQL: the envelope says which count was used, the orders are the same in e
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 from helpers import api_key, auth_header, make_order, store
 from orderhub.api.app import create_app
 from orderhub.domain import Status
-from orderhub.store import counting, make_engine
+from orderhub.store import count_cache, counting, make_engine
+from orderhub.store.tables import orders
 
 #: 60 orders: 40 open, 20 shipped; 5 of them test orders (hidden by default).
 ORDERS = [
@@ -154,3 +157,45 @@ def _ship_from_outside(engine: Engine, external_id: str) -> None:
             conn.execute(text(update.replace("?", ":e")), {"e": external_id})
     finally:
         other.dispose()
+
+
+def test_requests_for_a_total_being_counted_wait_for_it(engine: Engine) -> None:
+    """Four connections asking for the same total at once run one count (SQLite's cache)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite keeps totals; PostgreSQL counts every time")
+    store(engine, ORDERS[:3])
+
+    @event.listens_for(engine, "connect")
+    def slow_function(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("slow_one", 0, lambda: time.sleep(0.3) or 1)
+
+    engine.dispose()  # every connection from now on has the function
+    statement = select(func.count()).select_from(orders).where(func.slow_one() == 1)
+    warm = select(func.count()).select_from(orders)
+    executed: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda *a: executed.append(a[2]) if "slow_one" in a[2] else None,
+    )
+    connections = [engine.connect() for _ in range(4)]
+    try:
+        for conn in connections:  # each connection's data_version seen once
+            count_cache.TOTALS.count(conn, warm)
+        start = threading.Barrier(len(connections))
+        totals: list[int] = []
+
+        def ask(conn: Connection) -> None:
+            start.wait()
+            totals.append(count_cache.TOTALS.count(conn, statement))
+
+        threads = [threading.Thread(target=ask, args=(conn,)) for conn in connections]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for conn in connections:
+            conn.close()
+    assert totals == [3, 3, 3, 3]
+    assert len(executed) == 1

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from anyio import CapacityLimiter, to_thread
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
@@ -55,11 +54,11 @@ class FastReads:
         self.router = router
         self.app: ASGIApp = router.middleware_stack
         self.inline_lookups = inline_lookups
-        #: Lists in flight at once: no more than the pool keeps connections. Past it the pool
-        #: opens overflow connections and closes them on return, each with a cold page cache
-        #: (SQLite) and its connect-time PRAGMAs: 8 concurrent lists answered half the requests
-        #: per second of one.
-        self.lists_in_flight = CapacityLimiter(max(pool_size, 1))
+        #: Reads in threads at once: no more than the pool keeps connections. Past that the
+        #: pool opens overflow connections and closes them on return, each with a cold page
+        #: cache (SQLite) and its connect-time PRAGMAs, so 8 connections could answer fewer
+        #: requests per second than one.
+        self.reads_in_flight = CapacityLimiter(max(pool_size, 1))
         #: The route the router picks for each kind of path, found once.
         self._routes: dict[str, object] = {}
 
@@ -72,14 +71,16 @@ class FastReads:
         listing = _LISTS.get(path)
         if listing is not None:
             request = self._admitted(scope, path)
-            response = await to_thread.run_sync(listing, request, limiter=self.lists_in_flight)
+            response = await to_thread.run_sync(listing, request, limiter=self.reads_in_flight)
         elif (order_id := _order_id(path)) is not None:
             request = self._admitted(scope, _LOOKUP_PREFIX)
             scope["path_params"] = {"order_id": order_id}
             if self.inline_lookups:
                 response = orders.get_order(order_id, request)
             else:
-                response = await run_in_threadpool(orders.get_order, order_id, request)
+                response = await to_thread.run_sync(
+                    orders.get_order, order_id, request, limiter=self.reads_in_flight
+                )
         else:
             await self.app(scope, receive, send)
             return

@@ -14,6 +14,10 @@ as the database may have changed:
   as changed, so a commit made anywhere is noticed by the first request after it, whichever
   pooled connection serves it.
 
+Requests that ask for a total already being counted (at the same generation) wait for it
+rather than count it again: under load, 8 connections polling the first page used to run 8
+counts at once after each change.
+
 A total is stored under the generation read *before* it was counted: a change committed while
 it was being counted makes it stale at once. The cache is therefore exact, never a time-based
 guess. The price: any commit (a sync page, a PUT, the batched usage of unlimited keys every
@@ -36,6 +40,15 @@ MAX_ENTRIES = 1_000
 _DATA_VERSION = "orderhub_data_version"
 
 
+class _Flight:
+    """One count under way, at one generation; `done` is set when it ends (total or not)."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.done = threading.Event()
+        self.total: int | None = None
+
+
 class CountCache:
     """Totals by statement, valid while the generation they were counted at is current."""
 
@@ -43,6 +56,8 @@ class CountCache:
         self._lock = threading.Lock()
         self._generation = 0
         self._totals: OrderedDict[Any, tuple[int, int]] = OrderedDict()
+        #: Counts under way: requests for the same total wait for it instead of counting too.
+        self._flights: dict[Any, _Flight] = {}
         #: Counts answered from the cache and counted, for tests and the docs' figures.
         self.hits = 0
         self.misses = 0
@@ -66,14 +81,33 @@ class CountCache:
                 self._totals.move_to_end(key)
                 self.hits += 1
                 return hit[1]
-            self.misses += 1
-        total = int(conn.execute(stmt).scalar_one())
+            flight = self._flights.get(key)
+            leader = flight is None or flight.generation != generation
+            if leader:
+                flight = self._flights[key] = _Flight(generation)
+                self.misses += 1
+        assert flight is not None
+        if not leader:
+            # The same count is under way at this generation: its total is this request's.
+            flight.done.wait()
+            if flight.total is not None:
+                with self._lock:
+                    self.hits += 1
+                return flight.total
+            return int(conn.execute(stmt).scalar_one())  # the first one failed
+        try:
+            flight.total = int(conn.execute(stmt).scalar_one())
+        finally:
+            flight.done.set()
+            with self._lock:
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
         with self._lock:
             if generation == self._generation:
-                self._totals[key] = (generation, total)
+                self._totals[key] = (generation, flight.total)
                 if len(self._totals) > MAX_ENTRIES:
                     self._totals.popitem(last=False)
-        return total
+        return flight.total
 
     def _current(self, conn: Connection) -> int:
         """The generation, after noticing another connection's commit through this one."""
