@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, event, func, select, text
 from helpers import api_key, auth_header, make_order, store
 from orderhub.api.app import create_app
 from orderhub.domain import Status
+from orderhub.services.keys import UsageTally
 from orderhub.store import count_cache, counting, make_engine
 from orderhub.store.tables import orders
 
@@ -199,3 +200,27 @@ def test_requests_for_a_total_being_counted_wait_for_it(engine: Engine) -> None:
             conn.close()
     assert totals == [3, 3, 3, 3]
     assert len(executed) == 1
+
+
+def test_the_usage_counts_of_unlimited_keys_keep_the_totals(
+    http: TestClient, engine: Engine
+) -> None:
+    """Writing the batched usage of unlimited keys (once a second while serving) is a quiet
+    write: SQLite's cached totals survive it; an order's change still drops them."""
+    counts: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+        tally: UsageTally = http.app.state.key_usage  # type: ignore[attr-defined]
+        assert tally.flush(engine) == 1  # the request above, with the client's unlimited key
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+        assert len(counts) == (1 if engine.dialect.name == "sqlite" else 2)
+        _ship_from_outside(engine, "N1")
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 1
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

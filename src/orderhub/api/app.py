@@ -72,10 +72,11 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(views.router)
     app.include_router(metrics.router)
     # The hot reads skip FastAPI's routing; on SQLite a lookup stays on the event loop.
+    sqlite = app.state.engine.dialect.name == "sqlite"
     fast_reads.install(
         app.router,
-        inline_lookups=app.state.engine.dialect.name == "sqlite",
-        pool_size=pool_size(app.state.engine),
+        inline_lookups=sqlite,
+        threads=1 if sqlite else pool_size(app.state.engine),
     )
 
     _finish_openapi(app)

@@ -6,13 +6,14 @@ and again (every page of a walk, every client polling the first page), so a proc
 totals it counted, keyed by the count statement and its parameters, and drops them all as soon
 as the database may have changed:
 
-- a commit through this process's engines (any connection, any table) drops them, and marks
-  its connection unseen (a connection's own commits do not change its `data_version`);
-- a commit by another process, or another connection: SQLite's `PRAGMA data_version`, read on
-  the connection about to count, differs from the value that connection saw last. Every
-  connection reads it before using the cache, and a connection seen for the first time counts
-  as changed, so a commit made anywhere is noticed by the first request after it, whichever
-  pooled connection serves it.
+- a commit through this process's engines (any connection, any table) drops them, except the
+  quiet writes (`quiet_writes`: the API keys' usage counts, which no list reads);
+- a commit by another process or connection: SQLite's `PRAGMA data_version`, read before each
+  cached count on one connection per engine held open for it (the sentinel), differs from the
+  value it read last. A connection's own commits do not change its `data_version`, so the quiet
+  writes go through the sentinel itself: the once-a-second usage counts of unlimited keys
+  would otherwise empty the cache every second. While a quiet write holds the sentinel, a
+  count treats the database as changed rather than wait.
 
 Requests that ask for a total already being counted (at the same generation) wait for it
 rather than count it again: under load, 8 connections polling the first page used to run 8
@@ -20,8 +21,8 @@ counts at once after each change.
 
 A total is stored under the generation read *before* it was counted: a change committed while
 it was being counted makes it stale at once. The cache is therefore exact, never a time-based
-guess. The price: any commit (a sync page, a PUT, the batched usage of unlimited keys every
-second) empties it, so the next request of each filter counts again.
+guess. The price: any other commit (a sync page, a PUT, a limited key's
+request count) empties it, so the next request of each filter counts again.
 
 PostgreSQL has no cheap "has anything changed" marker visible to every session, so totals are
 not cached there: `count=estimated` (the planner's estimate, no rows read) is its cheap total.
@@ -31,13 +32,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, event
 
 #: Totals kept per process (least recently used dropped first).
 MAX_ENTRIES = 1_000
-_DATA_VERSION = "orderhub_data_version"
+_QUIET = "orderhub_quiet_writes"
 
 
 class _Flight:
@@ -58,6 +61,8 @@ class CountCache:
         self._totals: OrderedDict[Any, tuple[int, int]] = OrderedDict()
         #: Counts under way: requests for the same total wait for it instead of counting too.
         self._flights: dict[Any, _Flight] = {}
+        #: Engines stay keys until disposed: engines are few and live as long as the process.
+        self._sentinels: dict[Engine, _Sentinel] = {}
         #: Counts answered from the cache and counted, for tests and the docs' figures.
         self.hits = 0
         self.misses = 0
@@ -72,7 +77,7 @@ class CountCache:
         """The `count(*)` statement's result, from the cache when nothing changed since."""
         if conn.dialect.name != "sqlite":
             return int(conn.execute(stmt).scalar_one())
-        generation = self._current(conn)
+        generation = self._current(conn.engine)
         compiled = stmt.compile(dialect=conn.dialect)
         key = (id(conn.engine), str(conn.engine.url), compiled.string, repr(compiled.params))
         with self._lock:
@@ -109,26 +114,87 @@ class CountCache:
                     self._totals.popitem(last=False)
         return flight.total
 
-    def _current(self, conn: Connection) -> int:
-        """The generation, after noticing another connection's commit through this one."""
-        version = conn.exec_driver_sql("PRAGMA data_version").scalar_one()
-        info = conn.connection.info
-        if info.get(_DATA_VERSION) != version:
-            info[_DATA_VERSION] = version
-            self.changed()
+    def _current(self, engine: Engine) -> int:
+        """The generation, after noticing a commit made since the last look (see the module)."""
+        sentinel = self._sentinel(engine)
+        if not sentinel.lock.acquire(blocking=False):
+            self.changed()  # a quiet write is under way: assume the worst, wait for nothing
+            return self._generation
+        try:
+            version = sentinel.data_version()
+            if version != sentinel.seen:
+                sentinel.seen = version
+                self.changed()
+        finally:
+            sentinel.lock.release()
         return self._generation
+
+    def forget(self, engine: Engine) -> None:
+        """Close the engine's sentinel (its pool is being disposed)."""
+        with self._lock:
+            sentinel = self._sentinels.pop(engine, None)
+        if sentinel is not None:
+            with sentinel.lock:
+                sentinel.close()
+
+    def _sentinel(self, engine: Engine) -> _Sentinel:
+        with self._lock:
+            sentinel = self._sentinels.get(engine)
+            if sentinel is None or sentinel.broken:
+                sentinel = self._sentinels[engine] = _Sentinel(engine)
+            return sentinel
+
+
+class _Sentinel:
+    """One connection per engine, held open: `data_version` is read on it, and the quiet
+    writes go through it, so they never change the value it reads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = threading.Lock()
+        self.conn = engine.connect()
+        self.conn.info[_QUIET] = True
+        self.seen: int | None = None
+
+    @property
+    def broken(self) -> bool:
+        return self.conn.closed or self.conn.invalidated
+
+    def data_version(self) -> int:
+        version = int(self.conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+        self.conn.rollback()  # ends SQLAlchemy's autobegun transaction (SQLite had none)
+        return version
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.conn.close()
 
 
 #: One per process: every engine's commits drop it (SQLite engines are usually one per file).
 TOTALS = CountCache()
 
 
+@contextmanager
+def quiet_writes(engine: Engine) -> Iterator[Connection]:
+    """A transaction for writes that no list can see (the API keys' usage counts): on SQLite
+    it runs on the sentinel connection, so it empties no cached total."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    sentinel = TOTALS._sentinel(engine)
+    with sentinel.lock, sentinel.conn.begin():
+        yield sentinel.conn
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _on_dispose(engine: Engine) -> None:
+    TOTALS.forget(engine)
+
+
 @event.listens_for(Engine, "commit")
 def _on_commit(conn: Connection) -> None:
     # Fired just before the commit itself: a total counted meanwhile by another thread is
-    # stored under the new generation. What drops it is the next data_version check: the
-    # other connections see this commit's new value, and this one (whose own commits do not
-    # change its data_version) is marked unseen.
-    TOTALS.changed()
-    if not conn.closed:
-        conn.connection.info.pop(_DATA_VERSION, None)
+    # stored under the new generation; the sentinel's next look, which sees this commit's
+    # new data_version, drops it.
+    if not conn.info.get(_QUIET):
+        TOTALS.changed()
