@@ -60,8 +60,8 @@ DATASETTE_SETTINGS = {
     # orderhub suggests no facets: do not make Datasette compute them either.
     "suggest_facets": "off",
 }
-TARGET_VS_DATASETTE = 2.0
-TARGET_VS_BARE = 2.0
+TARGET_VS_DATASETTE = 5.0
+TARGET_VS_BARE = 1.5
 TARGET_GENERATE = 20_000
 #: Above this (in cores), other processes are said to disturb the figures.
 OTHER_CPU_WARNING = 0.25

@@ -3,17 +3,23 @@ PostgreSQL: the envelope says which count was used, the orders are the same in e
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 from helpers import api_key, auth_header, make_order, store
 from orderhub.api.app import create_app
 from orderhub.domain import Status
-from orderhub.store import counting
+from orderhub.services.keys import UsageTally
+from orderhub.store import count_cache, counting, make_engine
+from orderhub.store.tables import orders
 
 #: 60 orders: 40 open, 20 shipped; 5 of them test orders (hidden by default).
 ORDERS = [
@@ -112,3 +118,109 @@ def test_a_bad_count_is_a_400_naming_count(http: TestClient, path: str) -> None:
         assert response.json()["errors"][0]["parameter"] == "count"
     if path.endswith(".csv"):
         assert http.get(f"{path}?count=exact").status_code == 400
+
+
+def test_a_total_follows_every_write_whoever_makes_it(http: TestClient, engine: Engine) -> None:
+    """SQLite keeps exact totals until the database changes (store/count_cache.py): the same
+    list counts once; a commit by another connection (as another process's: not through this
+    process's engine) or through the app's own engine is seen by the next request."""
+    counts: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+        assert paging(http, "status=shipped&page_size=5")["total"] == SHIPPED_VISIBLE
+        assert len(counts) == (1 if engine.dialect.name == "sqlite" else 2)
+        _ship_from_outside(engine, "N1")  # N1 is open and visible
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 1
+        store(engine, [make_order("N-new", status=Status.SHIPPED)])
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 2
+        assert paging(http, "status=open")["total"] == VISIBLE - SHIPPED_VISIBLE - 1
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _ship_from_outside(engine: Engine, external_id: str) -> None:
+    """Mark an order shipped through a connection the app's engine knows nothing of."""
+    update = "UPDATE orders SET status = 'shipped' WHERE external_id = ?"
+    if engine.dialect.name == "sqlite":
+        with closing(sqlite3.connect(str(engine.url.database))) as raw:
+            raw.execute(update, (external_id,))
+            raw.commit()
+        return
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with other.begin() as conn:
+            conn.execute(text(update.replace("?", ":e")), {"e": external_id})
+    finally:
+        other.dispose()
+
+
+def test_requests_for_a_total_being_counted_wait_for_it(engine: Engine) -> None:
+    """Four connections asking for the same total at once run one count (SQLite's cache)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite keeps totals; PostgreSQL counts every time")
+    store(engine, ORDERS[:3])
+
+    @event.listens_for(engine, "connect")
+    def slow_function(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("slow_one", 0, lambda: time.sleep(0.3) or 1)
+
+    engine.dispose()  # every connection from now on has the function
+    statement = select(func.count()).select_from(orders).where(func.slow_one() == 1)
+    warm = select(func.count()).select_from(orders)
+    executed: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda *a: executed.append(a[2]) if "slow_one" in a[2] else None,
+    )
+    connections = [engine.connect() for _ in range(4)]
+    try:
+        for conn in connections:  # each connection's data_version seen once
+            count_cache.TOTALS.count(conn, warm)
+        start = threading.Barrier(len(connections))
+        totals: list[int] = []
+
+        def ask(conn: Connection) -> None:
+            start.wait()
+            totals.append(count_cache.TOTALS.count(conn, statement))
+
+        threads = [threading.Thread(target=ask, args=(conn,)) for conn in connections]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for conn in connections:
+            conn.close()
+    assert totals == [3, 3, 3, 3]
+    assert len(executed) == 1
+
+
+def test_the_usage_counts_of_unlimited_keys_keep_the_totals(
+    http: TestClient, engine: Engine
+) -> None:
+    """Writing the batched usage of unlimited keys (once a second while serving) is a quiet
+    write: SQLite's cached totals survive it; an order's change still drops them."""
+    counts: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+        tally: UsageTally = http.app.state.key_usage  # type: ignore[attr-defined]
+        assert tally.flush(engine) == 1  # the request above, with the client's unlimited key
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
+        assert len(counts) == (1 if engine.dialect.name == "sqlite" else 2)
+        _ship_from_outside(engine, "N1")
+        assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 1
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

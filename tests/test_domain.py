@@ -50,6 +50,13 @@ def test_to_decimal_refuses_non_amounts(raw: object) -> None:
         ("12.3450", "12.345"),
         ("0.1", "0.10"),
         ("-3.5", "-3.50"),
+        ("0E-4", "0.00"),
+        ("-0.0000", "-0.00"),
+        ("100", "100.00"),
+        ("0.0001", "0.0001"),
+        ("1E+2", "100.00"),
+        ("1.5E-7", "0.00000015"),
+        ("1.2345E+3", "1234.50"),
     ],
 )
 def test_money_is_rendered_exactly_with_at_least_two_places(amount: str, text: str) -> None:

@@ -17,6 +17,7 @@ from orderhub.api import (
     channels,
     docs,
     exports,
+    fast_reads,
     idempotency,
     jobs,
     limits,
@@ -37,7 +38,7 @@ from orderhub.api.schemas import Health, Ready, answer
 from orderhub.domain.clock import SYSTEM_CLOCK, Clock
 from orderhub.services.health import readiness
 from orderhub.settings import get_settings
-from orderhub.store import make_engine
+from orderhub.store import make_engine, pool_size
 
 
 def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
@@ -70,6 +71,13 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     app.include_router(webhooks_api.router)
     app.include_router(views.router)
     app.include_router(metrics.router)
+    # The hot reads skip FastAPI's routing; on SQLite a lookup stays on the event loop.
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    fast_reads.install(
+        app.router,
+        inline_lookups=sqlite,
+        threads=1 if sqlite else pool_size(app.state.engine),
+    )
 
     _finish_openapi(app)
     docs.install(app)

@@ -90,12 +90,12 @@ def route_template(scope: Scope) -> str:
     refused before routing (401, 429); `UNMATCHED` when no route matches the path."""
     route = scope.get("route")
     if route is None:
-        route = _matching_route(scope)
+        route = matching_route(scope)
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     return template if isinstance(template, str) and template else UNMATCHED
 
 
-def _matching_route(scope: Scope) -> object | None:
+def matching_route(scope: Scope) -> object | None:
     """The route the router would pick (FULL, else the first PARTIAL: a 405), or None."""
     routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
     partial = None

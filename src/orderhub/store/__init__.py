@@ -12,7 +12,7 @@ from orderhub.store import (  # noqa: F401  (tables join; the fan-out joins SINK
     webhook_fanout,
     webhooks,
 )
-from orderhub.store.engine import make_engine, refresh_statistics
+from orderhub.store.engine import make_engine, pool_size, refresh_statistics
 from orderhub.store.keys import KeyRepository, KeyWithUsage, StoredKey
 from orderhub.store.migrate import upgrade
 from orderhub.store.orders import (
@@ -45,6 +45,7 @@ __all__ = [
     "SyncRun",
     "UnitOfWork",
     "make_engine",
+    "pool_size",
     "refresh_statistics",
     "upgrade",
 ]

@@ -1,6 +1,7 @@
 """How many orders a list matches, as `count=` asks (docs/query-language.md, "Counting").
 
-- exact: `count(*)` of the matches (the default; a cursor page reuses its walk's first count).
+- exact: `count(*)` of the matches (the default; a cursor page reuses its walk's first count;
+  on SQLite a total counted before is reused until the database changes: store/count_cache.py).
 - estimated, PostgreSQL: the planner's row estimate for the query (`EXPLAIN`): no row is read,
   whatever the size.
 - estimated, SQLite (no planner estimate to ask): the matches counted up to `ESTIMATE_CAP`, and
@@ -20,6 +21,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
 from orderhub.query import Count, OrderQuery
+from orderhub.store.count_cache import TOTALS
 from orderhub.store.tables import orders
 
 #: SQLite's estimate counts this many matches at most.
@@ -53,8 +55,7 @@ def count_matches(conn: Connection, query: OrderQuery, where: Any) -> tuple[int 
         return _capped(conn, where)
     if query.after is not None and query.after.total is not None:
         return query.after.total, EXACT  # deep keyset pages cost what the first page costs
-    total = conn.execute(select(func.count()).select_from(orders).where(where)).scalar_one()
-    return int(total), EXACT
+    return TOTALS.count(conn, select(func.count()).select_from(orders).where(where)), EXACT
 
 
 def _planner_estimate(conn: Connection, where: Any) -> int:

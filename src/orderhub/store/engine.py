@@ -103,6 +103,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def pool_size(engine: Engine) -> int:
+    """How many connections the engine's pool keeps open between uses (1 for a pool that
+    holds a single connection, such as in-memory SQLite's)."""
+    size = getattr(engine.pool, "size", None)
+    return int(size()) if callable(size) else 1
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
