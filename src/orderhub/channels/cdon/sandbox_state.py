@@ -10,7 +10,7 @@ import orjson
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
 from orderhub.channels.cdon.sandbox_life import CdonLife
-from orderhub.channels.cdon.sandbox_orders import initial_orders
+from orderhub.channels.cdon.sandbox_orders import starting_orders
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
 from orderhub.channels.cdon.sandbox_store import CdonOrderStore
 from orderhub.channels.sandbox_kit import FaultSpec
@@ -28,7 +28,7 @@ class CdonSandbox(SandboxState):
         faults: FaultSpec | None = None,
         anchor: datetime | None = None,
     ):
-        store = CdonOrderStore(initial_orders(orders, seed, anchor))
+        store = CdonOrderStore(starting_orders(orders, seed, anchor))
         self._set_up(seed, faults, store, store.latest(), CdonLife, orders)
 
     # --- what tests and the demo use ----------------------------------------------------------

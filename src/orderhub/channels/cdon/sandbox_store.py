@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 
 from orderhub.channels.cdon.sandbox_rows import Payload
@@ -27,7 +27,7 @@ CACHED_LISTS = 8
 class CdonOrderStore:
     """The orders by OrderId, and when each was last modified. Thread-safe (`lock`)."""
 
-    def __init__(self, payloads: list[Payload]) -> None:
+    def __init__(self, payloads: Iterable[Payload]) -> None:
         self.lock = threading.RLock()
         self._orders: dict[int, Payload] = {}
         self._modified: dict[int, datetime] = {}

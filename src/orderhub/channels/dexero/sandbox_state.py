@@ -89,8 +89,7 @@ class DexeroSandbox(SandboxState):
         anchor: datetime | None = None,
     ) -> None:
         store = DexeroStore()
-        payloads, latest = ORDERS.initial(orders, seed, anchor)
-        store.insert(payloads)
+        latest = ORDERS.fill(store.insert, orders, seed, anchor)
         self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)
 
