@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ class SqlOrderStore:
         self._summary = summary
         #: Bumped by every write: the ordered ids cached before it are stale.
         self.version = 0
-        self._ordered: OrderedDict[tuple[Any, ...], tuple[int, list[int]]] = OrderedDict()
+        self._ordered: OrderedDict[Hashable, tuple[int, list[int]]] = OrderedDict()
         self._bulk = _BulkInsert(self.engine, table)
 
     def insert(self, payloads: Iterable[Payload]) -> None:
@@ -116,19 +116,26 @@ class SqlOrderStore:
         with self.lock:
             return len(self.texts)
 
-    def ordered_ids(self, query: Select[Any]) -> list[int]:
-        """The ids `query` (a select of the id column) gives, in its order: from the cache when
-        no write came since the same query (same SQL, same values) last ran. Do not change the
+    def ordered_ids(
+        self, query: Select[Any] | Callable[[], Select[Any]], key: Hashable | None = None
+    ) -> list[int]:
+        """The ids `query` (a select of the id column, or what builds it) gives, in its order:
+        from the cache when no write came since the same query last ran. The same query is
+        the same `key` (the channel's parsed request: building and compiling the statement
+        costs more than a page), else the same SQL with the same values. Do not change the
         list."""
-        compiled = query.compile(self.engine)
-        key = (compiled.string, *(_hashable(v) for v in compiled.params.values()))
+        if key is None:
+            query = query() if callable(query) else query
+            compiled = query.compile(self.engine)
+            key = (compiled.string, *(_hashable(v) for v in compiled.params.values()))
         with self.lock:
             cached = self._ordered.get(key)
             if cached is not None and cached[0] == self.version:
                 self._ordered.move_to_end(key)
                 return cached[1]
+            statement = query() if callable(query) else query
             with self.engine.connect() as conn:
-                found = list(conn.scalars(query))
+                found = list(conn.scalars(statement))
             self._ordered[key] = (self.version, found)
             while len(self._ordered) > CACHED_QUERIES:
                 self._ordered.popitem(last=False)

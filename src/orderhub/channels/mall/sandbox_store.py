@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Date,
     MetaData,
+    Select,
     String,
     Table,
     select,
@@ -111,10 +112,14 @@ class MallOrderStore(SqlOrderStore):
 
     def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, bytes]]]:
         """(total matching, [(id, payload JSON text)] of the query's page)."""
-        compiled = compile_query(query, COLUMNS)
-        ordered = select(mall_orders.c.id).where(compiled.where).order_by(*compiled.order_by)
+
+        def ordered() -> Select[Any]:
+            compiled = compile_query(query, COLUMNS)
+            return select(mall_orders.c.id).where(compiled.where).order_by(*compiled.order_by)
+
+        key = ("list", query.filters, query.implicit, query.sort, query.search)
         with self.lock:
-            ids = self.ordered_ids(ordered)
+            ids = self.ordered_ids(ordered, key)
             page = ids[query.offset : query.offset + query.page_size]
             return len(ids), [(i, self.texts[i]) for i in page]
 
