@@ -53,8 +53,8 @@ class SqlOrderStore:
         self.id_column = id_column
         self._row = row
         #: Each order's JSON text by id (what a page splices in as it is).
-        self.texts: dict[int, bytes] = {}
-        self.summaries: dict[int, bytes] = {}
+        self.texts: dict[int, str] = {}
+        self.summaries: dict[int, str] = {}
         self._summary = summary
         #: Bumped by every write: the ordered ids cached before it are stale.
         self.version = 0
@@ -81,9 +81,9 @@ class SqlOrderStore:
             self.version += 1
 
     def _keep(self, order_id: int, payload: Payload) -> None:
-        self.texts[order_id] = dumps(payload)
+        self.texts[order_id] = compact_json(payload)
         if self._summary is not None:
-            self.summaries[order_id] = dumps(self._summary(payload))
+            self.summaries[order_id] = compact_json(self._summary(payload))
 
     def put(self, payload: Payload) -> int:
         """Insert the order, or replace the one with its id; its id."""
@@ -143,7 +143,7 @@ class SqlOrderStore:
 
     def page_texts(
         self, query: Select[Any], offset: int, limit: int, *, summaries: bool = False
-    ) -> tuple[int, list[bytes]]:
+    ) -> tuple[int, list[str]]:
         """(how many ids `query` gives, the JSON texts (or `summaries`) of `limit` of them from
         `offset`)."""
         texts = self.summaries if summaries else self.texts
@@ -187,6 +187,12 @@ class _BulkInsert:
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+def compact_json(value: Any) -> str:
+    """JSON text to keep: a str of its exact size (orjson's bytes keep the buffer they were
+    written in, about 16 kB for a 2 kB MALL order: 8x the memory for a million orders)."""
+    return dumps(value).decode()
 
 
 def exact_loads(text: str | bytes) -> Payload:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime
 
 from orderhub.channels.cdon.sandbox_rows import Payload
-from orderhub.domain.jsonfmt import dumps
+from orderhub.channels.sandbox_store import compact_json
 
 Predicate = Callable[[Payload], bool]
 #: Whether an order (and when it was last modified) is on a list.
@@ -31,7 +31,7 @@ class CdonOrderStore:
         self.lock = threading.RLock()
         self._orders: dict[int, Payload] = {}
         self._modified: dict[int, datetime] = {}
-        self._texts: dict[int, bytes] = {}
+        self._texts: dict[int, str] = {}
         self._version = 0
         self._listed: OrderedDict[Hashable, tuple[int, list[int]]] = OrderedDict()
         for payload in payloads:
@@ -43,7 +43,7 @@ class CdonOrderStore:
         with self.lock:
             self._orders[order_id] = payload
             self._modified[order_id] = _modified(details["LastModifiedDateUtc"])
-            self._texts[order_id] = dumps(payload)
+            self._texts[order_id] = compact_json(payload)
             self._version += 1
 
     def get(self, order_id: int) -> Payload | None:
@@ -52,7 +52,7 @@ class CdonOrderStore:
             payload = self._orders.get(order_id)
             return None if payload is None else copy.deepcopy(payload)
 
-    def by_modification(self, keep: Keep, key: Hashable, skip: int, take: int) -> list[bytes]:
+    def by_modification(self, keep: Keep, key: Hashable, skip: int, take: int) -> list[str]:
         """The JSON texts of orders skip.. skip+take of those keep() accepts, by
         (LastModifiedDateUtc, OrderId); `key` names what keep() accepts (the same key, the
         same orders)."""

@@ -49,7 +49,7 @@ class CsCartOrderStore(SqlOrderStore):
         order_by: Sequence[ColumnElement[Any]],
         limit: int,
         offset: int,
-    ) -> tuple[int, list[bytes]]:
+    ) -> tuple[int, list[str]]:
         """(total matching, the summaries of one page as JSON text)."""
         ordered = select(C.order_id).where(where).order_by(*order_by)
         return self.page_texts(ordered, offset, limit, summaries=True)

@@ -18,6 +18,7 @@ from typing import Any
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
 from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
+from orderhub.channels.sandbox_store import compact_json
 from orderhub.domain.jsonfmt import dumps
 
 #: How many list selections' rows the store keeps (each a list of references).
@@ -131,7 +132,7 @@ class DexeroStore:
         self._selected: OrderedDict[tuple[Any, ...], tuple[int, list[Row]]] = OrderedDict()
         #: Each order's JSON as a list shows it, (id, include_forms) -> text: without its forms
         #: (what lists show by default) made when it is stored, with them when first listed.
-        self._texts: dict[tuple[int, bool], bytes] = {}
+        self._texts: dict[tuple[int, bool], str] = {}
 
     def insert(self, payloads: Iterable[Payload]) -> None:
         with self.lock:
@@ -147,7 +148,7 @@ class DexeroStore:
 
     def _put(self, row: Row) -> None:
         self._texts.pop((row.id, True), None)
-        self._texts[(row.id, False)] = dumps(shown(row.payload, False))
+        self._texts[(row.id, False)] = compact_json(shown(row.payload, False))
         self._rows[row.id] = row
 
     def get(self, order_id: int) -> Payload | None:
@@ -183,7 +184,7 @@ class DexeroStore:
             page = rows[selection.offset : selection.offset + selection.count]
             return len(rows), [row.payload for row in page]
 
-    def select_texts(self, selection: Selection) -> tuple[int, list[bytes]]:
+    def select_texts(self, selection: Selection) -> tuple[int, list[str]]:
         """(how many orders match, the JSON text of each order of the page as `shown`)."""
         forms = selection.include_forms
         with self.lock:
@@ -191,10 +192,10 @@ class DexeroStore:
             page = rows[selection.offset : selection.offset + selection.count]
             return len(rows), [self._text(row, forms) for row in page]
 
-    def _text(self, row: Row, forms: bool) -> bytes:
+    def _text(self, row: Row, forms: bool) -> str:
         text = self._texts.get((row.id, forms))
         if text is None:
-            text = self._texts[(row.id, forms)] = dumps(shown(row.payload, forms))
+            text = self._texts[(row.id, forms)] = compact_json(shown(row.payload, forms))
         return text
 
     def _selection_rows(self, selection: Selection) -> list[Row]:

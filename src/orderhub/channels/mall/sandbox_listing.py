@@ -142,7 +142,7 @@ def list_orders(
     }
 
 
-def _item(shape: Shape, order_id: int, text: bytes) -> Any:
+def _item(shape: Shape, order_id: int, text: str) -> Any:
     if shape is Shape.IDS:
         return order_id
     if shape is Shape.BASIC:

@@ -110,7 +110,7 @@ class MallOrderStore(SqlOrderStore):
     def __init__(self) -> None:
         super().__init__(mall_orders, mall_orders.c.id, row)
 
-    def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, bytes]]]:
+    def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, str]]]:
         """(total matching, [(id, payload JSON text)] of the query's page)."""
 
         def ordered() -> Select[Any]:
