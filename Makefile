@@ -44,8 +44,8 @@ fmt: $(STAMP)  ## Format and autofix
 bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs bare SQL
 	$(BIN)/python bench/read.py
 
-bench-sync: $(STAMP)  ## Sync benchmark: 100,000 orders from the MALL sandbox, orderhub vs dlt
-	$(BIN)/python bench/sync.py
+bench-sync: $(STAMP)  ## Sandboxes' start and paging at 1,000,000 orders, then sync: orderhub vs dlt
+	$(BIN)/python bench/sandbox.py; $(BIN)/python bench/sync.py
 
 bench-web: $(STAMP)  ## Web UI benchmark: server time of the pages on 1,000,000 orders (docs/web.md)
 	$(BIN)/python bench/web.py

@@ -22,6 +22,8 @@ from orderhub.domain.samples import Account as SampleAccount
 
 #: Far enough to never run out: a channel's order generator is lazy.
 ENDLESS = 10**12
+#: Starting orders generated, then inserted, at a time (`SampleOrders.fill`).
+BATCH = 10_000
 #: A channel's JSON for an order (`to_payload(order, seed)`).
 ToPayload = Callable[[Order, int], dict[str, Any]]
 
@@ -61,6 +63,28 @@ class SampleOrders:
         return starting_orders(
             self.generated(count, seed, anchor=anchor), lambda order: self.to_payload(order, seed)
         )
+
+    def fill(
+        self,
+        insert: Callable[[list[dict[str, Any]]], None],
+        count: int,
+        seed: int,
+        anchor: datetime | None = None,
+    ) -> datetime | None:
+        """Insert the sandbox's starting orders (as `initial` makes them) BATCH at a time, so
+        that a million of them never stand in memory as dicts at once; the latest time any of
+        them carries."""
+        latest: datetime | None = None
+        batch: list[dict[str, Any]] = []
+        for order in self.generated(count, seed, anchor=anchor):
+            if latest is None or order.updated_at > latest:
+                latest = order.updated_at
+            batch.append(self.to_payload(order, seed))
+            if len(batch) == BATCH:
+                insert(batch)
+                batch = []
+        insert(batch)
+        return latest
 
 
 def placed_now(order: Order, status: Status, now: datetime, **changes: Any) -> Order:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from orderhub.channels.cdon.sandbox_rows import (
     BAD_REQUEST,
@@ -21,6 +21,7 @@ from orderhub.channels.cdon.sandbox_rows import (
 )
 from orderhub.channels.cdon.states import COUNTRIES, parse_time
 
+T = TypeVar("T")
 DEFAULT_TAKE = 100
 MAX_TAKE = 1000
 _DATE_ONLY = 10  # len("2017-02-23")
@@ -58,7 +59,7 @@ def list_query(params: Sequence[tuple[str, str]]) -> ListQuery:
     )
 
 
-def page_of(page: list[Payload]) -> list[Payload]:
+def page_of(page: list[T]) -> list[T]:
     """The page; 404 in CDON's shape when it holds no orders."""
     if not page:
         raise CdonError(404, NO_ORDERS, "No orders found")

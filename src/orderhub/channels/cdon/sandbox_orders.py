@@ -7,6 +7,7 @@ Deterministic: the same seed gives the same orders.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -50,7 +51,12 @@ TEXT_VAT_SHARE = 0.3
 def initial_orders(count: int, seed: int, anchor: datetime | None = None) -> list[Payload]:
     """The sandbox's starting orders (placed in the year before `anchor` when given), each
     taken through its generated history."""
-    return [with_history(order) for order in ORDERS.generated(count, seed, anchor=anchor)]
+    return list(starting_orders(count, seed, anchor))
+
+
+def starting_orders(count: int, seed: int, anchor: datetime | None = None) -> Iterator[Payload]:
+    """`initial_orders` one at a time (the store keeps them as it gets them)."""
+    return (with_history(order) for order in ORDERS.generated(count, seed, anchor=anchor))
 
 
 def with_history(order: Order) -> Payload:

@@ -6,9 +6,11 @@ import copy
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
+
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
 from orderhub.channels.cdon.sandbox_life import CdonLife
-from orderhub.channels.cdon.sandbox_orders import initial_orders
+from orderhub.channels.cdon.sandbox_orders import starting_orders
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
 from orderhub.channels.cdon.sandbox_store import CdonOrderStore
 from orderhub.channels.sandbox_kit import FaultSpec
@@ -26,7 +28,7 @@ class CdonSandbox(SandboxState):
         faults: FaultSpec | None = None,
         anchor: datetime | None = None,
     ):
-        store = CdonOrderStore(initial_orders(orders, seed, anchor))
+        store = CdonOrderStore(starting_orders(orders, seed, anchor))
         self._set_up(seed, faults, store, store.latest(), CdonLife, orders)
 
     # --- what tests and the demo use ----------------------------------------------------------
@@ -41,9 +43,12 @@ class CdonSandbox(SandboxState):
 
     # --- CDON's API ---------------------------------------------------------------------------
 
-    def list_orders(self, params: Sequence[tuple[str, str]]) -> list[Payload]:
+    def list_orders(self, params: Sequence[tuple[str, str]]) -> list[orjson.Fragment]:
+        """A page of the list, each order's JSON text as stored."""
         query = list_query(params)
-        return page_of(self.store.by_modification(query.matches, query.skip, query.take))
+        key = (query.country, query.since, query.until)
+        texts = self.store.by_modification(query.matches, key, query.skip, query.take)
+        return [orjson.Fragment(text) for text in page_of(texts)]
 
     def order(self, order_id: int) -> Payload:
         payload = self.store.get(order_id)

@@ -37,8 +37,7 @@ class CsCartSandbox(SandboxState):
         anchor: datetime | None = None,
     ):
         store = CsCartOrderStore()
-        payloads, latest = ORDERS.initial(orders, seed, anchor)
-        store.insert(payloads)
+        latest = ORDERS.fill(store.insert, orders, seed, anchor)
         self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []
         self.shipments = ShipmentBook()

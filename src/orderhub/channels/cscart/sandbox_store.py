@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, func, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads
-from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.money import to_decimal
 from orderhub.store.types import Amount
 
@@ -36,14 +35,13 @@ cscart_orders = Table(
     Column("credit_memo_id", BigInteger, nullable=True),
     Column("total", Amount(), nullable=False),
     Column("vendor_ref", String, nullable=True),
-    Column("payload", Text, nullable=False),
 )
 C = cscart_orders.c
 
 
 class CsCartOrderStore(SqlOrderStore):
     def __init__(self) -> None:
-        super().__init__(cscart_orders, C.order_id, row)
+        super().__init__(cscart_orders, C.order_id, row, summary)
 
     def page(
         self,
@@ -51,17 +49,14 @@ class CsCartOrderStore(SqlOrderStore):
         order_by: Sequence[ColumnElement[Any]],
         limit: int,
         offset: int,
-    ) -> tuple[int, list[Payload]]:
-        """(total matching, the payloads of one page)."""
-        rows = select(C.payload).where(where).order_by(*order_by).limit(limit).offset(offset)
-        total = select(func.count()).select_from(cscart_orders).where(where)
-        with self.lock, self.engine.connect() as conn:
-            count = int(conn.scalar(total) or 0)
-            return count, [loads(text) for text in conn.scalars(rows)]
+    ) -> tuple[int, list[str]]:
+        """(total matching, the summaries of one page as JSON text)."""
+        ordered = select(C.order_id).where(where).order_by(*order_by)
+        return self.page_texts(ordered, offset, limit, summaries=True)
 
 
 def row(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The table row of an order: the listed fields as columns, plus the JSON itself."""
+    """The table row of an order: the listed fields as columns."""
     name = f"{payload.get('firstname') or ''} {payload.get('lastname') or ''}".strip()
     invoice = str(payload.get("invoice_id") or "")
     company = str(payload.get("company_id") or "")
@@ -79,8 +74,19 @@ def row(payload: Mapping[str, Any]) -> dict[str, Any]:
         "credit_memo_id": int(memo) if memo.isdigit() else None,
         "total": to_decimal(payload["total"]),
         "vendor_ref": payload.get("vendor_ref") or None,
-        "payload": dumps(payload).decode(),
     }
+
+
+#: The fields of an order's summary in the list (the rest is in its details).
+SUMMARY_FIELDS = (
+    "order_id", "issuer_id", "user_id", "company_id", "timestamp", "updated_at", "firstname",
+    "lastname", "email", "phone", "status", "total", "invoice_id", "credit_memo_id", "vendor_ref",
+)  # fmt: skip
+
+
+def summary(payload: Payload) -> dict[str, Any]:
+    """An order as the list shows it."""
+    return {key: payload[key] for key in SUMMARY_FIELDS if key in payload}
 
 
 def loads(text: str | bytes) -> Payload:

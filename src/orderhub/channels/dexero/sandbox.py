@@ -88,7 +88,7 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
         name, fmt = _resource(request.path_params["resource"])
         params = request.query_params.multi_items()
         if name in LISTS:
-            page = sandbox.list_orders(name, params)
+            page = sandbox.list_orders(name, params, fmt)
             return _answer(page, fmt, page_to_xml)
         return _answer(sandbox.order(name, params), fmt, order_to_xml)
 
@@ -97,7 +97,7 @@ def _api_routes(sandbox: DexeroSandbox) -> list[Route]:
         if fmt not in _FORMATS:
             message = f"format: expected .json or .xml, got {'orders.' + fmt!r}"
             raise DexeroError(400, "invalid_format", message)
-        page = sandbox.list_all(request.query_params.multi_items())
+        page = sandbox.list_all(request.query_params.multi_items(), fmt)
         return _answer(page, fmt, page_to_xml)
 
     async def read_only(request: Request) -> Response:

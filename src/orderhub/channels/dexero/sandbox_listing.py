@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from orderhub.channels.dexero.sandbox_store import PURCHASED, UPDATED, Row, Selection
+from orderhub.channels.dexero.sandbox_store import PURCHASED, UPDATED, Row, Selection, shown
 from orderhub.channels.dexero.xmlcodec import ORDER_SCHEMA
 from orderhub.channels.sandbox_app import SandboxError
 
@@ -27,6 +27,8 @@ MAX_COUNT = 500
 SORTABLE = frozenset(
     name for name, kind in ORDER_SCHEMA.items() if kind in ("str", "int", "decimal", "bool")
 )
+#: Parameters that choose the page or how it is shown, not which orders match or their order.
+_NOT_FILTERS = frozenset({"count", "offset", "include_forms", "sort_key", "sort_dir"})
 _TIME_EXAMPLE = "ISO-8601 with an offset, e.g. 2011-11-25T15:58:50-05:00"
 _NUMBER_NAMES = ("count", "offset", "min_id", "max_id")
 _KNOWN = frozenset(
@@ -36,6 +38,9 @@ _KNOWN = frozenset(
         "custom_field_value", "attribute_identifier", "attribute_value",
     }
 )  # fmt: skip
+
+
+__all__ = ["DexeroError", "flag", "page_body", "parse_selection", "shown"]
 
 
 class DexeroError(SandboxError):
@@ -65,25 +70,20 @@ def parse_selection(list_name: str, params: Sequence[tuple[str, str]]) -> Select
         include_tests=flag(values, "include_tests"),
         include_forms=flag(values, "include_forms"),
         conditions=_conditions(values, numbers),
+        filters=tuple(sorted((k, v) for k, v in values.items() if k not in _NOT_FILTERS)),
     )
 
 
-def page_body(selection: Selection, total: int, payloads: list[dict[str, Any]]) -> dict[str, Any]:
-    """The list answer: the seed's pagination info and the orders."""
+def page_body(selection: Selection, total: int, orders: list[Any]) -> dict[str, Any]:
+    """The list answer: the seed's pagination info and the orders (each as `shown`, a dict or
+    its JSON text)."""
     return {
         "totalResults": total,
         "startIndex": selection.offset,
         "itemsPerPage": selection.count,
         "pageCount": math.ceil(total / selection.count),
-        "orders": [shown(p, selection.include_forms) for p in payloads],
+        "orders": orders,
     }
-
-
-def shown(payload: dict[str, Any], include_forms: bool) -> dict[str, Any]:
-    """An order as answered: its forms only when asked for (`include_forms`, default false)."""
-    if include_forms:
-        return payload
-    return {key: value for key, value in payload.items() if key != "order_form"}
 
 
 def flag(values: dict[str, str], name: str) -> bool:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from orderhub.channels.dexero.sandbox_life import DexeroLife
 from orderhub.channels.dexero.sandbox_listing import (
     DexeroError,
@@ -19,7 +21,7 @@ from orderhub.channels.dexero.sandbox_listing import (
     shown,
 )
 from orderhub.channels.dexero.sandbox_orders import ORDERS, Payload
-from orderhub.channels.dexero.sandbox_store import DexeroStore
+from orderhub.channels.dexero.sandbox_store import DexeroStore, Selection
 from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_state import SandboxState
 
@@ -87,8 +89,7 @@ class DexeroSandbox(SandboxState):
         anchor: datetime | None = None,
     ) -> None:
         store = DexeroStore()
-        payloads, latest = ORDERS.initial(orders, seed, anchor)
-        store.insert(payloads)
+        latest = ORDERS.fill(store.insert, orders, seed, anchor)
         self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)
 
@@ -107,12 +108,20 @@ class DexeroSandbox(SandboxState):
     def _more_stats(self) -> dict[str, Any]:
         return {"tokens_issued": self.tokens.issued}
 
-    def list_orders(self, list_name: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
-        selection = parse_selection(list_name, params)
-        total, payloads = self.store.select(selection)
-        return page_body(selection, total, payloads)
+    def list_orders(
+        self, list_name: str, params: Sequence[tuple[str, str]], fmt: str = "json"
+    ) -> dict[str, Any]:
+        """A list's page; in JSON (`fmt`) its orders are their JSON texts, spliced as they are."""
+        return self._page(parse_selection(list_name, params), fmt)
 
-    def list_all(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    def _page(self, selection: Selection, fmt: str) -> dict[str, Any]:
+        if fmt == "json":
+            total, texts = self.store.select_texts(selection)
+            return page_body(selection, total, [orjson.Fragment(text) for text in texts])
+        total, payloads = self.store.select(selection)
+        return page_body(selection, total, [shown(p, selection.include_forms) for p in payloads])
+
+    def list_all(self, params: Sequence[tuple[str, str]], fmt: str = "json") -> dict[str, Any]:
         """`GET orders.{format}` (Dexero's "GET orders"): every order, `status` filtering."""
         statuses = [value for name, value in params if name == "status"]
         rest = [(name, value) for name, value in params if name != "status"]
@@ -120,8 +129,7 @@ class DexeroSandbox(SandboxState):
         if statuses:
             wanted = frozenset(_statuses(",".join(statuses)))
             selection = dataclasses.replace(selection, statuses=wanted)
-        total, payloads = self.store.select(selection)
-        return page_body(selection, total, payloads)
+        return self._page(selection, fmt)
 
     def order(self, id_or_number: str, params: Sequence[tuple[str, str]]) -> Payload:
         """`GET orders/{idOrNumber}`: by the system id, else by the order number

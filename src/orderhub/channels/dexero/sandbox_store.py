@@ -9,7 +9,8 @@ orders; no SQL needed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,11 @@ from typing import Any
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
 from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
+from orderhub.channels.sandbox_store import compact_json
 from orderhub.domain.jsonfmt import dumps
+
+#: How many list selections' rows the store keeps (each a list of references).
+CACHED_SELECTIONS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,13 @@ def _pairs(products: Iterable[Any], key: str) -> frozenset[tuple[str, str]]:
     )
 
 
+def shown(payload: Payload, include_forms: bool) -> Payload:
+    """An order as answered: its forms only when asked for (`include_forms`, default false)."""
+    if include_forms:
+        return payload
+    return {key: value for key, value in payload.items() if key != "order_form"}
+
+
 #: Sort keys with names of their own; any other Order field name sorts by that field.
 PURCHASED = "purchasedTimestamp"
 UPDATED = "updatedTimestamp"
@@ -78,6 +90,15 @@ class Selection:
     include_tests: bool = False
     include_forms: bool = False
     conditions: list[Callable[[Row], bool]] = field(default_factory=list)
+    #: The parameters `conditions` were made from, (name, value) sorted: with the fields
+    #: above, what names the selection's rows (`DexeroStore.select` keeps them by it).
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rows_key(self) -> tuple[Any, ...]:
+        """What the matching rows and their order depend on (not the page asked for)."""
+        tests = self.include_tests
+        return (self.statuses, self.sort_key, self.descending, tests, self.filters)
 
     def matches(self, row: Row) -> bool:
         if self.statuses is not None and row.status not in self.statuses:
@@ -99,21 +120,36 @@ class Selection:
 
 
 class DexeroStore:
-    """Thread-safe: the API, the life ticker and tests may touch it at once."""
+    """Thread-safe: the API, the life ticker and tests may touch it at once.
+
+    A list call's matching rows, in its order, are kept until the next write (the last
+    CACHED_SELECTIONS of them): paging through one selection sorts once, then slices."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._rows: dict[int, Row] = {}
+        self._version = 0
+        self._selected: OrderedDict[tuple[Any, ...], tuple[int, list[Row]]] = OrderedDict()
+        #: Each order's JSON as a list shows it, (id, include_forms) -> text: without its forms
+        #: (what lists show by default) made when it is stored, with them when first listed.
+        self._texts: dict[tuple[int, bool], str] = {}
 
-    def insert(self, payloads: Sequence[Payload]) -> None:
+    def insert(self, payloads: Iterable[Payload]) -> None:
         with self.lock:
             for payload in payloads:
-                self._rows[int(payload["id"])] = Row.of(payload)
+                self._put(Row.of(payload))
+            self._version += 1
 
     def save(self, payload: Payload) -> None:
         """Store a changed order (a copy of the dict, written and read back as JSON)."""
         with self.lock:
-            self._rows[int(payload["id"])] = Row.of(loads(dumps(payload)))
+            self._put(Row.of(loads(dumps(payload))))
+            self._version += 1
+
+    def _put(self, row: Row) -> None:
+        self._texts.pop((row.id, True), None)
+        self._texts[(row.id, False)] = compact_json(shown(row.payload, False))
+        self._rows[row.id] = row
 
     def get(self, order_id: int) -> Payload | None:
         with self.lock:
@@ -144,7 +180,33 @@ class DexeroStore:
         """(how many orders match, the payloads of the requested page). Payloads are shared:
         read them, do not change them."""
         with self.lock:
-            rows = [row for row in self._rows.values() if selection.matches(row)]
+            rows = self._selection_rows(selection)
+            page = rows[selection.offset : selection.offset + selection.count]
+            return len(rows), [row.payload for row in page]
+
+    def select_texts(self, selection: Selection) -> tuple[int, list[str]]:
+        """(how many orders match, the JSON text of each order of the page as `shown`)."""
+        forms = selection.include_forms
+        with self.lock:
+            rows = self._selection_rows(selection)
+            page = rows[selection.offset : selection.offset + selection.count]
+            return len(rows), [self._text(row, forms) for row in page]
+
+    def _text(self, row: Row, forms: bool) -> str:
+        text = self._texts.get((row.id, forms))
+        if text is None:
+            text = self._texts[(row.id, forms)] = compact_json(shown(row.payload, forms))
+        return text
+
+    def _selection_rows(self, selection: Selection) -> list[Row]:
+        key = selection.rows_key
+        cached = self._selected.get(key)
+        if cached is not None and cached[0] == self._version:
+            self._selected.move_to_end(key)
+            return cached[1]
+        rows = [row for row in self._rows.values() if selection.matches(row)]
         rows.sort(key=selection.sort_value, reverse=selection.descending)
-        page = rows[selection.offset : selection.offset + selection.count]
-        return len(rows), [row.payload for row in page]
+        self._selected[key] = (self._version, rows)
+        while len(self._selected) > CACHED_SELECTIONS:
+            self._selected.popitem(last=False)
+        return rows

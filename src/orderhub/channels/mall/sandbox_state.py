@@ -44,8 +44,7 @@ class MallSandbox(SandboxState):
         anchor: datetime | None = None,
     ) -> None:
         store = MallOrderStore()
-        payloads, latest = ORDERS.initial(orders, seed, anchor)
-        store.insert(payloads)
+        latest = ORDERS.fill(store.insert, orders, seed, anchor)
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
         self.quota = DailyQuota(DEFAULT_DAILY_LIMIT if daily_limit is None else daily_limit)

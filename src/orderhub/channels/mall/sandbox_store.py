@@ -18,10 +18,9 @@ from sqlalchemy import (
     Column,
     Date,
     MetaData,
+    Select,
     String,
     Table,
-    Text,
-    func,
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,7 +29,6 @@ from sqlalchemy.types import TypeEngine
 from orderhub.channels.mall.sandbox_payload import TIMESTAMPS, WALL_TIME
 from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads
 from orderhub.domain import FieldKind, ScalarField
-from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.money import to_decimal
 from orderhub.query import OrderQuery, compile_query
 from orderhub.store.types import Amount, UTCDateTime
@@ -104,7 +102,6 @@ mall_orders = Table(
         Column(f.name, _TYPES[f.kind], primary_key=f.name == "id", nullable=f.nullable)
         for f in MALL_FIELDS.values()
     ),
-    Column("payload", Text, nullable=False),
 )
 COLUMNS: dict[str, ColumnElement[Any]] = {name: mall_orders.c[name] for name in MALL_FIELDS}
 
@@ -115,25 +112,21 @@ class MallOrderStore(SqlOrderStore):
 
     def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, str]]]:
         """(total matching, [(id, payload JSON text)] of the query's page)."""
-        compiled = compile_query(query, COLUMNS)
-        rows = (
-            select(mall_orders.c.id, mall_orders.c.payload)
-            .where(compiled.where)
-            .order_by(*compiled.order_by)
-            .limit(query.page_size)
-            .offset(query.offset)
-        )
-        total = select(func.count()).select_from(mall_orders).where(compiled.where)
-        with self.lock, self.engine.connect() as conn:
-            count = int(conn.scalar(total) or 0)
-            return count, [(r.id, r.payload) for r in conn.execute(rows)]
+
+        def ordered() -> Select[Any]:
+            compiled = compile_query(query, COLUMNS)
+            return select(mall_orders.c.id).where(compiled.where).order_by(*compiled.order_by)
+
+        key = ("list", query.filters, query.implicit, query.sort, query.search)
+        with self.lock:
+            ids = self.ordered_ids(ordered, key)
+            page = ids[query.offset : query.offset + query.page_size]
+            return len(ids), [(i, self.texts[i]) for i in page]
 
 
 def row(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The table row of a MALL order: each field's column value, plus the JSON itself."""
-    values = {name: column_value(f, payload.get(name)) for name, f in MALL_FIELDS.items()}
-    values["payload"] = dumps(payload).decode()
-    return values
+    """The table row of a MALL order: each field's column value."""
+    return {name: column_value(f, payload.get(name)) for name, f in MALL_FIELDS.items()}
 
 
 def column_value(field: ScalarField, value: Any) -> Any:
@@ -155,7 +148,11 @@ def column_value(field: ScalarField, value: Any) -> Any:
 
 def wall_time(text: str) -> datetime:
     """A MALL time as written, labelled UTC (see the module docstring)."""
-    return datetime.strptime(text, WALL_TIME).replace(tzinfo=UTC)
+    # fromisoformat reads WALL_TIME ("YYYY-MM-DD HH:MM:SS") ten times faster than strptime;
+    # the length check keeps it from taking what WALL_TIME would refuse (a zone, a fraction).
+    if len(text) != len("2024-01-01 00:00:00") or text[10] != " ":
+        return datetime.strptime(text, WALL_TIME).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def loads(text: str | bytes) -> Payload:
