@@ -97,7 +97,7 @@ def simulate(
             start(db_index, at, queued_arrival, queued_measured, ms)
     latencies.sort()
     p99 = latencies[int(0.99 * (len(latencies) - 1))]
-    return p99, dbs[0].busy_time / (now * model.cores)
+    return p99, dbs[0].busy_time / (at * model.cores)  # `at`: the last statement's end
 
 
 def capacity(
