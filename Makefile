@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The product alone (`make demo`): orderhub and its runtime dependencies, no dev tools.
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: help install demo test lint fmt bench bench-sync bench-web mutation sabotage clean
+.PHONY: help install demo test lint fmt bench bench-sync bench-web bench-pg mutation sabotage clean
 
 help:  ## Show the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ bench-sync: $(STAMP)  ## Sandboxes' start and paging at 1,000,000 orders, then s
 
 bench-web: $(STAMP)  ## Web UI benchmark: server time of the pages on 1,000,000 orders (docs/web.md)
 	$(BIN)/python bench/web.py
+
+bench-pg: $(STAMP)  ## PostgreSQL: 10,000,000 orders, the API with 1, 2, 4 serve workers vs pgbench (docs/scaling.md)
+	$(BIN)/python bench/pg.py $(BENCH_PG_ARGS)
 
 # `make mutation MUTANTS='orderhub.query*'` re-runs only the mutants whose names match.
 mutation: $(STAMP)  ## Mutation run (mutmut) over the codecs, query/ and sync; score per module

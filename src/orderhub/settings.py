@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     #: runs); a worker killed mid-sync frees the account this long after its last renewal.
     #: docs/sync.md, "Scheduled syncs".
     sync_lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 120.0
+    #: PostgreSQL connections each process keeps open (an `orderhub serve` worker, an
+    #: `orderhub worker`), and how many more it may open at a peak. Every process may reach
+    #: the sum, so processes x (pool_size + max_overflow) must stay under the server's
+    #: max_connections: docs/scaling.md, "Connection pools". Ignored for SQLite.
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 5
+    db_max_overflow: Annotated[int, Field(ge=0, le=1000)] = 10
 
 
 class SettingsError(ValueError):
