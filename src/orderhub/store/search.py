@@ -52,6 +52,19 @@ SEARCHED = ("id", "external_id", "customer", "email", "vendor_ref", "tracking_nu
 
 _FTS = table(SEARCH_TABLE, column("rowid"), column("doc"))
 
+#: Migration 0017's trigger writing a new order's document into SEARCH_TABLE (SQLite).
+INSERT_TRIGGER = "orders_search_insert"
+_DOC_PARTS = ("id", "external_id", "customer", "email", "vendor_ref", "tracking_number")
+_DOC_SKUS = (
+    "(SELECT group_concat(json_extract(value, '$.sku'), ' ') FROM"
+    " json_each(CASE WHEN json_valid(lines) THEN lines ELSE '[]' END))"
+)
+#: A stored row's document on SQLite: the expression INSERT_TRIGGER evaluates over `NEW.`
+#: (tests/test_ingest.py checks that both give the same text).
+SQLITE_DOCUMENT = " || ' ' || ".join(
+    [*(f"coalesce({name}, '')" for name in _DOC_PARTS), f"coalesce({_DOC_SKUS}, '')"]
+)
+
 
 def _sqlite(terms: Sequence[str]) -> ColumnElement[bool]:
     found = (union_all(_sqlite_docs(term), _sqlite_tracking(term)) for term in terms)
