@@ -5,6 +5,7 @@ same search documents as the repository's own upsert and the search trigger writ
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,8 @@ from helpers import client, store
 from orderhub.domain import Order
 from orderhub.domain.samples import generate_orders
 from orderhub.services.generate import write_orders
+from orderhub.store import UnitOfWork
+from orderhub.store.orders import INDEXED_AS_A_BATCH_FROM
 from orderhub.store.tables import orders
 
 SEED = 23
@@ -73,9 +76,43 @@ def test_bulk_rows_are_the_repository_upserts_rows(engine: Engine) -> None:
     write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)
     bulk = _dump(engine)
     _empty(engine)
-    store(engine, _generated())  # upsert_many, the search trigger row by row
+    _by_trigger(engine, _generated())
     assert _dump(engine) == bulk
     assert len(bulk[0]) == COUNT
+
+
+def test_a_first_sync_page_is_indexed_as_the_trigger_does(engine: Engine) -> None:
+    """merge_from_channel of a page of new orders (a first sync): its new rows indexed in one
+    statement (INDEXED_AS_A_BATCH_FROM), the same documents as the trigger's, ids 64-bit."""
+    page = [replace(o, id=None) for o in _generated()[:120]]
+    assert len(page) >= INDEXED_AS_A_BATCH_FROM
+    _ids_from_2_62(engine, page[0])
+    with UnitOfWork(engine) as uow:
+        result = uow.orders.merge_from_channel(page)
+    assert len(result.created) == len(page)
+    assert min(result.created) > 2**62
+    merged = _dump(engine)
+    _empty(engine)
+    _ids_from_2_62(engine, page[0])
+    _by_trigger(engine, page)
+    assert _dump(engine) == merged
+    http = client(engine)
+    assert _total(http, f"q={page[7].external_id}") == 1
+
+
+def _ids_from_2_62(engine: Engine, order: Order) -> None:
+    """An order with the id 2^62, so new orders get ids above it (ids are 64-bit)."""
+    store(engine, [replace(order, external_id="9-big", id=2**62)])
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('orders', 'id'), {2**62})"))
+
+
+def _by_trigger(engine: Engine, batch: list[Order]) -> None:
+    """upsert_many in pieces too small for the batch index: the search trigger row by row."""
+    step = INDEXED_AS_A_BATCH_FROM - 1
+    for start in range(0, len(batch), step):
+        store(engine, batch[start : start + step])
 
 
 def test_the_search_trigger_is_back_after_a_bulk_write(engine: Engine) -> None:
@@ -99,9 +136,10 @@ def test_the_search_trigger_is_back_after_a_bulk_write(engine: Engine) -> None:
 
 
 def _dump(engine: Engine) -> tuple[list[Any], list[Any]]:
-    """Every row but its id, and on SQLite every search document with its order's id taken out
-    (ids follow the order of the writes, which differs: batches against one statement)."""
-    columns = [c for c in orders.c if c.name != "id"]
+    """Every row but its id and `confirmed` (a merge leaves new orders unconfirmed), and on
+    SQLite every search document with its order's id taken out (ids follow the order of the
+    writes, which differs: batches against one statement)."""
+    columns = [c for c in orders.c if c.name not in ("id", "confirmed")]
     with engine.connect() as conn:
         rows = conn.execute(orders.select().with_only_columns(*columns).order_by(*columns)).all()
         docs: list[Any] = []

@@ -4,10 +4,8 @@ in large batches by one writer (docs/performance.md, "Ingest").
 Encoding (`encode_batch`) is pure and needs no connection, so it runs in the processes that
 generate the orders; the writer (`BulkWriter`) only hands finished rows to the database:
 
-- SQLite: one `executemany` of `upsert_many`'s upsert per channel type. The search index's
-  per-row trigger is dropped for the batch and the batch's new rows are indexed by one
-  `INSERT ... SELECT`, then the trigger is created again, all in the batch's transaction: a
-  reader or another writer never sees the trigger missing, and a failure rolls it all back.
+- SQLite: one `executemany` of `upsert_many`'s upsert per channel type, the batch's new rows
+  indexed for search by one statement (store/search.py, `indexed_as_a_batch`).
 - PostgreSQL: the rows as COPY text into a temporary table, then one `INSERT ... SELECT` with
   the same upsert per channel type. The search index is an expression index, kept by the
   database itself.
@@ -33,7 +31,7 @@ from sqlalchemy.engine import Dialect
 
 from orderhub.domain import ChannelType, Order
 from orderhub.store.orders import on_conflict_update, order_row
-from orderhub.store.search import INSERT_TRIGGER, SEARCH_INDEX, SEARCH_TABLE, SQLITE_DOCUMENT
+from orderhub.store.search import SEARCH_INDEX, indexed_as_a_batch
 from orderhub.store.tables import orders
 
 #: Every column a new order is written with (the database gives the id).
@@ -153,29 +151,11 @@ class BulkWriter:
                 self.conn.exec_driver_sql(f"SELECT gin_clean_pending_list('{SEARCH_INDEX}')")
 
 
-_MAX_ID = 2**63 - 1
-
-
 def _write_sqlite(conn: Connection, batch: EncodedBatch) -> None:
     assert batch.rows is not None
-    last_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM orders").scalar_one()
-    trigger = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)
-    ).scalar()
-    # New rows get ids above the largest one, unless that is the largest rowid (SQLite then
-    # picks free ids at random): then the trigger indexes them, row by row.
-    by_batch = isinstance(trigger, str) and last_id <= _MAX_ID - batch.count
-    if by_batch:
-        conn.exec_driver_sql(f"DROP TRIGGER {INSERT_TRIGGER}")
-    for channel_type, rows in batch.rows.items():
-        conn.exec_driver_sql(_sqlite_upsert(conn.dialect, channel_type), rows)
-    if isinstance(trigger, str) and by_batch:
-        conn.exec_driver_sql(
-            f"INSERT INTO {SEARCH_TABLE}(rowid, doc) SELECT id, {SQLITE_DOCUMENT}"
-            " FROM orders WHERE id > ?",
-            (last_id,),
-        )
-        conn.exec_driver_sql(trigger)
+    with indexed_as_a_batch(conn, batch.count):
+        for channel_type, rows in batch.rows.items():
+            conn.exec_driver_sql(_sqlite_upsert(conn.dialect, channel_type), rows)
 
 
 @cache

@@ -19,7 +19,8 @@ through the trigram index (which needs 3 characters: shorter terms are scanned).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import (
     Connection,
@@ -64,6 +65,43 @@ _DOC_SKUS = (
 SQLITE_DOCUMENT = " || ' ' || ".join(
     [*(f"coalesce({name}, '')" for name in _DOC_PARTS), f"coalesce({_DOC_SKUS}, '')"]
 )
+
+#: SQLite's largest rowid: a table holding it gives new rows free ids at random.
+_MAX_ROWID = 2**63 - 1
+
+
+@contextmanager
+def indexed_as_a_batch(conn: Connection, rows: int) -> Iterator[None]:
+    """On SQLite, the new orders written inside are indexed by one INSERT ... SELECT at the
+    end instead of INSERT_TRIGGER's row each (~200 us an order on a bulk write; ~20 here):
+    the trigger is dropped meanwhile and created again as it was, in the caller's write
+    transaction, so no other connection ever sees it missing and a rollback restores it.
+    Updates of stored orders inside are still indexed by the update trigger. New rows are
+    those above the largest id, so with the largest rowid taken (new ids then random) or on
+    PostgreSQL (an expression index) it changes nothing, and so outside a transaction."""
+    trigger = None
+    # Only inside a transaction begun already (BEGIN IMMEDIATE, store/uow.py): the driver
+    # would run the DDL below in autocommit mode, each statement its own transaction.
+    if conn.dialect.name == "sqlite" and getattr(
+        conn.connection.driver_connection, "in_transaction", False
+    ):
+        last_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM orders").scalar_one()
+        if last_id <= _MAX_ROWID - rows:
+            trigger = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                (INSERT_TRIGGER,),
+            ).scalar()
+    if not isinstance(trigger, str):
+        yield
+        return
+    conn.exec_driver_sql(f"DROP TRIGGER {INSERT_TRIGGER}")
+    yield
+    conn.exec_driver_sql(
+        f"INSERT INTO {SEARCH_TABLE}(rowid, doc) SELECT id, {SQLITE_DOCUMENT}"
+        " FROM orders WHERE id > ?",
+        (last_id,),
+    )
+    conn.exec_driver_sql(trigger)
 
 
 def _sqlite(terms: Sequence[str]) -> ColumnElement[bool]:
