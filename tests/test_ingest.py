@@ -100,6 +100,16 @@ def test_a_first_sync_page_is_indexed_as_the_trigger_does(engine: Engine) -> Non
     assert _total(http, f"q={page[7].external_id}") == 1
 
 
+def test_a_large_upsert_of_orders_given_their_ids_is_indexed(engine: Engine) -> None:
+    """Ids given below the largest stored one (not "above the largest id"): still indexed."""
+    _ids_from_2_62(engine, _generated()[0])
+    page = [replace(o, id=1000 + n) for n, o in enumerate(_generated()[1:61])]
+    store(engine, page)
+    http = client(engine)
+    assert _total(http, f"q={page[-1].external_id}") == 1
+    assert _total(http, "") == len(page) + 1
+
+
 def _ids_from_2_62(engine: Engine, order: Order) -> None:
     """An order with the id 2^62, so new orders get ids above it (ids are 64-bit)."""
     store(engine, [replace(order, external_id="9-big", id=2**62)])

@@ -131,7 +131,8 @@ class OrderRepository(Repository):
         has checked it differs).
         """
         postgres = self.conn.dialect.name == "postgresql"
-        many = len(batch) >= INDEXED_AS_A_BATCH_FROM
+        # Rows given their id may land below the largest one: the trigger indexes those.
+        many = len(batch) >= INDEXED_AS_A_BATCH_FROM and all(o.id is None for o in batch)
         with indexed_as_a_batch(self.conn, len(batch)) if many else nullcontext():
             for channel_type, group in _by_channel_type(batch).items():
                 stmt = _upsert(postgres, keep_confirmed, channel_type, or_same_time)
