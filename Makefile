@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The product alone (`make demo`): orderhub and its runtime dependencies, no dev tools.
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 
-.PHONY: help install demo test lint fmt bench bench-sync bench-web bench-pg mutation sabotage clean
+.PHONY: help install demo test lint fmt bench bench-sync bench-ingest bench-web bench-pg mutation sabotage clean
 
 help:  ## Show the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs b
 
 bench-sync: $(STAMP)  ## Sandboxes' start and paging at 1,000,000 orders, then sync: orderhub vs dlt
 	$(BIN)/python bench/sandbox.py; $(BIN)/python bench/sync.py
+
+bench-ingest: $(STAMP)  ## Ingest benchmark: orderhub generate, 1,000,000 orders into SQLite and PostgreSQL
+	$(BIN)/python bench/ingest.py
 
 bench-web: $(STAMP)  ## Web UI benchmark: server time of the pages on 1,000,000 orders (docs/web.md)
 	$(BIN)/python bench/web.py

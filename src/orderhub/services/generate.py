@@ -1,16 +1,23 @@
-"""Write sample orders into the store, in parallel processes when asked."""
+"""Write sample orders into the store: generated and encoded by producer processes, written by
+this one (docs/performance.md, "Ingest")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from sqlalchemy import Engine
 
 from orderhub.domain.samples import CHUNK, generate_orders
-from orderhub.store import UnitOfWork
+from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_batch
 
-__all__ = ["generate_orders", "write_orders"]
+__all__ = ["BATCH", "generate_orders", "write_orders"]
+
+#: Orders a batch: one task of a producer, one transaction of the writer.
+BATCH = CHUNK * 5
+
+Task = tuple[str, int, int, int]
 
 
 def write_orders(
@@ -19,45 +26,44 @@ def write_orders(
     seed: int,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    batch: int = BATCH,
 ) -> int:
-    """Generate and store `count` orders, in parallel processes when workers > 1.
+    """Generate and store `count` orders; `workers` processes generate them meanwhile.
 
     Orders are upserted on (channel, external_id): the same seed twice gives the same orders.
+    Batches are written in the order of the sequence, so a fresh store gives them the same ids
+    whatever `workers` is. At most `workers + 1` batches are held at once: memory is flat in
+    `count`. `batch`: orders a batch (one transaction).
     """
-    chunks = [(seed, start, min(CHUNK * 5, count - start)) for start in range(0, count, CHUNK * 5)]
-    if workers <= 1 or engine.url.database in (None, "", ":memory:"):
-        for task in chunks:
-            _progress(progress, _write_chunk(engine, *task))
-        return count
-    url = engine.url.render_as_string(hide_password=False)
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(url,)) as pool:
-        for done in as_completed([pool.submit(_write_in_worker, *task) for task in chunks]):
-            _progress(progress, done.result())
+    dialect = engine.dialect.name
+    tasks = [(dialect, seed, start, min(batch, count - start)) for start in range(0, count, batch)]
+    with BulkWriter(engine) as writer:
+        for encoded in _batches(tasks, workers):
+            writer.write(encoded)
+            if progress is not None:
+                progress(encoded.count)
     return count
 
 
-_worker_engine: Engine | None = None
+def _batches(tasks: list[Task], workers: int) -> Iterator[EncodedBatch]:
+    """The tasks' batches in order; made in `workers` processes unless there is only one."""
+    if len(tasks) <= 1:
+        yield from (_encode(*task) for task in tasks)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque[Future[EncodedBatch]] = deque()
+        queued = iter(tasks)
+        for task in queued:
+            pending.append(pool.submit(_encode, *task))
+            if len(pending) > workers:
+                break
+        while pending:
+            batch = pending.popleft().result()
+            following = next(queued, None)
+            if following is not None:
+                pending.append(pool.submit(_encode, *following))
+            yield batch
 
 
-def _init_worker(url: str) -> None:
-    global _worker_engine
-    from orderhub.store import make_engine
-
-    _worker_engine = make_engine(url)
-
-
-def _write_in_worker(seed: int, start: int, count: int) -> int:
-    assert _worker_engine is not None
-    return _write_chunk(_worker_engine, seed, start, count)
-
-
-def _write_chunk(engine: Engine, seed: int, start: int, count: int) -> int:
-    batch = list(generate_orders(count, seed, start))
-    with UnitOfWork(engine) as uow:
-        uow.orders.upsert_many(batch)
-    return len(batch)
-
-
-def _progress(progress: Callable[[int], None] | None, done: int) -> None:
-    if progress is not None:
-        progress(done)
+def _encode(dialect: str, seed: int, start: int, count: int) -> EncodedBatch:
+    return encode_batch(dialect, list(generate_orders(count, seed, start)))

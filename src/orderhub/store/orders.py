@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -31,9 +32,13 @@ from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
 from orderhub.store.counting import EXACT, count_matches
 from orderhub.store.repository import Repository
-from orderhub.store.search import compile_orders
+from orderhub.store.search import compile_orders, indexed_as_a_batch
 from orderhub.store.tables import ORDER_COLUMNS, orders
 from orderhub.store.tags import TAGS_TEXT, replace_tags, tags_of
+
+#: From this many orders an upsert indexes its new ones for search in one statement (a first
+#: sync's page): fewer, the search trigger's row each costs less than its DROP and CREATE.
+INDEXED_AS_A_BATCH_FROM = 50
 
 #: Fields of the basic view (seed 001's "basic data").
 BASIC_FIELDS = (
@@ -112,7 +117,7 @@ class OrderRepository(Repository):
     def insert_many(self, batch: Sequence[Order]) -> None:
         """Insert new orders (no conflict handling): the fast path for generated data."""
         if batch:
-            execute_many(self.conn, orders.insert(), orders, [_row(order) for order in batch])
+            execute_many(self.conn, orders.insert(), orders, [order_row(order) for order in batch])
 
     def upsert_many(
         self, batch: Sequence[Order], *, keep_confirmed: bool = True, or_same_time: bool = False
@@ -126,9 +131,12 @@ class OrderRepository(Repository):
         has checked it differs).
         """
         postgres = self.conn.dialect.name == "postgresql"
-        for channel_type, group in _by_channel_type(batch).items():
-            stmt = _upsert(postgres, keep_confirmed, channel_type, or_same_time)
-            execute_many(self.conn, stmt, orders, [_row(order) for order in group])
+        # Rows given their id may land below the largest one: the trigger indexes those.
+        many = len(batch) >= INDEXED_AS_A_BATCH_FROM and all(o.id is None for o in batch)
+        with indexed_as_a_batch(self.conn, len(batch)) if many else nullcontext():
+            for channel_type, group in _by_channel_type(batch).items():
+                stmt = _upsert(postgres, keep_confirmed, channel_type, or_same_time)
+                execute_many(self.conn, stmt, orders, [order_row(order) for order in group])
 
     def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
         """Store orders as a channel reports them, and say what changed.
@@ -198,7 +206,7 @@ class OrderRepository(Repository):
         them) costs no decoding."""
         differ: list[tuple[str, str]] = []
         for channel, external_ids in _by_channel(keys).items():
-            reports = {i: _row(latest[(channel, i)]) for i in external_ids}
+            reports = {i: order_row(latest[(channel, i)]) for i in external_ids}
             names = _compared(latest[(channel, external_ids[0])].channel_type, reports)
             stmt = select(*(orders.c[n] for n in names)).where(
                 orders.c.channel == channel, orders.c.external_id.in_(external_ids)
@@ -311,7 +319,19 @@ def _upsert(
 ) -> Insert:
     """The upsert of `upsert_many` for one channel type's ownership, built (and compiled) once."""
     dialect = postgresql if postgres else sqlite
-    stmt = dialect.insert(orders)
+    return on_conflict_update(
+        dialect.insert(orders),
+        channel_type,
+        keep_confirmed=keep_confirmed,
+        or_same_time=or_same_time,
+    )
+
+
+def on_conflict_update(
+    stmt: Any, channel_type: ChannelType, *, keep_confirmed: bool, or_same_time: bool
+) -> Insert:
+    """`stmt` (an INSERT of either dialect, of VALUES or a SELECT) as `upsert_many`'s upsert: on
+    the (channel, external_id) of a stored order, the channel's fields of a newer report."""
     keep = _IDENTITY | set(fields_owned(channel_type, Owner.HUB))
     if not keep_confirmed:
         keep -= {"confirmed"}
@@ -325,7 +345,7 @@ def _upsert(
             ours = orders.c[name]
             updated[name] = case((pending, ours), else_=func.coalesce(stmt.excluded[name], ours))
     updated["version"] = orders.c.version + literal_column("1")
-    return stmt.on_conflict_do_update(
+    result: Insert = stmt.on_conflict_do_update(
         index_elements=["channel", "external_id"],
         set_=updated,
         where=(
@@ -334,6 +354,7 @@ def _upsert(
             else stmt.excluded.updated_at > orders.c.updated_at
         ),
     )
+    return result
 
 
 def _compared(channel_type: ChannelType, reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -390,7 +411,9 @@ def stored(mapping: Mapping[Any, Any]) -> StoredOrder:
     )
 
 
-def _row(order: Order) -> dict[str, Any]:
+def order_row(order: Order) -> dict[str, Any]:
+    """The orders table's row of an order (no `id` when it has none): the values before the
+    columns' bind conversion."""
     row = scalars_of(order)
     if row["id"] is None:
         del row["id"]
