@@ -47,7 +47,7 @@ from sync_support import served, stored_orders
 #: 0.75 s timeout; `truncate` sends half the body with the full length; `reset` drops the
 #: connection with an RST.
 FAULTS = {
-    "429": 0.03, "503": 0.02, "500": 0.08, "502": 0.06, "504": 0.06,
+    "429": 0.02, "503": 0.01, "500": 0.09, "502": 0.06, "504": 0.07,
     "timeout": 0.02, "truncate": 0.07, "reset": 0.06,
     "retry_after": 1, "delay": 1.0,
 }  # fmt: skip
@@ -116,12 +116,12 @@ def _cdon_id(payload: Payload) -> str:
 CHANNELS = {
     "mall": Channel(
         "mall", "mall-cz", mall_app, "/v1", {"client_id_env": ("MALL_CZ_CLIENT_ID", "sandbox")},
-        mall_oracle.external_id, _mall_differences, orders=40, page_size=10, kill_span=25,
+        mall_oracle.external_id, _mall_differences, orders=40, page_size=10, kill_span=20,
     ),
     "cscart": Channel(
         "cscart", "shop-de", cscart_app, "/api",
         {"email_env": ("SHOP_DE_EMAIL", ADMIN_EMAIL), "api_key_env": ("SHOP_DE_API_KEY", API_KEY)},
-        cscart_oracle.external_id, _cscart_differences, orders=30, page_size=10, kill_span=20,
+        cscart_oracle.external_id, _cscart_differences, orders=30, page_size=10, kill_span=15,
     ),
     "dexero": Channel(
         "dexero", "dexero-dk", dexero_app, DEXERO_PREFIX,
