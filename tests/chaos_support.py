@@ -195,6 +195,13 @@ class Forker:
             assert self.changed.wait_for(lambda: len(self.started) > count, timeout=60)
             return self.started[-1]
 
+    def kill(self, pid: int) -> int:
+        """SIGKILL the child (unless it ended just before); how it ended."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"kill {pid}\n")
+        self.process.stdin.flush()
+        return self.wait(pid)
+
     def ended(self, pid: int) -> int | None:
         with self.changed:
             return self.codes.get(pid)
@@ -259,8 +266,7 @@ class Chaos:
             made, elapsed = self.state.request_count - start, time.monotonic() - begun
             self._meanwhile(pending, made)
             if _due(plan, made, elapsed):
-                os.kill(pid, signal.SIGKILL)
-                code = self.forker.wait(pid)
+                code = self.forker.kill(pid)
                 break
             time.sleep(TICK)
         ended = {0: "ok", -signal.SIGKILL: "killed"}.get(code, f"exit {code}")

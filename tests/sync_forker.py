@@ -4,8 +4,9 @@ sync) exactly as the console script does. Interpreter start and imports take 1-3
 shared 2-core machine; a fork takes milliseconds, so 50 SIGKILLed runs per channel fit in CI.
 
 Protocol (one line each): stdin `run LOGFILE` -> stdout `started PID`, later `ended PID CODE`
-(CODE as subprocess gives it: -9 for SIGKILL). Closing stdin ends the forker. The caller kills
-a child by its pid; this process only reaps it. Nothing is set up before a fork but imports: no
+(CODE as subprocess gives it: -9 for SIGKILL); stdin `kill PID` SIGKILLs that child if it has
+not been reaped yet (so a pid that ended and was reused is never hit). Closing stdin ends the
+forker. Nothing is set up before a fork but imports: no
 thread, engine or connection is shared with a child.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import random
 import select
+import signal
 import sys
 
 from orderhub.cli import main
@@ -61,12 +63,16 @@ def serve() -> None:
         line = sys.stdin.readline()
         if not line:
             break
-        command, _, log = line.strip().partition(" ")
+        command, _, argument = line.strip().partition(" ")
+        if command == "kill":
+            if int(argument) in children:  # not reaped yet: still this forker's child
+                os.kill(int(argument), signal.SIGKILL)
+            continue
         if command != "run":
             report(f"error unknown command {command!r}")
             continue
         # Opened before the fork: a child killed at once still leaves its (empty) log.
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(argument, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         pid = os.fork()
         if pid == 0:
             run_child(fd)
