@@ -136,7 +136,10 @@ def test_the_search_trigger_is_back_after_a_bulk_write(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             triggers = conn.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                    " AND tbl_name = 'orders' ORDER BY name"
+                )
             ).scalars()
             assert list(triggers) == [
                 "orders_search_delete",
