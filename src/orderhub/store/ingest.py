@@ -30,9 +30,10 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect
 
 from orderhub.domain import ChannelType, Order
-from orderhub.store.orders import on_conflict_update, order_row
+from orderhub.store.orders import order_row
 from orderhub.store.search import SEARCH_INDEX, indexed_as_a_batch
 from orderhub.store.tables import orders
+from orderhub.store.upsert import on_conflict_update
 
 #: Every column a new order is written with (the database gives the id).
 INGEST_COLUMNS = tuple(c.name for c in orders.c if c.name != "id")

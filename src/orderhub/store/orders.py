@@ -7,12 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy import Select, bindparam, func, select
 
 from orderhub.domain import SCALAR_FIELDS, ChannelType, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
@@ -24,7 +21,6 @@ from orderhub.domain.events import (
     events_for_change,
 )
 from orderhub.domain.jsonfmt import dumps, loads
-from orderhub.domain.order import PushStatus
 from orderhub.domain.ownership import Owner, fields_owned
 from orderhub.domain.ownership import merge as apply_report
 from orderhub.query import OrderQuery, View
@@ -35,6 +31,7 @@ from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders, indexed_as_a_batch
 from orderhub.store.tables import ORDER_COLUMNS, orders
 from orderhub.store.tags import TAGS_TEXT, replace_tags, tags_of
+from orderhub.store.upsert import upsert_statement
 
 #: From this many orders an upsert indexes its new ones for search in one statement (a first
 #: sync's page): fewer, the search trigger's row each costs less than its DROP and CREATE.
@@ -135,7 +132,7 @@ class OrderRepository(Repository):
         many = len(batch) >= INDEXED_AS_A_BATCH_FROM and all(o.id is None for o in batch)
         with indexed_as_a_batch(self.conn, len(batch)) if many else nullcontext():
             for channel_type, group in _by_channel_type(batch).items():
-                stmt = _upsert(postgres, keep_confirmed, channel_type, or_same_time)
+                stmt = upsert_statement(postgres, keep_confirmed, channel_type, or_same_time)
                 execute_many(self.conn, stmt, orders, [order_row(order) for order in group])
 
     def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
@@ -307,54 +304,6 @@ class OrderRepository(Repository):
             carried = total if counted == EXACT else None
             next_after = After(values, query.page + 1, carried)
         return OrderPage(rows, total, query.page, query.page_size, next_after, counted)
-
-
-#: Never written by an upsert's update: the row's identity and the version it bumps.
-_IDENTITY = frozenset({"id", "channel", "external_id", "version"})
-
-
-@cache
-def _upsert(
-    postgres: bool, keep_confirmed: bool, channel_type: ChannelType, or_same_time: bool
-) -> Insert:
-    """The upsert of `upsert_many` for one channel type's ownership, built (and compiled) once."""
-    dialect = postgresql if postgres else sqlite
-    return on_conflict_update(
-        dialect.insert(orders),
-        channel_type,
-        keep_confirmed=keep_confirmed,
-        or_same_time=or_same_time,
-    )
-
-
-def on_conflict_update(
-    stmt: Any, channel_type: ChannelType, *, keep_confirmed: bool, or_same_time: bool
-) -> Insert:
-    """`stmt` (an INSERT of either dialect, of VALUES or a SELECT) as `upsert_many`'s upsert: on
-    the (channel, external_id) of a stored order, the channel's fields of a newer report."""
-    keep = _IDENTITY | set(fields_owned(channel_type, Owner.HUB))
-    if not keep_confirmed:
-        keep -= {"confirmed"}
-    updated: dict[str, Any] = {
-        c.name: stmt.excluded[c.name] for c in orders.c if c.name not in keep
-    }
-    # A literal, not a bound parameter: execute_many binds only the rows' own columns.
-    pending = orders.c.push_status == literal_column(f"'{PushStatus.PENDING.value}'")
-    for name in fields_owned(channel_type, Owner.BOTH):
-        if name != "status":  # the channel's newer status always applies (ownership.py)
-            ours = orders.c[name]
-            updated[name] = case((pending, ours), else_=func.coalesce(stmt.excluded[name], ours))
-    updated["version"] = orders.c.version + literal_column("1")
-    result: Insert = stmt.on_conflict_do_update(
-        index_elements=["channel", "external_id"],
-        set_=updated,
-        where=(
-            stmt.excluded.updated_at >= orders.c.updated_at
-            if or_same_time
-            else stmt.excluded.updated_at > orders.c.updated_at
-        ),
-    )
-    return result
 
 
 def _compared(channel_type: ChannelType, reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
