@@ -224,3 +224,32 @@ def test_the_usage_counts_of_unlimited_keys_keep_the_totals(
         assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 1
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_request_reading_the_version_does_not_empty_the_cache_for_another(
+    engine: Engine,
+) -> None:
+    """The sentinel is held for a moment by another request reading `data_version`: a count
+    meanwhile waits for it and answers from the cache (it used to treat the database as
+    changed, so concurrent requests emptied the cache for each other)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite keeps totals; PostgreSQL counts every time")
+    store(engine, ORDERS[:3])
+    statement = select(func.count()).select_from(orders)
+    with engine.connect() as conn:
+        assert count_cache.TOTALS.count(conn, statement) == 3  # counted, then kept
+        hits = count_cache.TOTALS.hits
+        sentinel = count_cache.TOTALS._sentinel(engine)
+        held = threading.Event()
+
+        def read_the_version_slowly() -> None:
+            with sentinel.lock:
+                held.set()
+                time.sleep(0.01)
+
+        other = threading.Thread(target=read_the_version_slowly)
+        other.start()
+        held.wait()
+        assert count_cache.TOTALS.count(conn, statement) == 3
+        other.join()
+    assert count_cache.TOTALS.hits == hits + 1

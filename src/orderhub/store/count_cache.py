@@ -12,8 +12,9 @@ as the database may have changed:
   cached count on one connection per engine held open for it (the sentinel), differs from the
   value it read last. A connection's own commits do not change its `data_version`, so the quiet
   writes go through the sentinel itself: the once-a-second usage counts of unlimited keys
-  would otherwise empty the cache every second. While a quiet write holds the sentinel, a
-  count treats the database as changed rather than wait.
+  would otherwise empty the cache every second. A count waits up to 50 ms for the sentinel
+  (another request reading `data_version` holds it for microseconds); while a quiet write
+  holds it longer, the count treats the database as changed rather than wait.
 
 Requests that ask for a total already being counted (at the same generation) wait for it
 rather than count it again: under load, 8 connections polling the first page used to run 8
@@ -41,6 +42,8 @@ from sqlalchemy import Connection, Engine, Select, event
 #: Totals kept per process (least recently used dropped first).
 MAX_ENTRIES = 1_000
 _QUIET = "orderhub_quiet_writes"
+#: How long a count waits for the sentinel (seconds) before treating the database as changed.
+_READ_WAIT = 0.05
 
 
 class _Flight:
@@ -117,8 +120,11 @@ class CountCache:
     def _current(self, engine: Engine) -> int:
         """The generation, after noticing a commit made since the last look (see the module)."""
         sentinel = self._sentinel(engine)
-        if not sentinel.lock.acquire(blocking=False):
-            self.changed()  # a quiet write is under way: assume the worst, wait for nothing
+        # Another request reading data_version holds the lock for microseconds: wait for it
+        # (not waiting made concurrent requests empty the cache for each other). A quiet write
+        # holding it longer: assume the worst rather than wait.
+        if not sentinel.lock.acquire(timeout=_READ_WAIT):
+            self.changed()
             return self._generation
         try:
             version = sentinel.data_version()
