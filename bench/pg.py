@@ -29,7 +29,7 @@ import psycopg
 from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from orderhub.services.keys import READ, create_key
@@ -46,6 +46,7 @@ from read import (  # noqa: E402
     Load,
     Sample,
     build_queries,
+    capture,
     deep_cursor,
     free_port,
     load_generator,
@@ -182,20 +183,6 @@ def create_read_key(url: str) -> str:
 # --- the SQL the API sends ---------------------------------------------------------------------
 
 
-def capture(engine: Engine, call: BareCall) -> list[Statement]:
-    seen: list[Statement] = []
-
-    def hook(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", hook)
-    try:
-        call(engine)
-    finally:
-        event.remove(engine, "before_cursor_execute", hook)
-    return seen
-
-
 def literal_sql(conn: psycopg.Connection[Any], statements: Sequence[Statement]) -> list[str]:
     """The statements with their parameters quoted by psycopg, as the server receives them."""
     cursor = psycopg.ClientCursor(conn)
@@ -300,7 +287,10 @@ def run(args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], lis
         rows, scripts = [], {}
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             for query in queries:
-                sets = [literal_sql(conn, capture(engine, call)) for call in query.bare]
+                sets = [
+                    literal_sql(conn, capture(engine, call, shaped=lambda raw: raw))
+                    for call in query.bare
+                ]
                 scripts[query.key] = write_scripts(data / "pgbench", query.key, sets)
                 row = Row(query.key, query.title)
                 plans = [explain(conn, sql) for sql in sets[0]]

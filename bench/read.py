@@ -580,12 +580,13 @@ def warm_up(server: Endpoint, paths: Sequence[str], timeout: float, seconds: flo
 # --- bare SQL ------------------------------------------------------------------------------
 
 
-def capture(engine: Engine, call: BareCall) -> Statements:
-    """The SQL statements and driver parameters that orderhub runs for `call`."""
+def capture(engine: Engine, call: BareCall, shaped: Callable[[Any], Any] = tuple) -> Statements:
+    """The SQL statements and driver parameters (as `shaped` gives them) that orderhub runs
+    for `call`."""
     seen: Statements = []
 
     def hook(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, tuple(parameters)))
+        seen.append((statement, shaped(parameters)))
 
     event.listen(engine, "before_cursor_execute", hook)
     try:

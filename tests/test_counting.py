@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -124,14 +125,7 @@ def test_a_total_follows_every_write_whoever_makes_it(http: TestClient, engine: 
     """SQLite keeps exact totals until the database changes (store/count_cache.py): the same
     list counts once; a commit by another connection (as another process's: not through this
     process's engine) or through the app's own engine is seen by the next request."""
-    counts: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "count(" in statement.lower():
-            counts.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with _counts_run(engine) as counts:
         assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
         assert paging(http, "status=shipped&page_size=5")["total"] == SHIPPED_VISIBLE
         assert len(counts) == (1 if engine.dialect.name == "sqlite" else 2)
@@ -140,6 +134,20 @@ def test_a_total_follows_every_write_whoever_makes_it(http: TestClient, engine: 
         store(engine, [make_order("N-new", status=Status.SHIPPED)])
         assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 2
         assert paging(http, "status=open")["total"] == VISIBLE - SHIPPED_VISIBLE - 1
+
+
+@contextmanager
+def _counts_run(engine: Engine) -> Iterator[list[str]]:
+    """The count statements the engine runs inside the block."""
+    counts: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "count(" in statement.lower():
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield counts
     finally:
         event.remove(engine, "before_cursor_execute", note)
 
@@ -207,14 +215,7 @@ def test_the_usage_counts_of_unlimited_keys_keep_the_totals(
 ) -> None:
     """Writing the batched usage of unlimited keys (once a second while serving) is a quiet
     write: SQLite's cached totals survive it; an order's change still drops them."""
-    counts: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "count(" in statement.lower():
-            counts.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with _counts_run(engine) as counts:
         assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE
         tally: UsageTally = http.app.state.key_usage  # type: ignore[attr-defined]
         assert tally.flush(engine) == 1  # the request above, with the client's unlimited key
@@ -222,8 +223,6 @@ def test_the_usage_counts_of_unlimited_keys_keep_the_totals(
         assert len(counts) == (1 if engine.dialect.name == "sqlite" else 2)
         _ship_from_outside(engine, "N1")
         assert paging(http, "status=shipped")["total"] == SHIPPED_VISIBLE + 1
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def test_a_request_reading_the_version_does_not_empty_the_cache_for_another(
