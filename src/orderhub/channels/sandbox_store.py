@@ -14,14 +14,16 @@ would skip is never read again). docs/performance.md, "Sandboxes", has the figur
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Select, Table, create_engine, select
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.domain.jsonfmt import dumps
@@ -52,9 +54,10 @@ class SqlOrderStore:
         self.table = table
         self.id_column = id_column
         self._row = row
-        #: Each order's JSON text by id (what a page splices in as it is).
-        self.texts: dict[int, str] = {}
-        self.summaries: dict[int, str] = {}
+        #: Each order's JSON text by id (what a page splices in as it is): a dict, or the
+        #: texts of a snapshot on disk (`open_snapshot`).
+        self.texts: MutableMapping[int, str] = {}
+        self.summaries: MutableMapping[int, str] = {}
         self._summary = summary
         #: Bumped by every write: the ordered ids cached before it are stale.
         self.version = 0
@@ -70,6 +73,41 @@ class SqlOrderStore:
                 rows.append(values)
                 self._keep(int(values[self.id_column.name]), payload)
             self._bulk.run(rows)
+            self.version += 1
+
+    @property
+    def bulk_sql(self) -> str:
+        """The INSERT of one row's values (`stored`) into the table."""
+        return self._bulk.sql
+
+    @property
+    def table_ddl(self) -> str:
+        """The CREATE TABLE of the store's table (a snapshot's holds the same)."""
+        return str(CreateTable(self.table).compile(self.engine))
+
+    def stored(self, payload: Payload) -> tuple[Any, ...]:
+        """What `insert` keeps of an order: its row's values as inserted, its JSON text and its
+        summary text (None without a summary)."""
+        values = self._bulk.values(self._row(payload))
+        summary = None if self._summary is None else compact_json(self._summary(payload))
+        return (*values, compact_json(payload), summary)
+
+    def open_snapshot(self, rows: Any, texts: Any) -> None:
+        """Take the starting orders of a snapshot (`sandbox_snapshot`): its table file `rows`
+        copied into the empty in-memory table, `texts` (a `FileTexts`) as the JSON texts."""
+        with self.lock:
+            source = sqlite3.connect(f"file:{rows}?mode=ro", uri=True)
+            raw = self.engine.raw_connection()
+            try:
+                target = raw.driver_connection
+                assert isinstance(target, sqlite3.Connection)
+                source.backup(target)
+            finally:
+                raw.close()
+                source.close()
+            self.texts = texts
+            if self._summary is not None:
+                self.summaries = texts.column("summary")
             self.version += 1
 
     def save(self, payload: Payload) -> None:
@@ -167,7 +205,7 @@ class _BulkInsert:
     def run(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        values = [self._values(r) for r in rows]
+        values = [self.values(r) for r in rows]
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
@@ -177,7 +215,7 @@ class _BulkInsert:
         finally:
             raw.close()
 
-    def _values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         out = []
         for name, process in self.processors:
             value = row.get(name)

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
@@ -21,6 +22,7 @@ from orderhub.channels.cscart.sandbox_shipments import (
 from orderhub.channels.cscart.sandbox_store import C, CsCartOrderStore, Payload
 from orderhub.channels.cscart.sandbox_updates import SentMail, apply_update, status_mail
 from orderhub.channels.sandbox_kit import FaultSpec
+from orderhub.channels.sandbox_snapshot import fill_from_snapshot
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only credentials the sandbox accepts (HTTP Basic: the admin's e-mail and API key).
@@ -35,9 +37,10 @@ class CsCartSandbox(SandboxState):
         seed: int = 1,
         faults: FaultSpec | None = None,
         anchor: datetime | None = None,
+        snapshots: Path | None = None,
     ):
         store = CsCartOrderStore()
-        latest = ORDERS.fill(store.insert, orders, seed, anchor)
+        latest = fill_from_snapshot(store, ORDERS, "cscart", orders, seed, anchor, snapshots)
         self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []
         self.shipments = ShipmentBook()

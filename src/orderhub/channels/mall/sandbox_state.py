@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from orderhub.channels.mall.sandbox_labels import create_labels
@@ -19,6 +20,7 @@ from orderhub.channels.sandbox_kit import (
     FaultSpec,
     WebhookBatcher,
 )
+from orderhub.channels.sandbox_snapshot import fill_from_snapshot
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only client_id the sandbox accepts.
@@ -42,9 +44,10 @@ class MallSandbox(SandboxState):
         daily_limit: int | None = None,
         webhook_interval: float = 60.0,
         anchor: datetime | None = None,
+        snapshots: Path | None = None,
     ) -> None:
         store = MallOrderStore()
-        latest = ORDERS.fill(store.insert, orders, seed, anchor)
+        latest = fill_from_snapshot(store, ORDERS, "mall", orders, seed, anchor, snapshots)
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
         self.quota = DailyQuota(DEFAULT_DAILY_LIMIT if daily_limit is None else daily_limit)
