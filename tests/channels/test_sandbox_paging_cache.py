@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -107,10 +108,18 @@ def page_through(client: httpx.Client, channel: Channel) -> list[int]:
     return ids
 
 
-@pytest.mark.parametrize("name", sorted(CHANNELS))
-def test_paging_lists_each_order_once_and_sees_a_change(name: str) -> None:
+#: The channels that can start from a snapshot on disk (texts read from its file).
+SNAPSHOTS = ("mall", "cscart")
+CASES = [*((name, False) for name in sorted(CHANNELS)), *((name, True) for name in SNAPSHOTS)]
+
+
+@pytest.mark.parametrize(("name", "snapshot"), CASES)
+def test_paging_lists_each_order_once_and_sees_a_change(
+    name: str, snapshot: bool, tmp_path: Path
+) -> None:
     channel = CHANNELS[name]
-    app = channel.create_app(orders=90, seed=4)
+    options = {"snapshots": tmp_path} if snapshot else {}
+    app = channel.create_app(orders=90, seed=4, **options)
     sandbox = app.state.sandbox
     with serve_in_thread(app) as base, channel.client(base) as client:
         first = page_through(client, channel)

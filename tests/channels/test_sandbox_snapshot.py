@@ -146,3 +146,14 @@ def test_file_texts_count_new_orders_once(tmp_path: Path) -> None:
     assert sorted(texts) == sorted([*MallSandbox(1_000, 6).store.texts, 1])
     with pytest.raises(KeyError):
         texts[2]
+
+
+def test_file_texts_read_many_in_their_order(tmp_path: Path) -> None:
+    expected = MallSandbox(1_500, 7).store.texts
+    texts = MallSandbox(1_500, 7, snapshots=tmp_path).store.texts
+    assert isinstance(texts, sandbox_snapshot.FileTexts)
+    ids = sorted(expected, reverse=True)[:1_200]  # more than one query's worth
+    texts[ids[3]] = "changed"
+    assert texts.many(ids) == [expected[i] for i in ids[:3]] + ["changed"] + [
+        expected[i] for i in ids[4:]
+    ]

@@ -187,7 +187,7 @@ class SqlOrderStore:
         texts = self.summaries if summaries else self.texts
         with self.lock:
             ids = self.ordered_ids(query)
-            return len(ids), [texts[i] for i in ids[offset : offset + limit]]
+            return len(ids), texts_of(texts, ids[offset : offset + limit])
 
 
 class _BulkInsert:
@@ -221,6 +221,12 @@ class _BulkInsert:
             value = row.get(name)
             out.append(value if process is None or value is None else process(value))
         return tuple(out)
+
+
+def texts_of(texts: Mapping[int, str], ids: list[int]) -> list[str]:
+    """The texts of `ids` in their order (a snapshot's in one query: `FileTexts.many`)."""
+    many = getattr(texts, "many", None)
+    return many(ids) if many is not None else [texts[i] for i in ids]
 
 
 def _hashable(value: Any) -> Any:

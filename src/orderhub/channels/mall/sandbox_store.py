@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from orderhub.channels.mall.sandbox_payload import TIMESTAMPS, WALL_TIME
-from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads
+from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, texts_of
 from orderhub.domain import FieldKind, ScalarField
 from orderhub.domain.money import to_decimal
 from orderhub.query import OrderQuery, compile_query
@@ -121,7 +121,7 @@ class MallOrderStore(SqlOrderStore):
         with self.lock:
             ids = self.ordered_ids(ordered, key)
             page = ids[query.offset : query.offset + query.page_size]
-            return len(ids), [(i, self.texts[i]) for i in page]
+            return len(ids), list(zip(page, texts_of(self.texts, page), strict=True))
 
 
 def row(payload: Mapping[str, Any]) -> dict[str, Any]:
