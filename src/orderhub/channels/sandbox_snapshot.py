@@ -42,16 +42,19 @@ TEXTS = "texts.db"
 META = "meta.json"
 #: Texts `FileTexts.many` reads a query.
 MANY = 500
-#: The code a snapshot's orders depend on (under src/orderhub): any change, a new key.
-_CODE = ("domain", "channels", "store/types.py")
+#: How much of a snapshot's texts file SQLite maps into memory (all of a million orders').
+MAPPED = 1 << 34
+#: The code a snapshot's orders depend on (under src/orderhub), besides the channel's package:
+#: any change, a new key. (A change of this module's files is a new LAYOUT.)
+_CODE = ("domain", "channels/sandbox_life.py", "channels/sandbox_store.py", "store/types.py")
 
 
 @cache
-def code_hash() -> str:
-    """A hash of the source that generates, shapes and stores a sandbox's orders."""
+def code_hash(channel: str) -> str:
+    """A hash of the source that generates, shapes and stores a channel's sandbox orders."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for part in _CODE:
+    for part in (*_CODE, f"channels/{channel}"):
         path = root / part
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(str(file.relative_to(root)).encode())
@@ -62,7 +65,7 @@ def code_hash() -> str:
 def snapshot_key(channel: str, seed: int, count: int, anchor: datetime | None) -> str:
     """The directory name of a channel's starting orders for (seed, count, anchor, code)."""
     stamp = anchor.isoformat() if anchor is not None else "-"
-    facts = f"{LAYOUT}:{channel}:{seed}:{count}:{stamp}:{code_hash()}"
+    facts = f"{LAYOUT}:{channel}:{seed}:{count}:{stamp}:{code_hash(channel)}"
     return f"{channel}-{seed}-{count}-{hashlib.sha256(facts.encode()).hexdigest()[:16]}"
 
 
@@ -170,6 +173,9 @@ class FileTexts(MutableMapping[int, str]):
         self._db = sqlite3.connect(
             f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
+        # Mapped, a page's texts are read without a system call each (the pages the OS caches
+        # count in RSS as shared, reclaimable file pages).
+        self._db.execute(f"PRAGMA mmap_size = {MAPPED}")
         self._read = f"SELECT {column} FROM texts WHERE id = ?"
         self._lock = threading.Lock()
         self._changed: dict[int, str] = {}
