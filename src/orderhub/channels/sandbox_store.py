@@ -4,11 +4,12 @@ channel's list call filters and sorts on, and each order's JSON text beside it.
 A channel's store subclasses `SqlOrderStore` with its table, its id column and how a payload
 becomes a row; it adds its own queries (its list call's page, through `ordered_ids`).
 
-Built for a million orders (issue 15): the JSON text lives in a dict by id, not in the table, so
-the table stays narrow and a filter scans little; bulk inserts go straight to sqlite3 in one
-transaction; and `ordered_ids` keeps the ordered ids of the last queries until the next write, so
-paging by page number through one query costs one scan, then a slice per page (what an offset
-would skip is never read again). docs/performance.md, "Sandboxes", has the figures.
+Built for a million orders (issue 15): the JSON text lives in a dict by id (or, started from a
+snapshot, in its file: `sandbox_snapshot`), not in the table, so the table stays narrow and a
+filter scans little; bulk inserts go straight to sqlite3 in one transaction; and `ordered_ids`
+keeps the ordered ids of the last queries until the next write, so paging by page number
+through one query costs one scan, then a slice per page (what an offset would skip is never
+read again). docs/performance.md, "Sandboxes", has the figures.
 """
 
 from __future__ import annotations
