@@ -25,6 +25,7 @@ from orderhub.domain.ownership import Owner, fields_owned
 from orderhub.domain.ownership import merge as apply_report
 from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
+from orderhub.query.compiler import Compiled
 from orderhub.store.bulk import execute_many
 from orderhub.store.counting import EXACT, count_matches
 from orderhub.store.repository import Repository
@@ -288,12 +289,13 @@ class OrderRepository(Repository):
         """One page of orders matching the query, and the total count."""
         compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
-        stmt: Select[Any] = select(*columns).where(compiled.where).order_by(*compiled.order_by)
-        if compiled.after is not None:
-            stmt = stmt.where(compiled.after)
-        else:
-            stmt = stmt.offset(query.offset)
-        rows = [row._mapping for row in self.conn.execute(stmt.limit(query.page_size + 1))]
+        stmt = _page_of(select(*columns), compiled, query)
+        if self.conn.dialect.name == "sqlite" and len(columns) > 1:
+            # SQLite sorts whole result rows: a page's ids first (from an index alone where
+            # one covers the filters), then only those rows read in full.
+            ids = _page_of(select(orders.c.id), compiled, query).correlate(None)
+            stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
+        rows = [row._mapping for row in self.conn.execute(stmt)]
         total, counted = count_matches(self.conn, query, compiled.where)
         next_after = None
         if len(rows) > query.page_size:
@@ -335,6 +337,14 @@ def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:
         if key not in latest or order.updated_at > latest[key].updated_at:
             latest[key] = order
     return latest
+
+
+def _page_of(stmt: Select[Any], compiled: Compiled, query: OrderQuery) -> Select[Any]:
+    """The page's rows of `stmt` (and one more, to tell whether a next page follows)."""
+    stmt = stmt.where(compiled.where).order_by(*compiled.order_by)
+    after = compiled.after
+    stmt = stmt.where(after) if after is not None else stmt.offset(query.offset)
+    return stmt.limit(query.page_size + 1)
 
 
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:
