@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from orderhub.domain import SCALAR_FIELDS, ChannelType, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
@@ -28,6 +28,7 @@ from orderhub.query.ast import After
 from orderhub.query.compiler import Compiled
 from orderhub.store.bulk import execute_many
 from orderhub.store.counting import EXACT, count_matches
+from orderhub.store.encoded import encoded_rows, typed
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders, indexed_as_a_batch
 from orderhub.store.tables import ORDER_COLUMNS, orders
@@ -235,8 +236,13 @@ class OrderRepository(Repository):
             ids += [found[external_id] for external_id in mine]
         return ids
 
-    def get(self, order_id: int) -> StoredOrder | None:
-        return self._first(_BY_ID, stored, {"order_id": order_id})
+    def get(self, order_id: int, *, encoded: bool = False) -> StoredOrder | None:
+        """The order; `encoded`: on SQLite its scalars as the JSON answer writes them."""
+        params = {"order_id": order_id}
+        if encoded and self.conn.dialect.name == "sqlite":
+            rows, _ = encoded_rows(self.conn, _BY_ID, _FULL_COLUMNS, params)
+            return stored(rows[0]) if rows else None
+        return self._first(_BY_ID, stored, params)
 
     def get_for_update(self, order_id: int) -> StoredOrder | None:
         """The order, locked until this transaction ends, so concurrent writers take turns."""
@@ -285,8 +291,11 @@ class OrderRepository(Repository):
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(orders)).scalar_one()
 
-    def find(self, query: OrderQuery, *, ids_only: bool = False) -> OrderPage:
-        """One page of orders matching the query, and the total count."""
+    def find(
+        self, query: OrderQuery, *, ids_only: bool = False, encoded: bool = False
+    ) -> OrderPage:
+        """One page of orders matching the query, and the total count; `encoded`: on SQLite
+        the rows' values as the JSON answer writes them (store/encoded.py)."""
         compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
         stmt = _page_of(select(*columns), compiled, query)
@@ -295,13 +304,16 @@ class OrderRepository(Repository):
             # one covers the filters), then only those rows read in full.
             ids = _page_of(select(orders.c.id), compiled, query).correlate(None)
             stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
-        rows = [row._mapping for row in self.conn.execute(stmt)]
+        encode = encoded and self.conn.dialect.name == "sqlite"
+        if encode:
+            rows, raw = encoded_rows(self.conn, stmt, columns)
+        else:
+            rows = raw = [row._mapping for row in self.conn.execute(stmt)]
         total, counted = count_matches(self.conn, query, compiled.where)
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
-            last = rows[-1]
-            values = tuple(last[k.field] for k in query.sort)
+            values = _sort_values(self.conn, query, columns, raw[query.page_size - 1], encode)
             # Only an exact count is carried to the next pages (an estimate is asked again).
             carried = total if counted == EXACT else None
             next_after = After(values, query.page + 1, carried)
@@ -345,6 +357,16 @@ def _page_of(stmt: Select[Any], compiled: Compiled, query: OrderQuery) -> Select
     after = compiled.after
     stmt = stmt.where(after) if after is not None else stmt.offset(query.offset)
     return stmt.limit(query.page_size + 1)
+
+
+def _sort_values(
+    conn: Connection, query: OrderQuery, columns: list[Any], row: Any, encoded: bool
+) -> tuple[Any, ...]:
+    """The sort keys' values of a row (a cursor's), typed even when the rows are encoded."""
+    if not encoded:
+        return tuple(row[k.field] for k in query.sort)
+    places = {column.key: i for i, column in enumerate(columns)}
+    return tuple(typed(orders.c[k.field], conn, row[places[k.field]]) for k in query.sort)
 
 
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:
