@@ -44,8 +44,12 @@ def unconfirmed_ids(query: OrderQuery) -> bool:
 
 def get_order(engine: Engine, order_id: int, *, encoded: bool = False) -> StoredOrder:
     """The order (OrderNotFound if none); `encoded` as for `list_orders`."""
-    with engine.connect() as conn:
-        found = OrderRepository(conn).get(order_id, encoded=encoded)
+    held = OrderRepository.get_held(engine, order_id) if encoded else False
+    if held is not False:
+        found = held
+    else:
+        with engine.connect() as conn:
+            found = OrderRepository(conn).get(order_id, encoded=encoded)
     if found is None:
         raise OrderNotFound(order_id)
     return found

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Executable
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.domain.jsonfmt import timestamp_text
@@ -85,10 +86,10 @@ def _same(value: Any) -> Any:
     return value
 
 
-def converter(column: ColumnElement[Any], conn: Connection) -> Convert:
+def converter(column: ColumnElement[Any], dialect: Dialect) -> Convert:
     """What turns the driver's value of this column into the JSON's (SQLite)."""
     kind = column.type
-    processed = kind._cached_result_processor(conn.dialect, None) or _same
+    processed = kind._cached_result_processor(dialect, None) or _same
     if isinstance(kind, Amount):
         return money_fragment
     if isinstance(kind, UTCDateTime):
@@ -116,19 +117,19 @@ _MADE: dict[tuple[tuple[int, ...], str], tuple[list[str], list[Convert], object]
 
 
 def _converters(
-    columns: tuple[ColumnElement[Any], ...], conn: Connection
+    columns: tuple[ColumnElement[Any], ...], dialect: Dialect
 ) -> tuple[list[str], list[Convert]]:
-    key = (tuple(map(id, columns)), conn.dialect.name)
+    key = (tuple(map(id, columns)), dialect.name)
     made = _MADE.get(key)
     if made is None:
         names = [str(column.key) for column in columns]
-        made = _MADE[key] = (names, [converter(column, conn) for column in columns], columns)
+        made = _MADE[key] = (names, [converter(column, dialect) for column in columns], columns)
     return made[0], made[1]
 
 
-def typed(column: ColumnElement[Any], conn: Connection, value: Any) -> Any:
+def typed(column: ColumnElement[Any], dialect: Dialect, value: Any) -> Any:
     """The driver's value of this column as SQLAlchemy reads it (for a cursor's values)."""
-    processed = column.type._cached_result_processor(conn.dialect, None)
+    processed = column.type._cached_result_processor(dialect, None)
     return value if processed is None else processed(value)
 
 
@@ -145,12 +146,19 @@ def encoded_rows(
         raw = result.cursor.fetchall()  # the driver's values: no result processing
     finally:
         result.close()
-    names, converts = _converters(tuple(columns), conn)
+    return encode(raw, columns, conn.dialect), raw
+
+
+def encode(
+    raw: Sequence[Any], columns: Sequence[ColumnElement[Any]], dialect: Dialect
+) -> list[dict[str, Any]]:
+    """The driver's rows of these columns as dicts of JSON-ready values."""
+    names, converts = _converters(tuple(columns), dialect)
     if not raw:
-        return [], raw
+        return []
     # Column by column: each converter mapped over its column, then the rows zipped back.
     values = [
         column if convert is _same else list(map(convert, column))
         for column, convert in zip(zip(*raw, strict=True), converts, strict=True)
     ]
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)], raw
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]

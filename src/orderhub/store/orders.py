@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Engine, bindparam, func, select
 
 from orderhub.domain import SCALAR_FIELDS, ChannelType, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
@@ -25,10 +25,11 @@ from orderhub.domain.ownership import Owner, fields_owned
 from orderhub.domain.ownership import merge as apply_report
 from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
-from orderhub.query.compiler import Compiled
 from orderhub.store.bulk import execute_many
 from orderhub.store.counting import EXACT, count_matches
-from orderhub.store.encoded import encoded_rows, typed
+from orderhub.store.encoded import encoded_rows
+from orderhub.store.held import held_rows
+from orderhub.store.listing import page_of, sort_values
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders, indexed_as_a_batch
 from orderhub.store.tables import ORDER_COLUMNS, orders
@@ -236,6 +237,15 @@ class OrderRepository(Repository):
             ids += [found[external_id] for external_id in mine]
         return ids
 
+    @staticmethod
+    def get_held(engine: Engine, order_id: int) -> StoredOrder | Literal[False] | None:
+        """The order encoded, read on the engine's held connection (store/held.py); False
+        when that connection cannot be used now (the caller then reads through the pool)."""
+        rows = held_rows(engine, _BY_ID, _FULL_COLUMNS, {"order_id": order_id})
+        if rows is None:
+            return False
+        return stored(rows[0]) if rows else None
+
     def get(self, order_id: int, *, encoded: bool = False) -> StoredOrder | None:
         """The order; `encoded`: on SQLite its scalars as the JSON answer writes them."""
         params = {"order_id": order_id}
@@ -298,11 +308,11 @@ class OrderRepository(Repository):
         the rows' values as the JSON answer writes them (store/encoded.py)."""
         compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
-        stmt = _page_of(select(*columns), compiled, query)
+        stmt = page_of(select(*columns), compiled, query)
         if self.conn.dialect.name == "sqlite" and len(columns) > 1:
             # SQLite sorts whole result rows: a page's ids first (from an index alone where
             # one covers the filters), then only those rows read in full.
-            ids = _page_of(select(orders.c.id), compiled, query).correlate(None)
+            ids = page_of(select(orders.c.id), compiled, query).correlate(None)
             stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
         encode = encoded and self.conn.dialect.name == "sqlite"
         if encode:
@@ -313,7 +323,7 @@ class OrderRepository(Repository):
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
-            values = _sort_values(self.conn, query, columns, raw[query.page_size - 1], encode)
+            values = sort_values(self.conn, query, columns, raw[query.page_size - 1], encode)
             # Only an exact count is carried to the next pages (an estimate is asked again).
             carried = total if counted == EXACT else None
             next_after = After(values, query.page + 1, carried)
@@ -349,24 +359,6 @@ def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:
         if key not in latest or order.updated_at > latest[key].updated_at:
             latest[key] = order
     return latest
-
-
-def _page_of(stmt: Select[Any], compiled: Compiled, query: OrderQuery) -> Select[Any]:
-    """The page's rows of `stmt` (and one more, to tell whether a next page follows)."""
-    stmt = stmt.where(compiled.where).order_by(*compiled.order_by)
-    after = compiled.after
-    stmt = stmt.where(after) if after is not None else stmt.offset(query.offset)
-    return stmt.limit(query.page_size + 1)
-
-
-def _sort_values(
-    conn: Connection, query: OrderQuery, columns: list[Any], row: Any, encoded: bool
-) -> tuple[Any, ...]:
-    """The sort keys' values of a row (a cursor's), typed even when the rows are encoded."""
-    if not encoded:
-        return tuple(row[k.field] for k in query.sort)
-    places = {column.key: i for i, column in enumerate(columns)}
-    return tuple(typed(orders.c[k.field], conn, row[places[k.field]]) for k in query.sort)
 
 
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:
