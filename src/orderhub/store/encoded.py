@@ -47,7 +47,7 @@ def money_fragment(scaled: int | None) -> orjson.Fragment | None:
 
 
 #: Amounts repeat (prices, shipping costs, zero): their text is kept, up to this many.
-_AMOUNTS_KEPT = 100_000
+_AMOUNTS_KEPT = 20_000
 _AMOUNTS: dict[int, orjson.Fragment] = {}
 
 
