@@ -28,7 +28,7 @@ from orderhub.api.render import Format, full_order, page_envelope, page_items, r
 from orderhub.query import parse_query
 from orderhub.services import keys
 from orderhub.services import orders as service
-from orderhub.store import OrderRepository, make_engine
+from orderhub.store import OrderPage, OrderRepository, make_engine
 
 LIST_QUERY = "customer_id=in:{customers}&filter=basic&count=none"
 
@@ -89,6 +89,7 @@ def main() -> None:
             OrderRepository(conn).get(ids[i % len(ids)])
 
     order = service.get_order(engine, ids[0])
+    encoded = service.get_order(engine, ids[0], encoded=True)
     lookup = {
         "the SQL alone (sqlite3)": timed(
             lambda i: raw.execute(
@@ -96,7 +97,11 @@ def main() -> None:
             ).fetchall()
         ),
         "pool checkout + repository.get": timed(repository_get),
+        "held connection, encoded (get_held)": timed(
+            lambda i: OrderRepository.get_held(engine, ids[i % len(ids)])
+        ),
         "JSON of the order": timed(lambda i: render(full_order(order), Format.JSON)),
+        "JSON of the encoded order": timed(lambda i: render(full_order(encoded), Format.JSON)),
         "endpoint get_order": timed(
             lambda i: api_orders.get_order(
                 str(ids[i % len(ids)]), Request(scope(f"/v1/orders/{ids[i % len(ids)]}"))
@@ -107,17 +112,20 @@ def main() -> None:
     params = [(k, v) for k, _, v in (p.partition("=") for p in list_query.split("&"))]
     query = parse_query(params)
     page = service.list_orders(engine, query)
+    encoded_page = service.list_orders(engine, query, encoded=True)
+
+    def page_json(page: OrderPage) -> bytes:
+        items = page_items(query, page, ids_only=False, fmt=Format.JSON)
+        return render(page_envelope(query, page, items), Format.JSON)[0]
+
     listing = {
         "parse the query language": timed(lambda i: parse_query(params)),
         "service.list_orders": timed(lambda i: service.list_orders(engine, query)),
-        "JSON of the page": timed(
-            lambda i: render(
-                page_envelope(
-                    query, page, page_items(query, page, ids_only=False, fmt=Format.JSON)
-                ),
-                Format.JSON,
-            )
+        "service.list_orders, encoded": timed(
+            lambda i: service.list_orders(engine, query, encoded=True)
         ),
+        "JSON of the page": timed(lambda i: page_json(page)),
+        "JSON of the encoded page": timed(lambda i: page_json(encoded_page)),
         "endpoint list_orders": timed(
             lambda i: api_orders.list_orders(Request(scope("/v1/orders", list_query)))
         ),
@@ -127,7 +135,7 @@ def main() -> None:
     for title, layers in (("lookup by id", lookup), (f"list ({list_query[:40]}...)", listing)):
         print(title)
         for name, micros in layers.items():
-            print(f"  {name:34} {micros:9,.0f} µs {unit}")
+            print(f"  {name:38} {micros:9,.0f} µs {unit}")
 
 
 def _appender(sent: list[Any]) -> Callable[[Any], Any]:

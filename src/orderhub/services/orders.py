@@ -20,19 +20,21 @@ class OrderNotFound(NotFound):
         super().__init__(f"order {order_id} does not exist")
 
 
-def list_orders(engine: Engine, query: OrderQuery, *, ids_only: bool = False) -> OrderPage:
+def list_orders(
+    engine: Engine, query: OrderQuery, *, ids_only: bool = False, encoded: bool = False
+) -> OrderPage:
+    """A page of orders; `encoded`: values as JSON writes them, where the store can
+    (store/encoded.py): for an answer in JSON, not for code that reads the values."""
     with engine.connect() as conn:
-        return OrderRepository(conn).find(query, ids_only=ids_only)
+        return OrderRepository(conn).find(query, ids_only=ids_only, encoded=encoded)
 
 
 def list_unconfirmed(
-    engine: Engine, params: Iterable[tuple[str, str]]
+    engine: Engine, params: Iterable[tuple[str, str]], *, encoded: bool = False
 ) -> tuple[OrderQuery, OrderPage]:
     """MALL's unconfirmed queue for every channel: orders the merchant has not acknowledged."""
     query = parse_query([*params, *UNCONFIRMED])
-    with engine.connect() as conn:
-        page = OrderRepository(conn).find(query, ids_only=unconfirmed_ids(query))
-    return query, page
+    return query, list_orders(engine, query, ids_only=unconfirmed_ids(query), encoded=encoded)
 
 
 def unconfirmed_ids(query: OrderQuery) -> bool:
@@ -40,9 +42,14 @@ def unconfirmed_ids(query: OrderQuery) -> bool:
     return query.view.value == "full" and query.picked is None
 
 
-def get_order(engine: Engine, order_id: int) -> StoredOrder:
-    with engine.connect() as conn:
-        found = OrderRepository(conn).get(order_id)
+def get_order(engine: Engine, order_id: int, *, encoded: bool = False) -> StoredOrder:
+    """The order (OrderNotFound if none); `encoded` as for `list_orders`."""
+    held = OrderRepository.get_held(engine, order_id) if encoded else False
+    if held is not False:
+        found = held
+    else:
+        with engine.connect() as conn:
+            found = OrderRepository(conn).get(order_id, encoded=encoded)
     if found is None:
         raise OrderNotFound(order_id)
     return found

@@ -81,8 +81,7 @@ class CountCache:
         if conn.dialect.name != "sqlite":
             return int(conn.execute(stmt).scalar_one())
         generation = self._current(conn.engine)
-        compiled = stmt.compile(dialect=conn.dialect)
-        key = (id(conn.engine), str(conn.engine.url), compiled.string, repr(compiled.params))
+        key = (id(conn.engine), str(conn.engine.url), *_statement_key(stmt, conn))
         with self._lock:
             hit = self._totals.get(key)
             if hit is not None and hit[0] == generation:
@@ -151,6 +150,16 @@ class CountCache:
             return sentinel
 
 
+def _statement_key(stmt: Select[Any], conn: Connection) -> tuple[Any, str]:
+    """What identifies the count: SQLAlchemy's cache key of the statement (the key of its
+    compiled SQL) and its parameters' values; cheaper than compiling it on every request."""
+    cache_key = stmt._generate_cache_key()
+    if cache_key is None:  # an element SQLAlchemy does not cache: its SQL then
+        compiled = stmt.compile(dialect=conn.dialect)
+        return compiled.string, repr(compiled.params)
+    return cache_key.key, repr([param.effective_value for param in cache_key.bindparams])
+
+
 class _Sentinel:
     """One connection per engine, held open: `data_version` is read on it, and the quiet
     writes go through it, so they never change the value it reads."""
@@ -166,9 +175,11 @@ class _Sentinel:
         return self.conn.closed or self.conn.invalidated
 
     def data_version(self) -> int:
-        version = int(self.conn.exec_driver_sql("PRAGMA data_version").scalar_one())
-        self.conn.rollback()  # ends SQLAlchemy's autobegun transaction (SQLite had none)
-        return version
+        # On the driver's connection: a PRAGMA begins no transaction there, and SQLAlchemy's
+        # execution and autobegun transaction would cost more than the read.
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        return int(driver.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
         with suppress(Exception):

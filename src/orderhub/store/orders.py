@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Engine, bindparam, func, select
 
 from orderhub.domain import SCALAR_FIELDS, ChannelType, Order, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
@@ -27,6 +27,9 @@ from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
 from orderhub.store.counting import EXACT, count_matches
+from orderhub.store.encoded import encoded_rows
+from orderhub.store.held import held_rows
+from orderhub.store.listing import page_of, sort_values
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders, indexed_as_a_batch
 from orderhub.store.tables import ORDER_COLUMNS, orders
@@ -234,8 +237,22 @@ class OrderRepository(Repository):
             ids += [found[external_id] for external_id in mine]
         return ids
 
-    def get(self, order_id: int) -> StoredOrder | None:
-        return self._first(_BY_ID, stored, {"order_id": order_id})
+    @staticmethod
+    def get_held(engine: Engine, order_id: int) -> StoredOrder | Literal[False] | None:
+        """The order encoded, read on the engine's held connection (store/held.py); False
+        when that connection cannot be used now (the caller then reads through the pool)."""
+        rows = held_rows(engine, _BY_ID, _FULL_COLUMNS, {"order_id": order_id})
+        if rows is None:
+            return False
+        return stored(rows[0]) if rows else None
+
+    def get(self, order_id: int, *, encoded: bool = False) -> StoredOrder | None:
+        """The order; `encoded`: on SQLite its scalars as the JSON answer writes them."""
+        params = {"order_id": order_id}
+        if encoded and self.conn.dialect.name == "sqlite":
+            rows, _ = encoded_rows(self.conn, _BY_ID, _FULL_COLUMNS, params)
+            return stored(rows[0]) if rows else None
+        return self._first(_BY_ID, stored, params)
 
     def get_for_update(self, order_id: int) -> StoredOrder | None:
         """The order, locked until this transaction ends, so concurrent writers take turns."""
@@ -284,22 +301,29 @@ class OrderRepository(Repository):
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(orders)).scalar_one()
 
-    def find(self, query: OrderQuery, *, ids_only: bool = False) -> OrderPage:
-        """One page of orders matching the query, and the total count."""
+    def find(
+        self, query: OrderQuery, *, ids_only: bool = False, encoded: bool = False
+    ) -> OrderPage:
+        """One page of orders matching the query, and the total count; `encoded`: on SQLite
+        the rows' values as the JSON answer writes them (store/encoded.py)."""
         compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
-        stmt: Select[Any] = select(*columns).where(compiled.where).order_by(*compiled.order_by)
-        if compiled.after is not None:
-            stmt = stmt.where(compiled.after)
+        stmt = page_of(select(*columns), compiled, query)
+        if self.conn.dialect.name == "sqlite" and len(columns) > 1:
+            # SQLite sorts whole result rows: a page's ids first (from an index alone where
+            # one covers the filters), then only those rows read in full.
+            ids = page_of(select(orders.c.id), compiled, query).correlate(None)
+            stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
+        encode = encoded and self.conn.dialect.name == "sqlite"
+        if encode:
+            rows, raw = encoded_rows(self.conn, stmt, columns)
         else:
-            stmt = stmt.offset(query.offset)
-        rows = [row._mapping for row in self.conn.execute(stmt.limit(query.page_size + 1))]
+            rows = raw = [row._mapping for row in self.conn.execute(stmt)]
         total, counted = count_matches(self.conn, query, compiled.where)
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
-            last = rows[-1]
-            values = tuple(last[k.field] for k in query.sort)
+            values = sort_values(self.conn, query, columns, raw[query.page_size - 1], encode)
             # Only an exact count is carried to the next pages (an estimate is asked again).
             carried = total if counted == EXACT else None
             next_after = After(values, query.page + 1, carried)

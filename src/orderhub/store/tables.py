@@ -77,7 +77,7 @@ orders = id_table(
     # Bumped on every change: the ETag and the optimistic-concurrency token.
     Column("version", Integer, nullable=False),
     UniqueConstraint("channel", "external_id"),
-    Index(None, "status", "ship_date"),
+    Index(None, "status", "test", "ship_date"),  # migration 0024
     Index(None, "customer_id"),
     Index(None, "confirmed", "test", "status"),
     Index(None, "test", "status", "created_at"),  # visible orders by status, newest first
