@@ -27,6 +27,7 @@ from orderhub.channels.base import (
     RequestStats,
     Retriable,
 )
+from orderhub.channels.http_transport import lean_transport
 
 #: Start pacing when fewer than this share of the quota is left.
 LOW_WATER = 0.1
@@ -114,7 +115,7 @@ class ChannelHttp:
             params=dict(params or {}),
             headers=dict(headers or {}),
             timeout=timeout,
-            transport=transport,
+            transport=transport if transport is not None else lean_transport(timeout),
         )
         self.stats = RequestStats()
         self.pacer = Pacer(clock, max_pause)
