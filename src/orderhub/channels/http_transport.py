@@ -142,6 +142,9 @@ class _Body(httpx.SyncByteStream):
         try:
             while chunk := self._answer.read(CHUNK):
                 yield chunk
+            if self._answer.length:
+                # read(amt) ends quietly at a closed socket; the bytes promised are missing.
+                raise http.client.IncompleteRead(b"", self._answer.length)
         except BaseException as exc:
             self._drop()
             _reraise(exc, self._request)
