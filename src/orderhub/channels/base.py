@@ -80,21 +80,23 @@ class Skippable(ChannelError):
 
 
 def nesting_depth(value: Any, limit: int) -> int:
-    """How deep lists and dicts nest in `value`, counted without recursion; stops once past
-    `limit` (returns limit + 1)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if not isinstance(item, dict | list | tuple):
-            continue
+    """How deep lists and dicts nest in `value`, counted a level at a time without recursion;
+    stops once past `limit` (returns limit + 1)."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return limit + 1
-        deepest = max(deepest, depth)
-        stack.extend(
-            (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
-        )
-    return deepest
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below += [child for child in children if isinstance(child, _CONTAINERS)]
+        level = below
+    return depth
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from orderhub.channels.base import (
     RequestStats,
     Retriable,
 )
+from orderhub.channels.http_transport import lean_transport
 
 #: Start pacing when fewer than this share of the quota is left.
 LOW_WATER = 0.1
@@ -114,7 +115,7 @@ class ChannelHttp:
             params=dict(params or {}),
             headers=dict(headers or {}),
             timeout=timeout,
-            transport=transport,
+            transport=transport if transport is not None else lean_transport(timeout),
         )
         self.stats = RequestStats()
         self.pacer = Pacer(clock, max_pause)
@@ -154,15 +155,24 @@ class ChannelHttp:
         json_body: Any = None,
     ) -> Any:
         """Send with retries; the decoded JSON body (None for an empty one)."""
+        path = path.lstrip("/")
+        try:
+            # Most requests succeed at once: tenacity (~65 us a call) only once one has failed.
+            return self._attempt(method, path, params, json_body)
+        except Exception as exc:
+            if not _worth_repeating(exc) or self.max_attempts < 2:
+                raise
+        self._count_retry(None)
+        self._sleep(self.backoff(1))
         retrying = Retrying(
             retry=retry_if_exception(_worth_repeating),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
+            stop=stop_after_attempt(self.max_attempts - 1),
+            wait=self._wait_after_first,
             sleep=self._sleep,
             before_sleep=self._count_retry,
             reraise=True,
         )
-        return retrying(self._attempt, method, path.lstrip("/"), params, json_body)
+        return retrying(self._attempt, method, path, params, json_body)
 
     def close(self) -> None:
         self.client.close()
@@ -237,16 +247,17 @@ class ChannelHttp:
             raise QuotaExhausted(f"{where}: Retry-After {retry_after:.0f} s", retry_after)
         self.pacer.hold(retry_after)
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait_after_first(self, state: RetryCallState) -> float:
         # The pacer holds each attempt until any Retry-After has passed; this adds the jitter.
-        return self.backoff(state.attempt_number)
+        # Tenacity's attempt 1 is the request's second.
+        return self.backoff(state.attempt_number + 1)
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
             self.stats.waited += seconds
             self.sleep(seconds)
 
-    def _count_retry(self, _state: RetryCallState) -> None:
+    def _count_retry(self, _state: RetryCallState | None) -> None:
         self.stats.retries += 1
 
 

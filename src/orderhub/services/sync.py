@@ -111,8 +111,10 @@ class _Run:
         self.clock = clock
         self.account = account
         self.counts = RunCounts()
-        #: External ids stored or quarantined by this run: the acknowledgement step re-fetches
-        #: the others.
+        #: External ids stored or quarantined by this run and not acknowledged at the channel
+        #: when read: the acknowledgement step re-fetches the others from its queue (one read
+        #: acknowledged that is waiting again has changed since). Only those, so a first sync
+        #: of a million MALL orders keeps some 150,000 ids here, not a million (~90 MB).
         self.seen: set[str] = set()
         #: Quarantined records this run counted (by external id), so a record met twice (the
         #: listing, then the unconfirmed queue) counts once.
@@ -156,7 +158,7 @@ class _Run:
             self._count(result.created, result.changed, result.unchanged, page, connector)
             repo.quarantine(self.account.name, self.run_id, _skipped(page), now)
             repo.release(self.account.name, [o.external_id for o in page.orders])
-            self.seen.update(o.external_id for o in page.orders)
+            self.seen.update(o.external_id for o in page.orders if not o.confirmed)
             self.seen.update(s.external_id for s in page.skipped if s.external_id is not None)
             if save_cursor:
                 repo.save_cursor(self.account.name, self.account.type, page.cursor, now)

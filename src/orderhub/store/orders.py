@@ -130,13 +130,20 @@ class OrderRepository(Repository):
         `or_same_time`: a report stamped at the stored `updated_at` applies too (the caller
         has checked it differs).
         """
+        rows = [order_row(order) for order in batch]
+        self._upsert_rows(rows, keep_confirmed=keep_confirmed, or_same_time=or_same_time)
+
+    def _upsert_rows(
+        self, rows: Sequence[dict[str, Any]], *, keep_confirmed: bool, or_same_time: bool
+    ) -> None:
+        """`upsert_many` of rows `order_row` made."""
         postgres = self.conn.dialect.name == "postgresql"
         # Rows given their id may land below the largest one: the trigger indexes those.
-        many = len(batch) >= INDEXED_AS_A_BATCH_FROM and all(o.id is None for o in batch)
-        with indexed_as_a_batch(self.conn, len(batch)) if many else nullcontext():
-            for channel_type, group in _by_channel_type(batch).items():
+        many = len(rows) >= INDEXED_AS_A_BATCH_FROM and all("id" not in row for row in rows)
+        with indexed_as_a_batch(self.conn, len(rows)) if many else nullcontext():
+            for channel_type, group in _by_channel_type(rows).items():
                 stmt = upsert_statement(postgres, keep_confirmed, channel_type, or_same_time)
-                execute_many(self.conn, stmt, orders, [order_row(order) for order in group])
+                execute_many(self.conn, stmt, orders, group)
 
     def merge_from_channel(self, batch: Sequence[Order]) -> MergeResult:
         """Store orders as a channel reports them, and say what changed.
@@ -155,13 +162,13 @@ class OrderRepository(Repository):
         newer = [k for k, at in known.items() if latest[k].updated_at > at]
         same_time = [k for k, at in known.items() if latest[k].updated_at == at]
         existing = self._existing(newer + self._reported_otherwise(same_time, latest))
-        writes: list[Order] = []
+        writes: list[dict[str, Any]] = []
         changed: list[tuple[int, list[FieldChange]]] = []
         events: list[OrderEvent] = []
         at = datetime.now(UTC)
         for key, order in latest.items():
             if key not in known:
-                writes.append(replace(order, id=None, confirmed=False))
+                writes.append(_channel_row(order, confirmed=False))
             elif (before := existing.get(key)) is not None:
                 merged = apply_report(before, order)
                 diffs = diff_orders(before, merged)
@@ -170,8 +177,8 @@ class OrderRepository(Repository):
                 if diffs and before.confirmed:  # news the merchant has not seen: said aloud
                     diffs.append(FieldChange("confirmed", True, False))
                 changed.append((before.id or 0, diffs))
-                writes.append(replace(merged, id=None, confirmed=before.confirmed and not diffs))
-        self.upsert_many(writes, keep_confirmed=False, or_same_time=True)
+                writes.append(_channel_row(merged, confirmed=before.confirmed and not diffs))
+        self._upsert_rows(writes, keep_confirmed=False, or_same_time=True)
         created_ids = self._ids_for([o for k, o in latest.items() if k not in known])
         for order_id in created_ids:
             events.append(OrderEvent(EventType.CREATED, order_id, at, StatusSource.CHANNEL))
@@ -337,11 +344,20 @@ def _compared(channel_type: ChannelType, reports: Mapping[str, Mapping[str, Any]
     return ["external_id", *(n for n in first if n not in skip and n != "external_id")]
 
 
-def _by_channel_type(batch: Sequence[Order]) -> dict[ChannelType, list[Order]]:
-    groups: dict[ChannelType, list[Order]] = {}
-    for order in batch:
-        groups.setdefault(ChannelType(order.channel_type), []).append(order)
+def _by_channel_type(rows: Sequence[dict[str, Any]]) -> dict[ChannelType, list[dict[str, Any]]]:
+    groups: dict[ChannelType, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(ChannelType(row["channel_type"]), []).append(row)
     return groups
+
+
+def _channel_row(order: Order, *, confirmed: bool) -> dict[str, Any]:
+    """The row a channel's report writes: no id (the upsert keys on channel and external id),
+    the hub's `confirmed` as the merge decided it (the order itself is not copied)."""
+    row = order_row(order)
+    row.pop("id", None)
+    row["confirmed"] = confirmed
+    return row
 
 
 def _by_channel(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

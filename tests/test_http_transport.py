@@ -1,0 +1,120 @@
+"""channels/http_transport.py: keep-alive reuse, a connection the server closed, and failures
+as the httpx errors channels/http.py retries; against a raw socket server written here."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from orderhub.channels.base import Retriable
+from orderhub.channels.http import ChannelHttp
+from orderhub.channels.http_transport import KeepAliveTransport
+
+
+def _answer(conn: socket.socket, body: bytes, *, length: int | None = None) -> None:
+    head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {length or len(body)}\r\n\r\n"
+    conn.sendall(head.encode() + body)
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+@contextmanager
+def server(handle: Callable[[socket.socket, int, int], bool]) -> Iterator[tuple[str, list[int]]]:
+    """A server calling `handle(conn, connection number, request number on it)` per request
+    until it returns False (then it closes the connection); yields its URL and, per
+    connection, how many requests it served."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    served: list[int] = []
+
+    def serve(conn: socket.socket, number: int) -> None:
+        with conn:
+            while _read_request(conn):
+                served[number] += 1
+                if not handle(conn, number, served[number]):
+                    return
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            served.append(0)
+            threading.Thread(target=serve, args=(conn, len(served) - 1), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/", served
+    finally:
+        listener.close()
+
+
+def _client(base: str) -> httpx.Client:
+    return httpx.Client(base_url=base, transport=KeepAliveTransport(5.0))
+
+
+def test_requests_share_one_connection() -> None:
+    def handle(conn: socket.socket, number: int, request: int) -> bool:
+        _answer(conn, b'{"n": %d}' % request)
+        return True
+
+    with server(handle) as (base, served), _client(base) as client:
+        answers = [client.get("orders", params={"page": i}).json()["n"] for i in range(3)]
+    assert answers == [1, 2, 3]
+    assert served == [3]
+
+
+def test_a_connection_the_server_closed_is_replaced() -> None:
+    def handle(conn: socket.socket, number: int, request: int) -> bool:
+        _answer(conn, b"{}")
+        return False  # answers, then closes: the idle connection is dead
+
+    with server(handle) as (base, served), _client(base) as client:
+        for _ in range(3):
+            assert client.get("orders").json() == {}
+    assert served == [1, 1, 1]
+
+
+def test_a_body_cut_short_is_an_httpx_transport_error_and_retried() -> None:
+    def handle(conn: socket.socket, number: int, request: int) -> bool:
+        if number < 2:  # the first connection of each client below
+            _answer(conn, b'{"data": [', length=100)  # promises 100 bytes, sends 10
+            return False
+        _answer(conn, b'{"data": []}')
+        return True
+
+    with server(handle) as (base, _):
+        with _client(base) as client, pytest.raises(httpx.TransportError):
+            client.get("orders").read()
+        http = ChannelHttp(base, sleep=lambda _: None)
+        assert http.request("GET", "orders") == {"data": []}
+        assert http.stats.retries == 1
+        http.close()
+
+
+def test_a_refused_connection_is_retriable() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    http = ChannelHttp(f"http://127.0.0.1:{port}/", max_attempts=2, sleep=lambda _: None)
+    with pytest.raises(Retriable, match="connection failed"):
+        http.request("GET", "orders")
+    assert http.stats.requests == 2
+    http.close()
