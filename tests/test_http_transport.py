@@ -3,13 +3,17 @@ as the httpx errors channels/http.py retries; against a raw socket server writte
 
 from __future__ import annotations
 
+import http.server
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from orderhub.channels.base import Retriable
 from orderhub.channels.http import ChannelHttp
@@ -118,3 +122,77 @@ def test_a_refused_connection_is_retriable() -> None:
         http.request("GET", "orders")
     assert http.stats.requests == 2
     http.close()
+
+
+@contextmanager
+def tls_server(ca: trustme.CA) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 whose certificate, for `localhost`, `ca` signed."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = b'{"secure": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"https://localhost:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_https_with_a_trusted_certificate_answers() -> None:
+    ca = trustme.CA()
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with tls_server(ca) as base:
+        transport = KeepAliveTransport(5.0, ssl_context=client_context)
+        with httpx.Client(base_url=base, transport=transport) as client:
+            assert client.get("orders").json() == {"secure": True}
+            assert client.get("orders").json() == {"secure": True}
+
+
+def test_https_trusts_the_ca_file_named_by_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    with tls_server(ca) as base, _client(base) as client:
+        assert client.get("orders").status_code == 200
+
+
+def test_https_refuses_a_certificate_no_trusted_ca_signed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default trust (certifi's bundle) does not know the test CA: no answer is read."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with tls_server(trustme.CA()) as base, _client(base) as client:
+        with pytest.raises(httpx.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            client.get("orders")
+
+
+def test_https_refuses_a_certificate_for_another_host() -> None:
+    ca = trustme.CA()
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with tls_server(ca) as base:
+        other = base.replace("localhost", "127.0.0.1")  # the certificate names localhost only
+        transport = KeepAliveTransport(5.0, ssl_context=client_context)
+        with httpx.Client(base_url=other, transport=transport) as client:
+            with pytest.raises(httpx.TransportError, match="CERTIFICATE_VERIFY_FAILED|match"):
+                client.get("orders")
