@@ -181,9 +181,12 @@ def test_https_refuses_a_certificate_no_trusted_ca_signed(monkeypatch: pytest.Mo
     """The default trust (certifi's bundle) does not know the test CA: no answer is read."""
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    with tls_server(trustme.CA()) as base, _client(base) as client:
-        with pytest.raises(httpx.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
-            client.get("orders")
+    with (
+        tls_server(trustme.CA()) as base,
+        _client(base) as client,
+        pytest.raises(httpx.TransportError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        client.get("orders")
 
 
 def test_https_refuses_a_certificate_for_another_host() -> None:
@@ -193,6 +196,8 @@ def test_https_refuses_a_certificate_for_another_host() -> None:
     with tls_server(ca) as base:
         other = base.replace("localhost", "127.0.0.1")  # the certificate names localhost only
         transport = KeepAliveTransport(5.0, ssl_context=client_context)
-        with httpx.Client(base_url=other, transport=transport) as client:
-            with pytest.raises(httpx.TransportError, match="CERTIFICATE_VERIFY_FAILED|match"):
-                client.get("orders")
+        with (
+            httpx.Client(base_url=other, transport=transport) as client,
+            pytest.raises(httpx.TransportError, match=r"CERTIFICATE_VERIFY_FAILED|match"),
+        ):
+            client.get("orders")
