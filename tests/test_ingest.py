@@ -16,6 +16,7 @@ from orderhub.domain import Order
 from orderhub.domain.samples import generate_orders
 from orderhub.services.generate import write_orders
 from orderhub.store import UnitOfWork
+from orderhub.store.ingest import encode_batch, encode_samples
 from orderhub.store.orders import INDEXED_AS_A_BATCH_FROM
 from orderhub.store.tables import orders
 
@@ -176,3 +177,75 @@ def _empty(engine: Engine) -> None:
             conn.execute(text("DELETE FROM orders"))
         else:
             conn.execute(text("TRUNCATE orders RESTART IDENTITY CASCADE"))
+
+
+def test_sample_rows_are_the_orders_rows_on_both_databases() -> None:
+    """The rows made straight from the random stream (domain/sample_rows.py) are, value for
+    value and byte for byte, those of the Order objects, across chunks and partial chunks."""
+    for seed, start, count in ((1, 0, 3000), (7, 1_500, 2_700), (SEED, 998, 5)):
+        generated = list(generate_orders(count, seed, start))
+        assert len(generated) == count
+        old = encode_batch("sqlite", generated)
+        new = encode_samples("sqlite", seed, start, count)
+        assert new.rows == old.rows
+        assert new.channel_types == old.channel_types
+        old_copy = encode_batch("postgresql", generated)
+        new_copy = encode_samples("postgresql", seed, start, count)
+        assert new_copy.copy_text == old_copy.copy_text
+        assert new_copy.channel_types == old_copy.channel_types
+
+
+def test_a_load_into_an_empty_table_writes_what_the_upsert_path_writes(engine: Engine) -> None:
+    """The empty table's load (indexes built at the end, PostgreSQL's direct COPY over two
+    connections): the same rows, the same search documents, the same indexes, and the same
+    ids (on PostgreSQL the same within each batch: the upsert path's INSERT ... SELECT gives
+    a batch's ids in the staging table's scan order)."""
+    indexes_before = _indexes(engine)
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH, empty_load=False)
+    upserted = _by_key(engine)
+    _empty(engine)  # ids from 1 again (SQLite: the largest rowid + 1)
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)
+    loaded = _by_key(engine)
+    assert _indexes(engine) == indexes_before
+    assert len(loaded) == COUNT
+    if engine.dialect.name == "sqlite":
+        assert loaded == upserted
+    else:
+        assert _batch_of_id(loaded) == _batch_of_id(upserted)
+    http = client(engine)
+    assert _total(http, f"q={_generated()[11].external_id}") == 1
+    assert _total(http, "q=novak") == sum(
+        1 for o in _generated() if "novak" in f"{o.customer} {o.email}".lower()
+    )
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)  # not empty: the upsert path
+    assert _by_key(engine) == loaded
+
+
+def _by_key(engine: Engine) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Each order's row (its id first) and on SQLite its search document, by its key."""
+    with engine.connect() as conn:
+        rows = conn.execute(orders.select()).all()
+        docs: dict[int, str] = {}
+        if engine.dialect.name == "sqlite":
+            found = conn.execute(text("SELECT rowid, doc FROM orders_search")).all()
+            docs = {rowid: doc for rowid, doc in found}
+    return {(row.channel, row.external_id): (*row, docs.get(row.id)) for row in rows}
+
+
+def _batch_of_id(
+    by_key: dict[tuple[str, str], tuple[Any, ...]],
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    return {key: ((row[0] - 1) // BATCH, *row[1:]) for key, row in by_key.items()}
+
+
+def _indexes(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            found = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders'")
+            )
+        else:
+            found = conn.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'orders'")
+            )
+        return set(found.scalars())

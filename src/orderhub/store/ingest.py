@@ -30,6 +30,14 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect
 
 from orderhub.domain import ChannelType, Order
+from orderhub.domain.sample_rows import ROW_FIELDS, RowFormat, sample_rows
+from orderhub.store.ingest_load import (
+    ParallelCopy,
+    build_indexes,
+    drop_secondary_indexes,
+    reserve_ids,
+    table_is_empty,
+)
 from orderhub.store.orders import order_row
 from orderhub.store.search import SEARCH_INDEX, indexed_as_a_batch
 from orderhub.store.tables import orders
@@ -77,6 +85,63 @@ def encode_batch(dialect_name: str, batch: Sequence[Order]) -> EncodedBatch:
     return EncodedBatch(len(batch), copy_text=text, channel_types=types)
 
 
+assert (*ROW_FIELDS, "version") == INGEST_COLUMNS, "sample rows are in INGEST_COLUMNS order"
+
+#: Sample rows with the columns' bind conversions (store/types.py) done by hand: SQLite's
+#: parameters (amounts in 1/10,000 units, naive UTC text) and COPY text (the same as
+#: _copy_text of the converted values: tests/test_ingest.py compares both byte for byte).
+_SQLITE_ROW = RowFormat(
+    moment=lambda day, clock: f"{day} {clock}.000000",
+    money=lambda cents: cents * 100,
+    integer=int,
+    true=1,
+    false=0,
+    null=None,
+)
+_COPY_ROW = RowFormat(
+    moment=lambda day, clock: f"{day}T{clock}+00:00",
+    money=lambda cents: f"{cents // 100}.{cents % 100:02d}00",
+    integer=str,
+    true="t",
+    false="f",
+    null="\\N",
+)
+_VERSION = (1,)
+
+
+def encode_samples(
+    dialect_name: str, seed: int, start: int, count: int, first_id: int | None = None
+) -> EncodedBatch:
+    """encode_batch of `generate_orders(count, seed, start)`, made without the Order objects.
+    `first_id`: PostgreSQL's COPY text with the ids, given in the order the upsert path's
+    INSERT ... SELECT per channel type gives them."""
+    if dialect_name == "sqlite":
+        grouped: dict[ChannelType, list[tuple[Any, ...]]] = {}
+        for row in sample_rows(count, seed, start, _SQLITE_ROW):
+            grouped.setdefault(ChannelType(row[1]), []).append(row + _VERSION)
+        return EncodedBatch(count, rows=grouped, channel_types=tuple(grouped))
+    rows = [(row[1], "\t".join(row)) for row in sample_rows(count, seed, start, _COPY_ROW)]
+    types = tuple(sorted({ChannelType(name) for name, _ in rows}))
+    if first_id is None:
+        text = "".join(f"{line}\t1\n" for _, line in rows)
+    else:
+        rows.sort(key=lambda row: row[0])  # stable: by type, then as generated
+        text = "".join(f"{first_id + n}\t{line}\t1\n" for n, (_, line) in enumerate(rows))
+    _check_copy_text(text, count, len(INGEST_COLUMNS) + (first_id is not None))
+    return EncodedBatch(count, copy_text=text.encode(), channel_types=types)
+
+
+def _check_copy_text(text: str, rows: int, columns: int) -> None:
+    """The sample texts hold no tab, newline or backslash of their own (COPY would need them
+    escaped): every line has its columns, every backslash starts a null."""
+    if (
+        text.count("\n") != rows
+        or text.count("\t") != rows * (columns - 1)
+        or text.count("\\") != text.count("\\N")
+    ):
+        raise ValueError("sample rows hold characters COPY text must escape")
+
+
 #: Each column's bind conversion (None: the value as it is), in INGEST_COLUMNS' order.
 Processors = tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
@@ -117,24 +182,64 @@ def _copy_text(value: Any) -> str:
 
 
 class BulkWriter:
-    """Writes encoded batches through one connection, a transaction per batch."""
+    """Writes encoded batches, a transaction per batch: through one connection, or into an
+    empty table (`empty_load`) with the secondary indexes built at the end and, on
+    PostgreSQL, over `connections` connections (store/ingest_load.py)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        count: int,
+        progress: Callable[[int], None] | None = None,
+        empty_load: bool = True,
+        connections: int = 2,
+    ) -> None:
         self.engine = engine
         self.dialect_name = engine.dialect.name
+        self.count = count
+        self.progress = progress
+        self.empty_load = empty_load
+        self.connections = connections
+        self.deferred: list[str] | None = None
+        self.first_id: int | None = None
+        self.copier: ParallelCopy | None = None
 
     def __enter__(self) -> BulkWriter:
         self.conn = self.engine.connect()
+        if self.empty_load:
+            with self.conn.begin():
+                if self.dialect_name == "sqlite":
+                    self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+                if table_is_empty(self.conn):
+                    self.deferred = drop_secondary_indexes(self.conn)
+                    if self.dialect_name == "postgresql":
+                        self.first_id = reserve_ids(self.conn, self.count)
+        if self.first_id is not None:
+            columns = ", ".join(("id", *INGEST_COLUMNS))
+            self.copier = ParallelCopy(self.engine, columns, self.connections)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
+            if self.copier is not None:
+                self.copier.close(self.progress)
+            if self.deferred is not None:
+                # Also after an error: the indexes of the rows written so far.
+                build_indexes(self.engine, self.deferred, self.connections)
             if exc_info[0] is None:
                 self._finish()
         finally:
             self.conn.close()
 
+    def ids_from(self, start: int) -> int | None:
+        """The id of the `start`-th order of the load when the writer gives the ids."""
+        return None if self.first_id is None else self.first_id + start
+
     def write(self, batch: EncodedBatch) -> None:
+        if self.copier is not None:
+            assert batch.copy_text is not None
+            self._done(self.copier.submit(batch.copy_text, batch.count))
+            return
         with self.conn.begin():
             if self.dialect_name == "sqlite":
                 # The writer's lock from the start (store/engine.py): ids are read below.
@@ -142,12 +247,17 @@ class BulkWriter:
                 _write_sqlite(self.conn, batch)
             else:
                 _write_postgresql(self.conn, batch)
+        self._done(batch.count)
+
+    def _done(self, count: int) -> None:
+        if self.progress is not None and count:
+            self.progress(count)
 
     def _finish(self) -> None:
         if self.dialect_name == "sqlite":
             # autocheckpoint keeps the WAL near one batch; leave it empty at the end.
             self.conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        else:
+        elif self.deferred is None:
             with self.conn.begin():
                 self.conn.exec_driver_sql(f"SELECT gin_clean_pending_list('{SEARCH_INDEX}')")
 
