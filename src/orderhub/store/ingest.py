@@ -49,7 +49,7 @@ INGEST_COLUMNS = tuple(c.name for c in orders.c if c.name != "id")
 _STAGING = "orders_ingest"
 #: PostgreSQL: the search index's pending list while a batch is written (the GUC's default is
 #: 4 MB): fewer, larger merges into the trigram index (89 -> 78 us of server CPU an order).
-_GIN_PENDING = "64MB"
+_PENDING_LIST = "SET LOCAL gin_pending_list_limit = '64MB'"
 _DIALECTS: dict[str, Callable[[], Dialect]] = {
     "sqlite": SQLiteDialect_pysqlite,
     "postgresql": PGDialect_psycopg,
@@ -216,7 +216,7 @@ class BulkWriter:
                         self.first_id = reserve_ids(self.conn, self.count)
         if self.first_id is not None:
             columns = ", ".join(("id", *INGEST_COLUMNS))
-            self.copier = ParallelCopy(self.engine, columns, self.connections)
+            self.copier = ParallelCopy(self.engine, columns, self.connections, _PENDING_LIST)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -257,7 +257,7 @@ class BulkWriter:
         if self.dialect_name == "sqlite":
             # autocheckpoint keeps the WAL near one batch; leave it empty at the end.
             self.conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        elif self.deferred is None:
+        else:
             with self.conn.begin():
                 self.conn.exec_driver_sql(f"SELECT gin_clean_pending_list('{SEARCH_INDEX}')")
 
@@ -289,7 +289,7 @@ def _write_postgresql(conn: Connection, batch: EncodedBatch) -> None:
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ON COMMIT DELETE ROWS"
         f" AS SELECT {names} FROM orders WITH NO DATA"
     )
-    conn.exec_driver_sql(f"SET LOCAL gin_pending_list_limit = '{_GIN_PENDING}'")
+    conn.exec_driver_sql(_PENDING_LIST)
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f"COPY {_STAGING} ({names}) FROM STDIN") as copy:
