@@ -58,8 +58,41 @@ class RowFormat:
     null: Any
 
 
-#: Each status path's statuses as text.
-_VALUES = {path: tuple(status.value for status in path) for path in set(_PATH_TABLE)}
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """A status path and what follows from it, worked out once."""
+
+    statuses: tuple[Status, ...]
+    #: The history's JSON with a %s for each change's time ("2026-05-31T18:50:21").
+    history: str
+    status: str
+    placed: bool
+    delivered: bool
+    shipped: bool
+    #: The payment status without and with cash on delivery.
+    payment: tuple[str, str]
+
+    @classmethod
+    def of(cls, statuses: tuple[Status, ...]) -> _Path:
+        changes = (f'{{"status":"{s.value}","at":"%sZ","source":"channel"}}' for s in statuses)
+        last = statuses[-1]
+        return cls(
+            statuses,
+            f"[{','.join(changes)}]",
+            last.value,
+            last is not Status.PENDING,
+            last is Status.DELIVERED,
+            Status.SHIPPED in statuses,
+            (_payment_status(last, False).value, _payment_status(last, True).value),
+        )
+
+
+_PATHS = tuple(_Path.of(path) for path in _PATH_TABLE)
+_CHANNEL_STATUS_TEXT = {
+    (account.name, status): _CHANNEL_STATUS.get(account.type, {}).get(status, status.value)
+    for account in ACCOUNTS
+    for status in Status
+}
 _ANCHOR_S = int(ANCHOR.timestamp())
 _EPOCH_ORDINAL = datetime(1970, 1, 1, tzinfo=UTC).toordinal()
 _DAY = 86_400
@@ -81,17 +114,12 @@ def sample_rows(count: int, seed: int, start: int, fmt: RowFormat) -> Iterator[t
 
 def _row(draw: Callable[[], float], account: Account, number: int, fmt: RowFormat) -> tuple:
     created = _ANCHOR_S - int(draw() * (365 * _DAY))
-    path = _PATH_TABLE[int(draw() * len(_PATH_TABLE))]
+    path = _PATHS[int(draw() * len(_PATHS))]
     times = []
     at = created
-    for _ in path:
+    for _ in path.statuses:
         times.append(at)
         at += 600 + int(draw() * (3 * _DAY - 600))
-    history = ",".join(
-        f'{{"status":"{value}","at":"{_day(t)}T{_clock(t)}Z","source":"channel"}}'
-        for value, t in zip(_VALUES[path], times, strict=True)
-    )
-    status = path[-1]
     updated = times[-1]
     name = f"{_FIRST[int(draw() * len(_FIRST))]} {_LAST[int(draw() * len(_LAST))]}"
     address = _address(draw, account, name)
@@ -99,36 +127,35 @@ def _row(draw: Callable[[], float], account: Account, number: int, fmt: RowForma
     shipping = (0, 2, 4, 5)[int(draw() * 4)] * account.price_scale * 5
     discount = _half_even(subtotal * (0, 0, 0, 5, 10)[int(draw() * 5)], 100)
     total = subtotal + shipping - discount
-    cod = total if draw() < 0.2 else None
-    placed = status is not Status.PENDING
-    confirmed = placed and draw() < 0.9
+    cod = draw() < 0.2
+    confirmed = path.placed and draw() < 0.9
     test = draw() < 0.02
-    ship_date = _day(created + (1 + int(draw() * 3)) * _DAY) if placed else None
+    ship_date = _day(created + (1 + int(draw() * 3)) * _DAY) if path.placed else fmt.null
     customer_id = account.first_id * 10 + 1 + int(draw() * 49_999)
     email = (
         f"{name.lower().replace(' ', '.')}{int(draw() * 100)}@example.com"
         if draw() < 0.95
-        else None
+        else fmt.null
     )
     phone = f"+{10**10 + int(draw() * (10**11 - 10**10))}"
-    shipped = Status.SHIPPED in path
     money, null = fmt.money, fmt.null
+    updated_at = fmt.moment(_day(updated), _clock(updated))
     return (
         account.name,
         account.type.value,
         str(number),
-        status.value,
-        _CHANNEL_STATUS.get(account.type, {}).get(status, status.value),
-        _payment_status(status, cod is not None).value,
+        path.status,
+        _CHANNEL_STATUS_TEXT[account.name, path.statuses[-1]],
+        path.payment[cod],
         fmt.true if confirmed else fmt.false,
         fmt.true if test else fmt.false,
         fmt.moment(_day(created), _clock(created)),
-        fmt.moment(_day(updated), _clock(updated)),
-        null if ship_date is None else ship_date,
-        fmt.moment(_day(updated), _clock(updated)) if status is Status.DELIVERED else null,
+        updated_at,
+        ship_date,
+        updated_at if path.delivered else null,
         fmt.integer(customer_id),
         name,
-        null if email is None else email,
+        email,
         phone,
         account.country,
         account.currency,
@@ -137,10 +164,10 @@ def _row(draw: Callable[[], float], account: Account, number: int, fmt: RowForma
         money(shipping),
         money(discount),
         money(tax_total),
-        null if cod is None else money(cod),
-        "cod" if cod is not None else _PAYMENTS[int(draw() * len(_PAYMENTS))],
-        f"TRK{number}" if shipped else null,
-        f"https://track.example.com/TRK{number}" if shipped else null,
+        money(total) if cod else null,
+        "cod" if cod else _PAYMENTS[int(draw() * len(_PAYMENTS))],
+        f"TRK{number}" if path.shipped else null,
+        f"https://track.example.com/TRK{number}" if path.shipped else null,
         null,
         null,
         account.language,
@@ -149,7 +176,7 @@ def _row(draw: Callable[[], float], account: Account, number: int, fmt: RowForma
         address,
         address,
         lines,
-        f"[{history}]",
+        path.history % tuple(f"{_day(t)}T{_clock(t)}" for t in times),
         _EXTRA,
     )
 
@@ -202,7 +229,13 @@ def _half_even(numerator: int, denominator: int) -> int:
 
 def _money_text(cents: int) -> str:
     """jsonfmt.money_text of a non-negative amount with two decimal places."""
-    return f"{cents // 100}.{cents % 100:02d}"
+    text = _MONEY.get(cents)
+    if text is None:
+        text = _MONEY[cents] = f"{cents // 100}.{cents % 100:02d}"
+    return text
+
+
+_MONEY: dict[int, str] = {}
 
 
 _DAYS: dict[int, str] = {}
