@@ -7,9 +7,9 @@ For each database and size: a fresh database (`DIR/ingest-N.db`, or the PostgreS
 `ingest_bench_N` on --postgres-url's server), then `orderhub generate --orders N --seed 1` as a
 user runs it (a subprocess, migrations included). Printed: orders/s over the command's wall
 time and by its own clock (the write alone), the CPU time of the command and its producer
-processes per order, the PostgreSQL server's (its backends and
-parallel workers serving the database, sampled from /proc every 0.1 s), the peak RSS of the largest of them (wait4), the largest WAL seen
-(SQLite), the orders counted afterwards, and the load average before and after.
+processes per order, the PostgreSQL server's per order (the backends serving the database,
+sampled from /proc every 0.1 s), the peak RSS of the largest process (wait4), the largest WAL
+seen (SQLite), the orders counted afterwards, and the load average before and after.
 docs/performance.md ("Ingest") has the figures of a run.
 """
 
@@ -205,7 +205,8 @@ def _print_row(run: Run) -> None:
     print(
         f"{run.database:10} {run.orders:>9,} orders: {run.rate:>7,.0f} orders/s wall"
         f" ({run.wall_s:.1f} s; {run.write_rate:,.0f}/s by the command's clock),"
-        f" CPU {run.cpu_us_per_order:.0f} us/order{server_cpu}, peak RSS {run.peak_rss_mb:,.0f} MB{wal},"
+        f" CPU {run.cpu_us_per_order:.0f} us/order{server_cpu},"
+        f" peak RSS {run.peak_rss_mb:,.0f} MB{wal},"
         f" counted {run.counted:,}, load {run.load_before:.1f} -> {run.load_after:.1f}",
         flush=True,
     )

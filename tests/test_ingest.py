@@ -249,3 +249,15 @@ def _indexes(engine: Engine) -> set[str]:
                 text("SELECT indexname FROM pg_indexes WHERE tablename = 'orders'")
             )
         return set(found.scalars())
+
+
+def test_a_batch_partly_stored_already_is_indexed_as_the_trigger_does(engine: Engine) -> None:
+    """A batch whose first half is stored (its documents then built from the rows, not the
+    writer's): the same rows and search documents as the trigger's path."""
+    write_orders(engine, 150, SEED, workers=1, batch=BATCH)
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)
+    bulk = _dump(engine)
+    _empty(engine)
+    _by_trigger(engine, _generated())
+    assert _dump(engine) == bulk
+    assert len(bulk[0]) == COUNT

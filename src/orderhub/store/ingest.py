@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect
 
 from orderhub.domain import ChannelType, Order
+from orderhub.domain.jsonfmt import loads
 from orderhub.domain.sample_rows import ROW_FIELDS, RowFormat, sample_rows
 from orderhub.store.ingest_load import (
     ParallelCopy,
@@ -39,7 +40,7 @@ from orderhub.store.ingest_load import (
     table_is_empty,
 )
 from orderhub.store.orders import order_row
-from orderhub.store.search import SEARCH_INDEX, indexed_as_a_batch
+from orderhub.store.search import SEARCH_INDEX, SEARCHED, indexed_as_a_batch
 from orderhub.store.tables import orders
 from orderhub.store.upsert import on_conflict_update
 
@@ -65,6 +66,8 @@ class EncodedBatch:
     rows: dict[ChannelType, list[tuple[Any, ...]]] | None = None
     copy_text: bytes | None = None
     channel_types: tuple[ChannelType, ...] = ()
+    #: SQLite: each row's search document but its id, in the order of `rows` (flattened).
+    documents: list[str] | None = None
 
 
 def encode_batch(dialect_name: str, batch: Sequence[Order]) -> EncodedBatch:
@@ -119,7 +122,8 @@ def encode_samples(
         grouped: dict[ChannelType, list[tuple[Any, ...]]] = {}
         for row in sample_rows(count, seed, start, _SQLITE_ROW):
             grouped.setdefault(ChannelType(row[1]), []).append(row + _VERSION)
-        return EncodedBatch(count, rows=grouped, channel_types=tuple(grouped))
+        documents = [_document(row) for rows in grouped.values() for row in rows]
+        return EncodedBatch(count, grouped, channel_types=tuple(grouped), documents=documents)
     rows = [(row[1], "\t".join(row)) for row in sample_rows(count, seed, start, _COPY_ROW)]
     types = tuple(sorted({ChannelType(name) for name, _ in rows}))
     if first_id is None:
@@ -129,6 +133,17 @@ def encode_samples(
         text = "".join(f"{first_id + n}\t{line}\t1\n" for n, (_, line) in enumerate(rows))
     _check_copy_text(text, count, len(INGEST_COLUMNS) + (first_id is not None))
     return EncodedBatch(count, copy_text=text.encode(), channel_types=types)
+
+
+_SEARCHED_AT = tuple(INGEST_COLUMNS.index(name) for name in SEARCHED[1:-1])
+_LINES_AT = INGEST_COLUMNS.index("lines")
+
+
+def _document(row: tuple[Any, ...]) -> str:
+    """A row's search document (SQLITE_DOCUMENT) without its leading id."""
+    parts = [row[at] or "" for at in _SEARCHED_AT]
+    skus = " ".join(line["sku"] or "" for line in loads(row[_LINES_AT]))
+    return f" {' '.join(parts)} {skus}"
 
 
 def _check_copy_text(text: str, rows: int, columns: int) -> None:
@@ -264,7 +279,7 @@ class BulkWriter:
 
 def _write_sqlite(conn: Connection, batch: EncodedBatch) -> None:
     assert batch.rows is not None
-    with indexed_as_a_batch(conn, batch.count):
+    with indexed_as_a_batch(conn, batch.count, batch.documents):
         for channel_type, rows in batch.rows.items():
             conn.exec_driver_sql(_sqlite_upsert(conn.dialect, channel_type), rows)
 
