@@ -261,3 +261,12 @@ def test_a_batch_partly_stored_already_is_indexed_as_the_trigger_does(engine: En
     _by_trigger(engine, _generated())
     assert _dump(engine) == bulk
     assert len(bulk[0]) == COUNT
+
+
+def test_a_later_run_creates_the_indexes_a_killed_load_left_dropped(engine: Engine) -> None:
+    indexes = _indexes(engine)
+    write_orders(engine, COUNT, SEED, workers=1, batch=BATCH)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_orders_email"))
+    write_orders(engine, 10, SEED + 1, workers=1)
+    assert _indexes(engine) == indexes

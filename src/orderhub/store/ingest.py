@@ -37,6 +37,7 @@ from orderhub.store.ingest_load import (
     build_indexes,
     drop_secondary_indexes,
     reserve_ids,
+    restore_missing_indexes,
     table_is_empty,
 )
 from orderhub.store.orders import order_row
@@ -269,6 +270,11 @@ class BulkWriter:
             self.progress(count)
 
     def _finish(self) -> None:
+        if self.deferred is None:
+            with self.conn.begin():
+                if self.dialect_name == "sqlite":
+                    self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+                restore_missing_indexes(self.conn)
         if self.dialect_name == "sqlite":
             # autocheckpoint keeps the WAL near one batch; leave it empty at the end.
             self.conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

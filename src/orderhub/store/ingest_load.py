@@ -18,6 +18,7 @@ from queue import SimpleQueue
 from sqlalchemy import Connection, Engine
 
 from orderhub.store.search import SEARCH_INDEX
+from orderhub.store.tables import orders
 
 #: PostgreSQL: memory for an index build (the default 64 MB makes the trigram index's build
 #: spill and merge: ~2x slower).
@@ -64,6 +65,12 @@ def build_indexes(engine: Engine, ddl: list[str], connections: int) -> None:
         return
     with ThreadPoolExecutor(max(1, connections)) as pool:
         list(pool.map(lambda statement: _build(engine, statement), statements))
+
+
+def restore_missing_indexes(conn: Connection) -> None:
+    """Create the orders table's indexes (store/tables.py) a load killed midway left dropped."""
+    for index in orders.indexes:
+        index.create(conn, checkfirst=True)
 
 
 def _if_not_exists(statement: str) -> str:
