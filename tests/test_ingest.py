@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 
 from helpers import client, store
@@ -16,7 +17,7 @@ from orderhub.domain import Order
 from orderhub.domain.samples import generate_orders
 from orderhub.services.generate import write_orders
 from orderhub.store import UnitOfWork
-from orderhub.store.ingest import encode_batch, encode_samples
+from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_batch, encode_samples
 from orderhub.store.orders import INDEXED_AS_A_BATCH_FROM
 from orderhub.store.tables import orders
 
@@ -270,3 +271,25 @@ def test_a_later_run_creates_the_indexes_a_killed_load_left_dropped(engine: Engi
         conn.execute(text("DROP INDEX ix_orders_email"))
     write_orders(engine, 10, SEED + 1, workers=1)
     assert _indexes(engine) == indexes
+
+
+def test_a_load_that_fails_midway_builds_the_indexes_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexes = _indexes(engine)
+    write = BulkWriter.write
+    written: list[int] = []
+
+    def fail_on_the_third(writer: BulkWriter, batch: EncodedBatch) -> None:
+        if len(written) == 2:
+            raise RuntimeError("the third batch fails")
+        written.append(batch.count)
+        write(writer, batch)
+
+    monkeypatch.setattr(BulkWriter, "write", fail_on_the_third)
+    with pytest.raises(RuntimeError):
+        write_orders(engine, COUNT, SEED, workers=1, batch=BATCH)
+    assert _indexes(engine) == indexes
+    http = client(engine)
+    assert _total(http, "") == sum(written) == 2 * BATCH
+    assert _total(http, f"q={_generated()[3].external_id}") == 1

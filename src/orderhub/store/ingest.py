@@ -237,11 +237,13 @@ class BulkWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self.copier is not None:
-                self.copier.close(self.progress)
-            if self.deferred is not None:
-                # Also after an error: the indexes of the rows written so far.
-                build_indexes(self.engine, self.deferred, self.connections)
+            try:
+                if self.copier is not None:
+                    self.copier.close(self.progress)
+            finally:
+                if self.deferred is not None:
+                    # Also after an error: the indexes of the rows written so far.
+                    build_indexes(self.engine, self.deferred, self.connections)
             if exc_info[0] is None:
                 self._finish()
         finally:
