@@ -243,7 +243,7 @@ class BulkWriter:
             finally:
                 if self.deferred is not None:
                     # Also after an error: the indexes of the rows written so far.
-                    build_indexes(self.engine, self.deferred, self.connections)
+                    build_indexes(self.conn, self.deferred, self.connections)
             if exc_info[0] is None:
                 self._finish()
         finally:

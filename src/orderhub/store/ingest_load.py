@@ -53,16 +53,17 @@ def drop_secondary_indexes(conn: Connection) -> list[str]:
     return [ddl for _, ddl in found]
 
 
-def build_indexes(engine: Engine, ddl: list[str], connections: int) -> None:
-    """Create the dropped indexes again: SQLite one a transaction (the WAL holds one index's
-    pages at most), PostgreSQL over `connections` connections at once."""
+def build_indexes(conn: Connection, ddl: list[str], connections: int) -> None:
+    """Create the dropped indexes again: SQLite through `conn` (its page cache, not a second
+    one), one a transaction (the WAL holds one index's pages at most); PostgreSQL over
+    `connections` connections of its engine at once."""
     statements = [_if_not_exists(statement) for statement in ddl]
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            for statement in statements:
-                with conn.begin():
-                    conn.exec_driver_sql(statement)
+    if conn.dialect.name == "sqlite":
+        for statement in statements:
+            with conn.begin():
+                conn.exec_driver_sql(statement)
         return
+    engine = conn.engine
     with ThreadPoolExecutor(max(1, connections)) as pool:
         list(pool.map(lambda statement: _build(engine, statement), statements))
 
