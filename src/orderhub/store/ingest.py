@@ -1,14 +1,18 @@
 """Bulk ingest of orders (`orderhub generate`): rows encoded where the orders are made, written
 in large batches by one writer (docs/performance.md, "Ingest").
 
-Encoding (`encode_batch`) is pure and needs no connection, so it runs in the processes that
-generate the orders; the writer (`BulkWriter`) only hands finished rows to the database:
+Encoding (`encode_samples` for the sample orders, straight from their random stream;
+`encode_batch` for any orders) is pure and needs no connection, so it runs in the processes
+that generate the orders; the writer (`BulkWriter`) only hands finished rows to the database:
 
 - SQLite: one `executemany` of `upsert_many`'s upsert per channel type, the batch's new rows
-  indexed for search by one statement (store/search.py, `indexed_as_a_batch`).
+  indexed for search in one statement with the documents the producer made
+  (store/search.py, `indexed_as_a_batch`).
 - PostgreSQL: the rows as COPY text into a temporary table, then one `INSERT ... SELECT` with
   the same upsert per channel type. The search index is an expression index, kept by the
   database itself.
+- Into an empty table, the secondary indexes are built at the end and PostgreSQL's rows are
+  copied straight into `orders` over two connections (store/ingest_load.py).
 
 The upsert is the one `OrderRepository.upsert_many` runs: the same seed twice gives the same
 orders, and an order already stored is updated only by a newer report.
