@@ -36,7 +36,7 @@ def write_orders(
     whatever `workers` is. At most `workers + 1` batches are held at once: memory is flat in
     `count`. `batch`: orders a batch (one transaction). `empty_load`: into an empty table,
     build the secondary indexes at the end (and on PostgreSQL COPY over two connections); the
-    same rows and ids as without.
+    same rows as without, with the same ids (on PostgreSQL, the same set within each batch).
     """
     dialect = engine.dialect.name
     with BulkWriter(engine, count, progress, empty_load=empty_load) as writer:
