@@ -7,8 +7,9 @@ For each database and size: a fresh database (`DIR/ingest-N.db`, or the PostgreS
 `ingest_bench_N` on --postgres-url's server), then `orderhub generate --orders N --seed 1` as a
 user runs it (a subprocess, migrations included). Printed: orders/s over the command's wall
 time and by its own clock (the write alone), the CPU time of the command and its producer
-processes per order, the peak RSS of the largest of them (wait4), the largest WAL seen
-(SQLite), the orders counted afterwards, and the load average before and after.
+processes per order, the PostgreSQL server's per order (the backends serving the database,
+sampled from /proc every 0.1 s), the peak RSS of the largest process (wait4), the largest WAL
+seen (SQLite), the orders counted afterwards, and the load average before and after.
 docs/performance.md ("Ingest") has the figures of a run.
 """
 
@@ -28,6 +29,9 @@ from pathlib import Path
 
 import psycopg
 
+sys.path[:0] = [str(Path(__file__).resolve().parent)]  # bench/sync.py
+from sync import cpu_of  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 ORDERHUB = ROOT / ".venv" / "bin" / "orderhub"
 TARGETS = {"sqlite": 50_000, "postgresql": 100_000}
@@ -40,6 +44,7 @@ class Run:
     wall_s: float
     write_rate: float
     cpu_us_per_order: float
+    server_cpu_us_per_order: float | None
     peak_rss_mb: float
     peak_wal_mb: float | None
     counted: int
@@ -85,6 +90,7 @@ def _measure(database: str, size: int, args: argparse.Namespace) -> Run:
     env = {**os.environ, "ORDERHUB_DATABASE_URL": url, "COLUMNS": "200"}
     load_before = os.getloadavg()[0]
     watcher = _WalWatcher(wal)
+    server = _ServerWatcher(args.postgres_url if wal is None else None, url.rsplit("/", 1)[1])
     start = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert child.stdout is not None
@@ -92,6 +98,7 @@ def _measure(database: str, size: int, args: argparse.Namespace) -> Run:
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     watcher.stop()
+    server.stop()
     if status != 0:
         sys.exit(f"orderhub generate failed:\n{output}")
     found = re.search(r"wrote [\d,]+ orders in ([\d.]+) s", output)
@@ -103,6 +110,7 @@ def _measure(database: str, size: int, args: argparse.Namespace) -> Run:
         wall,
         write_rate,
         cpu / size * 1e6,
+        server.cpu / size * 1e6 if wal is None else None,
         usage.ru_maxrss / 1024,
         watcher.peak / 1e6 if wal is not None else None,
         _count(url),
@@ -159,12 +167,46 @@ class _WalWatcher:
             self._thread.join()
 
 
+class _ServerWatcher:
+    """The CPU time of the PostgreSQL processes serving database `name` (the server must run
+    on this machine): each one's latest /proc reading, every 0.1 s while it lives."""
+
+    def __init__(self, admin_url: str | None, name: str) -> None:
+        self.admin_url, self.name = admin_url, name
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        if admin_url is not None:
+            self._thread.start()
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.seen.values())
+
+    def _watch(self) -> None:
+        assert self.admin_url is not None
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            while not self._stop.wait(0.1):
+                query = "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+                for (pid,) in conn.execute(query, (self.name,)).fetchall():
+                    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                        self.seen[pid] = cpu_of(pid)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.admin_url is not None:
+            self._thread.join()
+
+
 def _print_row(run: Run) -> None:
     wal = "" if run.peak_wal_mb is None else f", WAL peak {run.peak_wal_mb:,.0f} MB"
+    server = run.server_cpu_us_per_order
+    server_cpu = "" if server is None else f" + server {server:.0f} us/order"
     print(
         f"{run.database:10} {run.orders:>9,} orders: {run.rate:>7,.0f} orders/s wall"
         f" ({run.wall_s:.1f} s; {run.write_rate:,.0f}/s by the command's clock),"
-        f" CPU {run.cpu_us_per_order:.0f} us/order, peak RSS {run.peak_rss_mb:,.0f} MB{wal},"
+        f" CPU {run.cpu_us_per_order:.0f} us/order{server_cpu},"
+        f" peak RSS {run.peak_rss_mb:,.0f} MB{wal},"
         f" counted {run.counted:,}, load {run.load_before:.1f} -> {run.load_after:.1f}",
         flush=True,
     )

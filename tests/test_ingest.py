@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 
 from helpers import client, store
@@ -16,6 +17,7 @@ from orderhub.domain import Order
 from orderhub.domain.samples import generate_orders
 from orderhub.services.generate import write_orders
 from orderhub.store import UnitOfWork
+from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_batch, encode_samples
 from orderhub.store.orders import INDEXED_AS_A_BATCH_FROM
 from orderhub.store.tables import orders
 
@@ -176,3 +178,118 @@ def _empty(engine: Engine) -> None:
             conn.execute(text("DELETE FROM orders"))
         else:
             conn.execute(text("TRUNCATE orders RESTART IDENTITY CASCADE"))
+
+
+def test_sample_rows_are_the_orders_rows_on_both_databases() -> None:
+    """The rows made straight from the random stream (domain/sample_rows.py) are, value for
+    value and byte for byte, those of the Order objects, across chunks and partial chunks."""
+    for seed, start, count in ((1, 0, 3000), (7, 1_500, 2_700), (SEED, 998, 5)):
+        generated = list(generate_orders(count, seed, start))
+        assert len(generated) == count
+        old = encode_batch("sqlite", generated)
+        new = encode_samples("sqlite", seed, start, count)
+        assert new.rows == old.rows
+        assert new.channel_types == old.channel_types
+        old_copy = encode_batch("postgresql", generated)
+        new_copy = encode_samples("postgresql", seed, start, count)
+        assert new_copy.copy_text == old_copy.copy_text
+        assert new_copy.channel_types == old_copy.channel_types
+
+
+def test_a_load_into_an_empty_table_writes_what_the_upsert_path_writes(engine: Engine) -> None:
+    """The empty table's load (indexes built at the end, PostgreSQL's direct COPY over two
+    connections): the same rows, the same search documents, the same indexes, and the same
+    ids (on PostgreSQL the same within each batch: the upsert path's INSERT ... SELECT gives
+    a batch's ids in the staging table's scan order)."""
+    indexes_before = _indexes(engine)
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH, empty_load=False)
+    upserted = _by_key(engine)
+    _empty(engine)  # ids from 1 again (SQLite: the largest rowid + 1)
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)
+    loaded = _by_key(engine)
+    assert _indexes(engine) == indexes_before
+    assert len(loaded) == COUNT
+    if engine.dialect.name == "sqlite":
+        assert loaded == upserted
+    else:
+        assert _batch_of_id(loaded) == _batch_of_id(upserted)
+    http = client(engine)
+    assert _total(http, f"q={_generated()[11].external_id}") == 1
+    assert _total(http, "q=novak") == sum(
+        1 for o in _generated() if "novak" in f"{o.customer} {o.email}".lower()
+    )
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)  # not empty: the upsert path
+    assert _by_key(engine) == loaded
+
+
+def _by_key(engine: Engine) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Each order's row (its id first) and on SQLite its search document, by its key."""
+    with engine.connect() as conn:
+        rows = conn.execute(orders.select()).all()
+        docs: dict[int, str] = {}
+        if engine.dialect.name == "sqlite":
+            found = conn.execute(text("SELECT rowid, doc FROM orders_search")).all()
+            docs = {rowid: doc for rowid, doc in found}
+    return {(row.channel, row.external_id): (*row, docs.get(row.id)) for row in rows}
+
+
+def _batch_of_id(
+    by_key: dict[tuple[str, str], tuple[Any, ...]],
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    return {key: ((row[0] - 1) // BATCH, *row[1:]) for key, row in by_key.items()}
+
+
+def _indexes(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            found = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders'")
+            )
+        else:
+            found = conn.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'orders'")
+            )
+        return set(found.scalars())
+
+
+def test_a_batch_partly_stored_already_is_indexed_as_the_trigger_does(engine: Engine) -> None:
+    """A batch whose first half is stored (its documents then built from the rows, not the
+    writer's): the same rows and search documents as the trigger's path."""
+    write_orders(engine, 150, SEED, workers=1, batch=BATCH)
+    write_orders(engine, COUNT, SEED, workers=2, batch=BATCH)
+    bulk = _dump(engine)
+    _empty(engine)
+    _by_trigger(engine, _generated())
+    assert _dump(engine) == bulk
+    assert len(bulk[0]) == COUNT
+
+
+def test_a_later_run_creates_the_indexes_a_killed_load_left_dropped(engine: Engine) -> None:
+    indexes = _indexes(engine)
+    write_orders(engine, COUNT, SEED, workers=1, batch=BATCH)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_orders_email"))
+    write_orders(engine, 10, SEED + 1, workers=1)
+    assert _indexes(engine) == indexes
+
+
+def test_a_load_that_fails_midway_builds_the_indexes_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexes = _indexes(engine)
+    write = BulkWriter.write
+    written: list[int] = []
+
+    def fail_on_the_third(writer: BulkWriter, batch: EncodedBatch) -> None:
+        if len(written) == 2:
+            raise RuntimeError("the third batch fails")
+        written.append(batch.count)
+        write(writer, batch)
+
+    monkeypatch.setattr(BulkWriter, "write", fail_on_the_third)
+    with pytest.raises(RuntimeError):
+        write_orders(engine, COUNT, SEED, workers=1, batch=BATCH)
+    assert _indexes(engine) == indexes
+    http = client(engine)
+    assert _total(http, "") == sum(written) == 2 * BATCH
+    assert _total(http, f"q={_generated()[3].external_id}") == 1

@@ -10,14 +10,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from sqlalchemy import Engine
 
 from orderhub.domain.samples import CHUNK, generate_orders
-from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_batch
+from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_samples
 
 __all__ = ["BATCH", "generate_orders", "write_orders"]
 
 #: Orders a batch: one task of a producer, one transaction of the writer.
 BATCH = CHUNK * 5
 
-Task = tuple[str, int, int, int]
+Task = tuple[str, int, int, int, int | None]
 
 
 def write_orders(
@@ -27,21 +27,25 @@ def write_orders(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
     batch: int = BATCH,
+    empty_load: bool = True,
 ) -> int:
     """Generate and store `count` orders; `workers` processes generate them meanwhile.
 
     Orders are upserted on (channel, external_id): the same seed twice gives the same orders.
     Batches are written in the order of the sequence, so a fresh store gives them the same ids
     whatever `workers` is. At most `workers + 1` batches are held at once: memory is flat in
-    `count`. `batch`: orders a batch (one transaction).
+    `count`. `batch`: orders a batch (one transaction). `empty_load`: into an empty table,
+    build the secondary indexes at the end (and on PostgreSQL COPY over two connections); the
+    same rows as without, with the same ids (on PostgreSQL, the same set within each batch).
     """
     dialect = engine.dialect.name
-    tasks = [(dialect, seed, start, min(batch, count - start)) for start in range(0, count, batch)]
-    with BulkWriter(engine) as writer:
+    with BulkWriter(engine, count, progress, empty_load=empty_load) as writer:
+        tasks = [
+            (dialect, seed, start, min(batch, count - start), writer.ids_from(start))
+            for start in range(0, count, batch)
+        ]
         for encoded in _batches(tasks, workers):
             writer.write(encoded)
-            if progress is not None:
-                progress(encoded.count)
     return count
 
 
@@ -65,5 +69,5 @@ def _batches(tasks: list[Task], workers: int) -> Iterator[EncodedBatch]:
             yield batch
 
 
-def _encode(dialect: str, seed: int, start: int, count: int) -> EncodedBatch:
-    return encode_batch(dialect, list(generate_orders(count, seed, start)))
+def _encode(dialect: str, seed: int, start: int, count: int, first_id: int | None) -> EncodedBatch:
+    return encode_samples(dialect, seed, start, count, first_id)
