@@ -112,10 +112,9 @@ class SqlOrderStore:
             self.version += 1
 
     def save(self, payload: Payload) -> None:
-        with self.lock, self.engine.begin() as conn:
-            values = self._row(payload)
+        with self.lock:
             order_id = int(payload[self.id_column.name])
-            conn.execute(self.table.update().where(self.id_column == order_id).values(values))
+            self._bulk.update(self.id_column.name, order_id, self._row(payload))
             self._keep(order_id, payload)
             self.version += 1
 
@@ -202,6 +201,8 @@ class _BulkInsert:
         self.processors = list(zip(self.names, processors, strict=True))
         marks = ", ".join("?" for _ in self.names)
         self.sql = f"INSERT INTO {table.name} ({', '.join(self.names)}) VALUES ({marks})"
+        self.table_name = table.name
+        self._updates: dict[tuple[str, ...], str] = {}
 
     def run(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -211,6 +212,26 @@ class _BulkInsert:
         try:
             cursor = raw.cursor()
             cursor.executemany(self.sql, values)
+            cursor.close()
+            raw.commit()
+        finally:
+            raw.close()
+
+    def update(self, id_name: str, order_id: int, row: Mapping[str, Any]) -> None:
+        """Set the columns `row` names on the row `order_id`, in one prepared UPDATE (building
+        `table.update().values(...)` per save was 17 % of a MALL sandbox under a sync's PUTs)."""
+        names = tuple(name for name in self.names if name in row)
+        sql = self._updates.get(names)
+        if sql is None:
+            assignments = ", ".join(f"{name} = ?" for name in names)
+            sql = self._updates[names] = (
+                f"UPDATE {self.table_name} SET {assignments} WHERE {id_name} = ?"
+            )
+        values = [v for name, v in zip(self.names, self.values(row), strict=True) if name in row]
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(sql, (*values, order_id))
             cursor.close()
             raw.commit()
         finally:
