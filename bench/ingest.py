@@ -75,7 +75,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders (the big size)")
     parser.add_argument("--small", type=int, default=100_000, help="the small size (0: none)")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="orderhub generate's --workers (default: its own)"
+    )
     parser.add_argument(
         "--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test", help="admin URL"
     )
@@ -86,7 +88,8 @@ def _arguments() -> argparse.Namespace:
 def _measure(database: str, size: int, args: argparse.Namespace) -> Run:
     url, wal = _fresh(database, size, args)
     command = [str(ORDERHUB), "generate", "--orders", str(size), "--seed", "1"]
-    command += ["--workers", str(args.workers)]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
     env = {**os.environ, "ORDERHUB_DATABASE_URL": url, "COLUMNS": "200"}
     load_before = os.getloadavg()[0]
     watcher = _WalWatcher(wal)
@@ -213,7 +216,7 @@ def _print_row(run: Run) -> None:
 
 
 def _summary(runs: list[Run], args: argparse.Namespace) -> None:
-    print(f"\nworkers {args.workers}, {os.cpu_count()} CPUs")
+    print(f"\nworkers {args.workers or 'the command default'}, {os.cpu_count()} CPUs")
     for run in runs:
         target = TARGETS[run.database]
         met = "met" if run.rate >= target else "NOT met"

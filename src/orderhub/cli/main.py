@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -103,7 +102,9 @@ def db_backup(
 def generate(
     orders: int = typer.Option(10_000, "--orders", "-n", min=1, help="How many orders."),
     seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same orders."),
-    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Processes."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Producer processes (default: 1 on SQLite, else one a CPU)."
+    ),
 ) -> None:
     """Write realistic sample orders (all channel types, several accounts and currencies)."""
     engine = engine_from_settings()

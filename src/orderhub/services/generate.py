@@ -3,6 +3,7 @@ this one (docs/performance.md, "Ingest")."""
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 from orderhub.domain.samples import CHUNK, generate_orders
 from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_samples
 
-__all__ = ["BATCH", "generate_orders", "write_orders"]
+__all__ = ["BATCH", "default_workers", "generate_orders", "write_orders"]
 
 #: Orders a batch: one task of a producer, one transaction of the writer.
 BATCH = CHUNK * 5
@@ -25,11 +26,12 @@ def write_orders(
     count: int,
     seed: int,
     progress: Callable[[int], None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     batch: int = BATCH,
     empty_load: bool = True,
 ) -> int:
-    """Generate and store `count` orders; `workers` processes generate them meanwhile.
+    """Generate and store `count` orders; `workers` processes generate them meanwhile
+    (None: `default_workers`).
 
     Orders are upserted on (channel, external_id): the same seed twice gives the same orders.
     Batches are written in the order of the sequence, so a fresh store gives them the same ids
@@ -39,6 +41,7 @@ def write_orders(
     same rows as without, with the same ids (on PostgreSQL, the same set within each batch).
     """
     dialect = engine.dialect.name
+    workers = workers or default_workers(dialect)
     with BulkWriter(engine, count, progress, empty_load=empty_load) as writer:
         tasks = [
             (dialect, seed, start, min(batch, count - start), writer.ids_from(start))
@@ -47,6 +50,14 @@ def write_orders(
         for encoded in _batches(tasks, workers):
             writer.write(encoded)
     return count
+
+
+def default_workers(dialect: str) -> int:
+    """Producer processes for a database: on SQLite one, as its single writer is the
+    bottleneck (a producer makes a batch faster than the writer stores it, and a second
+    one only takes CPU from the writer: docs/performance.md, "Ingest"); on PostgreSQL one a
+    CPU (the server's COPY backends do the writing)."""
+    return 1 if dialect == "sqlite" else os.cpu_count() or 1
 
 
 def _batches(tasks: list[Task], workers: int) -> Iterator[EncodedBatch]:
