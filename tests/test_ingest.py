@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from helpers import client, store
 from orderhub.domain import Order
 from orderhub.domain.samples import generate_orders
-from orderhub.services.generate import write_orders
+from orderhub.services.generate import default_workers, write_orders
 from orderhub.store import UnitOfWork
 from orderhub.store.ingest import BulkWriter, EncodedBatch, encode_batch, encode_samples
 from orderhub.store.orders import INDEXED_AS_A_BATCH_FROM
@@ -194,6 +194,13 @@ def test_sample_rows_are_the_orders_rows_on_both_databases() -> None:
         new_copy = encode_samples("postgresql", seed, start, count)
         assert new_copy.copy_text == old_copy.copy_text
         assert new_copy.channel_types == old_copy.channel_types
+
+
+def test_sqlite_gets_one_producer_and_postgresql_one_a_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's single writer is slower than one producer (docs/performance.md, "Ingest")."""
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert default_workers("sqlite") == 1
+    assert default_workers("postgresql") == 6
 
 
 def test_a_load_into_an_empty_table_writes_what_the_upsert_path_writes(engine: Engine) -> None:
