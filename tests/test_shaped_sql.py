@@ -166,3 +166,16 @@ def test_a_shaped_total_follows_a_write(sqlite_orders: Engine) -> None:
     assert service.list_orders(sqlite_orders, query, encoded=True).total == 0
     store(sqlite_orders, [make_order("new-one", customer_id=424242)])
     assert service.list_orders(sqlite_orders, query, encoded=True).total == 1
+
+
+@pytest.mark.parametrize("params", QUERIES, ids=lambda p: "&".join(f"{k}={v}" for k, v in p))
+def test_a_request_s_values_are_named_as_the_shape_s_parameters(params: Params) -> None:
+    query = parse_query(params)
+    named: dict[str, Any] = {}
+
+    def note(name: str, value: Any, kind: Any) -> Any:
+        named[name] = value
+        return value
+
+    shaped._slots(query, note)
+    assert shaped._values(query) == {**named, "page_offset": query.offset}

@@ -154,13 +154,18 @@ def _type_of(field: str) -> Any:
 
 
 def _values(query: OrderQuery) -> dict[str, Any]:
+    """The request's values under `_slots`'s names (the same walk, without building a query)."""
     values: dict[str, Any] = {_OFFSET: query.offset}
-
-    def note(name: str, value: Any, kind: Any) -> Any:
-        values[name] = value
-        return value
-
-    _slots(query, note)
+    for i, f in enumerate((*query.filters, *query.implicit)):
+        for j, value in enumerate(f.values):
+            if isinstance(value, Day):
+                values[f"f{i}_{j}s"], values[f"f{i}_{j}e"] = value.start, value.end
+            elif not isinstance(value, bool):
+                values[f"f{i}_{j}"] = value
+    if query.after is not None:
+        for i, value in enumerate(query.after.values):
+            if value is not None and not isinstance(value, bool):
+                values[f"a{i}"] = value
     return values
 
 
