@@ -163,9 +163,9 @@ def _values(query: OrderQuery) -> dict[str, Any]:
             elif not isinstance(value, bool):
                 values[f"f{i}_{j}"] = value
     if query.after is not None:
-        for i, value in enumerate(query.after.values):
-            if value is not None and not isinstance(value, bool):
-                values[f"a{i}"] = value
+        for i, mark in enumerate(query.after.values):
+            if mark is not None and not isinstance(mark, bool):
+                values[f"a{i}"] = mark
     return values
 
 
