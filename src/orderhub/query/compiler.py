@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, false, or_, true, tuple_
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.elements import BindParameter, ColumnElement, UnaryExpression
 
 from orderhub.domain import QUERY_FIELDS, InvalidInput
 from orderhub.query.ast import Fields, Filter, OrderQuery, SortKey
@@ -86,7 +86,7 @@ def compile_after(
         # One direction, no NULLs: a row-value comparison the index can serve directly.
         # Each value bound with its column's type, as `col > value` would be: SQLite keeps money
         # as a scaled integer, and a bare Decimal would be compared as a float.
-        bound = [bindparam(None, v, type_=c.type) for c, v in zip(cols, values, strict=True)]
+        bound = [_bound(v, c) for c, v in zip(cols, values, strict=True)]
         left, right = tuple_(*cols), tuple_(*bound)
         return left < right if sort[0].descending else left > right
     arms = []
@@ -114,6 +114,11 @@ def _sortable(columns: Columns, name: str) -> Column:
     col = columns[name]
     assert not isinstance(col, SetColumn), name
     return col
+
+
+def _bound(value: Any, col: Column) -> BindParameter[Any]:
+    # A parameter already (a statement built once per query shape, store/shaped.py) as it is.
+    return value if isinstance(value, BindParameter) else bindparam(None, value, type_=col.type)
 
 
 def _same(col: Column, value: Value | None) -> Predicate:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -80,8 +80,16 @@ class CountCache:
         """The `count(*)` statement's result, from the cache when nothing changed since."""
         if conn.dialect.name != "sqlite":
             return int(conn.execute(stmt).scalar_one())
-        generation = self._current(conn.engine)
         key = (id(conn.engine), str(conn.engine.url), *_statement_key(stmt, conn))
+        return self._counted(conn, key, lambda: int(conn.execute(stmt).scalar_one()))
+
+    def count_sql(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> int:
+        """`count` of a statement compiled already (store/shaped.py): its SQL and parameters."""
+        key = (id(conn.engine), str(conn.engine.url), sql, repr(params))
+        return self._counted(conn, key, lambda: int(conn.exec_driver_sql(sql, params).scalar_one()))
+
+    def _counted(self, conn: Connection, key: Any, run: Callable[[], int]) -> int:
+        generation = self._current(conn.engine)
         with self._lock:
             hit = self._totals.get(key)
             if hit is not None and hit[0] == generation:
@@ -101,9 +109,9 @@ class CountCache:
                 with self._lock:
                     self.hits += 1
                 return flight.total
-            return int(conn.execute(stmt).scalar_one())  # the first one failed
+            return run()  # the first one failed
         try:
-            flight.total = int(conn.execute(stmt).scalar_one())
+            flight.total = run()
         finally:
             flight.done.set()
             with self._lock:

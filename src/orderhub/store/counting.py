@@ -58,6 +58,18 @@ def count_matches(conn: Connection, query: OrderQuery, where: Any) -> tuple[int 
     return TOTALS.count(conn, select(func.count()).select_from(orders).where(where)), EXACT
 
 
+def count_compiled(
+    conn: Connection, query: OrderQuery, sql: str, params: tuple[Any, ...]
+) -> tuple[int | None, str]:
+    """`count_matches` for a count compiled already (store/shaped.py: exact or none)."""
+    if query.count is Count.NONE:
+        return None, NONE
+    assert query.count is Count.EXACT, query.count
+    if query.after is not None and query.after.total is not None:
+        return query.after.total, EXACT
+    return TOTALS.count_sql(conn, sql, params), EXACT
+
+
 def _planner_estimate(conn: Connection, where: Any) -> int:
     stmt: Select[Any] = select(literal_column("1")).select_from(orders).where(where)
     plan = conn.execute(_Explain(stmt)).scalar_one()

@@ -149,6 +149,18 @@ def encoded_rows(
     return encode(raw, columns, conn.dialect), raw
 
 
+def encoded_driver_rows(
+    conn: Connection, sql: str, params: tuple[Any, ...], columns: Sequence[ColumnElement[Any]]
+) -> tuple[list[dict[str, Any]], Sequence[Any]]:
+    """`encoded_rows` of a statement compiled already: its SQL and its driver parameters."""
+    result = conn.exec_driver_sql(sql, params)
+    try:
+        raw = result.cursor.fetchall()
+    finally:
+        result.close()
+    return encode(raw, columns, conn.dialect), raw
+
+
 def encode(
     raw: Sequence[Any], columns: Sequence[ColumnElement[Any]], dialect: Dialect
 ) -> list[dict[str, Any]]:

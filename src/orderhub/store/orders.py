@@ -26,12 +26,13 @@ from orderhub.domain.ownership import merge as apply_report
 from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
-from orderhub.store.counting import EXACT, count_matches
-from orderhub.store.encoded import encoded_rows
+from orderhub.store.counting import EXACT, count_compiled, count_matches
+from orderhub.store.encoded import encoded_driver_rows, encoded_rows
 from orderhub.store.held import held_rows
 from orderhub.store.listing import page_of, sort_values
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders, indexed_as_a_batch
+from orderhub.store.shaped import shaped_sql
 from orderhub.store.tables import ORDER_COLUMNS, orders
 from orderhub.store.tags import TAGS_TEXT, replace_tags, tags_of
 from orderhub.store.upsert import upsert_statement
@@ -313,20 +314,17 @@ class OrderRepository(Repository):
     ) -> OrderPage:
         """One page of orders matching the query, and the total count; `encoded`: on SQLite
         the rows' values as the JSON answer writes them (store/encoded.py)."""
-        compiled = compile_orders(query, self.conn)
         columns = _select_columns(query, ids_only)
-        stmt = page_of(select(*columns), compiled, query)
-        if self.conn.dialect.name == "sqlite" and len(columns) > 1:
-            # SQLite sorts whole result rows: a page's ids first (from an index alone where
-            # one covers the filters), then only those rows read in full.
-            ids = page_of(select(orders.c.id), compiled, query).correlate(None)
-            stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
         encode = encoded and self.conn.dialect.name == "sqlite"
-        if encode:
-            rows, raw = encoded_rows(self.conn, stmt, columns)
+        shaped = shaped_sql(self.conn, query, columns) if encode else None
+        rows: Sequence[Any]
+        if shaped is not None:  # the SQL compiled once for the query's shape
+            sql, given = shaped
+            page_params, count_params = sql.page.bind(given), sql.count.bind(given)
+            rows, raw = encoded_driver_rows(self.conn, sql.page.text, page_params, columns)
+            total, counted = count_compiled(self.conn, query, sql.count.text, count_params)
         else:
-            rows = raw = [row._mapping for row in self.conn.execute(stmt)]
-        total, counted = count_matches(self.conn, query, compiled.where)
+            rows, raw, total, counted = self._built(query, columns, encode=encode)
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
@@ -335,6 +333,26 @@ class OrderRepository(Repository):
             carried = total if counted == EXACT else None
             next_after = After(values, query.page + 1, carried)
         return OrderPage(rows, total, query.page, query.page_size, next_after, counted)
+
+    def _built(
+        self, query: OrderQuery, columns: list[Any], *, encode: bool
+    ) -> tuple[Sequence[Any], Sequence[Any], int | None, str]:
+        """The page's rows (and the driver's), its total and how it was counted, from a
+        statement built for this query."""
+        compiled = compile_orders(query, self.conn)
+        stmt = page_of(select(*columns), compiled, query)
+        if self.conn.dialect.name == "sqlite" and len(columns) > 1:
+            # SQLite sorts whole result rows: a page's ids first (from an index alone where
+            # one covers the filters), then only those rows read in full.
+            ids = page_of(select(orders.c.id), compiled, query).correlate(None)
+            stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
+        rows: Sequence[Any]
+        if encode:
+            rows, raw = encoded_rows(self.conn, stmt, columns)
+        else:
+            rows = raw = [row._mapping for row in self.conn.execute(stmt)]
+        total, counted = count_matches(self.conn, query, compiled.where)
+        return rows, raw, total, counted
 
 
 def _compared(channel_type: ChannelType, reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
