@@ -21,7 +21,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,13 @@ from orderhub.domain.samples import CHUNK
 
 if TYPE_CHECKING:
     from orderhub.channels.sandbox_store import SqlOrderStore
+
+#: A part's stored orders made straight from the seed, without `Order` objects or payloads
+#: (`part(count, seed, start, anchor)`: the latest time and what `SqlOrderStore.stored` gives
+#: of each order), or None where it cannot (the part is then built the plain way).
+PartMaker = Callable[
+    [int, int, int, datetime | None], tuple[datetime | None, list[tuple[Any, ...]]] | None
+]
 
 #: Bumped when the snapshot's layout changes (its files, their tables).
 LAYOUT = 1
@@ -78,15 +85,18 @@ def fill_from_snapshot(
     anchor: datetime | None,
     directory: Path | None,
     workers: int | None = None,
+    *,
+    part: PartMaker | None = None,
 ) -> datetime | None:
     """Fill `store` with the starting orders `source.fill` would insert, from the snapshot in
     `directory` (built first when missing; generated in the process when `directory` is None);
-    the latest time any of them carries."""
+    the latest time any of them carries. `part`, when given, makes a cold start's parts
+    (the same orders, sooner)."""
     if directory is None:
         return source.fill(store.insert, count, seed, anchor)
     path = Path(directory) / snapshot_key(channel, seed, count, anchor)
     if not (path / META).exists():
-        build_snapshot(path, store, source, count, seed, anchor, workers)
+        build_snapshot(path, store, source, count, seed, anchor, workers, part=part)
     meta = json.loads((path / META).read_text())
     store.open_snapshot(path / ROWS, FileTexts(path / TEXTS, meta["count"]))
     return None if meta["latest"] is None else datetime.fromisoformat(meta["latest"])
@@ -100,13 +110,15 @@ def build_snapshot(
     seed: int,
     anchor: datetime | None,
     workers: int | None = None,
+    *,
+    part: PartMaker | None = None,
 ) -> None:
     """Generate the starting orders in `workers` processes (default: one a CPU) into a new
     snapshot at `path` (written beside it, then renamed: never seen half written)."""
     building = path.with_name(f"{path.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    parts = [(source, type(store), start, min(PART, count - start), seed, anchor)
+    parts = [(source, type(store), start, min(PART, count - start), seed, anchor, part)
              for start in range(0, count, PART)]  # fmt: skip
     latest: datetime | None = None
     rows, texts = _new_files(building, store)
@@ -149,11 +161,14 @@ _STORES: dict[type, Any] = {}
 
 
 def _build_part(
-    part: tuple[SampleOrders, type, int, int, int, datetime | None],
+    part: tuple[SampleOrders, type, int, int, int, datetime | None, PartMaker | None],
 ) -> tuple[datetime | None, list[tuple[Any, ...]]]:
     """In a worker: orders start..start+count as the store keeps them (row values, then JSON
     text and summary text), and the latest time any of them carries."""
-    source, store_class, start, count, seed, anchor = part
+    source, store_class, start, count, seed, anchor, maker = part
+    made = None if maker is None else maker(count, seed, start, anchor)
+    if made is not None:
+        return made
     store = _STORES.get(store_class) or _STORES.setdefault(store_class, store_class())
     latest: datetime | None = None
     payloads = []
