@@ -40,20 +40,9 @@ from orderhub.channels.mall.sandbox_payload import (
     _percent,
 )
 from orderhub.domain.jsonfmt import dumps
-from orderhub.domain.sample_rows import _clock, _day, _half_even, _money_text
-from orderhub.domain.samples import (
-    _CITIES,
-    _FIRST,
-    _LAST,
-    _PATH_TABLE,
-    _PAYMENTS,
-    _PRODUCTS,
-    _VAT,
-    ACCOUNTS,
-    ANCHOR,
-    CHUNK,
-    _external_number,
-)
+from orderhub.domain.sample_draws import Sample, anchor_seconds, sample_draws
+from orderhub.domain.sample_rows import _clock, _day, _money_text
+from orderhub.domain.samples import _CITIES, _PATH_TABLE, _VAT, ACCOUNTS
 from orderhub.domain.status import Status
 
 _DAY = 86_400
@@ -142,94 +131,35 @@ def mall_rows(
 ) -> tuple[datetime | None, list[tuple[Any, ...]]] | None:
     """Orders start..start+count-1 of the MALL sandbox as `SqlOrderStore.stored` keeps them
     (row values, JSON text, no summary), and the latest time any of them carries; None for an
-    anchor this does not model (one not in UTC, or with a fraction of a second)."""
-    if anchor is not None and (anchor.tzinfo is not UTC or anchor.microsecond):
+    anchor this does not model (`sample_draws.anchor_seconds`)."""
+    seconds = anchor_seconds(anchor)
+    if seconds is None:
         return None
-    limit = None if anchor is None else int(anchor.timestamp())
-    base = int((anchor or ANCHOR).timestamp())
     out: list[tuple[Any, ...]] = []
     latest: int | None = None
-    end = start + count
-    for chunk in range(start // CHUNK, (end + CHUNK - 1) // CHUNK):
-        draw = random.Random(f"{seed}:{chunk}").random
-        for number in range(chunk * CHUNK, min((chunk + 1) * CHUNK, end)):
-            draw()  # the account (MALL's sandbox draws from one)
-            sample = _sample(draw, base, limit)
-            if number < start:
-                continue
-            stored, updated = _stored(sample, _external_number(_ACCOUNT, seed, number), seed)
-            out.append(stored)
-            if latest is None or updated > latest:
-                latest = updated
+    for sample in sample_draws(count, seed, start, _ACCOUNT, *seconds):
+        stored, updated = _stored(sample, seed)
+        out.append(stored)
+        if latest is None or updated > latest:
+            latest = updated
     return (None if latest is None else datetime.fromtimestamp(latest, UTC)), out
 
 
-def _sample(draw: Any, base: int, limit: int | None) -> tuple[Any, ...]:
-    """What `samples._order` draws, in its order, as MALL needs it (cents, epoch seconds)."""
-    created = base - int(draw() * (365 * _DAY))
-    path = _PATHS[int(draw() * len(_PATHS))]
-    times = []
-    at = created
-    for _ in path[0]:
-        times.append(at)
-        at += 600 + int(draw() * (3 * _DAY - 600))
-    if limit is not None and times[-1] > limit:
-        excess = times[-1] - limit  # moved, not cut short (samples._order)
-        created -= excess
-        times = [t - excess for t in times]
-    name = f"{_FIRST[int(draw() * len(_FIRST))]} {_LAST[int(draw() * len(_LAST))]}"
-    street = f"{_LAST[int(draw() * len(_LAST))]}str. {1 + int(draw() * 120)}"
-    city = _CITIES_CZ[int(draw() * len(_CITIES_CZ))]
-    zip_code = 10_000 + int(draw() * 89_999)
-    lines = []
-    subtotal = 0
-    for _ in range(1 + int(draw() * 5)):
-        quantity = (1, 1, 1, 2, 3)[int(draw() * 5)]
-        unit = (20 + int(draw() * 380)) * _ACCOUNT.price_scale
-        lines.append((quantity, unit, int(draw() * 10_000), _PRODUCTS[int(draw() * 15)]))
-        subtotal += unit * quantity
-    shipping = (0, 2, 4, 5)[int(draw() * 4)] * _ACCOUNT.price_scale * 5
-    discount = _half_even(subtotal * (0, 0, 0, 5, 10)[int(draw() * 5)], 100)
-    cod = draw() < 0.2
-    placed = path[1].placed
-    confirmed = placed and draw() < 0.9
-    test = draw() < 0.02
-    ship_day = created // _DAY + 1 + int(draw() * 3) if placed else None
-    customer_id = _ACCOUNT.first_id * 10 + 1 + int(draw() * 49_999)
-    email = (
-        f"{name.lower().replace(' ', '.')}{int(draw() * 100)}@example.com"
-        if (draw() < 0.95)
-        else ""
-    )
-    phone = f"+{10**10 + int(draw() * (10**11 - 10**10))}"
-    payment = "cod" if cod else _PAYMENTS[int(draw() * len(_PAYMENTS))]
-    mall: _MallPath = path[2] if cod or test else path[1]
+def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
+    """The stored tuple of one order (`as_mall`, `mall_payload`, then the store's row and
+    text) and the last time it carries."""
+    number, times, name, customer_id = sample.number, sample.times, sample.name, sample.customer_id
+    _, closed, opened = _PATHS[sample.path_index]
+    mall = opened if sample.cod or sample.test else closed
+    ship_day = sample.ship_day
     if mall.blocked:
         ship_day = None
     elif ship_day is None:  # as_mall: two days after it opened, in Prague
         ship_day = _local(times[mall.first]) // _DAY + SHIP_DAYS
-    money = (subtotal + shipping - discount, shipping, discount)
-    contact = (name, street, city, zip_code, phone, email, customer_id)
-    return (
-        mall,
-        times,
-        contact,
-        lines,
-        money,
-        cod,
-        confirmed and not mall.blocked,
-        test,
-        ship_day,
-        payment,
-    )
-
-
-def _stored(sample: tuple[Any, ...], number: int, seed: int) -> tuple[tuple[Any, ...], int]:
-    """The stored tuple of one order (`mall_payload`, then the store's row and text) and the
-    last time it carries."""
-    mall, times, contact, lines, money, cod, confirmed, test, ship_day, payment = sample
-    name, street, city, zip_code, phone, email, customer_id = contact
-    total, shipping, discount = money
+    confirmed = sample.confirmed and not mall.blocked
+    cod, test, total, payment = sample.cod, sample.test, sample.total, sample.payment
+    phone, email = sample.phone, sample.email or ""
+    street, city, zip_code = sample.street, sample.city, sample.zip_code
     rng = random.Random(f"mall:{seed}:{number}")
     mdp = rng.random() < MDP_SHARE
     classic = mdp and rng.random() < MDP_CLASSIC_SHARE
@@ -248,7 +178,7 @@ def _stored(sample: tuple[Any, ...], number: int, seed: int) -> tuple[tuple[Any,
     )
     billing = _billing(rng, name, street, city, zip_code, phone, email, address)
     more = random.Random(f"mall-more:{seed}:{number}")
-    items = ",".join(_item(line, more.choice(_COMMISSIONS)) for line in lines)
+    items = ",".join(_item(line, more.choice(_COMMISSIONS)) for line in sample.lines)
     method, method_id, branch, secondary = _delivery_method(more, mdp)
     changed = walls[mall.first] if secondary is not None else None
     consignments, ulozenka = _consignments(mall, times, walls, tracking, method == "ulozenka")
@@ -259,8 +189,8 @@ def _stored(sample: tuple[Any, ...], number: int, seed: int) -> tuple[tuple[Any,
         f'"customer":"{name}","status":"{mall.word}","confirmed":{_B[confirmed]},'
         f'"test":{_B[test]},"ship_date":{_q(ship_date)},"delivered_at":{_q(delivered)},'
         f'"currency":"{_ACCOUNT.currency}","cod":{cod_text},"cod_price":0,'
-        f'"price":{_money_text(total)},"delivery_price":{_money_text(shipping)},'
-        f'"discount":{_money_text(discount)},"payment_type":"{payment}",'
+        f'"price":{_money_text(total)},"delivery_price":{_money_text(sample.shipping)},'
+        f'"discount":{_money_text(sample.discount)},"payment_type":"{payment}",'
         f'"tracking_number":{_q(tracking)},"tracking_url":{_q(tracking_url)},'
         '"external_order_id":null,"ready_to_return":false,'
         + ",".join(f'"{word}":{_q(stamp)}' for word, stamp in zip(TIMESTAMPS, stamps, strict=True))
@@ -284,8 +214,8 @@ def _stored(sample: tuple[Any, ...], number: int, seed: int) -> tuple[tuple[Any,
         0,
         _ACCOUNT.currency,
         total * 100,
-        shipping * 100,
-        discount * 100,
+        sample.shipping * 100,
+        sample.discount * 100,
         payment,
         method,
         method_id,
@@ -334,8 +264,8 @@ def _billing(
     )
 
 
-def _item(line: tuple[int, int, int, str], commission: str) -> str:
-    quantity, unit, sku, product = line
+def _item(line: tuple[int, int, int, str, int], commission: str) -> str:
+    quantity, unit, sku, product, _ = line
     return (
         f'{{"id":"SKU-{sku:05d}","article_id":{100_000 + sku},"title":"{product}",'
         f'"quantity":{quantity},"price":{_money_text(unit)},"vat":{_VAT_TEXT},'
