@@ -42,7 +42,7 @@ from orderhub.channels.mall.sandbox_payload import (
 from orderhub.domain.jsonfmt import dumps
 from orderhub.domain.sample_draws import Sample, anchor_seconds, sample_draws
 from orderhub.domain.sample_rows import _clock, _day, _money_text
-from orderhub.domain.samples import _CITIES, _PATH_TABLE, _VAT, ACCOUNTS
+from orderhub.domain.samples import _PATH_TABLE, _VAT, ACCOUNTS
 from orderhub.domain.status import Status
 
 _DAY = 86_400
@@ -51,7 +51,6 @@ _ACCOUNT = next(account for account in ACCOUNTS if account.name == "mall-cz")
 #: What the JSON writer makes of a commission and of the account's VAT rate.
 _COMMISSIONS = tuple(dumps(_percent(c)).decode() for c in COMMISSIONS)
 _VAT_TEXT = dumps(_percent(_VAT[_ACCOUNT.country])).decode()
-_CITIES_CZ = _CITIES[_ACCOUNT.country]
 _B = ("false", "true")
 _FLAGS = ("[]", '["lost"]')
 _DROPPED = frozenset({Status.BACKORDERED, Status.RETURNING})

@@ -1,38 +1,62 @@
-"""The MALL sandbox's starting orders made straight from the random stream
-(channels/mall/sandbox_rows.py) are those of the plain path, byte for byte: the generated
-`Order`, reshaped (`as_mall`), written as MALL JSON (`mall_payload`), then kept by the store
-(`SqlOrderStore.stored`). The expected side is always the plain path, never the new code.
+"""The MALL and CS-Cart sandboxes' starting orders made straight from the random stream
+(channels/<name>/sandbox_rows.py, domain/sample_draws.py) are those of the plain path, byte for
+byte: the generated `Order`, reshaped (MALL's `as_mall`), written as the channel's JSON
+(`to_payload`), then kept by the store (`SqlOrderStore.stored`: row values, JSON text, summary
+text). The expected side is always the plain path, never the new code.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from orderhub.channels import sandbox_snapshot
+from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
+from orderhub.channels.cscart.sandbox_rows import cscart_rows
+from orderhub.channels.cscart.sandbox_state import CsCartSandbox
+from orderhub.channels.cscart.sandbox_store import CsCartOrderStore
 from orderhub.channels.mall import sandbox_rows
-from orderhub.channels.mall.sandbox_orders import ORDERS
+from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
 from orderhub.channels.mall.sandbox_payload import mall_time
 from orderhub.channels.mall.sandbox_state import MallSandbox
 from orderhub.channels.mall.sandbox_store import MallOrderStore
+from orderhub.channels.sandbox_life import SampleOrders
+from orderhub.channels.sandbox_store import SqlOrderStore
 
 Stored = tuple[datetime | None, list[tuple[Any, ...]]]
 
 
-def _plain(count: int, seed: int, start: int, anchor: datetime | None) -> Stored:
+class Channel(NamedTuple):
+    orders: SampleOrders
+    store: type[SqlOrderStore]
+    maker: Callable[..., Stored | None]
+    sandbox: Callable[..., Any]
+    table: str
+
+
+CHANNELS = {
+    "mall": Channel(
+        MALL_ORDERS, MallOrderStore, sandbox_rows.mall_rows, MallSandbox, "mall_orders"
+    ),
+    "cscart": Channel(CSCART_ORDERS, CsCartOrderStore, cscart_rows, CsCartSandbox, "cscart_orders"),
+}
+
+
+def _plain(channel: Channel, count: int, seed: int, start: int, anchor: datetime | None) -> Stored:
     """What a snapshot's part held before: `sandbox_snapshot._build_part` without a maker."""
-    store = MallOrderStore()
+    store = channel.store()
     latest = None
     stored = []
-    for order in ORDERS.generated(count, seed, start=start, anchor=anchor):
+    for order in channel.orders.generated(count, seed, start=start, anchor=anchor):
         if latest is None or order.updated_at > latest:
             latest = order.updated_at
-        stored.append(store.stored(ORDERS.to_payload(order, seed)))
+        stored.append(store.stored(channel.orders.to_payload(order, seed)))
     return latest, stored
 
 
@@ -41,6 +65,7 @@ def _exactly(stored: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
     return [tuple(f"{type(v).__name__}:{v!r}" for v in row) for row in stored]
 
 
+@pytest.mark.parametrize("name", sorted(CHANNELS))
 @pytest.mark.parametrize(
     ("seed", "start", "count", "anchor"),
     [
@@ -53,10 +78,11 @@ def _exactly(stored: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
     ],
 )
 def test_rows_and_texts_are_the_plain_paths(
-    seed: int, start: int, count: int, anchor: datetime | None
+    name: str, seed: int, start: int, count: int, anchor: datetime | None
 ) -> None:
-    expected_latest, expected = _plain(count, seed, start, anchor)
-    made = sandbox_rows.mall_rows(count, seed, start, anchor)
+    channel = CHANNELS[name]
+    expected_latest, expected = _plain(channel, count, seed, start, anchor)
+    made = channel.maker(count, seed, start, anchor)
     assert made is not None
     latest, stored = made
     assert len(stored) == count
@@ -66,6 +92,7 @@ def test_rows_and_texts_are_the_plain_paths(
     assert _exactly(stored) == _exactly(expected)
 
 
+@pytest.mark.parametrize("name", sorted(CHANNELS))
 @pytest.mark.parametrize(
     "anchor",
     [
@@ -74,11 +101,12 @@ def test_rows_and_texts_are_the_plain_paths(
     ],
 )
 def test_anchors_it_does_not_model_are_left_to_the_plain_path(
-    anchor: datetime, tmp_path: Path
+    name: str, anchor: datetime, tmp_path: Path
 ) -> None:
-    assert sandbox_rows.mall_rows(10, 1, 0, anchor) is None
-    plain = MallSandbox(300, 2, anchor=anchor)
-    cold = MallSandbox(300, 2, anchor=anchor, snapshots=tmp_path)
+    channel = CHANNELS[name]
+    assert channel.maker(10, 1, 0, anchor) is None
+    plain = channel.sandbox(300, 2, anchor=anchor)
+    cold = channel.sandbox(300, 2, anchor=anchor, snapshots=tmp_path)
     assert cold.orders_json() == plain.orders_json()
     assert cold.clock._last == plain.clock._last
 
@@ -102,10 +130,10 @@ def test_prague_wall_time_is_mall_time() -> None:
         assert sandbox_rows._wall(seconds) == expected, seconds
 
 
-def _contents(path: Path) -> list[list[tuple[Any, ...]]]:
+def _contents(path: Path, rows_table: str) -> list[list[tuple[Any, ...]]]:
     """Each snapshot table's rows with the type SQLite stored each value as."""
     found = []
-    for name, table in (("rows.db", "mall_orders"), ("texts.db", "texts")):
+    for name, table in (("rows.db", rows_table), ("texts.db", "texts")):
         db = sqlite3.connect(path / name)
         columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
         typed = ", ".join(f"{c}, typeof({c})" for c in columns)
@@ -114,15 +142,19 @@ def _contents(path: Path) -> list[list[tuple[Any, ...]]]:
     return found
 
 
+@pytest.mark.parametrize("name", sorted(CHANNELS))
 def test_a_snapshot_built_from_the_stream_is_the_plain_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    channel = CHANNELS[name]
     monkeypatch.setattr(sandbox_snapshot, "PART", 1_000)
     built = []
-    for maker in (None, sandbox_rows.mall_rows):
+    for maker in (None, channel.maker):
         path = tmp_path / ("plain" if maker is None else "made")
-        store = MallOrderStore()
-        sandbox_snapshot.build_snapshot(path, store, ORDERS, 2_500, 9, None, 2, part=maker)
-        built.append((_contents(path), (path / sandbox_snapshot.META).read_text()))
+        sandbox_snapshot.build_snapshot(
+            path, channel.store(), channel.orders, 2_500, 9, None, 2, part=maker
+        )
+        contents = _contents(path, channel.table)
+        built.append((contents, (path / sandbox_snapshot.META).read_text()))
     assert built[0] == built[1]
     assert len(built[0][0][0]) == len(built[0][0][1]) == 2_500
