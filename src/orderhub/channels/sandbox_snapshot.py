@@ -21,6 +21,7 @@ import os
 import shutil
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime
 from functools import cache
@@ -123,12 +124,11 @@ def build_snapshot(
     latest: datetime | None = None
     rows, texts = _new_files(building, store)
     try:
-        with multiprocessing.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
-            for part_latest, part_rows in pool.imap(_build_part, parts):
-                rows.executemany(store.bulk_sql, (r[:-2] for r in part_rows))
-                texts.executemany(_INSERT_TEXT, ((r[0], r[-2], r[-1]) for r in part_rows))
-                if part_latest is not None and (latest is None or part_latest > latest):
-                    latest = part_latest
+        for part_latest, part_rows in _built(parts, workers or os.cpu_count() or 1):
+            rows.executemany(store.bulk_sql, (r[:-2] for r in part_rows))
+            texts.executemany(_INSERT_TEXT, ((r[0], r[-2], r[-1]) for r in part_rows))
+            if part_latest is not None and (latest is None or part_latest > latest):
+                latest = part_latest
         rows.commit()
         texts.commit()
     finally:
@@ -140,6 +140,20 @@ def build_snapshot(
         building.rename(path)
     except OSError:  # another process built the same snapshot first: theirs is the same
         shutil.rmtree(building, ignore_errors=True)
+
+
+def _built(parts: list[Any], workers: int) -> Iterator[tuple[datetime | None, list[Any]]]:
+    """The parts built in `workers` processes, in order, at most `workers` + 1 of them waiting
+    at a time: when the parent writes slower than the workers build (stream-made parts),
+    `Pool.imap` would queue every finished part (about 25 MB of MALL orders each) in memory."""
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        waiting: deque[Any] = deque()
+        for part in parts:
+            waiting.append(pool.apply_async(_build_part, (part,)))
+            if len(waiting) > workers:
+                yield waiting.popleft().get()
+        while waiting:
+            yield waiting.popleft().get()
 
 
 _INSERT_TEXT = "INSERT INTO texts (id, text, summary) VALUES (?, ?, ?)"
