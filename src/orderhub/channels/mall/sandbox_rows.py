@@ -63,6 +63,9 @@ class _MallPath:
 
     #: For each MALL timestamp field (TIMESTAMPS): the index of its time, or -1 (null).
     stamps: tuple[int, ...]
+    #: Those fields as JSON, a %s for each time (the indexes in `stamped`).
+    stamps_json: str
+    stamped: tuple[int, ...]
     #: The index of the first and the last kept change's time.
     first: int
     last: int
@@ -91,8 +94,14 @@ class _MallPath:
         at: dict[Status, int] = {status: index for index, status in kept}
         by_word = {WORDS[status]: index for index, status in kept}
         last = kept[-1][1]
+        stamps = tuple(by_word.get(word, -1) for word in TIMESTAMPS)
         return cls(
-            tuple(by_word.get(word, -1) for word in TIMESTAMPS),
+            stamps,
+            ",".join(
+                f'"{w}":"%s"' if i >= 0 else f'"{w}":null'
+                for w, i in zip(TIMESTAMPS, stamps, strict=True)
+            ),
+            tuple(i for i in stamps if i >= 0),
             kept[0][0],
             kept[-1][0],
             WORDS[last],
@@ -164,7 +173,8 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
     classic = mdp and rng.random() < MDP_CLASSIC_SHARE
     uuid = _uuid4(rng.getrandbits(128))
     walls = [_wall(t) for t in times]
-    stamps = [walls[i] if i >= 0 else None for i in mall.stamps]
+    columns: list[str | None] = [f"{wall}.000000" for wall in walls]  # as the columns store them
+    columns.append(None)  # what index -1 (no time) reads
     delivered = walls[mall.last] if mall.delivered else None
     ship_date = None if ship_day is None else _date(ship_day)
     delivery_date = None if ship_day is None else _date(ship_day + DELIVERY_DAYS)
@@ -192,7 +202,8 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
         f'"discount":{_money_text(sample.discount)},"payment_type":"{payment}",'
         f'"tracking_number":{_q(tracking)},"tracking_url":{_q(tracking_url)},'
         '"external_order_id":null,"ready_to_return":false,'
-        + ",".join(f'"{word}":{_q(stamp)}' for word, stamp in zip(TIMESTAMPS, stamps, strict=True))
+        + mall.stamps_json
+        % tuple([walls[i] for i in mall.stamped])
         + f',"address":{{"customer_id":{customer_id},{address},"billing_address":{billing},'
         f'"items":[{items}],"delivery_method":"{method}","delivery_method_id":"{method_id}",'
         f'"branch_id":{_n(branch)},"branches":{{"branch_id":{_n(branch)},'
@@ -220,11 +231,11 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
         method_id,
         branch,
         delivery_date,
-        _t(delivered),
+        columns[mall.last] if mall.delivered else None,
         None,
         0,
         ship_date,
-        _t(delivered),
+        columns[mall.last] if mall.delivered else None,
         mall.word,
         int(confirmed),
         int(test),
@@ -233,7 +244,7 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
         int(mdp and not classic),
         tracking,
         tracking_url,
-        *(_t(stamp) for stamp in stamps),
+        *[columns[i] for i in mall.stamps],
     )
     return (*row, text, None), times[mall.last]
 
@@ -338,11 +349,6 @@ def _wall(seconds: int) -> str:
 def _date(day: int) -> str:
     """The ISO date of a day number (days since the epoch)."""
     return _day(day * _DAY)
-
-
-def _t(wall: str | None) -> str | None:
-    """A MALL time column's stored value (what the column's bind processing makes of it)."""
-    return None if wall is None else f"{wall}.000000"
 
 
 def _q(text: str | None) -> str:
