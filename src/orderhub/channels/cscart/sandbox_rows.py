@@ -4,7 +4,7 @@ A snapshot's cold start (`sandbox_snapshot`) needs each order's list-table row, 
 JSON and its list summary; the plain path builds an `Order` (`domain.samples`), its payload dict
 (`sandbox_orders.to_payload`), then the row and both texts from that. This makes the same from
 the sample order's draws (`domain.sample_draws`) and the shop's own stream of the order, called
-exactly as `to_payload` calls it. tests/channels/test_cscart_sandbox_rows.py compares both paths
+exactly as `to_payload` calls it. tests/channels/test_sandbox_rows.py compares both paths
 byte for byte; keep them in step.
 """
 

@@ -2,12 +2,13 @@
 
 A snapshot's cold start (`sandbox_snapshot`) needs, for each order, its list-table row and its
 JSON text; the plain path builds an `Order` (`domain.samples`), reshapes it (`as_mall`), writes
-its payload dict (`mall_payload`), then the row and the text from that (~400 us an order). This
-makes the same row and the same text from the same draws in a fraction of it: the sample
-order's draws in the same order (as `domain.sample_rows` does), MALL's own two streams per order
-called exactly as `mall_payload` calls them, money in whole cents, times as epoch seconds
-written through a cached Prague offset per UTC hour (Prague's offset changes on whole UTC hours).
-tests/channels/test_mall_sandbox_rows.py compares both paths byte for byte; keep them in step.
+its payload dict (`mall_payload`), then the row and the text from that (~150 us an order). This
+makes the same row and the same text from the same draws in a third of it: the sample order's
+draws (`domain.sample_draws`), MALL's own two streams per order called exactly as
+`mall_payload` calls them, money in whole cents, times as epoch seconds written through a cached
+Prague offset per UTC hour (Prague's offset changes on whole UTC hours). `_stored` is one long
+function on purpose: it runs a million times a cold start.
+tests/channels/test_sandbox_rows.py compares both paths byte for byte; keep them in step.
 """
 
 from __future__ import annotations
@@ -72,8 +73,6 @@ class _MallPath:
     word: str
     blocked: bool
     delivered: bool
-    #: Placed (not pending) as generated: the generated order has a ship date.
-    placed: bool
     shipped: bool
     #: The carrier's steps: (code, index of its time, index of the time it is halfway from, or
     #: -1 when it is that time itself).
@@ -107,7 +106,6 @@ class _MallPath:
             WORDS[last],
             last is Status.PENDING,
             last is Status.DELIVERED,
-            path[-1] is not Status.PENDING,
             Status.SHIPPED in path,
             _steps(at) if Status.SHIPPED in path else (),
         )
@@ -128,7 +126,8 @@ def _steps(at: dict[Status, int]) -> tuple[tuple[str, int, int], ...]:
     return tuple(steps)
 
 
-_PATHS = tuple((path, _MallPath.of(path, False), _MallPath.of(path, True)) for path in _PATH_TABLE)
+#: Each path of `samples._PATH_TABLE` as MALL shows it: (as generated, for orders that start open).
+_PATHS = tuple((_MallPath.of(path, False), _MallPath.of(path, True)) for path in _PATH_TABLE)
 _ULOZENKA = {
     code: f'{{"id":{n},"name":"{name}","date":"' for code, (n, name) in ULOZENKA_STEPS.items()
 }
@@ -157,7 +156,7 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
     """The stored tuple of one order (`as_mall`, `mall_payload`, then the store's row and
     text) and the last time it carries."""
     number, times, name, customer_id = sample.number, sample.times, sample.name, sample.customer_id
-    _, closed, opened = _PATHS[sample.path_index]
+    closed, opened = _PATHS[sample.path_index]
     mall = opened if sample.cod or sample.test else closed
     ship_day = sample.ship_day
     if mall.blocked:
