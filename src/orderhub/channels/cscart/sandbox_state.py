@@ -12,6 +12,7 @@ from typing import Any
 from orderhub.channels.cscart.sandbox_life import CsCartLife, unix
 from orderhub.channels.cscart.sandbox_listing import CsCartError, bad_request, list_orders
 from orderhub.channels.cscart.sandbox_orders import ORDERS
+from orderhub.channels.cscart.sandbox_rows import cscart_rows
 from orderhub.channels.cscart.sandbox_shipments import (
     ShipmentBook,
     changed_shipment,
@@ -40,7 +41,9 @@ class CsCartSandbox(SandboxState):
         snapshots: Path | None = None,
     ):
         store = CsCartOrderStore()
-        latest = fill_from_snapshot(store, ORDERS, "cscart", orders, seed, anchor, snapshots)
+        latest = fill_from_snapshot(
+            store, ORDERS, "cscart", orders, seed, anchor, snapshots, part=cscart_rows
+        )
         self._set_up(seed, faults, store, latest, CsCartLife, orders)
         self._mail: list[SentMail] = []
         self.shipments = ShipmentBook()

@@ -11,6 +11,7 @@ from orderhub.channels.mall.sandbox_labels import create_labels
 from orderhub.channels.mall.sandbox_life import MallLife
 from orderhub.channels.mall.sandbox_listing import list_orders
 from orderhub.channels.mall.sandbox_orders import ORDERS
+from orderhub.channels.mall.sandbox_rows import mall_rows
 from orderhub.channels.mall.sandbox_serials import apply_serial_numbers
 from orderhub.channels.mall.sandbox_stats import order_stats, parse_days
 from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
@@ -47,7 +48,9 @@ class MallSandbox(SandboxState):
         snapshots: Path | None = None,
     ) -> None:
         store = MallOrderStore()
-        latest = fill_from_snapshot(store, ORDERS, "mall", orders, seed, anchor, snapshots)
+        latest = fill_from_snapshot(
+            store, ORDERS, "mall", orders, seed, anchor, snapshots, part=mall_rows
+        )
         self._set_up(seed, faults, store, latest, MallLife, orders)
         self.client_id = CLIENT_ID
         self.quota = DailyQuota(DEFAULT_DAILY_LIMIT if daily_limit is None else daily_limit)

@@ -1,0 +1,160 @@
+"""The MALL and CS-Cart sandboxes' starting orders made straight from the random stream
+(channels/<name>/sandbox_rows.py, domain/sample_draws.py) are those of the plain path, byte for
+byte: the generated `Order`, reshaped (MALL's `as_mall`), written as the channel's JSON
+(`to_payload`), then kept by the store (`SqlOrderStore.stored`: row values, JSON text, summary
+text). The expected side is always the plain path, never the new code.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from orderhub.channels import sandbox_snapshot
+from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
+from orderhub.channels.cscart.sandbox_rows import cscart_rows
+from orderhub.channels.cscart.sandbox_state import CsCartSandbox
+from orderhub.channels.cscart.sandbox_store import CsCartOrderStore
+from orderhub.channels.mall import sandbox_rows
+from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
+from orderhub.channels.mall.sandbox_payload import mall_time
+from orderhub.channels.mall.sandbox_state import MallSandbox
+from orderhub.channels.mall.sandbox_store import MallOrderStore
+from orderhub.channels.sandbox_life import SampleOrders
+from orderhub.channels.sandbox_store import SqlOrderStore
+
+Stored = tuple[datetime | None, list[tuple[Any, ...]]]
+
+
+class Channel(NamedTuple):
+    orders: SampleOrders
+    store: type[SqlOrderStore]
+    maker: Callable[..., Stored | None]
+    sandbox: Callable[..., Any]
+    table: str
+
+
+CHANNELS = {
+    "mall": Channel(
+        MALL_ORDERS, MallOrderStore, sandbox_rows.mall_rows, MallSandbox, "mall_orders"
+    ),
+    "cscart": Channel(CSCART_ORDERS, CsCartOrderStore, cscart_rows, CsCartSandbox, "cscart_orders"),
+}
+
+
+def _plain(channel: Channel, count: int, seed: int, start: int, anchor: datetime | None) -> Stored:
+    """What a snapshot's part held before: `sandbox_snapshot._build_part` without a maker."""
+    store = channel.store()
+    latest = None
+    stored = []
+    for order in channel.orders.generated(count, seed, start=start, anchor=anchor):
+        if latest is None or order.updated_at > latest:
+            latest = order.updated_at
+        stored.append(store.stored(channel.orders.to_payload(order, seed)))
+    return latest, stored
+
+
+def _exactly(stored: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+    """Each value with its type (1 is not True, "1" is not 1)."""
+    return [tuple(f"{type(v).__name__}:{v!r}" for v in row) for row in stored]
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+@pytest.mark.parametrize(
+    ("seed", "start", "count", "anchor"),
+    [
+        (1, 0, 3_000, None),  # three whole chunks
+        (7, 1_500, 2_700, None),  # starts and ends inside a chunk
+        (42, 998, 5, None),  # across a chunk edge
+        (3, 0, 2_000, datetime(2026, 12, 7, 9, 30, tzinfo=UTC)),  # the demo's kind of "now"
+        (5, 999, 1_002, datetime(2025, 3, 30, 1, 0, tzinfo=UTC)),  # Prague's clocks go forward
+        (1_234_567, 10_000, 1_000, datetime(2026, 10, 25, tzinfo=UTC)),
+    ],
+)
+def test_rows_and_texts_are_the_plain_paths(
+    name: str, seed: int, start: int, count: int, anchor: datetime | None
+) -> None:
+    channel = CHANNELS[name]
+    expected_latest, expected = _plain(channel, count, seed, start, anchor)
+    made = channel.maker(count, seed, start, anchor)
+    assert made is not None
+    latest, stored = made
+    assert len(stored) == count
+    assert latest == expected_latest
+    assert latest is not None and expected_latest is not None
+    assert latest.isoformat() == expected_latest.isoformat()
+    assert _exactly(stored) == _exactly(expected)
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        datetime(2026, 12, 7, 9, 30, 1, 500, tzinfo=UTC),  # a fraction of a second
+        datetime(2026, 12, 7, 9, 30, tzinfo=timezone(timedelta(hours=1))),  # not UTC
+    ],
+)
+def test_anchors_it_does_not_model_are_left_to_the_plain_path(
+    name: str, anchor: datetime, tmp_path: Path
+) -> None:
+    channel = CHANNELS[name]
+    assert channel.maker(10, 1, 0, anchor) is None
+    plain = channel.sandbox(300, 2, anchor=anchor)
+    cold = channel.sandbox(300, 2, anchor=anchor, snapshots=tmp_path)
+    assert cold.orders_json() == plain.orders_json()
+    assert cold.clock._last == plain.clock._last
+
+
+def _instants() -> list[int]:
+    """Every minute of the six hours around each of Prague's clock changes of 2024 to 2027,
+    and random seconds of those years."""
+    changes = [datetime(y, m, d, 1, tzinfo=UTC) for y, m, d in (
+        (2024, 3, 31), (2024, 10, 27), (2025, 3, 30), (2025, 10, 26), (2026, 3, 29),
+        (2026, 10, 25), (2027, 3, 28), (2027, 10, 31))]  # fmt: skip
+    around = [int(c.timestamp()) + 60 * m - 1 + s for c in changes
+              for m in range(-180, 181) for s in (0, 1)]  # fmt: skip
+    draw = random.Random(15)
+    low, high = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()), 1_830_000_000
+    return around + [draw.randrange(low, high) for _ in range(20_000)]
+
+
+def test_prague_wall_time_is_mall_time() -> None:
+    for seconds in _instants():
+        expected = mall_time(datetime.fromtimestamp(seconds, UTC))
+        assert sandbox_rows._wall(seconds) == expected, seconds
+
+
+def _contents(path: Path, rows_table: str) -> list[list[tuple[Any, ...]]]:
+    """Each snapshot table's rows with the type SQLite stored each value as."""
+    found = []
+    for name, table in (("rows.db", rows_table), ("texts.db", "texts")):
+        db = sqlite3.connect(path / name)
+        columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+        typed = ", ".join(f"{c}, typeof({c})" for c in columns)
+        found.append(db.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall())
+        db.close()
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_a_snapshot_built_from_the_stream_is_the_plain_one(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = CHANNELS[name]
+    monkeypatch.setattr(sandbox_snapshot, "PART", 1_000)
+    built = []
+    for maker in (None, channel.maker):
+        path = tmp_path / ("plain" if maker is None else "made")
+        sandbox_snapshot.build_snapshot(
+            path, channel.store(), channel.orders, 2_500, 9, None, 2, part=maker
+        )
+        contents = _contents(path, channel.table)
+        built.append((contents, (path / sandbox_snapshot.META).read_text()))
+    assert built[0] == built[1]
+    assert len(built[0][0][0]) == len(built[0][0][1]) == 2_500
