@@ -35,6 +35,7 @@ QUERIES: list[Params] = [
     [("status", "open"), ("ship_date", "bt:2020-01-01,2030-12-31"), ("_sort", "id:desc")],
     [("status", "in:pending,open,cancelled,shipped"), ("page_size", "1000")],
     [("status", "neq:open"), ("test", "true")],
+    [("test", "in:0,1"), ("status", "pending")],  # an IN over booleans: part of the shape
     [("confirmed", "false"), ("cod", "gt:0")],
     [("total", "bt:10.5,500"), ("_sort", "total:desc")],
     [("total", "nbt:10.5,500"), ("currency", "nin:EUR,USD")],

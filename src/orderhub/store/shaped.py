@@ -205,10 +205,11 @@ def _compile(stmt: Select[Any], dialect: Dialect) -> ShapedSql | None:
     names = expanded.positiontup
     if "POSTCOMPILE" in expanded.statement or names is None:
         return None  # SQL that depends on the values at execution time
-    processors = compiled._bind_processors
+    # The expanded state's names: an IN over booleans (part of the shape) is `test_1_1, ...`.
+    processors = {**compiled._bind_processors, **expanded.processors}
     return ShapedSql(
         expanded.statement,
         tuple(names),
         tuple(cast(Callable[[Any], Any] | None, processors.get(name)) for name in names),
-        fixed,
+        expanded.parameters,
     )
