@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,10 +73,14 @@ def test_db_upgrade_creates_it_and_then_reading_works(bare_directory: Path) -> N
     assert '"data":[]' in listed.stdout.replace(" ", "")
 
 
-def _commands(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command path, the root's lazy commands included (built as help lists them)."""
     yield path
-    for name in getattr(command, "commands", {}):
-        yield from _commands(command.commands[name], (*path, name))  # type: ignore[attr-defined]
+    if not hasattr(command, "list_commands"):
+        return
+    context = command.context_class(command, info_name=path[-1] if path else "orderhub")
+    for name in command.list_commands(context):
+        yield from _commands(command.get_command(context, name), (*path, name))
 
 
 def test_no_help_shows_a_bool_placeholder() -> None:

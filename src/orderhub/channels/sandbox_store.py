@@ -179,6 +179,12 @@ class SqlOrderStore:
                 self._ordered.popitem(last=False)
             return found
 
+    def fresh_ids(self, key: Hashable) -> list[int] | None:
+        """The cached ids of the query `key` names (`ordered_ids`), if no write came since."""
+        with self.lock:
+            cached = self._ordered.get(key)
+            return cached[1] if cached is not None and cached[0] == self.version else None
+
     def page_texts(
         self, query: Select[Any], offset: int, limit: int, *, summaries: bool = False
     ) -> tuple[int, list[str]]:

@@ -7,38 +7,48 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderhub.cli import keys as keys_cli
-from orderhub.cli import mail as mail_cli
-from orderhub.cli import orders as orders_cli
-from orderhub.cli import (  # noqa: F401  (`orders bulk`, `export`, `ship`, `tag` ...)
-    orders_bulk,
-    orders_export,
-    orders_lines,
-    orders_tags,
-)
-from orderhub.cli import sandbox as sandbox_cli
-from orderhub.cli import secrets as secrets_cli
-from orderhub.cli import sync as sync_cli
-from orderhub.cli import users as users_cli
-from orderhub.cli import views as views_cli
-from orderhub.cli import webhooks as webhooks_cli
 from orderhub.cli.common import console, engine_from_settings
-from orderhub.cli.demo import demo as demo_command
 from orderhub.cli.errors import ReportingGroup
-from orderhub.cli.run import run as run_command
-from orderhub.cli.serving import (
-    ServerOptions,
-    fail,
-    server_command,
-)
-from orderhub.cli.worker import worker as worker_command
-from orderhub.services.backup import backup_sqlite
-from orderhub.services.generate import write_orders
+from orderhub.cli.lazy import LazyCommand, LazyGroup
 from orderhub.settings import get_settings
 from orderhub.store import refresh_statistics, upgrade
 
+
+class RootGroup(LazyGroup):
+    """`orderhub`: a command's module is imported when it runs (`orderhub sync` does not
+    import the web app); help lists them all, in this order."""
+
+    lazy = {
+        "sync": LazyCommand("orderhub.cli.sync:sync"),
+        "worker": LazyCommand("orderhub.cli.worker:worker"),
+        "demo": LazyCommand("orderhub.cli.demo:demo"),
+        "run": LazyCommand("orderhub.cli.run:run"),
+        "serve": LazyCommand("orderhub.cli.serve:serve"),
+        "orders": LazyCommand(
+            "orderhub.cli.orders:app",
+            # `orders bulk`, `export`, `ship`, `tag` ...: each adds its commands to `orders`
+            extras=tuple(
+                f"orderhub.cli.orders_{part}" for part in ("bulk", "export", "lines", "tags")
+            ),
+        ),
+        "sandbox": LazyCommand("orderhub.cli.sandbox:app"),
+        "keys": LazyCommand("orderhub.cli.keys:app"),
+        "channels": LazyCommand("orderhub.cli.sync:channels_app"),
+        "quarantine": LazyCommand("orderhub.cli.sync:quarantine_app"),
+        "mail": LazyCommand("orderhub.cli.mail:app"),
+        "webhooks": LazyCommand("orderhub.cli.webhooks:app"),
+        "secrets": LazyCommand("orderhub.cli.secrets:app"),
+        "views": LazyCommand("orderhub.cli.views:app"),
+        "users": LazyCommand("orderhub.cli.users:app"),
+    }
+    order = (
+        *("sync", "worker", "demo", "run", "generate", "serve", "db", "orders", "sandbox"),
+        *("keys", "channels", "quarantine", "mail", "webhooks", "secrets", "views", "users"),
+    )
+
+
 app = typer.Typer(
-    cls=ReportingGroup,
+    cls=RootGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     # Plain help (as every sub-command inherits): Typer's rich help shows `<bool>` beside
@@ -47,20 +57,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(orders_cli.app, name="orders")
-app.add_typer(sandbox_cli.app, name="sandbox")
-app.add_typer(keys_cli.app, name="keys")
-app.add_typer(sync_cli.channels_app, name="channels")
-app.add_typer(sync_cli.quarantine_app, name="quarantine")
-app.command("sync")(sync_cli.sync)
-app.add_typer(mail_cli.app, name="mail")
-app.add_typer(webhooks_cli.app, name="webhooks")
-app.add_typer(secrets_cli.app, name="secrets")
-app.add_typer(views_cli.app, name="views")
-app.add_typer(users_cli.app, name="users")
-app.command("worker")(worker_command)
-app.command("demo")(demo_command)
-app.command("run")(run_command)
 
 
 @app.callback()
@@ -94,6 +90,8 @@ def db_backup(
     force: bool = typer.Option(False, "--force", help="Replace PATH if it exists."),
 ) -> None:
     """Copy the SQLite database while it runs (SQLite's online backup); PostgreSQL: pg_dump."""
+    from orderhub.services.backup import backup_sqlite
+
     done = backup_sqlite(get_settings().database_url, path, force=force)
     console.print(f"backed up {done.orders:,} orders ({done.size:,} bytes) to {done.path}")
 
@@ -107,6 +105,8 @@ def generate(
     ),
 ) -> None:
     """Write realistic sample orders (all channel types, several accounts and currencies)."""
+    from orderhub.services.generate import write_orders
+
     engine = engine_from_settings()
     upgrade(engine)
     columns = (
@@ -129,19 +129,6 @@ def generate(
     console.print(f"wrote {orders:,} orders in {elapsed:.1f} s ({orders / elapsed:,.0f} orders/s)")
     with console.status("refreshing the query planner's statistics"):
         refresh_statistics(engine)
-
-
-@app.command()
-@server_command
-def serve(options: ServerOptions) -> None:
-    """Serve the HTTP API (Ctrl-C or SIGTERM stops it)."""
-    # uvicorn shuts down gracefully, then the command returns: exit 0
-    started = options.start()
-    if started is None:
-        return  # stopped while migrating
-    signals, server = started
-    if not server.run() and not signals.received:
-        raise fail("the server did not start (see the log above)")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from orderhub.domain import (
     StatusChange,
     StatusSource,
 )
+from orderhub.domain.jsonfmt import dumps, dumps_utc
 
 #: The nested parts of an order, each stored and rendered as one JSON document.
 NESTED_FIELDS = ("shipping_address", "billing_address", "lines", "status_history", "extra")
@@ -41,6 +43,25 @@ def nested_of(order: Order) -> dict[str, Any]:
         "status_history": [asdict(change) for change in order.status_history],
         "extra": order.extra,
     }
+
+
+def nested_texts(order: Order) -> dict[str, str | None]:
+    """The nested parts as the JSON text stored for them: `jsonfmt.dumps`'s, byte for byte.
+    Addresses and lines hold no datetimes, and a history's are UTC as the codecs make them, so
+    orjson writes those itself (`dumps_utc`); `extra` may hold anything, through `dumps`."""
+    history = order.status_history
+    history_in_utc = all(change.at.tzinfo is UTC for change in history)
+    return {
+        "shipping_address": _text(dumps_utc, order.shipping_address),
+        "billing_address": _text(dumps_utc, order.billing_address),
+        "lines": _text(dumps_utc, order.lines),
+        "status_history": _text(dumps_utc if history_in_utc else dumps, history),
+        "extra": _text(dumps, order.extra),
+    }
+
+
+def _text(encode: Callable[[Any], bytes], value: Any) -> str | None:
+    return None if value is None else encode(value).decode()
 
 
 def order_from_parts(scalars: dict[str, Any], nested: dict[str, Any]) -> Order:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, bindparam, func, select
 
 from orderhub.domain import SCALAR_FIELDS, ChannelType, Order, StatusSource
-from orderhub.domain.codec import NESTED_FIELDS, order_from_parts, scalars_of
+from orderhub.domain.codec import NESTED_FIELDS, nested_texts, order_from_parts, scalars_of
 from orderhub.domain.events import (
     EventType,
     FieldChange,
@@ -424,9 +424,6 @@ def order_row(order: Order) -> dict[str, Any]:
     row = scalars_of(order)
     if row["id"] is None:
         del row["id"]
-    for name in NESTED_FIELDS:
-        # orjson encodes the dataclasses directly, far faster than dataclasses.asdict.
-        value = getattr(order, name)
-        row[name] = None if value is None else dumps(value).decode()
+    row.update(nested_texts(order))
     row["version"] = 1
     return row

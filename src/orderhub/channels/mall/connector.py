@@ -115,9 +115,7 @@ class MallConnector(ConnectorBase[MallClient]):
             order_id = _readable_id(payload)
             if order_id is not None:
                 self._recent[order_id] = payload
-        self._recent = {
-            i: p for i, p in self._recent.items() if (_newest([p], None) or "") >= floor
-        }
+        self._recent = {i: p for i, p in self._recent.items() if (_stamp(p) or "") >= floor}
 
     def _read_before(self, payload: Any) -> bool:
         """This pull's full pull read the order just as it is now."""
@@ -231,8 +229,14 @@ def _minus(mall_time: str, delta: timedelta) -> str:
 
 def _newest(payloads: Sequence[Any], newest: str | None) -> str | None:
     """The newest status timestamp of any status in the payloads, or `newest` if later."""
-    latest = (_latest(payloads, status) for status in WINDOWS)
-    return max((t for t in (newest, *latest) if t), default=None)
+    return max((t for t in (newest, *map(_stamp, payloads)) if t), default=None)
+
+
+def _stamp(payload: Any) -> str | None:
+    """The newest status timestamp of one payload (MALL times sort as text)."""
+    if not isinstance(payload, Mapping):
+        return None
+    return max((v for s in WINDOWS if isinstance(v := payload.get(s), str) and v), default=None)
 
 
 def _start_windows(windows: dict[str, str], newest: str | None) -> None:

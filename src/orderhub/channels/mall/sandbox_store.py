@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    func,
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -112,16 +113,34 @@ class MallOrderStore(SqlOrderStore):
 
     def page(self, query: OrderQuery) -> tuple[int, list[tuple[int, str]]]:
         """(total matching, [(id, payload JSON text)] of the query's page)."""
-
-        def ordered() -> Select[Any]:
-            compiled = compile_query(query, COLUMNS)
-            return select(mall_orders.c.id).where(compiled.where).order_by(*compiled.order_by)
-
         key = ("list", query.filters, query.implicit, query.sort, query.search)
         with self.lock:
-            ids = self.ordered_ids(ordered, key)
-            page = ids[query.offset : query.offset + query.page_size]
-            return len(ids), list(zip(page, texts_of(self.texts, page), strict=True))
+            ids = self.fresh_ids(key)
+            if ids is None and query.offset == 0 and _ends_with_id(query):
+                # A first page (every page of a keyset walk: `id=gt:LAST`) in SQL, the page
+                # and the count: not every matching id, each walk's page a new query.
+                page, total = self._first_page(query)
+            else:
+                ids = self.ordered_ids(lambda: _ordered(query), key) if ids is None else ids
+                page, total = ids[query.offset : query.offset + query.page_size], len(ids)
+            return total, list(zip(page, texts_of(self.texts, page), strict=True))
+
+    def _first_page(self, query: OrderQuery) -> tuple[list[int], int]:
+        ordered = _ordered(query)
+        count = select(func.count()).select_from(ordered.order_by(None).subquery())
+        with self.engine.connect() as conn:
+            return list(conn.scalars(ordered.limit(query.page_size))), int(conn.scalar(count) or 0)
+
+
+def _ordered(query: OrderQuery) -> Select[Any]:
+    compiled = compile_query(query, COLUMNS)
+    return select(mall_orders.c.id).where(compiled.where).order_by(*compiled.order_by)
+
+
+def _ends_with_id(query: OrderQuery) -> bool:
+    """The query's order is total (its last key the unique id): a LIMIT gives the ids a slice
+    of all of them would."""
+    return bool(query.sort) and query.sort[-1].field == "id"
 
 
 def row(payload: Mapping[str, Any]) -> dict[str, Any]:
