@@ -36,7 +36,7 @@ AMOUNTS += [-(10**18), MAX_ID, -MAX_ID - 1, 1_234_500, 9_999, -9_999, 10_100, 10
 TEXTS = [
     'quote " and backslash \\',
     "new\nline\ttab\rreturn\x08\x0c",
-    "control \x00\x01\x1f\x7f",
+    "control \x00\x02\x1f\x7f",
     "unicode Žluťoučký kůň 日本 😀 \u2028\u2029 \ufeff",
     "</script>&<>'",
     "",
@@ -145,6 +145,11 @@ def test_nulls_in_every_nullable_column_and_big_ids_are_the_same_rendered(
     _same_pages(sqlite_orders)
     body, _ = _page_json(sqlite_orders, [("_sort", "id:desc")], encoded=True)
     assert orjson.loads(body)["data"][0]["id"] == MAX_ID
+
+
+def test_a_text_holding_the_unwritten_mark_is_read_the_usual_way(sqlite_orders: Engine) -> None:
+    _set(sqlite_orders, "UPDATE orders SET customer = 'a \x01 b' WHERE id % 2 = 1")
+    _same_pages(sqlite_orders, rendered=False)
 
 
 @pytest.mark.parametrize("stored", ODD_TIMESTAMPS)

@@ -2,21 +2,21 @@
 
 Turning 100 full rows' scalar columns into JSON values in Python (store/encoded.py) and then
 into a dict per order cost more than SQLite's own reading of them (docs/performance.md,
-"Read API"). SQLite writes each order's object itself: every value as `domain.jsonfmt`
-writes the typed one (`json_quote` escapes a string exactly as orjson does; money from its
-scaled integer; a timestamp in SQLAlchemy's storage format as its ISO text in UTC; a date as
-stored), the nested parts spliced as stored, as `api.render.full_order` splices them. Python
-then adds the tags (SQLite 3.40 cannot sort inside an aggregate) and joins the texts.
+"Read API"). SQLite writes each order's scalars itself with `json_object` (which escapes a
+string exactly as orjson does), every value as `domain.jsonfmt` writes the typed one: money
+from its scaled integer, a timestamp in SQLAlchemy's storage format as its ISO text in UTC, a
+date as stored; then the nested parts spliced as stored, as `api.render.full_order` splices
+them. Python adds the tags (SQLite 3.40 cannot sort inside an aggregate) and joins the texts.
 
 A value in another form than the one the app writes (a timestamp in another text format,
-money that is not an integer) puts a control character in the row's text (which `json_quote`
-never writes): the caller then reads the page the usual way (store/encoded.py), so the answer
-never differs. tests/test_rendered_rows.py compares both with the typed path.
+money that is not an integer) is written as a control character (see `_UNWRITTEN`): such a
+page is read the usual way (store/encoded.py), so the answer never differs.
+tests/test_rendered_rows.py compares both with the typed path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -27,10 +27,11 @@ from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.store.tables import orders
 from orderhub.store.types import SCALE, Amount, UTCDateTime
 
-#: What a value SQLite cannot write as the typed path would becomes: a control character, which
-#: `json_quote` escapes, so the text of a row holds one only then.
+#: What a value SQLite cannot write as the typed path would becomes: a control character,
+#: which `json_object` writes as an escape. A row whose text holds that escape is read the
+#: usual way (a string that held the character is too: slower, never different).
 _UNWRITTEN = "char(1)"
-_MARK = "\x01"
+_MARK = "\\u0001"
 _DIGITS = "[0-9]"
 #: SQLAlchemy's storage formats of a date and a timestamp: "2026-05-01 12:34:56.000000".
 _DATE = f"{_DIGITS * 4}-{_DIGITS * 2}-{_DIGITS * 2}"
@@ -38,9 +39,9 @@ _TIMESTAMP = f"{_DATE} {_DIGITS * 2}:{_DIGITS * 2}:{_DIGITS * 2}.{_DIGITS * 6}"
 
 
 def _case(column: str, *whens: str) -> str:
-    """CASE of these WHEN ... THEN ..., NULL as 'null', anything else unwritten."""
+    """CASE of these WHEN ... THEN ...; NULL stays NULL (`null`), anything else unwritten."""
     listed = " ".join(whens)
-    return f"CASE {listed} WHEN {column} IS NULL THEN 'null' ELSE {_UNWRITTEN} END"
+    return f"CASE {listed} WHEN {column} IS NOT NULL THEN {_UNWRITTEN} END"
 
 
 def _money(column: str) -> str:
@@ -52,29 +53,32 @@ def _money(column: str) -> str:
     fraction = f"CASE length({places}) WHEN 0 THEN '00' WHEN 1 THEN {places} || '0' "
     fraction += f"ELSE {places} END"
     signed = f"CASE WHEN {column} < 0 THEN '-' ELSE '' END || abs({column} / {unit})"
-    return _case(
+    return _case(  # json(): a number's text, written as it is
         column,
-        f"WHEN {integer} AND {column} >= 0 AND {column} % {cent} = 0 THEN {cents}",
-        f"WHEN {integer} THEN {signed} || '.' || {fraction}",
+        f"WHEN {integer} AND {column} >= 0 AND {column} % {cent} = 0 THEN json({cents})",
+        f"WHEN {integer} THEN json({signed} || '.' || {fraction})",
     )
 
 
 def _timestamp(column: str) -> str:
-    whole = f"'\"' || replace(substr({column}, 1, 19), ' ', 'T') || 'Z\"'"
-    fraction = f"'\"' || replace({column}, ' ', 'T') || 'Z\"'"
+    whole = f"replace(substr({column}, 1, 19), ' ', 'T') || 'Z'"
+    fraction = f"replace({column}, ' ', 'T') || 'Z'"
     return _case(
         column,
-        f"WHEN {column} GLOB '{_TIMESTAMP}' THEN",
-        f"CASE WHEN {column} GLOB '*.000000' THEN {whole} ELSE {fraction} END",
+        f"WHEN {column} GLOB '{_TIMESTAMP}'",
+        f"THEN iif({column} GLOB '*.000000', {whole}, {fraction})",
     )
 
 
 def _date(column: str) -> str:
-    return _case(column, f"WHEN {column} GLOB '{_DATE}' THEN '\"' || {column} || '\"'")
+    return _case(column, f"WHEN {column} GLOB '{_DATE}' THEN {column}")
 
 
 def _boolean(column: str) -> str:
-    return _case(column, f"WHEN typeof({column}) = 'integer' THEN iif({column}, 'true', 'false')")
+    return _case(
+        column,
+        f"WHEN typeof({column}) = 'integer' THEN iif({column}, json('true'), json('false'))",
+    )
 
 
 def _integer(column: str) -> str:
@@ -94,29 +98,20 @@ def _value(name: str) -> str:
         return _boolean(column)
     if kind.python_type is int:
         return _integer(column)
-    return f"json_quote({column})"  # text: NULL is 'null'
+    return column  # text: quoted and escaped by json_object as orjson does
 
 
 def _key(name: str) -> str:
-    return orjson.dumps(name).decode() + ":"
+    return orjson.dumps(name).decode()
 
 
-def _printed(names: Sequence[str], value: Callable[[str], str], opening: str, end: str) -> str:
-    """One printf of the members (a chain of `||` copies the growing text once per member)."""
-    template = opening + ",".join(_key(name) + "%s" for name in names) + end
-    quoted = template.replace("'", "''")
-    values = ", ".join(value(name) for name in names)
-    return f"printf('{quoted}', {values})"
-
-
-#: The order's object up to its tags' value (its scalars, as `full_order` orders them).
+#: The order's scalars as an object, in `full_order`'s order (the tags follow them).
 HEAD: ColumnElement[Any] = literal_column(
-    _printed(list(SCALAR_FIELDS), _value, "{", ',"tags":')
+    "json_object(" + ", ".join(f"'{name}', {_value(name)}" for name in SCALAR_FIELDS) + ")"
 ).label("json_head")
-#: The rest of the object after the tags: the nested parts spliced as stored (`||`, not
-#: printf, whose %s would stop at a NUL).
+#: The rest of the object after the tags: the nested parts spliced as stored.
 TAIL: ColumnElement[Any] = literal_column(
-    " || ".join(f"',{_key(name)}' || coalesce(orders.{name}, 'null')" for name in NESTED_FIELDS)
+    " || ".join(f"',{_key(name)}:' || coalesce(orders.{name}, 'null')" for name in NESTED_FIELDS)
     + " || '}'"
 ).label("json_tail")
 
@@ -129,5 +124,5 @@ def rendered_rows(raw: Sequence[Any]) -> list[orjson.Fragment] | None:
         if _MARK in head:
             return None
         listed = orjson.dumps(sorted(tags.split())).decode() if tags else "[]"
-        texts.append(orjson.Fragment(f"{head}{listed}{tail}"))
+        texts.append(orjson.Fragment(f'{head[:-1]},"tags":{listed}{tail}'))
     return texts
