@@ -132,7 +132,8 @@ def test_the_next_cursor_from_encoded_rows_walks_the_same_pages(orders_stored: E
         while True:
             query = parse_query([*params, *([("cursor", cursor)] if cursor else [])])
             page = service.list_orders(orders_stored, query, encoded=encoded)
-            seen += [row["id"] for row in page.rows]
+            items = page_items(query, page, ids_only=False, fmt=Format.JSON)
+            seen += [item["id"] for item in orjson.loads(render(items, Format.JSON)[0])]
             cursor = page_envelope(query, page, [])["paging"]["cursor"]
             if cursor is None:
                 break

@@ -102,6 +102,8 @@ def page_items(query: OrderQuery, page: OrderPage, *, ids_only: bool, fmt: Forma
     if query.picked is not None:
         xml = fmt is Format.XML
         return [picked_order(row, query.picked, parse_nested=xml) for row in page.rows]
+    if page.rendered:  # each a full order's JSON text already (a JSON answer's)
+        return list(page.rows)
     if ids_only:
         return [row["id"] for row in page.rows]
     if query.view.value == "basic":

@@ -149,15 +149,20 @@ def encoded_rows(
     return encode(raw, columns, conn.dialect), raw
 
 
+def driver_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> Sequence[Any]:
+    """The driver's rows of a statement compiled already (no result processing)."""
+    result = conn.exec_driver_sql(sql, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def encoded_driver_rows(
     conn: Connection, sql: str, params: tuple[Any, ...], columns: Sequence[ColumnElement[Any]]
 ) -> tuple[list[dict[str, Any]], Sequence[Any]]:
     """`encoded_rows` of a statement compiled already: its SQL and its driver parameters."""
-    result = conn.exec_driver_sql(sql, params)
-    try:
-        raw = result.cursor.fetchall()
-    finally:
-        result.close()
+    raw = driver_rows(conn, sql, params)
     return encode(raw, columns, conn.dialect), raw
 
 

@@ -27,9 +27,10 @@ from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
 from orderhub.store.counting import EXACT, count_compiled, count_matches
-from orderhub.store.encoded import encoded_driver_rows, encoded_rows
+from orderhub.store.encoded import driver_rows, encoded_driver_rows, encoded_rows
 from orderhub.store.held import held_rows
 from orderhub.store.listing import page_of, sort_values
+from orderhub.store.rendered import HEAD, TAIL, rendered_rows
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders, indexed_as_a_batch
 from orderhub.store.shaped import shaped_sql
@@ -106,6 +107,8 @@ class OrderPage:
     #: The sort values of the last row when more rows follow; None on the last page.
     next_after: After | None
     counted: str = EXACT
+    #: The rows are each full order's JSON text (`orjson.Fragment`s, store/rendered.py).
+    rendered: bool = False
 
     @property
     def pages(self) -> int | None:
@@ -314,17 +317,39 @@ class OrderRepository(Repository):
     ) -> OrderPage:
         """One page of orders matching the query, and the total count; `encoded`: on SQLite
         the rows' values as the JSON answer writes them (store/encoded.py)."""
-        columns = _select_columns(query, ids_only)
         encode = encoded and self.conn.dialect.name == "sqlite"
+        render = encode and not ids_only and query.picked is None and query.view is View.FULL
+        if render:
+            page = self._find(query, _rendered_columns(query), encode=True, render=True)
+            if page is not None:
+                return page
+        found = self._find(query, _select_columns(query, ids_only), encode=encode, render=False)
+        assert found is not None
+        return found
+
+    def _find(
+        self, query: OrderQuery, columns: list[Any], *, encode: bool, render: bool
+    ) -> OrderPage | None:
+        """`find` with these columns; `render`: the rows as JSON text (store/rendered.py), or
+        None when SQLite could not write one of them."""
         shaped = shaped_sql(self.conn, query, columns) if encode else None
         rows: Sequence[Any]
         if shaped is not None:  # the SQL compiled once for the query's shape
             sql, given = shaped
-            page_params, count_params = sql.page.bind(given), sql.count.bind(given)
-            rows, raw = encoded_driver_rows(self.conn, sql.page.text, page_params, columns)
+            page_params = sql.page.bind(given)
+            if render:
+                raw = driver_rows(self.conn, sql.page.text, page_params)
+            else:
+                rows, raw = encoded_driver_rows(self.conn, sql.page.text, page_params, columns)
+            count_params = sql.count.bind(given)
             total, counted = count_compiled(self.conn, query, sql.count.text, count_params)
         else:
             rows, raw, total, counted = self._built(query, columns, encode=encode)
+        if render:
+            texts = rendered_rows(raw)
+            if texts is None:
+                return None
+            rows = texts
         next_after = None
         if len(rows) > query.page_size:
             rows = rows[: query.page_size]
@@ -332,7 +357,7 @@ class OrderRepository(Repository):
             # Only an exact count is carried to the next pages (an estimate is asked again).
             carried = total if counted == EXACT else None
             next_after = After(values, query.page + 1, carried)
-        return OrderPage(rows, total, query.page, query.page_size, next_after, counted)
+        return OrderPage(rows, total, query.page, query.page_size, next_after, counted, render)
 
     def _built(
         self, query: OrderQuery, columns: list[Any], *, encode: bool
@@ -393,6 +418,11 @@ def _latest_per_key(batch: Sequence[Order]) -> dict[tuple[str, str], Order]:
         if key not in latest or order.updated_at > latest[key].updated_at:
             latest[key] = order
     return latest
+
+
+def _rendered_columns(query: OrderQuery) -> list[Any]:
+    """A full order's JSON text in parts (store/rendered.py), then the sort keys' columns."""
+    return [HEAD, TAGS_TEXT, TAIL, *(orders.c[k.field] for k in query.sort)]
 
 
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:
