@@ -22,7 +22,7 @@ from orderhub.channels.base import Account
 from orderhub.channels.mall.sandbox import create_app
 from orderhub.channels.sandbox_kit import RequestRecord
 from orderhub.domain import Order
-from orderhub.store.orders import _FULL_COLUMNS, stored
+from orderhub.store.order_rows import FULL_COLUMNS, stored
 from orderhub.store.tables import orders
 
 CHANNEL = "mall-cz"
@@ -69,7 +69,7 @@ def stored_orders(engine: Engine, channel: str) -> dict[str, Order]:
     """Every stored order of an account, by external id (a duplicate would fail)."""
     found: dict[str, Order] = {}
     with engine.connect() as conn:
-        for row in conn.execute(select(*_FULL_COLUMNS).where(orders.c.channel == channel)):
+        for row in conn.execute(select(*FULL_COLUMNS).where(orders.c.channel == channel)):
             order = stored(row._mapping).to_order()
             assert order.external_id not in found, f"duplicate {order.external_id}"
             found[order.external_id] = order

@@ -20,14 +20,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from helpers import make_order, store
 from orderhub.domain import Status
 from orderhub.services.update_request import OrderUpdate
 from orderhub.services.updates import PreconditionFailed, update_order
-from orderhub.store import UnitOfWork
-from orderhub.store.orders import OrderRepository
+from orderhub.store import UnitOfWork, merging
 
 
 def test_put_during_a_merge_waits_for_it_and_hides_nothing(
@@ -53,15 +52,15 @@ def test_put_during_a_merge_waits_for_it_and_hides_nothing(
             outcome.append(exc)
 
     put = threading.Thread(target=merchant)
-    read_existing = OrderRepository._existing
+    read_existing = merging._existing
 
-    def existing_then_put(self: OrderRepository, keys: Any) -> Any:
-        found = read_existing(self, keys)
+    def existing_then_put(conn: Connection, keys: Any) -> Any:
+        found = read_existing(conn, keys)
         put.start()
         put.join(timeout=2)
         return found
 
-    monkeypatch.setattr(OrderRepository, "_existing", existing_then_put)
+    monkeypatch.setattr(merging, "_existing", existing_then_put)
     with UnitOfWork(engine) as uow:
         uow.publish(uow.orders.merge_from_channel([reported]).events)
     put.join(timeout=60)

@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 from helpers import auth_header
 from orderhub.services.keys import create_key, parse_scopes
-from orderhub.store.orders import _FULL_COLUMNS, stored
+from orderhub.store.order_rows import FULL_COLUMNS, stored
 from orderhub.store.outbox import outbox
 from orderhub.store.tables import orders
 from process_support import (
@@ -333,7 +333,7 @@ def _assert_intact(engine: Engine, database_url: str) -> None:
     key = (orders.c.channel, orders.c.external_id)
     with engine.connect() as conn:
         duplicates = conn.execute(select(*key).group_by(*key).having(func.count() > 1)).all()
-        rows = conn.execute(select(*_FULL_COLUMNS)).all()
+        rows = conn.execute(select(*FULL_COLUMNS)).all()
     assert duplicates == []
     decoded = [stored(row._mapping).to_order() for row in rows]
     assert len({(o.channel, o.external_id) for o in decoded}) == len(rows) > 200

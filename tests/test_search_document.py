@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from orderhub.domain.samples import generate_orders
 from orderhub.store.engine import make_engine
-from orderhub.store.orders import order_row
+from orderhub.store.order_rows import order_row
 
 VERSIONS = Path(__file__).parent.parent / "src" / "orderhub" / "store" / "migrations" / "versions"
 COLUMNS = "id, external_id, customer, email, vendor_ref, tracking_number, lines"

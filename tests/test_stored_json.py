@@ -21,7 +21,7 @@ from orderhub.domain import Order, Status, StatusChange, StatusSource
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.domain.jsonfmt import dumps, money_text
 from orderhub.domain.samples import generate_orders
-from orderhub.store.orders import order_row
+from orderhub.store.order_rows import order_row
 
 _CENTS = Decimal("0.01")
 

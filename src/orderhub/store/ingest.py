@@ -44,7 +44,7 @@ from orderhub.store.ingest_load import (
     restore_missing_indexes,
     table_is_empty,
 )
-from orderhub.store.orders import order_row
+from orderhub.store.order_rows import order_row
 from orderhub.store.search import SEARCH_INDEX, SEARCHED, indexed_as_a_batch
 from orderhub.store.tables import orders
 from orderhub.store.upsert import on_conflict_update
