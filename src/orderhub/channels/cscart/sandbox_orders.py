@@ -41,6 +41,20 @@ def to_payload(order: Order, seed: int) -> Payload:
     return cscart_payload(order, letter, None if guest else order.customer_id, rng)
 
 
+#: The letter of a generated order in every status but pending and cancelled (drawn).
+STATUS_LETTERS = {
+    Status.OPEN: "P",
+    Status.BACKORDERED: "B",
+    Status.SHIPPING: "P",
+    Status.SHIPPED: "C",
+    Status.DELIVERED: "C",
+    Status.LOST: "C",
+    Status.RETURNING: "G",
+    Status.RETURNED: "H",
+    Status.FAILED: "F",
+}
+
+
 def _letter(order: Order, rng: random.Random) -> str:
     """The letter of a generated order, by seed 002's rules (see the module docstring)."""
     if order.status is Status.PENDING:
@@ -49,17 +63,7 @@ def _letter(order: Order, rng: random.Random) -> str:
         return "E" if rng.random() < 1 / 3 else "O"
     if order.status is Status.CANCELLED:
         return "I" if rng.random() < 0.5 else "D"
-    return {
-        Status.OPEN: "P",
-        Status.BACKORDERED: "B",
-        Status.SHIPPING: "P",
-        Status.SHIPPED: "C",
-        Status.DELIVERED: "C",
-        Status.LOST: "C",
-        Status.RETURNING: "G",
-        Status.RETURNED: "H",
-        Status.FAILED: "F",
-    }[order.status]
+    return STATUS_LETTERS[order.status]
 
 
 def _offline(order: Order) -> bool:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from orderhub.channels.cscart.sandbox_orders import GUEST_SHARE, OFFLINE_PAYMENTS
+from orderhub.channels.cscart.sandbox_orders import GUEST_SHARE, OFFLINE_PAYMENTS, STATUS_LETTERS
 from orderhub.channels.cscart.sandbox_payload import (
     ADDRESS_2_SHARE,
     COUNTRY_NAMES,
@@ -37,17 +37,6 @@ from orderhub.domain.status import Status
 _ACCOUNT = next(account for account in ACCOUNTS if account.name == "shop-de")
 _RATE = _VAT[_ACCOUNT.country]
 _RATE_TEXT = f"{_RATE:.3f}"
-_LETTERS = {
-    Status.OPEN: "P",
-    Status.BACKORDERED: "B",
-    Status.SHIPPING: "P",
-    Status.SHIPPED: "C",
-    Status.DELIVERED: "C",
-    Status.LOST: "C",
-    Status.RETURNING: "G",
-    Status.RETURNED: "H",
-    Status.FAILED: "F",
-}
 _B = ("false", "true")
 
 
@@ -78,7 +67,7 @@ def _letter(sample: Sample, rng: random.Random) -> str:
         return "E" if rng.random() < 1 / 3 else "O"
     if status is Status.CANCELLED:
         return "I" if rng.random() < 0.5 else "D"
-    return _LETTERS[status]
+    return STATUS_LETTERS[status]
 
 
 def _stored(sample: Sample, seed: int) -> tuple[Any, ...]:

@@ -32,8 +32,8 @@ ULOZENKA_STEPS = {
 }
 
 
-def delivery_fields(order: Order, rng: random.Random, mdp: bool, wall: Any) -> dict[str, Any]:
-    """delivery_method(_id), branch_id and branches of an order; `wall` writes a MALL time."""
+def delivery_draws(rng: random.Random, mdp: bool) -> tuple[str, str, int | None, int | None]:
+    """An order's delivery draws: method, its id, branch, second branch (None: not drawn)."""
     pickup = not mdp and rng.random() < PICKUP_SHARE
     if mdp:
         method, method_id = MDP_METHOD
@@ -41,6 +41,12 @@ def delivery_fields(order: Order, rng: random.Random, mdp: bool, wall: Any) -> d
         method, method_id = rng.choice(PICKUP_METHODS if pickup else HOME_METHODS)
     branch = rng.randrange(1000, 10_000) if pickup else None
     secondary = rng.randrange(1000, 10_000) if pickup and rng.random() < OVERRIDDEN_SHARE else None
+    return method, method_id, branch, secondary
+
+
+def delivery_fields(order: Order, rng: random.Random, mdp: bool, wall: Any) -> dict[str, Any]:
+    """delivery_method(_id), branch_id and branches of an order; `wall` writes a MALL time."""
+    method, method_id, branch, secondary = delivery_draws(rng, mdp)
     changed = wall(order.status_history[0].at) if secondary is not None else None
     return {
         "delivery_method": method,

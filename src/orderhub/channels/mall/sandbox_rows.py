@@ -18,14 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orderhub.channels.mall.sandbox_delivery import (
-    HOME_METHODS,
-    MDP_METHOD,
-    OVERRIDDEN_SHARE,
-    PICKUP_METHODS,
-    PICKUP_SHARE,
-    ULOZENKA_STEPS,
-)
+from orderhub.channels.mall.sandbox_delivery import ULOZENKA_STEPS, delivery_draws
 from orderhub.channels.mall.sandbox_orders import SHIP_DAYS
 from orderhub.channels.mall.sandbox_payload import (
     COMMISSIONS,
@@ -187,7 +180,7 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
     billing = _billing(rng, name, street, city, zip_code, phone, email, address)
     more = random.Random(f"mall-more:{seed}:{number}")
     items = ",".join(_item(line, more.choice(_COMMISSIONS)) for line in sample.lines)
-    method, method_id, branch, secondary = _delivery_method(more, mdp)
+    method, method_id, branch, secondary = delivery_draws(more, mdp)
     changed = walls[mall.first] if secondary is not None else None
     consignments, ulozenka = _consignments(mall, times, walls, tracking, method == "ulozenka")
     text = (
@@ -280,18 +273,6 @@ def _item(line: tuple[int, int, int, str, int], commission: str) -> str:
         f'"quantity":{quantity},"price":{_money_text(unit)},"vat":{_VAT_TEXT},'
         f'"commission":{commission},"serial_numbers":[]}}'
     )
-
-
-def _delivery_method(rng: random.Random, mdp: bool) -> tuple[str, str, int | None, int | None]:
-    """`sandbox_delivery.delivery_fields`' draws: method, its id, branch, second branch."""
-    pickup = not mdp and rng.random() < PICKUP_SHARE
-    if mdp:
-        method, method_id = MDP_METHOD
-    else:
-        method, method_id = rng.choice(PICKUP_METHODS if pickup else HOME_METHODS)
-    branch = rng.randrange(1000, 10_000) if pickup else None
-    secondary = rng.randrange(1000, 10_000) if pickup and rng.random() < OVERRIDDEN_SHARE else None
-    return method, method_id, branch, secondary
 
 
 def _consignments(
