@@ -1,6 +1,7 @@
 """Full orders written as JSON by SQLite (store/rendered.py) are the very bytes the typed rows
 (SQLAlchemy's Decimal and datetime, orjson) give: money, timestamps, nulls, unicode, escapes,
-tags, big ids; a value SQLite cannot write so falls back to the rows read in Python."""
+tags, big ids; a value SQLite cannot write so falls back to the rows read in Python. Basic
+orders (`filter=basic`, their scalars alone) are compared the same way."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from orderhub.domain import SCALAR_FIELDS
 from orderhub.domain.samples import generate_orders
 from orderhub.query import parse_query
 from orderhub.services import orders as service
-from orderhub.store import make_engine
+from orderhub.store import BASIC_FIELDS, make_engine
 from orderhub.store.migrate import upgrade
 from orderhub.store.tables import orders
 from orderhub.store.tags import replace_tags
@@ -88,8 +89,13 @@ def _page_json(engine: Engine, params: Params, *, encoded: bool) -> tuple[bytes,
     return render(page_envelope(query, page, items), Format.JSON)[0], page.rendered
 
 
+#: The full view (the default) and the basic one: every page is compared in each.
+VIEWS: list[Params] = [[], [("filter", "basic")]]
+
+
 def _same_pages(engine: Engine, *, rendered: bool = True) -> None:
-    for params in PAGES:
+    for view, page in [(view, page) for view in VIEWS for page in PAGES]:
+        params = [*page, *view]
         typed, was_rendered = _page_json(engine, params, encoded=False)
         assert not was_rendered
         body, was_rendered = _page_json(engine, params, encoded=True)
@@ -156,7 +162,9 @@ def test_a_text_holding_the_unwritten_mark_is_read_the_usual_way(sqlite_orders: 
 def test_a_timestamp_in_another_form_falls_back_to_the_rows_read_in_python(
     sqlite_orders: Engine, stored: str
 ) -> None:
-    _set(sqlite_orders, "UPDATE orders SET updated_at = :v WHERE id % 2 = 1", v=stored)
+    # updated_at in the full view only, delivered_at in the basic one too.
+    sql = "UPDATE orders SET updated_at = :v, delivered_at = :v WHERE id % 2 = 1"
+    _set(sqlite_orders, sql, v=stored)
     _same_pages(sqlite_orders, rendered=False)  # every page holds an odd id
 
 
@@ -166,8 +174,9 @@ def test_an_amount_written_as_a_whole_real_is_the_same_rendered(sqlite_orders: E
     _same_pages(sqlite_orders)
 
 
-def test_a_walk_by_cursor_is_the_same_rendered(sqlite_orders: Engine) -> None:
-    params = [("_sort", "total:desc,created_at"), ("page_size", "30")]
+@pytest.mark.parametrize("view", VIEWS)
+def test_a_walk_by_cursor_is_the_same_rendered(sqlite_orders: Engine, view: Params) -> None:
+    params = [("_sort", "total:desc,created_at"), ("page_size", "30"), *view]
     walks = []
     for encoded in (False, True):
         bodies, cursor = [], None
@@ -182,3 +191,10 @@ def test_a_walk_by_cursor_is_the_same_rendered(sqlite_orders: Engine) -> None:
         walks.append(bodies)
     assert walks[0] == walks[1]
     assert len(walks[0]) > 3
+
+
+def test_a_basic_page_is_its_fields_alone(sqlite_orders: Engine) -> None:
+    body, was_rendered = _page_json(sqlite_orders, [("filter", "basic")], encoded=True)
+    assert was_rendered
+    first = orjson.loads(body)["data"][0]
+    assert list(first) == list(BASIC_FIELDS)

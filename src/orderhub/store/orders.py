@@ -28,7 +28,7 @@ from orderhub.store.order_rows import (
     stored,
     upsert_rows,
 )
-from orderhub.store.rendered import HEAD, TAIL, rendered_rows
+from orderhub.store.rendered import HEAD, TAIL, rendered_objects, rendered_rows, scalars_object
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders
 from orderhub.store.shaped import shaped_sql
@@ -66,6 +66,8 @@ BASIC_FIELDS = (
 )
 
 _BASIC_COLUMNS = [orders.c[n] for n in BASIC_FIELDS]
+#: A basic order's JSON text, written by SQLite (store/rendered.py).
+_BASIC_HEAD = scalars_object(BASIC_FIELDS)
 # Built once: a statement made per call costs more to build and key than to run.
 _BY_ID = select(*FULL_COLUMNS).where(orders.c.id == bindparam("order_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
@@ -84,7 +86,7 @@ class OrderPage:
     #: The sort values of the last row when more rows follow; None on the last page.
     next_after: After | None
     counted: str = EXACT
-    #: The rows are each full order's JSON text (`orjson.Fragment`s, store/rendered.py).
+    #: The rows are each order's JSON text in its view (`orjson.Fragment`s, store/rendered.py).
     rendered: bool = False
 
     @property
@@ -185,7 +187,7 @@ class OrderRepository(Repository):
         """One page of orders matching the query, and the total count; `encoded`: on SQLite
         the rows' values as the JSON answer writes them (store/encoded.py)."""
         encode = encoded and self.conn.dialect.name == "sqlite"
-        render = encode and not ids_only and query.picked is None and query.view is View.FULL
+        render = encode and not ids_only and query.picked is None
         if render:
             page = self._find(query, _rendered_columns(query), encode=True, render=True)
             if page is not None:
@@ -213,7 +215,7 @@ class OrderRepository(Repository):
         else:
             rows, raw, total, counted = self._built(query, columns, encode=encode)
         if render:
-            texts = rendered_rows(raw)
+            texts = rendered_objects(raw) if query.view is View.BASIC else rendered_rows(raw)
             if texts is None:
                 return None
             rows = texts
@@ -248,8 +250,10 @@ class OrderRepository(Repository):
 
 
 def _rendered_columns(query: OrderQuery) -> list[Any]:
-    """A full order's JSON text in parts (store/rendered.py), then the sort keys' columns."""
-    return [HEAD, TAGS_TEXT, TAIL, *(orders.c[k.field] for k in query.sort)]
+    """The order's JSON text (a full one in parts, store/rendered.py), then the sort keys'
+    columns."""
+    text = [_BASIC_HEAD] if query.view is View.BASIC else [HEAD, TAGS_TEXT, TAIL]
+    return [*text, *(orders.c[k.field] for k in query.sort)]
 
 
 def _select_columns(query: OrderQuery, ids_only: bool) -> list[Any]:

@@ -1,4 +1,5 @@
-"""A full order's JSON text built by SQLite (the JSON answers' lists of full orders).
+"""A full order's JSON text built by SQLite (the JSON answers' lists of full orders), and a
+basic order's (the basic view's lists: its scalars alone, `scalars_object`).
 
 Turning 100 full rows' scalar columns into JSON values in Python (store/encoded.py) and then
 into a dict per order cost more than SQLite's own reading of them (docs/performance.md,
@@ -105,15 +106,31 @@ def _key(name: str) -> str:
     return orjson.dumps(name).decode()
 
 
+def scalars_object(names: Sequence[str]) -> ColumnElement[Any]:
+    """These scalar columns as one JSON object, keys in this order (made once per caller:
+    store/shaped.py keys a statement on its columns' identity)."""
+    members = ", ".join(f"'{name}', {_value(name)}" for name in names)
+    return literal_column(f"json_object({members})").label("json_head")
+
+
 #: The order's scalars as an object, in `full_order`'s order (the tags follow them).
-HEAD: ColumnElement[Any] = literal_column(
-    "json_object(" + ", ".join(f"'{name}', {_value(name)}" for name in SCALAR_FIELDS) + ")"
-).label("json_head")
+HEAD = scalars_object(list(SCALAR_FIELDS))
 #: The rest of the object after the tags: the nested parts spliced as stored.
 TAIL: ColumnElement[Any] = literal_column(
     " || ".join(f"',{_key(name)}:' || coalesce(orders.{name}, 'null')" for name in NESTED_FIELDS)
     + " || '}'"
 ).label("json_tail")
+
+
+def rendered_objects(raw: Sequence[Any]) -> list[orjson.Fragment] | None:
+    """Each row's object as JSON text, from the driver's rows of (`scalars_object`, ...);
+    None when SQLite could not write one of them."""
+    texts = []
+    for head, *_ in raw:
+        if _MARK in head:
+            return None
+        texts.append(orjson.Fragment(head))
+    return texts
 
 
 def rendered_rows(raw: Sequence[Any]) -> list[orjson.Fragment] | None:
