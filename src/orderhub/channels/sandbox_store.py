@@ -63,7 +63,7 @@ class SqlOrderStore:
         #: Bumped by every write: the ordered ids cached before it are stale.
         self.version = 0
         self._ordered: OrderedDict[Hashable, tuple[int, list[int]]] = OrderedDict()
-        self._bulk = _BulkInsert(self.engine, table)
+        self._raw = _RawWrites(self.engine, table)
 
     def insert(self, payloads: Iterable[Payload]) -> None:
         """Add new orders, in one transaction."""
@@ -73,13 +73,13 @@ class SqlOrderStore:
                 values = self._row(payload)
                 rows.append(values)
                 self._keep(int(values[self.id_column.name]), payload)
-            self._bulk.run(rows)
+            self._raw.insert_many(rows)
             self.version += 1
 
     @property
     def bulk_sql(self) -> str:
         """The INSERT of one row's values (`stored`) into the table."""
-        return self._bulk.sql
+        return self._raw.insert_sql
 
     @property
     def table_ddl(self) -> str:
@@ -89,7 +89,7 @@ class SqlOrderStore:
     def stored(self, payload: Payload) -> tuple[Any, ...]:
         """What `insert` keeps of an order: its row's values as inserted, its JSON text and its
         summary text (None without a summary)."""
-        values = self._bulk.values(self._row(payload))
+        values = self._raw.values(self._row(payload))
         summary = None if self._summary is None else compact_json(self._summary(payload))
         return (*values, compact_json(payload), summary)
 
@@ -114,7 +114,7 @@ class SqlOrderStore:
     def save(self, payload: Payload) -> None:
         with self.lock:
             order_id = int(payload[self.id_column.name])
-            self._bulk.update(self.id_column.name, order_id, self._row(payload))
+            self._raw.update(self.id_column.name, order_id, self._row(payload))
             self._keep(order_id, payload)
             self.version += 1
 
@@ -196,9 +196,11 @@ class SqlOrderStore:
             return len(ids), texts_of(texts, ids[offset : offset + limit])
 
 
-class _BulkInsert:
-    """Rows straight to sqlite3's executemany, each value through its column's SQLAlchemy bind
-    processor (the same stored value as `table.insert()`, without its per-row overhead)."""
+class _RawWrites:
+    """Inserts and saves straight to sqlite3, each value through its column's SQLAlchemy bind
+    processor (the same stored value as `table.insert()` and `table.update()`, without their
+    per-statement overhead: building `update().values(...)` per save was 17 % of a MALL sandbox
+    under a sync's PUTs)."""
 
     def __init__(self, engine: Any, table: Table) -> None:
         self.engine = engine
@@ -206,49 +208,43 @@ class _BulkInsert:
         processors = [c.type._cached_bind_processor(engine.dialect) for c in table.columns]
         self.processors = list(zip(self.names, processors, strict=True))
         marks = ", ".join("?" for _ in self.names)
-        self.sql = f"INSERT INTO {table.name} ({', '.join(self.names)}) VALUES ({marks})"
+        self.insert_sql = f"INSERT INTO {table.name} ({', '.join(self.names)}) VALUES ({marks})"
         self.table_name = table.name
         self._updates: dict[tuple[str, ...], str] = {}
 
-    def run(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        values = [self.values(r) for r in rows]
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.executemany(self.sql, values)
-            cursor.close()
-            raw.commit()
-        finally:
-            raw.close()
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._commit(self.insert_sql, [self.values(r) for r in rows])
 
     def update(self, id_name: str, order_id: int, row: Mapping[str, Any]) -> None:
-        """Set the columns `row` names on the row `order_id`, in one prepared UPDATE (building
-        `table.update().values(...)` per save was 17 % of a MALL sandbox under a sync's PUTs)."""
-        names = tuple(name for name in self.names if name in row)
+        """Set the columns `row` names on the row `order_id`, in one prepared UPDATE."""
+        named = [(name, process) for name, process in self.processors if name in row]
+        names = tuple(name for name, _ in named)
         sql = self._updates.get(names)
         if sql is None:
             assignments = ", ".join(f"{name} = ?" for name in names)
             sql = self._updates[names] = (
                 f"UPDATE {self.table_name} SET {assignments} WHERE {id_name} = ?"
             )
-        values = [v for name, v in zip(self.names, self.values(row), strict=True) if name in row]
+        values = [_bound(row[name], process) for name, process in named]
+        self._commit(sql, [(*values, order_id)])
+
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(_bound(row.get(name), process) for name, process in self.processors)
+
+    def _commit(self, sql: str, values: list[tuple[Any, ...]]) -> None:
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            cursor.execute(sql, (*values, order_id))
+            cursor.executemany(sql, values)
             cursor.close()
             raw.commit()
         finally:
             raw.close()
 
-    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name, process in self.processors:
-            value = row.get(name)
-            out.append(value if process is None or value is None else process(value))
-        return tuple(out)
+
+def _bound(value: Any, process: Callable[[Any], Any] | None) -> Any:
+    return value if process is None or value is None else process(value)
 
 
 def texts_of(texts: Mapping[int, str], ids: list[int]) -> list[str]:

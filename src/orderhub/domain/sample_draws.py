@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from orderhub.domain.sample_rows import _half_even
 from orderhub.domain.samples import (
@@ -30,6 +30,8 @@ from orderhub.domain.samples import (
     _external_number,
 )
 from orderhub.domain.status import Status
+
+T = TypeVar("T")
 
 _DAY = 86_400
 
@@ -88,6 +90,29 @@ def sample_draws(
             sample = _sample(draw, account, _external_number(account, seed, number), base, limit)
             if number >= start:
                 yield sample
+
+
+def drawn_rows(
+    count: int,
+    seed: int,
+    start: int,
+    account: Account,
+    anchor: datetime | None,
+    make: Callable[[Sample], tuple[T, int]],
+) -> tuple[datetime | None, list[T]] | None:
+    """`make`'s row of each of orders start..start+count-1 (`sample_draws`), and the latest of
+    the times (epoch seconds) `make` gives with them; None for an anchor this does not model."""
+    seconds = anchor_seconds(anchor)
+    if seconds is None:
+        return None
+    out: list[T] = []
+    latest: int | None = None
+    for sample in sample_draws(count, seed, start, account, *seconds):
+        row, carried = make(sample)
+        out.append(row)
+        if latest is None or carried > latest:
+            latest = carried
+    return (None if latest is None else datetime.fromtimestamp(latest, UTC)), out
 
 
 def _sample(

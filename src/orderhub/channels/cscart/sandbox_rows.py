@@ -11,7 +11,7 @@ byte for byte; keep them in step.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -29,7 +29,7 @@ from orderhub.channels.cscart.sandbox_payload import (
     amount,
     invoice_id,
 )
-from orderhub.domain.sample_draws import Sample, anchor_seconds, sample_draws
+from orderhub.domain.sample_draws import Sample, drawn_rows
 from orderhub.domain.sample_rows import _money_text
 from orderhub.domain.samples import _VAT, ACCOUNTS
 from orderhub.domain.status import Status
@@ -46,16 +46,14 @@ def cscart_rows(
     """Orders start..start+count-1 of the CS-Cart sandbox as `SqlOrderStore.stored` keeps them
     (row values, details JSON, summary JSON), and the latest time any of them carries; None for
     an anchor this does not model (`sample_draws.anchor_seconds`)."""
-    seconds = anchor_seconds(anchor)
-    if seconds is None:
-        return None
-    out: list[tuple[Any, ...]] = []
-    latest: int | None = None
-    for sample in sample_draws(count, seed, start, _ACCOUNT, *seconds):
-        out.append(_stored(sample, seed))
-        if latest is None or sample.times[-1] > latest:
-            latest = sample.times[-1]
-    return (None if latest is None else datetime.fromtimestamp(latest, UTC)), out
+    return drawn_rows(
+        count,
+        seed,
+        start,
+        _ACCOUNT,
+        anchor,
+        lambda sample: (_stored(sample, seed), sample.times[-1]),
+    )
 
 
 def _letter(sample: Sample, rng: random.Random) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from orderhub.channels.mall.sandbox_delivery import ULOZENKA_STEPS, delivery_draws
@@ -34,7 +34,7 @@ from orderhub.channels.mall.sandbox_payload import (
     _percent,
 )
 from orderhub.domain.jsonfmt import dumps
-from orderhub.domain.sample_draws import Sample, anchor_seconds, sample_draws
+from orderhub.domain.sample_draws import Sample, drawn_rows
 from orderhub.domain.sample_rows import _clock, _day, _money_text
 from orderhub.domain.samples import _PATH_TABLE, _VAT, ACCOUNTS
 from orderhub.domain.status import Status
@@ -132,17 +132,7 @@ def mall_rows(
     """Orders start..start+count-1 of the MALL sandbox as `SqlOrderStore.stored` keeps them
     (row values, JSON text, no summary), and the latest time any of them carries; None for an
     anchor this does not model (`sample_draws.anchor_seconds`)."""
-    seconds = anchor_seconds(anchor)
-    if seconds is None:
-        return None
-    out: list[tuple[Any, ...]] = []
-    latest: int | None = None
-    for sample in sample_draws(count, seed, start, _ACCOUNT, *seconds):
-        stored, updated = _stored(sample, seed)
-        out.append(stored)
-        if latest is None or updated > latest:
-            latest = updated
-    return (None if latest is None else datetime.fromtimestamp(latest, UTC)), out
+    return drawn_rows(count, seed, start, _ACCOUNT, anchor, lambda sample: _stored(sample, seed))
 
 
 def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
