@@ -37,13 +37,26 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import orjson
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Engine, event
 
 from orderhub.domain.codec import NESTED_FIELDS
 from orderhub.query import parse_query
 from orderhub.services import orders as service
 from orderhub.store import BASIC_FIELDS, make_engine, upgrade
+
+sys.path[:0] = [str(Path(__file__).resolve().parent)]  # read_results, read_report
+from read_report import report  # noqa: E402
+from read_results import (  # noqa: E402
+    OTHER_CPU_WARNING,
+    TARGET_GENERATE,
+    BareCall,
+    Generated,
+    Load,
+    Query,
+    QueryResult,
+    Statements,
+    median_of,
+)
 
 PAGE_SIZE = 100
 DEEP_PAGE = 5_000
@@ -60,98 +73,9 @@ DATASETTE_SETTINGS = {
     # orderhub suggests no facets: do not make Datasette compute them either.
     "suggest_facets": "off",
 }
-TARGET_VS_DATASETTE = 5.0
-TARGET_VS_BARE = 1.5
-TARGET_GENERATE = 20_000
-#: Above this (in cores), other processes are said to disturb the figures.
-OTHER_CPU_WARNING = 0.25
-#: "As fast at depth 5,000 as at page 1", allowing for run-to-run noise.
-CURSOR_TOLERANCE = 0.9
-
-Statements = list[tuple[str, tuple[Any, ...]]]
-BareCall = Callable[[Engine], object]
 
 
-# --- results -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Load:
-    """One load run: successful requests, failures, wall time and latency percentiles."""
-
-    requests: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    generator: str
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds > 0 else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "rps": round(self.rps, 1)}
-
-
-@dataclass(frozen=True, slots=True)
-class Generated:
-    orders: int
-    wall_seconds: float
-    cli_line: str
-    other_cpu: float
-
-    @property
-    def rate(self) -> float:
-        return self.orders / self.wall_seconds
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    key: str
-    title: str
-    orderhub: list[str]
-    #: None where Datasette cannot express the query.
-    datasette: list[str] | None
-    #: Calls into orderhub's service layer whose SQL is captured and replayed as "bare SQL".
-    bare: list[BareCall]
-
-
-@dataclass(slots=True)
-class QueryResult:
-    query: Query
-    bare_p50_ms: float
-    orderhub: Load
-    orderhub_single: Load
-    datasette: Load | None = None
-    mismatch: str | None = None
-    other_cpu: float = math.nan
-
-    @property
-    def vs_datasette(self) -> float | None:
-        if self.datasette is None or self.datasette.rps == 0:
-            return None
-        return self.orderhub.rps / self.datasette.rps
-
-    @property
-    def vs_bare(self) -> float:
-        return self.orderhub_single.p50_ms / self.bare_p50_ms
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "query": self.query.key,
-            "title": self.query.title,
-            "orderhub_url": self.query.orderhub[0],
-            "datasette_url": self.query.datasette[0] if self.query.datasette else None,
-            "orderhub": self.orderhub.to_json(),
-            "orderhub_1_connection": self.orderhub_single.to_json(),
-            "datasette": self.datasette.to_json() if self.datasette else None,
-            "bare_sql_json_p50_ms": round(self.bare_p50_ms, 3),
-            "rps_vs_datasette": _round(self.vs_datasette),
-            "p50_1_connection_vs_bare": round(self.vs_bare, 2),
-            "mismatch": self.mismatch,
-            "other_cpu_cores": round(self.other_cpu, 2),
-        }
+# --- servers and samples -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,6 +662,7 @@ class Settings:
     duration: float
     timeout: float
     wait_quiet: float
+    rounds: int = 1
 
 
 def bench_query(
@@ -793,13 +718,16 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     if stored != args.orders:
         console.print(f"[yellow]the database holds {stored:,} orders, not {args.orders:,}[/]")
     sample = pick_sample(db)
-    settings = Settings(args.connections, args.duration, args.timeout, args.wait_quiet)
+    settings = Settings(
+        args.connections, args.duration, args.timeout, args.wait_quiet, max(args.rounds, 1)
+    )
     with_datasette = not args.skip_datasette and _datasette_installed(console)
     results, stats = _measure_all(db, token, sample, with_datasette, settings, console)
     return {
         "orders": stored, "database": str(db), "planner_statistics": stats,
         "api_key": token is not None, "connections": args.connections,
-        "duration_s": args.duration, "load_generator": load_generator(),
+        "duration_s": args.duration, "rounds": settings.rounds,
+        "load_generator": load_generator(),
         "cpus": os.cpu_count(), "sqlite_version": sqlite3.sqlite_version,
         "sample": asdict(sample), "generate": _generate_json(generated), "queries": results,
     }  # fmt: skip
@@ -826,7 +754,12 @@ def _measure_all(
             console.print(f"orderhub at {oh.base}" + (f", Datasette at {ds.base}" if ds else ""))
             cursor, after_id = deep_cursor(oh, sample.depth, s.timeout)
             queries = build_queries(sample, db.stem, cursor, after_id)
-            return [bench_query(q, engine, db, oh, ds, s, console) for q in queries], stats
+            rounds = []
+            for number in range(1, s.rounds + 1):
+                if s.rounds > 1:
+                    console.print(f"[bold]round {number} of {s.rounds}[/]")
+                rounds.append([bench_query(q, engine, db, oh, ds, s, console) for q in queries])
+            return [median_of(measured) for measured in zip(*rounds, strict=True)], stats
     finally:
         engine.dispose()
 
@@ -842,117 +775,15 @@ def _generate_json(generated: Generated | None) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-# --- the report ----------------------------------------------------------------------------
-
-
-def report(summary: dict[str, Any], results: list[QueryResult], console: Console) -> None:
-    table = Table(title=_title(summary), title_justify="left")
-    for name in ("query", "orderhub req/s", "p50 ms", "p99 ms", "p50 ms 1 conn",
-                 "Datasette req/s", "DS p50 ms", "bare SQL+JSON p50 ms",
-                 f"req/s vs DS (>={TARGET_VS_DATASETTE:g}x)",
-                 f"p50 1 conn / bare (<={TARGET_VS_BARE:g}x)", "other CPU"):  # fmt: skip
-        table.add_column(name, justify="left" if name == "query" else "right")
-    for r in results:
-        table.add_row(*_cells(r))
-    console.print(table)
-    for line in _summary_lines(summary, results):
-        console.print(line)
-
-
-def _title(summary: dict[str, Any]) -> str:
-    stats = "with" if summary["planner_statistics"] else "without"
-    return (
-        f"read benchmark: {summary['orders']:,} orders, SQLite {summary['sqlite_version']} "
-        f"({stats} ANALYZE statistics), {summary['connections']} connections, "
-        f"{summary['duration_s']:g} s per query, load: {summary['load_generator']}"
-    )
-
-
-def _cells(r: QueryResult) -> list[str]:
-    oh, ds = r.orderhub, r.datasette
-    errors = f" ({oh.errors} errors)" if oh.errors else ""
-    ds_rps = "n/a"
-    if ds is not None:
-        ds_rps = f"{ds.rps:,.1f}" + (f" ({ds.errors} errors)" if ds.errors else "")
-    ratio = r.vs_datasette
-    return [
-        r.query.title + (" [red](results differ)[/]" if r.mismatch else ""),
-        f"{oh.rps:,.1f}{errors}",
-        _ms(oh.p50_ms),
-        _ms(oh.p99_ms),
-        _ms(r.orderhub_single.p50_ms),
-        ds_rps,
-        "n/a" if ds is None else _ms(ds.p50_ms),
-        _ms(r.bare_p50_ms),
-        "n/a" if ratio is None else f"{ratio:.2f}x {_mark(ratio >= TARGET_VS_DATASETTE)}",
-        f"{r.vs_bare:.2f}x {_mark(r.vs_bare <= TARGET_VS_BARE)}",
-        "-" if math.isnan(r.other_cpu) else f"{r.other_cpu:.2f}",
-    ]
-
-
-def _summary_lines(summary: dict[str, Any], results: list[QueryResult]) -> list[str]:
-    lines = []
-    generated = summary["generate"]
-    if generated is None:
-        lines.append("orderhub generate: not run (--reuse of an existing database)")
-    else:
-        lines.append(
-            f"orderhub generate: {generated['orders']:,} orders in {generated['wall_seconds']} s "
-            f"wall = {generated['orders_per_second']:,} orders/s (target >= {TARGET_GENERATE:,}) "
-            f"{_mark(generated['target_met'])}   [dim]CLI: {generated['cli']}; other CPU "
-            f"{generated['other_cpu_cores']:.2f}[/]"
-        )
-    by_key = {r.query.key: r for r in results}
-    first, deep = by_key["page_1"].orderhub, by_key["cursor_deep"].orderhub
-    ratio = deep.rps / first.rps if first.rps else math.nan
-    lines.append(
-        f"cursor paging: depth {summary['sample']['depth']:,} {deep.rps:,.1f} req/s vs page 1 "
-        f"{first.rps:,.1f} req/s = {ratio:.2f}x (target: as fast, >= {CURSOR_TOLERANCE:g}x) "
-        f"{_mark(ratio >= CURSOR_TOLERANCE)}"
-    )
-    lines.append(
-        f"note: {summary['cpus']} CPUs; the load generator, orderhub (one uvicorn worker) and "
-        "Datasette share them, so req/s is lower than on a dedicated server. p50 under "
-        f"{summary['connections']} connections includes queueing; the bare-SQL target uses the "
-        "1-connection p50. 'other CPU': cores busy with other processes meanwhile."
-    )
-    return lines + _warnings(results)
-
-
-def _warnings(results: list[QueryResult]) -> list[str]:
-    lines = []
-    busy = max((r.other_cpu for r in results if not math.isnan(r.other_cpu)), default=0.0)
-    if busy > OTHER_CPU_WARNING:
-        lines.append(
-            f"[yellow]warning: other processes kept up to {busy:.2f} cores busy during the run: "
-            "the affected rows are disturbed; run again on a quiet machine[/]"
-        )
-    loads = [(r.query.title, load) for r in results for load in (r.orderhub, r.datasette) if load]
-    if shutil.which("wrk") and any(load.generator != "wrk" for _, load in loads):
-        slow = sorted({title for title, load in loads if load.generator != "wrk"})
-        lines.append(f"slow queries measured by the Python generator (it waits): {', '.join(slow)}")
-    return lines
-
-
-def _ms(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
-
-
-def _mark(ok: bool) -> str:
-    return "[green]yes[/]" if ok else "[red]NO[/]"
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders to generate")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per query")
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="measure every query this many times, one round after another; report the median",
+    )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / ".data")
     parser.add_argument("--reuse", action="store_true", help="keep an existing generated DB")
