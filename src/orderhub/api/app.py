@@ -75,7 +75,7 @@ def create_app(engine: Engine | None = None, clock: Clock = SYSTEM_CLOCK) -> Fas
     sqlite = app.state.engine.dialect.name == "sqlite"
     fast_reads.install(
         app.router,
-        inline_lookups=sqlite,
+        reads_on_loop=sqlite,
         threads=1 if sqlite else pool_size(app.state.engine),
     )
 

@@ -39,6 +39,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, event
 
+from orderhub.store import budget
+
 #: Totals kept per process (least recently used dropped first).
 MAX_ENTRIES = 1_000
 _QUIET = "orderhub_quiet_writes"
@@ -103,8 +105,10 @@ class CountCache:
                 self.misses += 1
         assert flight is not None
         if not leader:
-            # The same count is under way at this generation: its total is this request's.
-            flight.done.wait()
+            # The same count is under way at this generation: its total is this request's
+            # (a call with a time budget waits only as long as its budget).
+            if not flight.done.wait(budget.remaining()):
+                raise budget.OverBudget("a count under way in another thread")
             if flight.total is not None:
                 with self._lock:
                     self.hits += 1
@@ -130,7 +134,8 @@ class CountCache:
         # Another request reading data_version holds the lock for microseconds: wait for it
         # (not waiting made concurrent requests empty the cache for each other). A quiet write
         # holding it longer: assume the worst rather than wait.
-        if not sentinel.lock.acquire(timeout=_READ_WAIT):
+        left = budget.remaining()
+        if not sentinel.lock.acquire(timeout=_READ_WAIT if left is None else min(left, _READ_WAIT)):
             self.changed()
             return self._generation
         try:

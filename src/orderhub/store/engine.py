@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from orderhub.settings import get_settings
+from orderhub.store import budget
 
 #: How long a SQLite writer waits for another process's write transaction to end.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -125,6 +126,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+    budget.watch(dbapi_connection)
 
 
 @contextmanager
