@@ -5,7 +5,7 @@ MALL times ("YYYY-MM-DD HH:MM:SS") carry no zone: they are read as Prague wall t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from orderhub.channels.fields import FieldReader
@@ -21,12 +21,6 @@ _FLAGS: dict[int | str, bool] = {
     "false": False,
     "true": True,
 }
-
-#: Prague's UTC offset by wall-clock hour, where it is one offset for the whole hour (None:
-#: ask the zone each time). Bounded: cleared when full (a sync's orders span a few thousand).
-_HOUR_OFFSETS: dict[datetime, timedelta | None] = {}
-_HOUR_OFFSETS_MAX = 16_384
-_LAST_INSTANT = timedelta(hours=1, microseconds=-1)
 
 _read = FieldReader("MALL")
 fail = _read.fail
@@ -52,37 +46,7 @@ def moment(value: object, field: str) -> datetime | None:
     parsed = _parsed(value, field, "a time 'YYYY-MM-DD HH:MM:SS'")
     if parsed is None:
         return None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
-    return prague_to_utc(parsed)
-
-
-def prague_to_utc(wall: datetime) -> datetime:
-    """Prague wall time (naive, fold 0) as UTC: `wall.replace(tzinfo=MALL_ZONE).astimezone(UTC)`
-    exactly, with the zone asked once an hour of the clock (3 us a time, ~13 times an order)."""
-    hour = wall.replace(minute=0, second=0, microsecond=0)
-    try:
-        offset = _HOUR_OFFSETS[hour]
-    except KeyError:
-        offset = _hour_offset(hour)
-        if len(_HOUR_OFFSETS) >= _HOUR_OFFSETS_MAX:
-            _HOUR_OFFSETS.clear()
-        _HOUR_OFFSETS[hour] = offset
-    if offset is None or wall.fold:
-        return wall.replace(tzinfo=MALL_ZONE).astimezone(UTC)
-    return (wall - offset).replace(tzinfo=UTC)
-
-
-def _hour_offset(hour: datetime) -> timedelta | None:
-    """The offset of every wall time (fold 0) in the hour, if its first and last share one: the
-    zone's changes fall on whole hours (the skipped and the repeated hour each read as one
-    offset at fold 0); an hour with a change inside it gives two and is not cached."""
-    first = hour.replace(tzinfo=MALL_ZONE).utcoffset()
-    try:
-        last = (hour + _LAST_INSTANT).replace(tzinfo=MALL_ZONE).utcoffset()
-    except OverflowError:  # the year 9999's last hour
-        return None
-    return first if first == last else None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=MALL_ZONE)).astimezone(UTC)
 
 
 def day(value: object, field: str) -> date | None:
