@@ -5,8 +5,9 @@ benchmark machine, this one about half that; a MALL sync sends some 200 requests
 orders (a detail call per blocked order, a PUT per confirmation), so that is a tenth of its
 CPU (docs/performance.md "Sync"). httpx stays the client: base URL, parameters, headers, JSON
 bodies, decompression and the errors `channels/http.py` turns into Retriable are its own; this
-only moves the bytes. Its failures are httpx's (`ConnectError`, `ReadTimeout`, `ReadError` ...),
-so nothing above it changes.
+only moves the bytes (`channels/http_lean.py` writes a channel client's plain requests to it
+directly, as httpx would, past httpx.Client's request and response objects). Its failures are
+httpx's (`ConnectError`, `ReadTimeout`, `ReadError` ...), so nothing above it changes.
 
 Idle connections are kept per origin and checked before reuse (a server closes an idle
 connection after its keep-alive timeout): one whose socket is readable (closed, or holding
