@@ -116,7 +116,8 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
-PARAMS = st.none() | st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=4)
+KEYS = st.sampled_from(["client_id", "lang", "page"]) | st.text(max_size=8)  # some the client's
+PARAMS = st.none() | st.lists(st.tuples(KEYS, st.text(max_size=8)), max_size=4)
 PATHS = st.sampled_from(["orders", "orders/123", "/orders/unconfirmed", "orders/a_b-c~d"]) | (
     st.text(max_size=12)
 )
