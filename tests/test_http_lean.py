@@ -183,3 +183,19 @@ def test_cookies_the_channel_sets_are_sent_back() -> None:
     lean, plain = _both(answer, calls)
     assert lean == plain
     assert [b"cookie: lb=node-2" in request for request in lean[1]] == [False, True, True]
+
+
+def test_a_client_without_parameters() -> None:
+    calls = [
+        ("GET", "orders", {"params": []}),
+        ("GET", "orders", {}),
+        ("GET", "orders", {"params": [("a", "")]}),
+        ("PUT", "x", {"json_body": {}}),
+    ]
+    lean, plain = _both(lambda _: _ok(), calls, params={})
+    assert lean == plain
+    assert [r.split(b"\r\n")[0] for r in lean[1]][:3] == [
+        b"GET /v1/orders HTTP/1.1",
+        b"GET /v1/orders HTTP/1.1",
+        b"GET /v1/orders?a= HTTP/1.1",
+    ]
