@@ -5,6 +5,7 @@ with its lean path off), against a raw socket server that records what it receiv
 from __future__ import annotations
 
 import gzip
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -199,3 +200,15 @@ def test_a_client_without_parameters() -> None:
         b"GET /v1/orders HTTP/1.1",
         b"GET /v1/orders?a= HTTP/1.1",
     ]
+
+
+def test_the_same_request_log(caplog: pytest.LogCaptureFixture) -> None:
+    calls = [
+        ("GET", "orders", {"params": [("page", "2")]}),
+        ("PUT", "orders/1", {"json_body": {"confirmed": True}}),
+        ("GET", "orders/9", {}),
+    ]
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        _both(lambda request: _ok() if b"/9" not in request else _ok(b"", "X: 1\r\n"), calls)
+    lines = [record.getMessage() for record in caplog.records if record.name == "httpx"]
+    assert len(lines) == 6 and lines[:3] == lines[3:]
