@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
@@ -27,7 +27,8 @@ from orderhub.channels.base import (
     RequestStats,
     Retriable,
 )
-from orderhub.channels.http_transport import lean_transport
+from orderhub.channels.http_lean import LeanAnswer, LeanRequests
+from orderhub.channels.http_transport import KeepAliveTransport, lean_transport
 
 #: Start pacing when fewer than this share of the quota is left.
 LOW_WATER = 0.1
@@ -110,13 +111,15 @@ class ChannelHttp:
         clock: Callable[[], float] = time.monotonic,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        own = lean_transport(timeout) if transport is None else None
         self.client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             params=dict(params or {}),
             headers=dict(headers or {}),
             timeout=timeout,
-            transport=transport if transport is not None else lean_transport(timeout),
+            transport=transport if transport is not None else own,
         )
+        self.lean = LeanRequests(self.client, own) if isinstance(own, KeepAliveTransport) else None
         self.stats = RequestStats()
         self.pacer = Pacer(clock, max_pause)
         self.max_attempts = max_attempts
@@ -179,20 +182,29 @@ class ChannelHttp:
 
     def _attempt(self, method: str, path: str, params: Any, json_body: Any) -> Any:
         response = self._send(method, path, params, json_body)
-        self._check(method, path, response)
+        if isinstance(response, httpx.Response):  # a LeanAnswer is a success (below 400)
+            self._check(method, path, response)
         return self._read(f"{method} {path}", response.content)
 
-    def _send(self, method: str, path: str, params: Any, json_body: Any) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, params: Any, json_body: Any
+    ) -> httpx.Response | LeanAnswer:
         """One request, paced and counted; transport failures are Retriable."""
         self._sleep(self.pacer.delay())
         self.stats.requests += 1
+        where = f"{method} {path}"
         try:
-            request = self.client.build_request(method, path, params=params, json=json_body)
-            response = self.client.send(request, stream=True)
-            try:
-                self._read_capped(f"{method} {path}", response)
-            finally:
-                response.close()
+            response: httpx.Response | LeanAnswer
+            if self.lean is not None and self.lean.takes(method, path, json_body):
+                response = self.lean.send(method, path, params, json_body, where, self._capped)
+            else:
+                request = self.client.build_request(method, path, params=params, json=json_body)
+                response = self.client.send(request, stream=True)
+            if isinstance(response, httpx.Response):
+                try:
+                    self._read_capped(where, response)
+                finally:
+                    response.close()
         except httpx.TimeoutException as exc:
             raise Retriable(f"{method} {path}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -204,19 +216,22 @@ class ChannelHttp:
         """Read the body into `response` (so `.content`/`.text` work), refusing it as it
         streams in once it passes `max_body_bytes`: a Fatal, not retried (the same request
         would bring the same answer)."""
-        declared = _number(response.headers.get("content-length"))
+        # Where httpx keeps a read body (`Response.read()` sets the same); read() itself has
+        # no limit, so the capped read fills it.
+        response._content = self._capped(where, response.headers, response.iter_bytes())
+
+    def _capped(self, where: str, headers: httpx.Headers, body: Iterable[bytes]) -> bytes:
+        declared = _number(headers.get("content-length"))
         if declared is not None and declared > self.max_body_bytes:
             raise BodyTooLarge(where, self.max_body_bytes, f"{declared:.0f} bytes declared")
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        for chunk in body:
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise BodyTooLarge(where, self.max_body_bytes, f"over {size} bytes read")
             chunks.append(chunk)
-        # Where httpx keeps a read body (`Response.read()` sets the same); read() itself has
-        # no limit, so the capped read fills it.
-        response._content = b"".join(chunks)
+        return b"".join(chunks)
 
     def _read(self, where: str, content: bytes) -> Any:
         """The decoded JSON body (None for an empty one); channels with other formats override."""

@@ -5,8 +5,9 @@ benchmark machine, this one about half that; a MALL sync sends some 200 requests
 orders (a detail call per blocked order, a PUT per confirmation), so that is a tenth of its
 CPU (docs/performance.md "Sync"). httpx stays the client: base URL, parameters, headers, JSON
 bodies, decompression and the errors `channels/http.py` turns into Retriable are its own; this
-only moves the bytes. Its failures are httpx's (`ConnectError`, `ReadTimeout`, `ReadError` ...),
-so nothing above it changes.
+only moves the bytes (`channels/http_lean.py` writes a channel client's plain requests to it
+directly, as httpx would, past httpx.Client's request and response objects). Its failures are
+httpx's (`ConnectError`, `ReadTimeout`, `ReadError` ...), so nothing above it changes.
 
 Idle connections are kept per origin and checked before reuse (a server closes an idle
 connection after its keep-alive timeout): one whose socket is readable (closed, or holding
@@ -56,30 +57,38 @@ class KeepAliveTransport(httpx.BaseTransport):
         self._lock = threading.Lock()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        origin = (request.url.scheme, request.url.host, request.url.port or _port(request.url))
+        origin = origin_of(request.url)
         body = request.read() or None
         headers = list(request.headers.multi_items())
         target = request.url.raw_path.decode("ascii")
+        answer, stream = self.exchange(origin, request.method, target, body, headers, request)
+        return as_response(answer, stream, request)
+
+    def exchange(
+        self,
+        origin: Origin,
+        method: str,
+        target: str,
+        body: bytes | None,
+        headers: list[tuple[str, str]],
+        request: httpx.Request | None,
+    ) -> tuple[http.client.HTTPResponse, Body]:
+        """Send one request as it is; the answer's head and its body still to read. Failures
+        are httpx's errors (naming `request` when there is one)."""
         conn, reused = self._take(origin)
         try:
             try:
-                answer = _exchange(conn, request.method, target, body, headers)
+                answer = _exchange(conn, method, target, body, headers)
             except _STALE:
                 if not reused:
                     raise
                 conn.close()
                 conn, reused = self._open(origin), False
-                answer = _exchange(conn, request.method, target, body, headers)
+                answer = _exchange(conn, method, target, body, headers)
         except BaseException as exc:
             conn.close()
             _reraise(exc, request)
-        return httpx.Response(
-            answer.status,
-            headers=answer.getheaders(),
-            stream=_Body(self, origin, conn, answer, request),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason.encode()},
-            request=request,
-        )
+        return answer, Body(self, origin, conn, answer, request)
 
     def close(self) -> None:
         with self._lock:
@@ -121,7 +130,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         conn.close()
 
 
-class _Body(httpx.SyncByteStream):
+class Body(httpx.SyncByteStream):
     """An answer's body as it streams in; the connection goes back once it is read whole."""
 
     def __init__(
@@ -130,7 +139,7 @@ class _Body(httpx.SyncByteStream):
         origin: Origin,
         conn: http.client.HTTPConnection,
         answer: http.client.HTTPResponse,
-        request: httpx.Request,
+        request: httpx.Request | None,
     ) -> None:
         self._transport = transport
         self._origin = origin
@@ -164,6 +173,23 @@ class _Body(httpx.SyncByteStream):
             conn.close()
 
 
+def origin_of(url: httpx.URL) -> Origin:
+    return (url.scheme, url.host, url.port or _port(url))
+
+
+def as_response(
+    answer: http.client.HTTPResponse, stream: Body, request: httpx.Request
+) -> httpx.Response:
+    """The answer as httpx's response to `request`, its body streaming from `stream`."""
+    return httpx.Response(
+        answer.status,
+        headers=answer.getheaders(),
+        stream=stream,
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason.encode()},
+        request=request,
+    )
+
+
 def _exchange(
     conn: http.client.HTTPConnection,
     method: str,
@@ -190,7 +216,7 @@ def _still_open(conn: http.client.HTTPConnection) -> bool:
     return not readable
 
 
-def _reraise(exc: BaseException, request: httpx.Request) -> NoReturn:
+def _reraise(exc: BaseException, request: httpx.Request | None) -> NoReturn:
     """Raise the httpx error a failure of the exchange is; anything else as it is."""
     mapped = _as_httpx(exc, request)
     if mapped is exc:
@@ -198,7 +224,7 @@ def _reraise(exc: BaseException, request: httpx.Request) -> NoReturn:
     raise mapped from exc
 
 
-def _as_httpx(exc: BaseException, request: httpx.Request) -> BaseException:
+def _as_httpx(exc: BaseException, request: httpx.Request | None) -> BaseException:
     if isinstance(exc, socket.timeout | TimeoutError):
         return httpx.ReadTimeout(f"timed out ({exc})", request=request)
     if isinstance(exc, ConnectionRefusedError | socket.gaierror):
