@@ -42,7 +42,7 @@ fmt: $(STAMP)  ## Format and autofix
 	$(BIN)/ruff check --fix src tests $(wildcard bench) $(wildcard tools)
 
 bench: $(STAMP)  ## Read benchmark: 1,000,000 orders, orderhub vs Datasette vs bare SQL
-	$(BIN)/python bench/read.py
+	$(BIN)/python bench/read.py --rounds 3
 
 bench-sync: $(STAMP)  ## Sandboxes' start and paging at 1,000,000 orders, then sync: orderhub vs dlt
 	$(BIN)/python bench/sandbox.py; $(BIN)/python bench/sync.py
