@@ -7,6 +7,7 @@ text). The expected side is always the plain path, never the new code.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from collections.abc import Callable
@@ -132,12 +133,13 @@ def test_prague_wall_time_is_mall_time() -> None:
 
 def _contents(path: Path, rows_table: str) -> list[list[tuple[Any, ...]]]:
     """Each snapshot table's rows with the type SQLite stored each value as."""
-    found = []
-    for name, table in (("rows.db", rows_table), ("texts.db", "texts")):
+    texts = json.loads((path / sandbox_snapshot.META).read_text())["texts"]
+    found: list[list[tuple[Any, ...]]] = [[], []]
+    for at, (name, table) in [(0, ("rows.db", rows_table)), *((1, (t, "texts")) for t in texts)]:
         db = sqlite3.connect(path / name)
         columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
         typed = ", ".join(f"{c}, typeof({c})" for c in columns)
-        found.append(db.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall())
+        found[at] += db.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall()
         db.close()
     return found
 
