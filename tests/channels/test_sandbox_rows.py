@@ -114,7 +114,8 @@ def test_anchors_it_does_not_model_are_left_to_the_plain_path(
 
 def _instants() -> list[int]:
     """Every minute of the six hours around each of Prague's clock changes of 2024 to 2027,
-    and random seconds of those years."""
+    random seconds of those years, and of 1890 (Prague's local mean time, +0:57:44: not whole
+    hours, so `_wall`'s exact path)."""
     changes = [datetime(y, m, d, 1, tzinfo=UTC) for y, m, d in (
         (2024, 3, 31), (2024, 10, 27), (2025, 3, 30), (2025, 10, 26), (2026, 3, 29),
         (2026, 10, 25), (2027, 3, 28), (2027, 10, 31))]  # fmt: skip
@@ -122,7 +123,12 @@ def _instants() -> list[int]:
               for m in range(-180, 181) for s in (0, 1)]  # fmt: skip
     draw = random.Random(15)
     low, high = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()), 1_830_000_000
-    return around + [draw.randrange(low, high) for _ in range(20_000)]
+    old = int(datetime(1890, 1, 1, tzinfo=UTC).timestamp())
+    return (
+        around
+        + [draw.randrange(low, high) for _ in range(20_000)]
+        + [draw.randrange(old, old + 365 * 86_400) for _ in range(500)]
+    )
 
 
 def test_prague_wall_time_is_mall_time() -> None:
