@@ -19,6 +19,7 @@ docs/performance.md, "Sandboxes", has the figures.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -193,6 +194,10 @@ def _build_share(share: _Share) -> datetime | None:
     rows.execute(share.table_ddl)
     texts.execute("CREATE TABLE texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL, summary TEXT)")
     latest: datetime | None = None
+    # The rows are tuples and strings, freed by their counts; the collector's passes over the
+    # parts cost 4 % of the build.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for start, count in share.parts:
             part = (share.source, share.store_class, start, count, share.seed, share.anchor)
@@ -206,6 +211,8 @@ def _build_share(share: _Share) -> datetime | None:
     finally:
         rows.close()
         texts.close()
+        if collecting:
+            gc.enable()
     return latest
 
 
