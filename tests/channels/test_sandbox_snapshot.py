@@ -172,21 +172,31 @@ def test_file_texts_read_many_in_their_order(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("workers", [3, 12])  # 12: more files than SQLite attaches at once
 def test_file_texts_read_across_the_workers_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox_snapshot, "PART", 400)
+    monkeypatch.setattr(sandbox_snapshot, "PART", 100)  # 15 parts
     expected = MallSandbox(1_500, 7).store.texts
     store = MallSandbox(0, 7).store
-    sandbox_snapshot.build_snapshot(tmp_path / "s", store, MALL_ORDERS, 1_500, 7, None, 3)
+    sandbox_snapshot.build_snapshot(tmp_path / "s", store, MALL_ORDERS, 1_500, 7, None, workers)
     names = json.loads((tmp_path / "s" / sandbox_snapshot.META).read_text())["texts"]
-    assert len(names) == 3  # 400, 400 and 700 orders
+    assert len(names) == workers
     texts = sandbox_snapshot.FileTexts([tmp_path / "s" / n for n in names], 1_500)
     ids = sorted(expected)
-    scattered = ids[::-7] + ids[:5] + ids[-5:] + ids[395:405] + ids[795:805]
+    edges = [
+        ids[i] for edge in range(0, 1_501, 100) for i in range(edge - 2, edge + 2) if 0 <= i < 1_500
+    ]
+    scattered = ids[::-7] + edges
     assert texts.many(scattered) == [expected[i] for i in scattered]
     assert texts.many(ids) == [expected[i] for i in ids]  # more than one query's worth
-    assert all(texts[i] == expected[i] and i in texts for i in ids[::37])
+    assert all(texts[i] == expected[i] and i in texts for i in ids[::37] + edges)
     assert sorted(texts) == ids and len(texts) == 1_500
     assert max(ids) + 1 not in texts and min(ids) - 1 not in texts
     assert texts.column("summary").get(ids[0]) is None  # MALL keeps no summary
+
+
+def test_a_snapshot_of_no_orders(tmp_path: Path) -> None:
+    sandbox = MallSandbox(0, 7, snapshots=tmp_path)
+    assert sandbox.store.count() == 0 and sandbox.orders_json() == []
+    assert MallSandbox(0, 7, snapshots=tmp_path).store.count() == 0

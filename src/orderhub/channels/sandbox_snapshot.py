@@ -281,24 +281,24 @@ class FileTexts(MutableMapping[int, str]):
 
     def __init__(self, paths: list[Path], count: int, column: str = "text") -> None:
         self.paths = paths
-        self._db = sqlite3.connect(":memory:", uri=True, check_same_thread=False)
-        #: Each file's schema name and the lowest and highest id in it (empty files left out).
-        self._files: list[tuple[str, int, int]] = []
-        for index, path in enumerate(paths):
-            schema = f"t{index}"
-            self._db.execute(
-                f"ATTACH DATABASE ? AS {schema}", (f"file:{path}?mode=ro&immutable=1",)
+        #: A connection to each file (not one with the others attached: SQLite attaches ten at
+        #: most, a machine may build with more workers) and the lowest and highest id in it;
+        #: empty files left out.
+        self._files: list[tuple[sqlite3.Connection, int, int]] = []
+        for path in paths:
+            db = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
             )
             # Mapped, a page's texts are read without a system call each (the pages the OS
             # caches count in RSS as shared, reclaimable file pages).
-            self._db.execute(f"PRAGMA {schema}.mmap_size = {MAPPED}")
+            db.execute(f"PRAGMA mmap_size = {MAPPED}")
             # Apart, each is one look at the index (together: a scan of the file).
-            ends = (
-                f"SELECT (SELECT min(id) FROM {schema}.texts), (SELECT max(id) FROM {schema}.texts)"
-            )
-            low, high = self._db.execute(ends).fetchone()
-            if low is not None:
-                self._files.append((schema, low, high))
+            ends = "SELECT (SELECT min(id) FROM texts), (SELECT max(id) FROM texts)"
+            low, high = db.execute(ends).fetchone()
+            if low is None:
+                db.close()
+            else:
+                self._files.append((db, low, high))
         self._lock = threading.Lock()
         self._changed: dict[int, str] = {}
         self._count = count
@@ -322,10 +322,11 @@ class FileTexts(MutableMapping[int, str]):
         """The column of `order_id` in the file that holds it; None when none does."""
         if not isinstance(order_id, int):
             return None
-        for schema, low, high in self._files:
+        for db, low, high in self._files:
             if low <= order_id <= high:
-                sql = f"SELECT {column} FROM {schema}.texts WHERE id = ?"
-                found = self._db.execute(sql, (order_id,)).fetchone()
+                found = db.execute(
+                    f"SELECT {column} FROM texts WHERE id = ?", (order_id,)
+                ).fetchone()
                 if found is not None:
                     return found[0]
         return None
@@ -335,12 +336,12 @@ class FileTexts(MutableMapping[int, str]):
         found: dict[int, str] = {}
         with self._lock:
             for at in range(0, len(order_ids), MANY):
-                for schema, low, high in self._files:
+                for db, low, high in self._files:
                     some = [i for i in order_ids[at : at + MANY] if low <= i <= high]
                     if some:
                         marks = ",".join("?" * len(some))
-                        sql = f"SELECT id, {self._column} FROM {schema}.texts WHERE id IN ({marks})"
-                        found.update(self._db.execute(sql, some).fetchall())
+                        sql = f"SELECT id, {self._column} FROM texts WHERE id IN ({marks})"
+                        found.update(db.execute(sql, some).fetchall())
             found.update((i, self._changed[i]) for i in order_ids if i in self._changed)
         return [found[i] for i in order_ids]
 
@@ -365,7 +366,6 @@ class FileTexts(MutableMapping[int, str]):
 
     def __iter__(self) -> Iterator[int]:
         with self._lock:
-            ids = [i for schema, _, _ in self._files
-                   for (i,) in self._db.execute(f"SELECT id FROM {schema}.texts")]  # fmt: skip
+            ids = [i for db, _, _ in self._files for (i,) in db.execute("SELECT id FROM texts")]
             ids += [i for i in self._changed if not self._in_file(i)]
         return iter(ids)
