@@ -7,6 +7,7 @@ text). The expected side is always the plain path, never the new code.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from collections.abc import Callable
@@ -113,7 +114,8 @@ def test_anchors_it_does_not_model_are_left_to_the_plain_path(
 
 def _instants() -> list[int]:
     """Every minute of the six hours around each of Prague's clock changes of 2024 to 2027,
-    and random seconds of those years."""
+    random seconds of those years, and of 1890 (Prague's local mean time, +0:57:44: not whole
+    hours, so `_wall`'s exact path)."""
     changes = [datetime(y, m, d, 1, tzinfo=UTC) for y, m, d in (
         (2024, 3, 31), (2024, 10, 27), (2025, 3, 30), (2025, 10, 26), (2026, 3, 29),
         (2026, 10, 25), (2027, 3, 28), (2027, 10, 31))]  # fmt: skip
@@ -121,7 +123,12 @@ def _instants() -> list[int]:
               for m in range(-180, 181) for s in (0, 1)]  # fmt: skip
     draw = random.Random(15)
     low, high = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()), 1_830_000_000
-    return around + [draw.randrange(low, high) for _ in range(20_000)]
+    old = int(datetime(1890, 1, 1, tzinfo=UTC).timestamp())
+    return (
+        around
+        + [draw.randrange(low, high) for _ in range(20_000)]
+        + [draw.randrange(old, old + 365 * 86_400) for _ in range(500)]
+    )
 
 
 def test_prague_wall_time_is_mall_time() -> None:
@@ -132,12 +139,13 @@ def test_prague_wall_time_is_mall_time() -> None:
 
 def _contents(path: Path, rows_table: str) -> list[list[tuple[Any, ...]]]:
     """Each snapshot table's rows with the type SQLite stored each value as."""
-    found = []
-    for name, table in (("rows.db", rows_table), ("texts.db", "texts")):
+    texts = json.loads((path / sandbox_snapshot.META).read_text())["texts"]
+    found: list[list[tuple[Any, ...]]] = [[], []]
+    for at, (name, table) in [(0, ("rows.db", rows_table)), *((1, (t, "texts")) for t in texts)]:
         db = sqlite3.connect(path / name)
         columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
         typed = ", ".join(f"{c}, typeof({c})" for c in columns)
-        found.append(db.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall())
+        found[at] += db.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall()
         db.close()
     return found
 

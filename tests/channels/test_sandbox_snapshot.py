@@ -7,6 +7,7 @@ the old way (no snapshot directory), never the snapshot code.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from orderhub.channels import sandbox_snapshot
 from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
 from orderhub.channels.cscart.sandbox_state import CsCartSandbox
 from orderhub.channels.cscart.sandbox_store import CsCartOrderStore
+from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
 from orderhub.channels.mall.sandbox_state import MallSandbox
 from orderhub.domain.jsonfmt import dumps
 
@@ -65,12 +67,18 @@ def _change(name: str, sandbox: Any) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(LISTS))
-def test_a_snapshot_starts_the_sandbox_generated_in_process(name: str, tmp_path: Path) -> None:
+def test_a_snapshot_starts_the_sandbox_generated_in_process(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three parts in three workers: the texts in three files, the rows merged from three.
+    monkeypatch.setattr(sandbox_snapshot, "PART", 1_000)
+    monkeypatch.setattr(sandbox_snapshot.os, "cpu_count", lambda: 3)
     state = LISTS[name][0]
     plain = state(ORDERS, 3)
     cold = state(ORDERS, 3, snapshots=tmp_path)  # builds the snapshot
     warm = state(ORDERS, 3, snapshots=tmp_path)  # opens it
     assert len(list(tmp_path.iterdir())) == 1
+    assert len(list(next(tmp_path.iterdir()).glob("texts-*.db"))) == 3
     for sandbox in (cold, warm):
         assert sandbox.store.count() == plain.store.count() == ORDERS
         assert sandbox.clock._last == plain.clock._last
@@ -100,8 +108,11 @@ def test_a_second_start_opens_the_snapshot_without_building(
 def _contents(path: Path) -> list[list[tuple[Any, ...]]]:
     db = sqlite3.connect(path / "rows.db")
     rows = db.execute("SELECT * FROM cscart_orders ORDER BY rowid").fetchall()
-    db = sqlite3.connect(path / "texts.db")
-    return [rows, db.execute("SELECT * FROM texts ORDER BY rowid").fetchall()]
+    texts = []
+    for name in json.loads((path / sandbox_snapshot.META).read_text())["texts"]:
+        db = sqlite3.connect(path / name)
+        texts += db.execute("SELECT * FROM texts ORDER BY rowid").fetchall()
+    return [rows, texts]
 
 
 def test_the_snapshot_is_the_same_whatever_the_number_of_workers(
@@ -116,6 +127,8 @@ def test_the_snapshot_is_the_same_whatever_the_number_of_workers(
         built.append(_contents(path))
     assert built[0] == built[1]
     assert len(built[0][0]) == len(built[0][1]) == 2_500
+    assert len(list((tmp_path / "w3").glob("texts-*.db"))) == 3  # a texts file a worker
+    assert not list((tmp_path / "w3").glob("rows-*.db"))  # the workers' rows, merged
 
 
 def test_the_key_names_everything_the_orders_depend_on() -> None:
@@ -157,3 +170,33 @@ def test_file_texts_read_many_in_their_order(tmp_path: Path) -> None:
     assert texts.many(ids) == [expected[i] for i in ids[:3]] + ["changed"] + [
         expected[i] for i in ids[4:]
     ]
+
+
+@pytest.mark.parametrize("workers", [3, 12])  # 12: more files than SQLite attaches at once
+def test_file_texts_read_across_the_workers_files(
+    workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_snapshot, "PART", 100)  # 15 parts
+    expected = MallSandbox(1_500, 7).store.texts
+    store = MallSandbox(0, 7).store
+    sandbox_snapshot.build_snapshot(tmp_path / "s", store, MALL_ORDERS, 1_500, 7, None, workers)
+    names = json.loads((tmp_path / "s" / sandbox_snapshot.META).read_text())["texts"]
+    assert len(names) == workers
+    texts = sandbox_snapshot.FileTexts([tmp_path / "s" / n for n in names], 1_500)
+    ids = sorted(expected)
+    edges = [
+        ids[i] for edge in range(0, 1_501, 100) for i in range(edge - 2, edge + 2) if 0 <= i < 1_500
+    ]
+    scattered = ids[::-7] + edges
+    assert texts.many(scattered) == [expected[i] for i in scattered]
+    assert texts.many(ids) == [expected[i] for i in ids]  # more than one query's worth
+    assert all(texts[i] == expected[i] and i in texts for i in ids[::37] + edges)
+    assert sorted(texts) == ids and len(texts) == 1_500
+    assert max(ids) + 1 not in texts and min(ids) - 1 not in texts
+    assert texts.column("summary").get(ids[0]) is None  # MALL keeps no summary
+
+
+def test_a_snapshot_of_no_orders(tmp_path: Path) -> None:
+    sandbox = MallSandbox(0, 7, snapshots=tmp_path)
+    assert sandbox.store.count() == 0 and sandbox.orders_json() == []
+    assert MallSandbox(0, 7, snapshots=tmp_path).store.count() == 0

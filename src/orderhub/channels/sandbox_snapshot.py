@@ -3,10 +3,12 @@
 Started with a snapshot directory, a sandbox looks there for its starting orders under a key of
 everything they depend on: the channel, seed, order count, anchor and a hash of the code that
 generates and stores them. Found: its list table is copied into memory (SQLite's backup, a page
-copy) and its JSON texts stay in the file, read as pages need them (`FileTexts`; the texts of
-orders changed since are kept in memory). Missing: the orders are generated in worker
+copy) and its JSON texts stay in their files, read as pages need them (`FileTexts`; the texts
+of orders changed since are kept in memory). Missing: the orders are generated in worker
 processes, whole generator chunks a part (each chunk has its own random stream, so they are the
-same orders whatever the number of workers), written to a new snapshot, then opened as above.
+same orders whatever the number of workers), a contiguous run of parts a worker, each writing
+its own texts file (kept) and rows file (copied into the snapshot's table in order), then
+opened as above.
 A channel that has one gives a `PartMaker` (MALL's and CS-Cart's `sandbox_rows`): a part's rows
 and texts made straight from the random stream, the same bytes without `Order` objects or
 payload dicts (a third of the CPU).
@@ -17,6 +19,7 @@ docs/performance.md, "Sandboxes", has the figures.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -24,15 +27,16 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from orderhub.channels.sandbox_life import SampleOrders
 from orderhub.domain.samples import CHUNK
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from orderhub.channels.sandbox_store import SqlOrderStore
@@ -45,11 +49,12 @@ PartMaker = Callable[
 ]
 
 #: Bumped when the snapshot's layout changes (its files, their tables).
-LAYOUT = 1
+LAYOUT = 2
 #: Orders a worker builds at a time: whole generator chunks.
 PART = 10 * CHUNK
 ROWS = "rows.db"
-TEXTS = "texts.db"
+#: A building worker's texts file (`meta.json` lists them: the snapshot's texts).
+TEXTS = "texts-{}.db"
 META = "meta.json"
 #: The page size of a snapshot's texts file.
 TEXT_PAGE = 16_384
@@ -104,7 +109,8 @@ def fill_from_snapshot(
     if not (path / META).exists():
         build_snapshot(path, store, source, count, seed, anchor, workers, part=part)
     meta = json.loads((path / META).read_text())
-    store.open_snapshot(path / ROWS, FileTexts(path / TEXTS, meta["count"]))
+    texts = FileTexts([path / name for name in meta["texts"]], meta["count"])
+    store.open_snapshot(path / ROWS, texts)
     return None if meta["latest"] is None else datetime.fromisoformat(meta["latest"])
 
 
@@ -120,17 +126,83 @@ def build_snapshot(
     part: PartMaker | None = None,
 ) -> None:
     """Generate the starting orders in `workers` processes (default: one a CPU) into a new
-    snapshot at `path` (written beside it, then renamed: never seen half written)."""
+    snapshot at `path` (written beside it, then renamed: never seen half written). Each worker
+    writes a contiguous share of the parts into files of its own: its texts file is kept as
+    it is (`FileTexts` reads them all), its rows are copied into `rows.db` in order (SQLite to
+    SQLite); nothing is pickled back."""
     building = path.with_name(f"{path.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    parts = [(source, type(store), start, min(PART, count - start), seed, anchor, part)
-             for start in range(0, count, PART)]  # fmt: skip
+    parts = [(start, min(PART, count - start)) for start in range(0, count, PART)]
+    common = (store.table_ddl, store.bulk_sql, source, type(store), seed, anchor, part)
+    shares = _shares(parts, workers or os.cpu_count() or 1)
+    jobs = [_Share(building, index, share, *common) for index, share in enumerate(shares)]
     latest: datetime | None = None
-    rows, texts = _new_files(building, store)
+    for share_latest in _run(jobs):
+        if share_latest is not None and (latest is None or share_latest > latest):
+            latest = share_latest
+    _merge_rows(building, store, len(jobs))
+    stamp = None if latest is None else latest.isoformat()
+    texts = [TEXTS.format(job.number) for job in jobs]
+    meta = {"count": count, "latest": stamp, "texts": texts}
+    (building / META).write_text(json.dumps(meta))
     try:
-        for part_latest, part_rows in _built(parts, workers or os.cpu_count() or 1):
-            rows.executemany(store.bulk_sql, (r[:-2] for r in part_rows))
+        building.rename(path)
+    except OSError:  # another process built the same snapshot first: theirs is the same
+        shutil.rmtree(building, ignore_errors=True)
+
+
+def _shares(parts: list[T], workers: int) -> list[list[T]]:
+    """`parts` cut into at most `workers` contiguous runs as even as can be (one, empty, when
+    there is no part)."""
+    workers = max(1, min(workers, len(parts)))
+    n = len(parts)
+    return [parts[n * i // workers : n * (i + 1) // workers] for i in range(workers)]
+
+
+def _run(jobs: list[_Share]) -> list[datetime | None]:
+    """Each share built in a process of its own (in this one when there is one share)."""
+    if len(jobs) == 1:
+        return [_build_share(jobs[0])]
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        return pool.map(_build_share, jobs, chunksize=1)
+
+
+_INSERT_TEXT = "INSERT INTO texts (id, text, summary) VALUES (?, ?, ?)"
+
+
+class _Share(NamedTuple):
+    """What a worker builds: `parts` (start, count) into `rows-<number>.db` (copied into
+    `rows.db`, then removed) and `texts-<number>.db` (kept) under `directory`."""
+
+    directory: Path
+    number: int
+    parts: list[tuple[int, int]]
+    table_ddl: str
+    bulk_sql: str
+    source: SampleOrders
+    store_class: type
+    seed: int
+    anchor: datetime | None
+    maker: PartMaker | None
+
+
+def _build_share(share: _Share) -> datetime | None:
+    """In a worker: the share's parts written to its own files; the latest time they carry."""
+    rows = _connect(share.directory / _ROWS_OF.format(share.number))
+    texts = _connect(share.directory / TEXTS.format(share.number), TEXT_PAGE)
+    rows.execute(share.table_ddl)
+    texts.execute("CREATE TABLE texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL, summary TEXT)")
+    latest: datetime | None = None
+    # The rows are tuples and strings, freed by their counts; the collector's passes over the
+    # parts cost 4 % of the build.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for start, count in share.parts:
+            part = (share.source, share.store_class, start, count, share.seed, share.anchor)
+            part_latest, part_rows = _build_part((*part, share.maker))
+            rows.executemany(share.bulk_sql, (r[:-2] for r in part_rows))
             texts.executemany(_INSERT_TEXT, ((r[0], r[-2], r[-1]) for r in part_rows))
             if part_latest is not None and (latest is None or part_latest > latest):
                 latest = part_latest
@@ -139,44 +211,44 @@ def build_snapshot(
     finally:
         rows.close()
         texts.close()
-    stamp = None if latest is None else latest.isoformat()
-    (building / META).write_text(json.dumps({"count": count, "latest": stamp}))
+        if collecting:
+            gc.enable()
+    return latest
+
+
+def _merge_rows(directory: Path, store: SqlOrderStore, shares: int) -> None:
+    """The shares' rows into `rows.db`, in order (the table's rowids as one process would have
+    inserted them), each share's file removed."""
+    rows = _connect(directory / ROWS)
     try:
-        building.rename(path)
-    except OSError:  # another process built the same snapshot first: theirs is the same
-        shutil.rmtree(building, ignore_errors=True)
+        rows.execute(store.table_ddl)
+        table = store.table.name
+        for index in range(shares):
+            share = directory / _ROWS_OF.format(index)
+            rows.execute("ATTACH DATABASE ? AS share", (str(share),))
+            rows.execute(f"INSERT INTO main.{table} SELECT * FROM share.{table} ORDER BY rowid")
+            rows.commit()
+            rows.execute("DETACH DATABASE share")
+            share.unlink()
+    finally:
+        rows.close()
 
 
-def _built(parts: list[Any], workers: int) -> Iterator[tuple[datetime | None, list[Any]]]:
-    """The parts built in `workers` processes, in order, at most `workers` + 1 of them waiting
-    at a time: when the parent writes slower than the workers build (stream-made parts),
-    `Pool.imap` would queue every finished part (about 25 MB of MALL orders each) in memory."""
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        waiting: deque[Any] = deque()
-        for part in parts:
-            waiting.append(pool.apply_async(_build_part, (part,)))
-            if len(waiting) > workers:
-                yield waiting.popleft().get()
-        while waiting:
-            yield waiting.popleft().get()
+#: A worker's rows, before `_merge_rows`.
+_ROWS_OF = "rows-{}.db"
 
 
-_INSERT_TEXT = "INSERT INTO texts (id, text, summary) VALUES (?, ?, ?)"
-
-
-def _new_files(directory: Path, store: SqlOrderStore) -> tuple[sqlite3.Connection, ...]:
-    rows = sqlite3.connect(directory / ROWS)
-    texts = sqlite3.connect(directory / TEXTS)
-    # A 2 kB text a row leaves half of each 4 kB page empty: 16 kB pages make the file a quarter
-    # smaller and its inserts 40 % cheaper, and read the same (`rows` stays at the default: the
-    # backup into the in-memory table needs its page size).
-    texts.execute(f"PRAGMA page_size = {TEXT_PAGE}")
-    for db in (rows, texts):
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
-    rows.execute(store.table_ddl)
-    texts.execute("CREATE TABLE texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL, summary TEXT)")
-    return rows, texts
+def _connect(path: Path, page_size: int | None = None) -> sqlite3.Connection:
+    """A new file written once, without a journal (a failed build is thrown away whole)."""
+    db = sqlite3.connect(path)
+    if page_size is not None:
+        # A 2 kB text a row leaves half of each 4 kB page empty: 16 kB pages make the file a
+        # quarter smaller and its inserts 40 % cheaper, and read the same (`rows` stays at the
+        # default: the backup into the in-memory table needs its page size).
+        db.execute(f"PRAGMA page_size = {page_size}")
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    return db
 
 
 #: A worker's store of each class (what turns a payload into its row and texts).
@@ -203,18 +275,30 @@ def _build_part(
 
 
 class FileTexts(MutableMapping[int, str]):
-    """Texts by order id read from a snapshot's `texts` table (never written), those set since
-    kept in memory over them. Thread-safe."""
+    """Texts by order id read from a snapshot's texts files (never written; one a worker that
+    built it, each a contiguous run of the orders), those set since kept in memory over them.
+    Thread-safe."""
 
-    def __init__(self, path: Path, count: int, column: str = "text") -> None:
-        self.path = path
-        self._db = sqlite3.connect(
-            f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
-        )
-        # Mapped, a page's texts are read without a system call each (the pages the OS caches
-        # count in RSS as shared, reclaimable file pages).
-        self._db.execute(f"PRAGMA mmap_size = {MAPPED}")
-        self._read = f"SELECT {column} FROM texts WHERE id = ?"
+    def __init__(self, paths: list[Path], count: int, column: str = "text") -> None:
+        self.paths = paths
+        #: A connection to each file (not one with the others attached: SQLite attaches ten at
+        #: most, a machine may build with more workers) and the lowest and highest id in it;
+        #: empty files left out.
+        self._files: list[tuple[sqlite3.Connection, int, int]] = []
+        for path in paths:
+            db = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+            )
+            # Mapped, a page's texts are read without a system call each (the pages the OS
+            # caches count in RSS as shared, reclaimable file pages).
+            db.execute(f"PRAGMA mmap_size = {MAPPED}")
+            # Apart, each is one look at the index (together: a scan of the file).
+            ends = "SELECT (SELECT min(id) FROM texts), (SELECT max(id) FROM texts)"
+            low, high = db.execute(ends).fetchone()
+            if low is None:
+                db.close()
+            else:
+                self._files.append((db, low, high))
         self._lock = threading.Lock()
         self._changed: dict[int, str] = {}
         self._count = count
@@ -222,28 +306,42 @@ class FileTexts(MutableMapping[int, str]):
 
     def column(self, column: str) -> FileTexts:
         """The same snapshot's other text column (the list summaries)."""
-        return FileTexts(self.path, self._count, column)
+        return FileTexts(self.paths, self._count, column)
 
     def __getitem__(self, order_id: int) -> str:
         changed = self._changed.get(order_id)
         if changed is not None:
             return changed
         with self._lock:
-            found = self._db.execute(self._read, (order_id,)).fetchone()
-        if found is None or found[0] is None:
+            found = self._read(order_id, self._column)
+        if found is None:
             raise KeyError(order_id)
-        text: str = found[0]
-        return text
+        return found
+
+    def _read(self, order_id: object, column: str) -> Any:
+        """The column of `order_id` in the file that holds it; None when none does."""
+        if not isinstance(order_id, int):
+            return None
+        for db, low, high in self._files:
+            if low <= order_id <= high:
+                found = db.execute(
+                    f"SELECT {column} FROM texts WHERE id = ?", (order_id,)
+                ).fetchone()
+                if found is not None:
+                    return found[0]
+        return None
 
     def many(self, order_ids: list[int]) -> list[str]:
-        """The texts of `order_ids`, in their order, in one query a MANY of them."""
+        """The texts of `order_ids`, in their order, in one query a file and a MANY of them."""
         found: dict[int, str] = {}
         with self._lock:
             for at in range(0, len(order_ids), MANY):
-                some = order_ids[at : at + MANY]
-                marks = ",".join("?" * len(some))
-                sql = f"SELECT id, {self._column} FROM texts WHERE id IN ({marks})"
-                found.update(self._db.execute(sql, some).fetchall())
+                for db, low, high in self._files:
+                    some = [i for i in order_ids[at : at + MANY] if low <= i <= high]
+                    if some:
+                        marks = ",".join("?" * len(some))
+                        sql = f"SELECT id, {self._column} FROM texts WHERE id IN ({marks})"
+                        found.update(db.execute(sql, some).fetchall())
             found.update((i, self._changed[i]) for i in order_ids if i in self._changed)
         return [found[i] for i in order_ids]
 
@@ -261,16 +359,13 @@ class FileTexts(MutableMapping[int, str]):
             return order_id in self._changed or self._in_file(order_id)
 
     def _in_file(self, order_id: object) -> bool:
-        if not isinstance(order_id, int):
-            return False
-        found = self._db.execute("SELECT 1 FROM texts WHERE id = ?", (order_id,))
-        return found.fetchone() is not None
+        return self._read(order_id, "1") is not None
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self) -> Iterator[int]:
         with self._lock:
-            ids = [i for (i,) in self._db.execute("SELECT id FROM texts")]
+            ids = [i for db, _, _ in self._files for (i,) in db.execute("SELECT id FROM texts")]
             ids += [i for i in self._changed if not self._in_file(i)]
         return iter(ids)

@@ -311,9 +311,30 @@ def _local(seconds: int) -> int:
 
 
 def _wall(seconds: int) -> str:
-    """`sandbox_payload.mall_time` of a UTC time in epoch seconds."""
+    """`sandbox_payload.mall_time` of a UTC time in epoch seconds: its UTC hour's Prague date
+    and hour, then the minutes and seconds into that hour (the same in Prague: its offset is a
+    whole number of hours; `_hour_text` gives "" for one that is not)."""
+    hour, into = divmod(seconds, _HOUR)
+    head = _HOUR_TEXTS.get(hour)
+    if head is None:
+        head = _HOUR_TEXTS[hour] = _hour_text(hour)
+    if head:
+        return head + _INTO_HOUR[into]
     local = _local(seconds)
     return f"{_day(local)} {_clock(local)}"
+
+
+def _hour_text(hour: int) -> str:
+    """Prague's "date hh:" of a UTC hour, or "" when its offset is not whole hours."""
+    local = _local(hour * _HOUR)
+    if local % _HOUR:
+        return ""
+    return f"{_day(local)} {local % _DAY // _HOUR:02d}:"
+
+
+_HOUR_TEXTS: dict[int, str] = {}
+#: "mm:ss" of each second into an hour.
+_INTO_HOUR = tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60))
 
 
 def _date(day: int) -> str:
