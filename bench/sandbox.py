@@ -46,7 +46,7 @@ TARGET_START_SECONDS = 10.0
 TARGET_AT = 1_000_000
 DEXERO = "/service/rest/2/merchant/catalog"
 #: The channels whose sandbox takes --snapshots.
-SNAPSHOTS = ("mall", "cscart")
+SNAPSHOTS = ("mall", "cscart", "cdon")
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from orderhub.channels import sandbox_snapshot
+from orderhub.channels.cdon.sandbox_state import CdonSandbox
 from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
 from orderhub.channels.cscart.sandbox_state import CsCartSandbox
 from orderhub.channels.cscart.sandbox_store import CsCartOrderStore
@@ -43,6 +44,19 @@ LISTS: dict[str, tuple[Callable[..., Any], list[list[tuple[str, str]]]]] = {
             [("status", "C"), ("items_per_page", "25")],
         ],
     ),
+    "cdon": (
+        CdonSandbox,
+        [
+            [("skip", "150"), ("take", "50")],
+            [("CountryCode", "Sweden"), ("DateTimeRangeMin", "2026-03-01"), ("take", "1000")],
+            [
+                ("DateTimeRangeMin", "2026-05-01T10:00:00.5"),
+                ("DateTimeRangeMax", "2026-09-30"),
+                ("skip", "3"),
+                ("take", "70"),
+            ],
+        ],
+    ),
 }
 
 
@@ -59,7 +73,10 @@ def _change(name: str, sandbox: Any) -> None:
     readings = itertools.count()
     sandbox.clock.now = lambda: datetime(2027, 1, 1, tzinfo=UTC) + timedelta(next(readings))
     order = sandbox.orders_json()[ORDERS // 2]
-    order["status"] = "cancelled" if name == "mall" else "I"
+    if name == "cdon":
+        order["OrderDetails"]["LastModifiedDateUtc"] = "2027-01-01T00:00:00.0000000"
+    else:
+        order["status"] = "cancelled" if name == "mall" else "I"
     sandbox.put_order(order)
     sandbox.run_life([("steps", 3), ("create_orders", 2)])
 

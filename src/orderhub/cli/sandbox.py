@@ -150,6 +150,7 @@ CHANNELS = (
          "'{root}/api/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
          "curl -H 'Authorization: api {API_KEY}' "
          "'{root}/api/order/?CountryCode=Sweden&skip=100&take=50'"),
+        extra=(("snapshots", Path | None, SNAPSHOTS),),
     ),
 )  # fmt: skip
 for _channel in CHANNELS:
