@@ -142,6 +142,7 @@ CHANNELS = (
         "{PREFIX}", "",
         (_DEXERO_TOKEN, f"curl {_BEARER} '{{root}}{{PREFIX}}/orders/pending.json?count=5'",
          f"curl {_BEARER} '{{root}}{{PREFIX}}/orders/all.xml?count=2&sort_dir=desc'"),
+        extra=(("snapshots", Path | None, SNAPSHOTS),),
     ),
     _Channel(
         "cdon", "CDON", 8104, "Serve the CDON marketplace API (/api, Authorization: api sandbox).",
