@@ -3,7 +3,7 @@
 For each channel, `orderhub sandbox <channel> --orders N --seed 1` in its own process, as a user
 runs it; the start time is from launching it to its first answered list request (imports,
 order generation, the first list query). Channels that keep their starting orders on disk
-(`--snapshots`: MALL, CS-Cart) start twice: cold (no snapshot: the orders are generated, in
+(`--snapshots`: all four) start twice: cold (no snapshot: the orders are generated, in
 worker processes, and the snapshot written) then warm (the snapshot opened); the second is
 the one paged. Then bare httpx paging over its list call, one
 connection, storing nothing (each page parsed with orjson to count its orders and find the
@@ -46,7 +46,7 @@ TARGET_START_SECONDS = 10.0
 TARGET_AT = 1_000_000
 DEXERO = "/service/rest/2/merchant/catalog"
 #: The channels whose sandbox takes --snapshots.
-SNAPSHOTS = ("mall", "cscart")
+SNAPSHOTS = ("mall", "cscart", "dexero", "cdon")
 
 
 @dataclass(slots=True)

@@ -109,7 +109,7 @@ def page_through(client: httpx.Client, channel: Channel) -> list[int]:
 
 
 #: The channels that can start from a snapshot on disk (texts read from its file).
-SNAPSHOTS = ("mall", "cscart")
+SNAPSHOTS = ("mall", "cscart", "dexero", "cdon")
 CASES = [*((name, False) for name in sorted(CHANNELS)), *((name, True) for name in SNAPSHOTS)]
 
 

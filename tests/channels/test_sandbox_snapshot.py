@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from orderhub.channels import sandbox_snapshot
+from orderhub.channels.cdon.sandbox_state import CdonSandbox
 from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
 from orderhub.channels.cscart.sandbox_state import CsCartSandbox
 from orderhub.channels.cscart.sandbox_store import CsCartOrderStore
+from orderhub.channels.dexero.sandbox_state import DexeroSandbox
 from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
 from orderhub.channels.mall.sandbox_state import MallSandbox
 from orderhub.domain.jsonfmt import dumps
@@ -45,6 +47,34 @@ LISTS: dict[str, tuple[Callable[..., Any], list[list[tuple[str, str]]]]] = {
             [("status", "C"), ("items_per_page", "25")],
         ],
     ),
+    "dexero": (
+        DexeroSandbox,
+        [
+            [("count", "50"), ("offset", "150")],
+            [("sort_key", "updatedTimestamp"), ("sort_dir", "desc"), ("count", "500")],
+            [
+                ("sort_key", "total_order"),
+                ("include_tests", "true"),
+                ("count", "40"),
+                ("offset", "9"),
+            ],
+            [("custom_field_value", "For Anna"), ("include_forms", "true"), ("count", "500")],
+            [("earliest_time", "2026-05-01T10:00:00+02:00"), ("attribute_identifier", "colour")],
+        ],
+    ),
+    "cdon": (
+        CdonSandbox,
+        [
+            [("skip", "150"), ("take", "50")],
+            [("CountryCode", "Sweden"), ("DateTimeRangeMin", "2026-03-01"), ("take", "1000")],
+            [
+                ("DateTimeRangeMin", "2026-05-01T10:00:00.5"),
+                ("DateTimeRangeMax", "2026-09-30"),
+                ("skip", "3"),
+                ("take", "70"),
+            ],
+        ],
+    ),
 }
 
 
@@ -52,6 +82,8 @@ def _lists(name: str, sandbox: Any) -> list[bytes]:
     calls = LISTS[name][1]
     if name == "mall":
         return [dumps(sandbox.list_orders(p, unconfirmed=False)) for p in calls]
+    if name == "dexero":
+        return [dumps(sandbox.list_orders("all", p, fmt)) for p in calls for fmt in ("json", "xml")]
     return [dumps(sandbox.list_orders(p)) for p in calls]
 
 
@@ -61,7 +93,12 @@ def _change(name: str, sandbox: Any) -> None:
     readings = itertools.count()
     sandbox.clock.now = lambda: datetime(2027, 1, 1, tzinfo=UTC) + timedelta(next(readings))
     order = sandbox.orders_json()[ORDERS // 2]
-    order["status"] = "cancelled" if name == "mall" else "I"
+    if name == "cdon":
+        order["OrderDetails"]["LastModifiedDateUtc"] = "2027-01-01T00:00:00.0000000"
+    elif name == "dexero":
+        order["status"] = "cancelled"
+    else:
+        order["status"] = "cancelled" if name == "mall" else "I"
     sandbox.put_order(order)
     sandbox.run_life([("steps", 3), ("create_orders", 2)])
 

@@ -166,14 +166,23 @@ class SqlOrderStore:
             query = query() if callable(query) else query
             compiled = query.compile(self.engine)
             key = (compiled.string, *(_hashable(v) for v in compiled.params.values()))
+
+        def run() -> list[int]:
+            statement = query() if callable(query) else query
+            with self.engine.connect() as conn:
+                return list(conn.scalars(statement))
+
+        return self.cached_ids(key, run)
+
+    def cached_ids(self, key: Hashable, compute: Callable[[], list[int]]) -> list[int]:
+        """`compute()`'s ids, kept under `key` until the next write (what `ordered_ids` keeps
+        of a query; a channel's own ordering where SQL cannot sort)."""
         with self.lock:
             cached = self._ordered.get(key)
             if cached is not None and cached[0] == self.version:
                 self._ordered.move_to_end(key)
                 return cached[1]
-            statement = query() if callable(query) else query
-            with self.engine.connect() as conn:
-                found = list(conn.scalars(statement))
+            found = compute()
             self._ordered[key] = (self.version, found)
             while len(self._ordered) > CACHED_QUERIES:
                 self._ordered.popitem(last=False)

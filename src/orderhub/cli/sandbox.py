@@ -142,6 +142,7 @@ CHANNELS = (
         "{PREFIX}", "",
         (_DEXERO_TOKEN, f"curl {_BEARER} '{{root}}{{PREFIX}}/orders/pending.json?count=5'",
          f"curl {_BEARER} '{{root}}{{PREFIX}}/orders/all.xml?count=2&sort_dir=desc'"),
+        extra=(("snapshots", Path | None, SNAPSHOTS),),
     ),
     _Channel(
         "cdon", "CDON", 8104, "Serve the CDON marketplace API (/api, Authorization: api sandbox).",
@@ -150,6 +151,7 @@ CHANNELS = (
          "'{root}/api/order/?CountryCode=Sweden&DateTimeRangeMin=2026-01-01&take=5'",
          "curl -H 'Authorization: api {API_KEY}' "
          "'{root}/api/order/?CountryCode=Sweden&skip=100&take=50'"),
+        extra=(("snapshots", Path | None, SNAPSHOTS),),
     ),
 )  # fmt: skip
 for _channel in CHANNELS:

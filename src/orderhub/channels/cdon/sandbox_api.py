@@ -37,13 +37,6 @@ class ListQuery:
     skip: int
     take: int
 
-    def matches(self, payload: Payload, modified: datetime) -> bool:
-        if self.country is not None and payload["OrderDetails"]["CountryCode"] != self.country:
-            return False
-        if self.since is not None and modified < self.since:
-            return False
-        return self.until is None or modified <= self.until
-
 
 def list_query(params: Sequence[tuple[str, str]]) -> ListQuery:
     """`CountryCode`, `DateTimeRangeMin`/`Max` (on LastModifiedDateUtc), `skip`, `take`."""

@@ -20,11 +20,10 @@ from orderhub.channels.cdon.sandbox_rows import (
     cancel,
     deliver,
     goods,
-    open_quantity,
     open_requests,
     pay,
 )
-from orderhub.channels.cdon.sandbox_store import CdonOrderStore, Predicate
+from orderhub.channels.cdon.sandbox_store import C, CdonOrderStore, Predicate
 from orderhub.channels.sandbox_kit import LifeAction, named_moves
 from orderhub.channels.sandbox_life import OrderLife
 
@@ -41,19 +40,19 @@ class CdonLife(OrderLife):
 
     def _step_moves(self, rng: random.Random, changed: list[int]) -> None:
         if rng.random() < PAY_SHARE:
-            changed += self._change(rng, _awaiting_payment, pay)
+            changed += self._change(rng, C.awaiting_payment, pay)
         if rng.random() < CANCEL_ORDER_SHARE:
-            changed += self._change(rng, _untouched, _cancel_order)
+            changed += self._change(rng, C.untouched, _cancel_order)
         if rng.random() < DELIVER_ROW_SHARE:
-            changed += self._change(rng, _pending, _deliver_a_row)
+            changed += self._change(rng, C.pending, _deliver_a_row)
         if rng.random() < CANCEL_ROW_SHARE:
-            changed += self._change(rng, _several_open_rows, _cancel_a_row)
+            changed += self._change(rng, C.several_open, _cancel_a_row)
 
     def actions(self) -> dict[str, LifeAction]:
         return named_moves(self._arrive, self._change, {  # which orders, what happens to one
-            "pay": (_awaiting_payment, pay), "cancel": (_untouched, _cancel_order),
-            "deliver": (_pending, _deliver_a_row),
-            "cancel_row": (_several_open_rows, _cancel_a_row),
+            "pay": (C.awaiting_payment, pay), "cancel": (C.untouched, _cancel_order),
+            "deliver": (C.pending, _deliver_a_row),
+            "cancel_row": (C.several_open, _cancel_a_row),
         })  # fmt: skip
 
     def _arrive(self) -> int:
@@ -77,22 +76,6 @@ class CdonLife(OrderLife):
 def _rows(payload: Payload) -> list[Payload]:
     rows: list[Payload] = payload["OrderDetails"]["OrderRows"]
     return rows
-
-
-def _awaiting_payment(payload: Payload) -> bool:
-    return bool(payload["OrderDetails"]["PaymentStatus"] == "AwaitingPayment")
-
-
-def _pending(payload: Payload) -> bool:
-    return any(goods(row) and open_quantity(row) > 0 for row in _rows(payload))
-
-
-def _untouched(payload: Payload) -> bool:
-    return all(row["DeliveredQuantity"] == 0 for row in _rows(payload)) and _pending(payload)
-
-
-def _several_open_rows(payload: Payload) -> bool:
-    return sum(goods(row) and open_quantity(row) > 0 for row in _rows(payload)) > 1
 
 
 def _cancel_order(payload: Payload, at: datetime) -> None:

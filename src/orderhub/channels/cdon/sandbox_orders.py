@@ -29,10 +29,6 @@ from orderhub.channels.sandbox_life import SampleOrders
 from orderhub.domain import Order, Status
 from orderhub.domain.order import Address, OrderLine
 
-#: The sandbox's orders: those of the sample account cdon-se (CountryCode Sweden, SEK), each
-#: placed and taken through its generated history with the sandbox's own row calls.
-ORDERS = SampleOrders("cdon-se", lambda order, seed: with_history(order))
-COUNTRY = COUNTRY_NAMES[ORDERS.account.country]
 MERCHANT_ID = "3b1addb2-2b6f-49bc-a185-2b5cfb445d66"
 #: Customers who pay by invoice (and COD) owe CDON until they pay; the others have paid.
 _PAY_LATER = frozenset({"invoice", "cod"})
@@ -46,6 +42,18 @@ EMAIL_SHARE = 0.25
 OTHER_BILLING_SHARE = 0.2
 CO_SHARE = 0.1
 TEXT_VAT_SHARE = 0.3
+
+
+def to_payload(order: Order, seed: int) -> Payload:
+    """The CDON order of a generated order (the seed plays no part: by name, so that a
+    snapshot's worker processes can be sent it)."""
+    return with_history(order)
+
+
+#: The sandbox's orders: those of the sample account cdon-se (CountryCode Sweden, SEK), each
+#: placed and taken through its generated history with the sandbox's own row calls.
+ORDERS = SampleOrders("cdon-se", to_payload)
+COUNTRY = COUNTRY_NAMES[ORDERS.account.country]
 
 
 def initial_orders(count: int, seed: int, anchor: datetime | None = None) -> list[Payload]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
 from orderhub.channels.cdon.sandbox_life import CdonLife
-from orderhub.channels.cdon.sandbox_orders import starting_orders
+from orderhub.channels.cdon.sandbox_orders import ORDERS
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
 from orderhub.channels.cdon.sandbox_store import CdonOrderStore
 from orderhub.channels.sandbox_kit import FaultSpec
+from orderhub.channels.sandbox_snapshot import fill_from_snapshot
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only API key the sandbox accepts (`Authorization: api sandbox`).
@@ -27,8 +28,12 @@ class CdonSandbox(SandboxState):
         seed: int = 1,
         faults: FaultSpec | None = None,
         anchor: datetime | None = None,
+        snapshots: Path | None = None,
     ):
-        store = CdonOrderStore(starting_orders(orders, seed, anchor))
+        store = CdonOrderStore()
+        fill_from_snapshot(store, ORDERS, "cdon", orders, seed, anchor, snapshots)
+        # The clock starts after the latest LastModifiedDateUtc (some generated changes leave
+        # no trace in a CDON order: its latest stamp can be before the order's updated_at).
         self._set_up(seed, faults, store, store.latest(), CdonLife, orders)
 
     # --- what tests and the demo use ----------------------------------------------------------
@@ -38,7 +43,7 @@ class CdonSandbox(SandboxState):
         return self.store.all()
 
     def put_order(self, payload: Payload) -> int:
-        self.store.save(copy.deepcopy(payload))  # inserts or replaces
+        self.store.save(payload)  # inserts or replaces (kept as its JSON text)
         return int(payload["OrderDetails"]["OrderId"])
 
     # --- CDON's API ---------------------------------------------------------------------------
@@ -46,8 +51,9 @@ class CdonSandbox(SandboxState):
     def list_orders(self, params: Sequence[tuple[str, str]]) -> list[orjson.Fragment]:
         """A page of the list, each order's JSON text as stored."""
         query = list_query(params)
-        key = (query.country, query.since, query.until)
-        texts = self.store.by_modification(query.matches, key, query.skip, query.take)
+        texts = self.store.by_modification(
+            query.country, query.since, query.until, query.skip, query.take
+        )
         return [orjson.Fragment(text) for text in page_of(texts)]
 
     def order(self, order_id: int) -> Payload:

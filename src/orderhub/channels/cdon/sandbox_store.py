@@ -1,92 +1,122 @@
-"""The CDON sandbox's orders in memory: each `{OrderDetails, Invoices}` payload by OrderId, its
-JSON text, and when each was last modified (what the list call filters and sorts on). Plain
-Python: the list call filters on one timestamp and a country.
+"""The CDON sandbox's orders: an in-memory SQLite table of what the list call filters and sorts on
+(when each order was last modified, its country) and what order life picks orders by, each
+order's `{OrderDetails, Invoices}` JSON text beside it (`SqlOrderStore`: in a dict, or from a
+snapshot on disk).
 
-A list call's matching ids, in its order, are kept until the next write (the last
-CACHED_LISTS of them): paging through one filter sorts once, then slices, and a page splices
-the orders' JSON text as it is."""
+A list call's matching ids, in its order, are kept until the next write (`ordered_ids`):
+paging through one filter sorts once, then slices, and a page splices the orders' JSON text as
+it is. docs/performance.md, "Sandboxes", has the figures.
+"""
 
 from __future__ import annotations
 
-import copy
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from orderhub.channels.cdon.sandbox_rows import Payload
-from orderhub.channels.sandbox_store import compact_json
+from sqlalchemy import BigInteger, Boolean, Column, MetaData, String, Table, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
-Predicate = Callable[[Payload], bool]
-#: Whether an order (and when it was last modified) is on a list.
-Keep = Callable[[Payload, datetime], bool]
-#: How many list filters' ids the store keeps (each a list of ints).
-CACHED_LISTS = 8
+from orderhub.channels.cdon.sandbox_rows import Payload, goods, open_quantity
+from orderhub.channels.sandbox_store import SqlOrderStore, texts_of
+
+#: Which orders order life may pick for a move (a column of the table).
+Predicate = ColumnElement[bool]
+
+_metadata = MetaData()
+cdon_orders = Table(
+    "cdon_orders",
+    _metadata,
+    Column("order_id", BigInteger, primary_key=True),
+    #: LastModifiedDateUtc in microseconds since the epoch (what the list filters and sorts on).
+    Column("modified", BigInteger, nullable=False),
+    Column("country", String, nullable=False),
+    Column("awaiting_payment", Boolean, nullable=False),
+    Column("pending", Boolean, nullable=False),
+    Column("untouched", Boolean, nullable=False),
+    Column("several_open", Boolean, nullable=False),
+)
+C = cdon_orders.c
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-class CdonOrderStore:
-    """The orders by OrderId, and when each was last modified. Thread-safe (`lock`)."""
+class CdonOrderStore(SqlOrderStore):
+    """The orders by OrderId. Thread-safe (`lock`)."""
 
-    def __init__(self, payloads: Iterable[Payload]) -> None:
-        self.lock = threading.RLock()
-        self._orders: dict[int, Payload] = {}
-        self._modified: dict[int, datetime] = {}
-        self._texts: dict[int, str] = {}
-        self._version = 0
-        self._listed: OrderedDict[Hashable, tuple[int, list[int]]] = OrderedDict()
-        for payload in payloads:
-            self.save(payload)
+    def __init__(self) -> None:
+        super().__init__(cdon_orders, C.order_id, row)
+
+    def by_modification(
+        self,
+        country: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        skip: int,
+        take: int,
+    ) -> list[str]:
+        """The JSON texts of orders skip.. skip+take of those of `country` modified from `since`
+        to `until` (each when given), by (LastModifiedDateUtc, OrderId)."""
+        key = (country, since, until)
+
+        def query() -> Any:
+            where = []
+            if country is not None:
+                where.append(C.country == country)
+            if since is not None:
+                where.append(C.modified >= micros(since))
+            if until is not None:
+                where.append(C.modified <= micros(until))
+            return select(C.order_id).where(*where).order_by(C.modified, C.order_id)
+
+        with self.lock:
+            ids = self.ordered_ids(query, key)
+            return texts_of(self.texts, ids[skip : skip + take])
 
     def save(self, payload: Payload) -> None:
-        details = payload["OrderDetails"]
-        order_id = int(details["OrderId"])
-        with self.lock:
-            self._orders[order_id] = payload
-            self._modified[order_id] = _modified(details["LastModifiedDateUtc"])
-            self._texts[order_id] = compact_json(payload)
-            self._version += 1
+        """Insert the order, or replace the one with its OrderId."""
+        self.put(payload)
 
-    def get(self, order_id: int) -> Payload | None:
-        """A copy of the order (changes go through `save`)."""
+    def put(self, payload: Payload) -> int:
+        order_id = int(payload["OrderDetails"]["OrderId"])
         with self.lock:
-            payload = self._orders.get(order_id)
-            return None if payload is None else copy.deepcopy(payload)
-
-    def by_modification(self, keep: Keep, key: Hashable, skip: int, take: int) -> list[str]:
-        """The JSON texts of orders skip.. skip+take of those keep() accepts, by
-        (LastModifiedDateUtc, OrderId); `key` names what keep() accepts (the same key, the
-        same orders)."""
-        with self.lock:
-            ids = self._ids_by_modification(keep, key)
-            return [self._texts[i] for i in ids[skip : skip + take]]
-
-    def _ids_by_modification(self, keep: Keep, key: Hashable) -> list[int]:
-        cached = self._listed.get(key)
-        if cached is not None and cached[0] == self._version:
-            self._listed.move_to_end(key)
-            return cached[1]
-        found = sorted((at, i) for i, at in self._modified.items() if keep(self._orders[i], at))
-        ids = [i for _, i in found]
-        self._listed[key] = (self._version, ids)
-        while len(self._listed) > CACHED_LISTS:
-            self._listed.popitem(last=False)
-        return ids
-
-    def ids(self, where: Predicate) -> list[int]:
-        with self.lock:
-            return sorted(i for i, payload in self._orders.items() if where(payload))
-
-    def all(self) -> list[Payload]:
-        with self.lock:
-            return [copy.deepcopy(self._orders[i]) for i in sorted(self._orders)]
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self._orders)
+            if order_id not in self.texts:
+                self.insert([payload])
+            else:
+                self._raw.update(self.id_column.name, order_id, self._row(payload))
+                self._keep(order_id, payload)
+                self.version += 1
+        return order_id
 
     def latest(self) -> datetime | None:
-        with self.lock:
-            return max(self._modified.values(), default=None)
+        """The latest LastModifiedDateUtc of any order."""
+        with self.lock, self.engine.connect() as conn:
+            found = conn.scalar(select(func.max(C.modified)))
+        return None if found is None else EPOCH + found * _MICROSECOND
+
+
+def micros(at: datetime) -> int:
+    """An aware time as whole microseconds since the epoch (exact: compares as the time)."""
+    return (at - EPOCH) // _MICROSECOND
+
+
+def row(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The table row of an order."""
+    details = payload["OrderDetails"]
+    rows = details["OrderRows"]
+    return {
+        "order_id": int(details["OrderId"]),
+        "modified": micros(_modified(details["LastModifiedDateUtc"])),
+        "country": details["CountryCode"],
+        "awaiting_payment": details["PaymentStatus"] == "AwaitingPayment",
+        "pending": _pending(rows),
+        "untouched": all(r["DeliveredQuantity"] == 0 for r in rows) and _pending(rows),
+        "several_open": sum(goods(r) and open_quantity(r) > 0 for r in rows) > 1,
+    }
+
+
+def _pending(rows: list[Payload]) -> bool:
+    return any(goods(r) and open_quantity(r) > 0 for r in rows)
 
 
 def _modified(text: str) -> datetime:

@@ -4,11 +4,21 @@ the page with its pagination info, in JSON or XML."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from orderhub.channels.dexero.sandbox_store import PURCHASED, UPDATED, Row, Selection, shown
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from orderhub.channels.dexero.sandbox_store import (
+    PURCHASED,
+    UPDATED,
+    C,
+    Selection,
+    micros,
+    shown,
+)
 from orderhub.channels.dexero.xmlcodec import ORDER_SCHEMA
 from orderhub.channels.sandbox_app import SandboxError
 
@@ -133,42 +143,37 @@ def _time(name: str, raw: str) -> datetime:
     return parsed
 
 
-Condition = Callable[[Row], bool]
+Condition = ColumnElement[bool]
 
 
 def _conditions(values: dict[str, str], numbers: dict[str, int]) -> list[Condition]:
     conditions: list[Condition] = []
     if "customer_email" in values:
-        email = values["customer_email"].lower()
-        conditions.append(lambda row: row.email == email)
+        conditions.append(C.email == values["customer_email"].lower())
     if "earliest_time" in values:
-        earliest = _time("earliest_time", values["earliest_time"])
-        conditions.append(lambda row: row.stamp >= earliest)
+        conditions.append(C.stamp >= micros(_time("earliest_time", values["earliest_time"])))
     if "latest_time" in values:
-        latest = _time("latest_time", values["latest_time"])
-        conditions.append(lambda row: row.stamp <= latest)
+        conditions.append(C.stamp <= micros(_time("latest_time", values["latest_time"])))
     if "min_id" in numbers:
-        conditions.append(lambda row: row.id >= numbers["min_id"])
+        conditions.append(C.id >= numbers["min_id"])
     if "max_id" in numbers:
-        conditions.append(lambda row: row.id <= numbers["max_id"])
-    conditions += _presence(values, "custom_field", lambda row: row.custom_params)
-    conditions += _presence(values, "attribute", lambda row: row.attributes)
+        conditions.append(C.id <= numbers["max_id"])
+    conditions += _presence(values, "custom_field", C.custom_params)
+    conditions += _presence(values, "attribute", C.attributes)
     return conditions
 
 
-def _presence(
-    values: dict[str, str], prefix: str, pairs: Callable[[Row], frozenset[tuple[str, str]]]
-) -> list[Condition]:
-    """The seed: orders with the identifier (and/or the value) in any of their products."""
+def _presence(values: dict[str, str], prefix: str, pairs: Any) -> list[Condition]:
+    """The seed: orders with the identifier (and/or the value) in any of their products (the
+    column holds each order's (identifier, value) pairs as a JSON array)."""
     identifier = values.get(f"{prefix}_identifier")
     value = values.get(f"{prefix}_value")
     if identifier is None and value is None:
         return []
-
-    def present(row: Row) -> bool:
-        return any(
-            (identifier is None or i == identifier) and (value is None or v == value)
-            for i, v in pairs(row)
-        )
-
-    return [present]
+    pair = func.json_each(pairs).table_valued("value").alias("pair")
+    matches = []
+    if identifier is not None:
+        matches.append(func.json_extract(pair.c.value, "$[0]") == identifier)
+    if value is not None:
+        matches.append(func.json_extract(pair.c.value, "$[1]") == value)
+    return [exists(select(literal(1)).select_from(pair).where(*matches))]

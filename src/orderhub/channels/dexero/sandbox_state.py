@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from orderhub.channels.dexero.sandbox_listing import (
 from orderhub.channels.dexero.sandbox_orders import ORDERS, Payload
 from orderhub.channels.dexero.sandbox_store import DexeroStore, Selection
 from orderhub.channels.sandbox_kit import FaultSpec
+from orderhub.channels.sandbox_snapshot import fill_from_snapshot
 from orderhub.channels.sandbox_state import SandboxState
 
 #: The only client id and secret the sandbox accepts.
@@ -87,9 +89,10 @@ class DexeroSandbox(SandboxState):
         token_ttl: int = TOKEN_TTL,
         token_clock: Callable[[], float] = time.monotonic,
         anchor: datetime | None = None,
+        snapshots: Path | None = None,
     ) -> None:
         store = DexeroStore()
-        latest = ORDERS.fill(store.insert, orders, seed, anchor)
+        latest = fill_from_snapshot(store, ORDERS, "dexero", orders, seed, anchor, snapshots)
         self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)
 

@@ -1,69 +1,87 @@
-"""The Dexero sandbox's orders in memory: each Dexero JSON payload with the values its list
-calls filter and sort on, and the selection those calls make.
+"""The Dexero sandbox's orders: an in-memory SQLite table of the values its list calls filter and
+sort on, each order's Dexero JSON text beside it (`SqlOrderStore`: in a dict, or from a
+snapshot on disk), with and without its forms.
 
-Dexero's filters (presence of a custom field or attribute in any product, a time window, an id
-window, an e-mail) and its "any field is a sort key" rule are plain Python over a few thousand
-orders; no SQL needed.
+Dexero's filters (a list's statuses, test orders, a time window, an id window, an e-mail, the
+presence of a custom field or attribute in any product) and its two timestamp sort keys run in
+SQL; a sort by any other field of the Order object reads that field from the matching orders'
+JSON (the seed allows it; nothing pages that way in bulk). A list call's matching ids, in its
+order, are kept until the next write (`ordered_ids`): paging sorts once, then slices.
+docs/performance.md, "Sandboxes", has the figures.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, MetaData, String, Table, literal_column, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
 from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
-from orderhub.channels.sandbox_store import compact_json
+from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, texts_of
 from orderhub.domain.jsonfmt import dumps
 
-#: How many list selections' rows the store keeps (each a list of references).
-CACHED_SELECTIONS = 8
+_metadata = MetaData()
+dexero_orders = Table(
+    "dexero_orders",
+    _metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("status", String, nullable=False),  # lower case
+    Column("test", Boolean, nullable=False),
+    Column("email", String, nullable=False),  # lower case
+    #: purchase_date in microseconds since the epoch.
+    Column("purchased", BigInteger, nullable=False),
+    #: What `earliest_time`/`latest_time` read: its last change (updated_date), else purchase.
+    Column("stamp", BigInteger, nullable=False),
+    #: The (identifier, value) pairs of every product's custom_param / attribute, a JSON array.
+    Column("custom_params", String, nullable=False),
+    Column("attributes", String, nullable=False),
+    Column("reference_number", String, nullable=True),
+)
+C = dexero_orders.c
+#: The table's insertion order (a dict's, as the store kept its orders before).
+ROWID: ColumnElement[int] = literal_column("dexero_orders.rowid")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One order and the values its filters read."""
-
-    id: int
-    status: str
-    test: bool
-    email: str
-    purchased: datetime
-    #: The order's timestamp for `earliest_time`/`latest_time`: its last change, else purchase.
-    stamp: datetime
-    custom_params: frozenset[tuple[str, str]]
-    attributes: frozenset[tuple[str, str]]
-    payload: Payload
-
-    @classmethod
-    def of(cls, payload: Payload) -> Row:
-        purchased = read_time(payload["purchase_date"])
-        updated = payload.get(UPDATED_FIELD)
-        products = payload.get("product") or []
-        return cls(
-            id=int(payload["id"]),
-            status=str(payload["status"]).lower(),
-            test=bool(payload.get("is_test")),
-            email=str(payload.get("customer_email") or "").lower(),
-            purchased=purchased,
-            stamp=purchased if updated is None else read_time(updated),
-            custom_params=_pairs(products, "custom_param"),
-            attributes=_pairs(products, "attribute"),
-            payload=payload,
-        )
+def micros(at: datetime) -> int:
+    """An aware time as whole microseconds since the epoch (exact: compares as the time)."""
+    return (at - EPOCH) // _MICROSECOND
 
 
-def _pairs(products: Iterable[Any], key: str) -> frozenset[tuple[str, str]]:
-    return frozenset(
+def row(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The table row of an order."""
+    purchased = read_time(payload["purchase_date"])
+    updated = payload.get(UPDATED_FIELD)
+    products = payload.get("product") or []
+    number = payload.get("reference_number")
+    return {
+        "id": int(payload["id"]),
+        "status": str(payload["status"]).lower(),
+        "test": bool(payload.get("is_test")),
+        "email": str(payload.get("customer_email") or "").lower(),
+        "purchased": micros(purchased),
+        "stamp": micros(purchased if updated is None else read_time(updated)),
+        "custom_params": _pairs(products, "custom_param"),
+        "attributes": _pairs(products, "attribute"),
+        "reference_number": number if isinstance(number, str) else None,
+    }
+
+
+def _pairs(products: Iterable[Any], key: str) -> str:
+    pairs = {
         (str(item.get("identifier")), str(item.get("value")))
         for product in products
         for item in product.get(key) or []
-    )
+    }
+    return json.dumps(sorted(pairs))
 
 
 def shown(payload: Payload, include_forms: bool) -> Payload:
@@ -73,9 +91,14 @@ def shown(payload: Payload, include_forms: bool) -> Payload:
     return {key: value for key, value in payload.items() if key != "order_form"}
 
 
+def _without_forms(payload: Payload) -> Payload:
+    return shown(payload, False)
+
+
 #: Sort keys with names of their own; any other Order field name sorts by that field.
 PURCHASED = "purchasedTimestamp"
 UPDATED = "updatedTimestamp"
+_TIMESTAMPS = {PURCHASED: C.purchased, UPDATED: C.stamp}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +112,10 @@ class Selection:
     descending: bool = False
     include_tests: bool = False
     include_forms: bool = False
-    conditions: list[Callable[[Row], bool]] = field(default_factory=list)
+    #: SQL conditions on the table (`sandbox_listing` makes them from the parameters).
+    conditions: list[ColumnElement[bool]] = field(default_factory=list)
     #: The parameters `conditions` were made from, (name, value) sorted: with the fields
-    #: above, what names the selection's rows (`DexeroStore.select` keeps them by it).
+    #: above, what names the selection's rows (`DexeroStore` keeps their ids by it).
     filters: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -100,113 +124,78 @@ class Selection:
         tests = self.include_tests
         return (self.statuses, self.sort_key, self.descending, tests, self.filters)
 
-    def matches(self, row: Row) -> bool:
-        if self.statuses is not None and row.status not in self.statuses:
-            return False
-        if row.test and not self.include_tests:
-            return False
-        return all(condition(row) for condition in self.conditions)
-
-    def sort_value(self, row: Row) -> tuple[Any, ...]:
-        """The seed: "if the field is not present on an input, the value of empty string is
-        used", so a missing value sorts first; ties go by id."""
-        if self.sort_key == PURCHASED:
-            return (row.purchased, row.id)
-        if self.sort_key == UPDATED:
-            return (row.stamp, row.id)
-        value = row.payload.get(self.sort_key)
-        present = (0, "") if value is None or value == "" else (1, value)
-        return (*present, row.id)
+    def where(self) -> list[ColumnElement[bool]]:
+        where = list(self.conditions)
+        if self.statuses is not None:
+            where.append(C.status.in_(sorted(self.statuses)))
+        if not self.include_tests:
+            where.append(C.test.is_(False))
+        return where
 
 
-class DexeroStore:
-    """Thread-safe: the API, the life ticker and tests may touch it at once.
-
-    A list call's matching rows, in its order, are kept until the next write (the last
-    CACHED_SELECTIONS of them): paging through one selection sorts once, then slices."""
+class DexeroStore(SqlOrderStore):
+    """Thread-safe: the API, the life ticker and tests may touch it at once."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._rows: dict[int, Row] = {}
-        self._version = 0
-        self._selected: OrderedDict[tuple[Any, ...], tuple[int, list[Row]]] = OrderedDict()
-        #: Each order's JSON as a list shows it, (id, include_forms) -> text: without its forms
-        #: (what lists show by default) made when it is stored, with them when first listed.
-        self._texts: dict[tuple[int, bool], str] = {}
-
-    def insert(self, payloads: Iterable[Payload]) -> None:
-        with self.lock:
-            for payload in payloads:
-                self._put(Row.of(payload))
-            self._version += 1
+        super().__init__(dexero_orders, C.id, row, _without_forms)
 
     def save(self, payload: Payload) -> None:
-        """Store a changed order (a copy of the dict, written and read back as JSON)."""
+        """Store a changed order, or a new one (as JSON written and read back)."""
+        copied = loads(dumps(payload))
         with self.lock:
-            self._put(Row.of(loads(dumps(payload))))
-            self._version += 1
-
-    def _put(self, row: Row) -> None:
-        self._texts.pop((row.id, True), None)
-        self._texts[(row.id, False)] = compact_json(shown(row.payload, False))
-        self._rows[row.id] = row
-
-    def get(self, order_id: int) -> Payload | None:
-        with self.lock:
-            row = self._rows.get(order_id)
-        return None if row is None else loads(dumps(row.payload))
+            if int(copied["id"]) in self.texts:
+                super().save(copied)
+            else:
+                self.insert([copied])
 
     def by_number(self, number: str) -> Payload | None:
-        """The order whose order number (`reference_number`) is `number`."""
-        with self.lock:
-            found = [r for r in self._rows.values() if r.payload.get("reference_number") == number]
-        return loads(dumps(found[0].payload)) if found else None
+        """The order whose order number (`reference_number`) is `number` (the first stored)."""
+        query = select(C.id).where(C.reference_number == number).order_by(ROWID).limit(1)
+        with self.lock, self.engine.connect() as conn:
+            found = conn.scalar(query)
+        return None if found is None else self.get(found)
 
     def ids(self, statuses: Iterable[str]) -> list[int]:
-        wanted = set(statuses)
-        with self.lock:
-            return [row.id for row in self._rows.values() if row.status in wanted]
-
-    def all(self) -> list[Payload]:
-        with self.lock:
-            rows = sorted(self._rows.values(), key=lambda row: row.id)
-        return [loads(dumps(row.payload)) for row in rows]
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self._rows)
+        """The ids of the orders in `statuses`, in the order they were first stored."""
+        query = select(C.id).where(C.status.in_(sorted(set(statuses)))).order_by(ROWID)
+        with self.lock, self.engine.connect() as conn:
+            return list(conn.scalars(query))
 
     def select(self, selection: Selection) -> tuple[int, list[Payload]]:
-        """(how many orders match, the payloads of the requested page). Payloads are shared:
-        read them, do not change them."""
-        with self.lock:
-            rows = self._selection_rows(selection)
-            page = rows[selection.offset : selection.offset + selection.count]
-            return len(rows), [row.payload for row in page]
+        """(how many orders match, the orders of the requested page as `shown`)."""
+        total, texts = self.select_texts(selection)
+        return total, [exact_loads(text) for text in texts]
 
     def select_texts(self, selection: Selection) -> tuple[int, list[str]]:
         """(how many orders match, the JSON text of each order of the page as `shown`)."""
-        forms = selection.include_forms
+        texts = self.texts if selection.include_forms else self.summaries
         with self.lock:
-            rows = self._selection_rows(selection)
-            page = rows[selection.offset : selection.offset + selection.count]
-            return len(rows), [self._text(row, forms) for row in page]
+            ids = self._selection_ids(selection)
+            page = ids[selection.offset : selection.offset + selection.count]
+            return len(ids), texts_of(texts, page)
 
-    def _text(self, row: Row, forms: bool) -> str:
-        text = self._texts.get((row.id, forms))
-        if text is None:
-            text = self._texts[(row.id, forms)] = compact_json(shown(row.payload, forms))
-        return text
+    def _selection_ids(self, selection: Selection) -> list[int]:
+        timestamp = _TIMESTAMPS.get(selection.sort_key)
+        if timestamp is None:
+            return self.cached_ids(selection.rows_key, lambda: self._by_field(selection))
+        order: tuple[Any, ...] = (timestamp, C.id)
+        if selection.descending:
+            order = (timestamp.desc(), C.id.desc())
+        query = select(C.id).where(*selection.where()).order_by(*order)
+        return self.ordered_ids(query, selection.rows_key)
 
-    def _selection_rows(self, selection: Selection) -> list[Row]:
-        key = selection.rows_key
-        cached = self._selected.get(key)
-        if cached is not None and cached[0] == self._version:
-            self._selected.move_to_end(key)
-            return cached[1]
-        rows = [row for row in self._rows.values() if selection.matches(row)]
-        rows.sort(key=selection.sort_value, reverse=selection.descending)
-        self._selected[key] = (self._version, rows)
-        while len(self._selected) > CACHED_SELECTIONS:
-            self._selected.popitem(last=False)
-        return rows
+    def _by_field(self, selection: Selection) -> list[int]:
+        """The matching ids sorted by a field of the Order object, as the seed says: "if the
+        field is not present on an input, the value of empty string is used" (a missing value
+        sorts first); ties go by id."""
+        query = select(C.id).where(*selection.where()).order_by(C.id)
+        with self.engine.connect() as conn:
+            ids = list(conn.scalars(query))
+        name = selection.sort_key
+        keyed = []
+        for order_id, text in zip(ids, texts_of(self.texts, ids), strict=True):
+            value = exact_loads(text).get(name)
+            present = (0, "") if value is None or value == "" else (1, value)
+            keyed.append((*present, order_id))
+        keyed.sort(reverse=selection.descending)
+        return [k[-1] for k in keyed]
