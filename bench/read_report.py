@@ -67,9 +67,9 @@ def _cells(r: QueryResult) -> list[str]:
         "n/a" if ds is None else _ms(ds.p50_ms),
         _ms(r.bare_p50_ms),
         "n/a" if ratio is None else f"{ratio:.2f}x {_mark(ratio >= TARGET_VS_DATASETTE)}",
-        f"{r.vs_bare:.2f}x {_mark(r.vs_bare <= TARGET_VS_BARE)}",
+        _ratio(r.vs_bare, r.vs_bare <= TARGET_VS_BARE),
         f"{r.orderhub_single.rps:,.1f}",
-        f"{r.vs_single:.2f}x {_mark(r.vs_single >= TARGET_VS_SINGLE)}",
+        _ratio(r.vs_single, r.vs_single >= TARGET_VS_SINGLE),
         "-" if math.isnan(r.other_cpu) else f"{r.other_cpu:.2f}",
     ]
 
@@ -122,6 +122,12 @@ def _ms(value: float) -> str:
     if math.isnan(value):
         return "-"
     return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+def _ratio(value: float, met: bool) -> str:
+    """A ratio and whether it meets its target; "-" when it could not be measured (no request
+    of the 1-connection run finished inside its window)."""
+    return "-" if math.isnan(value) else f"{value:.2f}x {_mark(met)}"
 
 
 def _mark(ok: bool) -> str:

@@ -92,6 +92,9 @@ class QueryResult:
 
     @property
     def vs_bare(self) -> float:
+        """The 1-connection p50 against bare SQL's (NaN when no request finished in time)."""
+        if not self.orderhub_single.requests:
+            return math.nan
         return self.orderhub_single.p50_ms / self.bare_p50_ms
 
     @property
