@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import logging
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderhub.channels.http import ChannelHttp
+from socket_support import accepting
 
 Answer = Callable[[bytes], bytes]
 
@@ -49,12 +49,9 @@ def _read_request(conn: socket.socket, pending: bytes) -> tuple[bytes, bytes] | 
 def recorder(answer: Answer) -> Iterator[tuple[str, list[bytes]]]:
     """A keep-alive server answering each request with `answer(request)`; yields its URL and
     the requests it received, byte for byte."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
     seen: list[bytes] = []
 
-    def serve(conn: socket.socket) -> None:
+    def serve(conn: socket.socket, _number: int) -> None:
         pending = b""
         with conn:
             while (got := _read_request(conn, pending)) is not None:
@@ -62,19 +59,8 @@ def recorder(answer: Answer) -> Iterator[tuple[str, list[bytes]]]:
                 seen.append(request)
                 conn.sendall(answer(request))
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1", seen
-    finally:
-        listener.close()
+    with accepting(serve) as port:
+        yield f"http://127.0.0.1:{port}/v1", seen
 
 
 def _pair(base: str, **options: Any) -> tuple[ChannelHttp, ChannelHttp]:

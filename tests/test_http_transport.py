@@ -18,6 +18,7 @@ import trustme
 from orderhub.channels.base import Retriable
 from orderhub.channels.http import ChannelHttp
 from orderhub.channels.http_transport import KeepAliveTransport
+from socket_support import accepting
 
 
 def _answer(conn: socket.socket, body: bytes, *, length: int | None = None) -> None:
@@ -41,9 +42,6 @@ def server(handle: Callable[[socket.socket, int, int], bool]) -> Iterator[tuple[
     """A server calling `handle(conn, connection number, request number on it)` per request
     until it returns False (then it closes the connection); yields its URL and, per
     connection, how many requests it served."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
     served: list[int] = []
 
     def serve(conn: socket.socket, number: int) -> None:
@@ -53,20 +51,8 @@ def server(handle: Callable[[socket.socket, int, int], bool]) -> Iterator[tuple[
                 if not handle(conn, number, served[number]):
                     return
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            served.append(0)
-            threading.Thread(target=serve, args=(conn, len(served) - 1), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/", served
-    finally:
-        listener.close()
+    with accepting(serve, accepted=lambda _: served.append(0)) as port:
+        yield f"http://127.0.0.1:{port}/", served
 
 
 def _client(base: str) -> httpx.Client:

@@ -85,7 +85,7 @@ class FastReads:
         listing = _LISTS.get(path)
         if listing is not None:
             request = self._admitted(scope, path)
-            response = self._on_loop(listing, request) if self.reads_on_loop else None
+            response = self._on_loop(listing, request, path) if self.reads_on_loop else None
             if response is None:
                 response = await to_thread.run_sync(listing, request, limiter=self.reads_in_flight)
         elif (order_id := _order_id(path)) is not None:
@@ -102,10 +102,12 @@ class FastReads:
             return
         await response(scope, receive, send)
 
-    def _on_loop(self, listing: Callable[[Request], Response], request: Request) -> Response | None:
+    def _on_loop(
+        self, listing: Callable[[Request], Response], request: Request, path: str
+    ) -> Response | None:
         """The list answered on the event loop, or None when its SQL ran over the loop's
         budget (it is then asked again in a thread: a read, so nothing was changed)."""
-        shape = (request.url.path, frozenset(request.query_params.keys()))
+        shape = (path, frozenset(request.query_params.keys()))
         if self._slow_until.get(shape, 0.0) > time.monotonic():
             return None
         try:

@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -276,3 +277,18 @@ def exact_loads(text: str | bytes) -> Payload:
     """Channel JSON with exact amounts (a JSON number with a fraction is read as Decimal)."""
     value: Payload = json.loads(text, parse_float=Decimal)
     return value
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """An aware time as whole microseconds since the epoch (exact: compares as the time); how
+    the sandboxes' tables keep the times their lists filter and sort on."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    """`micros` read back: the aware UTC time."""
+    return _EPOCH + value * _MICROSECOND

@@ -11,14 +11,14 @@ it is. docs/performance.md, "Sandboxes", has the figures.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, MetaData, String, Table, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.channels.cdon.sandbox_rows import Payload, goods, open_quantity
-from orderhub.channels.sandbox_store import SqlOrderStore, texts_of
+from orderhub.channels.sandbox_store import SqlOrderStore, from_micros, micros, texts_of
 
 #: Which orders order life may pick for a move (a column of the table).
 Predicate = ColumnElement[bool]
@@ -37,8 +37,6 @@ cdon_orders = Table(
     Column("several_open", Boolean, nullable=False),
 )
 C = cdon_orders.c
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 class CdonOrderStore(SqlOrderStore):
@@ -92,12 +90,7 @@ class CdonOrderStore(SqlOrderStore):
         """The latest LastModifiedDateUtc of any order."""
         with self.lock, self.engine.connect() as conn:
             found = conn.scalar(select(func.max(C.modified)))
-        return None if found is None else EPOCH + found * _MICROSECOND
-
-
-def micros(at: datetime) -> int:
-    """An aware time as whole microseconds since the epoch (exact: compares as the time)."""
-    return (at - EPOCH) // _MICROSECOND
+        return None if found is None else from_micros(found)
 
 
 def row(payload: Mapping[str, Any]) -> dict[str, Any]:

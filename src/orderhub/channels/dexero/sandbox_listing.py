@@ -16,11 +16,11 @@ from orderhub.channels.dexero.sandbox_store import (
     UPDATED,
     C,
     Selection,
-    micros,
     shown,
 )
 from orderhub.channels.dexero.xmlcodec import ORDER_SCHEMA
 from orderhub.channels.sandbox_app import SandboxError
+from orderhub.channels.sandbox_store import micros
 
 #: The lists and the statuses each holds. The seed documents `pending` (its example order is
 #: `treated`: the list holds every order still in progress), `untreated` and `treated`; `all`

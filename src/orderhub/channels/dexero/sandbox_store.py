@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, MetaData, String, Table, literal_column, select
@@ -24,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
 from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
-from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, texts_of
+from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, micros, texts_of
 from orderhub.domain.jsonfmt import dumps
 
 _metadata = MetaData()
@@ -47,13 +46,6 @@ dexero_orders = Table(
 C = dexero_orders.c
 #: The table's insertion order (a dict's, as the store kept its orders before).
 ROWID: ColumnElement[int] = literal_column("dexero_orders.rowid")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def micros(at: datetime) -> int:
-    """An aware time as whole microseconds since the epoch (exact: compares as the time)."""
-    return (at - EPOCH) // _MICROSECOND
 
 
 def row(payload: Mapping[str, Any]) -> dict[str, Any]:
