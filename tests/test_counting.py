@@ -138,18 +138,36 @@ def test_a_total_follows_every_write_whoever_makes_it(http: TestClient, engine: 
 
 @contextmanager
 def _counts_run(engine: Engine) -> Iterator[list[str]]:
-    """The count statements the engine runs inside the block."""
+    """The count statements the engine's connections run inside the block."""
     counts: list[str] = []
 
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def note(statement: str) -> None:
         if "count(" in statement.lower():
             counts.append(statement)
 
-    event.listen(engine, "before_cursor_execute", note)
+    if engine.dialect.name == "sqlite":
+        # SQLite's own trace, on every connection made from now on (the pool's, the held one):
+        # lists also run on the driver alone (store/held.py), past SQLAlchemy's events.
+        def trace(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.set_trace_callback(note)
+
+        event.listen(engine, "connect", trace)
+        engine.dispose()
+        try:
+            yield counts
+        finally:
+            event.remove(engine, "connect", trace)
+            engine.dispose()
+        return
+
+    def noted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        note(statement)
+
+    event.listen(engine, "before_cursor_execute", noted)
     try:
         yield counts
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(engine, "before_cursor_execute", noted)
 
 
 def _ship_from_outside(engine: Engine, external_id: str) -> None:

@@ -1,5 +1,6 @@
 """A list's SQL compiled once per query shape (store/shaped.py) sends SQLite the very statements
-and parameters the statement built per request sends, and answers the same bytes."""
+and parameters the statement built per request sends, and answers the same bytes, whether it runs
+through the pool or on the engine's held connection (store/held.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from orderhub.api.render import Format, page_envelope, page_items, render
 from orderhub.domain.samples import generate_orders
 from orderhub.query import parse_query
 from orderhub.services import orders as service
-from orderhub.store import make_engine, shaped
+from orderhub.store import held, make_engine, shaped
 from orderhub.store import orders as store_orders
 from orderhub.store.count_cache import TOTALS
 from orderhub.store.migrate import upgrade
@@ -52,10 +53,21 @@ QUERIES: list[Params] = [
 ]
 
 
+#: The statements SQLite runs, as it runs them (values in place), while a list is being noted.
+_NOTED: list[list[str]] = []
+
+
 @pytest.fixture
 def sqlite_orders(tmp_path: Path) -> Iterator[Engine]:
     url = f"sqlite:///{tmp_path / 'shaped.db'}"
     engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        # SQLite's own trace, not SQLAlchemy's events: the held connection runs statements
+        # on the driver alone.
+        dbapi_connection.set_trace_callback(lambda sql: _NOTED[-1].append(sql) if _NOTED else None)
+
     upgrade(engine)
     orders = list(generate_orders(300, seed=11))
     orders += [
@@ -68,25 +80,27 @@ def sqlite_orders(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _sent(engine: Engine, params: Params, *, shaped_sql: bool) -> tuple[list[Any], bytes]:
-    """The statements and parameters the list sent to SQLite, and its JSON answer."""
-    sent: list[Any] = []
-
-    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "data_version" not in statement:
-            sent.append((statement, tuple(parameters)))
-
+def _sent(
+    engine: Engine, params: Params, *, shaped_sql: bool, held: bool = True
+) -> tuple[list[Any], bytes]:
+    """The statements the list sent to SQLite (values in place), and its JSON answer.
+    `shaped_sql` False: the statements built per request, through the pool (the oracle);
+    `held` False: no list on the held connection."""
+    sent: list[str] = []
     TOTALS.changed()  # every count runs, so both paths send it
-    event.listen(engine, "before_cursor_execute", note)
+    _NOTED.append(sent)
     try:
         with pytest.MonkeyPatch.context() as patch:
             if not shaped_sql:
                 patch.setattr(store_orders, "shaped_sql", lambda *args: None)
+            if not shaped_sql or not held:
+                patch.setattr(store_orders, "compiled_shape", lambda *args: None)
             query = parse_query(params)
             page = service.list_orders(engine, query, encoded=True)
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        _NOTED.pop()
     items = page_items(query, page, ids_only=False, fmt=Format.JSON)
+    sent = [sql for sql in sent if "data_version" not in sql]
     return sent, render(page_envelope(query, page, items), Format.JSON)[0]
 
 
@@ -121,7 +135,8 @@ def test_a_shaped_list_sends_the_statements_and_answers_of_the_built_one(
         assert shaped.shaped_sql(conn, query, _select_columns(query, False)) is not None
     built = _sent(sqlite_orders, params, shaped_sql=False)
     assert _sent(sqlite_orders, params, shaped_sql=True) == built  # compiled for the shape
-    assert _sent(sqlite_orders, params, shaped_sql=True) == built  # from the cache
+    assert _sent(sqlite_orders, params, shaped_sql=True, held=False) == built  # from the cache
+    assert _sent(sqlite_orders, params, shaped_sql=True) == built  # on the held connection
     assert built[0], "the list sent no statement"
 
 
@@ -180,3 +195,20 @@ def test_a_request_s_values_are_named_as_the_shape_s_parameters(params: Params) 
 
     shaped._slots(query, note)
     assert shaped._values(query) == {**named, "page_offset": query.offset}
+
+
+def test_a_compiled_shape_is_listed_on_the_held_connection(sqlite_orders: Engine) -> None:
+    """Once its shape is compiled, a list takes no connection from the pool, and answers the
+    same; while the held connection is busy (another thread's), it goes through the pool."""
+    params = [("status", "open"), ("_sort", "id:desc"), ("page_size", "25")]
+    built = _sent(sqlite_orders, params, shaped_sql=False)
+    checkouts: list[object] = []
+    event.listen(sqlite_orders, "checkout", lambda *args: checkouts.append(args))
+    assert _sent(sqlite_orders, params, shaped_sql=True) == built  # compiles it, pooled
+    taken = len(checkouts)
+    assert taken >= 1
+    assert _sent(sqlite_orders, params, shaped_sql=True) == built
+    assert len(checkouts) == taken, "a compiled shape went through the pool"
+    with held._HELD[sqlite_orders].lock:  # busy
+        assert _sent(sqlite_orders, params, shaped_sql=True) == built
+    assert len(checkouts) > taken

@@ -25,6 +25,9 @@ def list_orders(
 ) -> OrderPage:
     """A page of orders; `encoded`: values as JSON writes them, where the store can
     (store/encoded.py): for an answer in JSON, not for code that reads the values."""
+    held = OrderRepository.find_held(engine, query, ids_only=ids_only) if encoded else None
+    if held is not None:
+        return held
     with engine.connect() as conn:
         return OrderRepository(conn).find(query, ids_only=ids_only, encoded=encoded)
 

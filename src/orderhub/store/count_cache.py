@@ -31,6 +31,7 @@ not cached there: `count=estimated` (the planner's estimate, no rows read) is it
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -83,15 +84,25 @@ class CountCache:
         if conn.dialect.name != "sqlite":
             return int(conn.execute(stmt).scalar_one())
         key = (id(conn.engine), str(conn.engine.url), *_statement_key(stmt, conn))
-        return self._counted(conn, key, lambda: int(conn.execute(stmt).scalar_one()))
+        return self._counted(conn.engine, key, lambda: int(conn.execute(stmt).scalar_one()))
 
     def count_sql(self, conn: Connection, sql: str, params: tuple[Any, ...]) -> int:
         """`count` of a statement compiled already (store/shaped.py): its SQL and parameters."""
         key = (id(conn.engine), str(conn.engine.url), sql, repr(params))
-        return self._counted(conn, key, lambda: int(conn.exec_driver_sql(sql, params).scalar_one()))
+        return self._counted(
+            conn.engine, key, lambda: int(conn.exec_driver_sql(sql, params).scalar_one())
+        )
 
-    def _counted(self, conn: Connection, key: Any, run: Callable[[], int]) -> int:
-        generation = self._current(conn.engine)
+    def count_driver(
+        self, engine: Engine, driver: sqlite3.Connection, sql: str, params: tuple[Any, ...]
+    ) -> int:
+        """`count_sql` run on one of the engine's driver connections (store/held.py); the
+        same totals, under the same keys."""
+        key = (id(engine), str(engine.url), sql, repr(params))
+        return self._counted(engine, key, lambda: int(driver.execute(sql, params).fetchone()[0]))
+
+    def _counted(self, engine: Engine, key: Any, run: Callable[[], int]) -> int:
+        generation = self._current(engine)
         with self._lock:
             hit = self._totals.get(key)
             if hit is not None and hit[0] == generation:

@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, literal_column, select
+from sqlalchemy import Connection, Engine, Select, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -62,12 +64,23 @@ def count_compiled(
     conn: Connection, query: OrderQuery, sql: str, params: tuple[Any, ...]
 ) -> tuple[int | None, str]:
     """`count_matches` for a count compiled already (store/shaped.py: exact or none)."""
+    return _exact_or_none(query, lambda: TOTALS.count_sql(conn, sql, params))
+
+
+def count_compiled_on(
+    engine: Engine, driver: sqlite3.Connection, query: OrderQuery, sql: str, params: tuple[Any, ...]
+) -> tuple[int | None, str]:
+    """`count_compiled` on one of the engine's driver connections (store/held.py)."""
+    return _exact_or_none(query, lambda: TOTALS.count_driver(engine, driver, sql, params))
+
+
+def _exact_or_none(query: OrderQuery, count: Callable[[], int]) -> tuple[int | None, str]:
     if query.count is Count.NONE:
         return None, NONE
     assert query.count is Count.EXACT, query.count
     if query.after is not None and query.after.total is not None:
         return query.after.total, EXACT
-    return TOTALS.count_sql(conn, sql, params), EXACT
+    return count(), EXACT
 
 
 def _planner_estimate(conn: Connection, where: Any) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
 
 from orderhub.query import OrderQuery
 from orderhub.query.compiler import Compiled
@@ -21,10 +22,10 @@ def page_of(stmt: Select[Any], compiled: Compiled, query: OrderQuery) -> Select[
 
 
 def sort_values(
-    conn: Connection, query: OrderQuery, columns: list[Any], row: Any, encoded: bool
+    dialect: Dialect, query: OrderQuery, columns: list[Any], row: Any, encoded: bool
 ) -> tuple[Any, ...]:
     """The sort keys' values of a row (a cursor's), typed even when the rows are encoded."""
     if not encoded:
         return tuple(row[k.field] for k in query.sort)
     places = {column.key: i for i, column in enumerate(columns)}
-    return tuple(typed(orders.c[k.field], conn.dialect, row[places[k.field]]) for k in query.sort)
+    return tuple(typed(orders.c[k.field], dialect, row[places[k.field]]) for k in query.sort)

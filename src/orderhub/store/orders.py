@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy.engine import Dialect
 
 from orderhub.domain import Order
 from orderhub.domain.codec import NESTED_FIELDS
@@ -15,9 +16,9 @@ from orderhub.domain.jsonfmt import dumps
 from orderhub.query import OrderQuery, View
 from orderhub.query.ast import After
 from orderhub.store.bulk import execute_many
-from orderhub.store.counting import EXACT, count_compiled, count_matches
-from orderhub.store.encoded import driver_rows, encoded_driver_rows, encoded_rows
-from orderhub.store.held import held_rows
+from orderhub.store.counting import EXACT, count_compiled, count_compiled_on, count_matches
+from orderhub.store.encoded import driver_rows, encode, encoded_driver_rows, encoded_rows
+from orderhub.store.held import Held, held_rows, on_held
 from orderhub.store.listing import page_of, sort_values
 from orderhub.store.merging import MergeResult, ids_by_external, merge_from_channel
 from orderhub.store.order_rows import (
@@ -31,7 +32,7 @@ from orderhub.store.order_rows import (
 from orderhub.store.rendered import HEAD, TAIL, rendered_objects, rendered_rows, scalars_object
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders
-from orderhub.store.shaped import shaped_sql
+from orderhub.store.shaped import compiled_shape, shaped_sql
 from orderhub.store.tables import orders
 from orderhub.store.tags import TAGS_TEXT, replace_tags
 
@@ -196,13 +197,39 @@ class OrderRepository(Repository):
         assert found is not None
         return found
 
+    @staticmethod
+    def find_held(engine: Engine, query: OrderQuery, *, ids_only: bool = False) -> OrderPage | None:
+        """`find(query, encoded=True)` read on the engine's held connection (store/held.py),
+        once the query's shape is compiled (store/shaped.py); None when that cannot be used
+        now (the caller then reads through the pool, which compiles the shape the first time)."""
+        render = not ids_only and query.picked is None
+        columns = _rendered_columns(query) if render else _select_columns(query, ids_only)
+        shaped = compiled_shape(engine.dialect, query, columns)
+        if shaped is None:
+            return None
+        sql, given = shaped
+
+        def read(held: Held) -> tuple[list[Any], int | None, str]:
+            raw = held.driver.execute(sql.page.text, sql.page.bind(given)).fetchall()
+            count = sql.count
+            return raw, *count_compiled_on(
+                engine, held.driver, query, count.text, count.bind(given)
+            )
+
+        found = on_held(engine, read)
+        if found is None:
+            return None
+        raw, total, counted = found
+        rows = None if render else encode(raw, columns, engine.dialect)
+        return _paged(query, columns, engine.dialect, rows, raw, total, counted, encode=True)
+
     def _find(
         self, query: OrderQuery, columns: list[Any], *, encode: bool, render: bool
     ) -> OrderPage | None:
         """`find` with these columns; `render`: the rows as JSON text (store/rendered.py), or
         None when SQLite could not write one of them."""
         shaped = shaped_sql(self.conn, query, columns) if encode else None
-        rows: Sequence[Any]
+        rows: Sequence[Any] | None = None
         if shaped is not None:  # the SQL compiled once for the query's shape
             sql, given = shaped
             page_params = sql.page.bind(given)
@@ -214,19 +241,8 @@ class OrderRepository(Repository):
             total, counted = count_compiled(self.conn, query, sql.count.text, count_params)
         else:
             rows, raw, total, counted = self._built(query, columns, encode=encode)
-        if render:
-            texts = rendered_objects(raw) if query.view is View.BASIC else rendered_rows(raw)
-            if texts is None:
-                return None
-            rows = texts
-        next_after = None
-        if len(rows) > query.page_size:
-            rows = rows[: query.page_size]
-            values = sort_values(self.conn, query, columns, raw[query.page_size - 1], encode)
-            # Only an exact count is carried to the next pages (an estimate is asked again).
-            carried = total if counted == EXACT else None
-            next_after = After(values, query.page + 1, carried)
-        return OrderPage(rows, total, query.page, query.page_size, next_after, counted, render)
+        return _paged(query, columns, self.conn.dialect, None if render else rows, raw, total,
+                      counted, encode=encode)  # fmt: skip
 
     def _built(
         self, query: OrderQuery, columns: list[Any], *, encode: bool
@@ -247,6 +263,35 @@ class OrderRepository(Repository):
             rows = raw = [row._mapping for row in self.conn.execute(stmt)]
         total, counted = count_matches(self.conn, query, compiled.where)
         return rows, raw, total, counted
+
+
+def _paged(
+    query: OrderQuery,
+    columns: list[Any],
+    dialect: Dialect,
+    rows: Sequence[Mapping[Any, Any]] | None,
+    raw: Sequence[Any],
+    total: int | None,
+    counted: str,
+    *,
+    encode: bool,
+) -> OrderPage | None:
+    """The page of a list's rows (None: `raw` are rows of JSON text, rendered here), or None
+    when SQLite could not write one of those texts."""
+    rendered = rows is None
+    if rows is None:
+        texts = rendered_objects(raw) if query.view is View.BASIC else rendered_rows(raw)
+        if texts is None:
+            return None
+        rows = cast(list[Mapping[Any, Any]], texts)  # JSON texts where rows would be
+    next_after = None
+    if len(rows) > query.page_size:
+        rows = rows[: query.page_size]
+        values = sort_values(dialect, query, columns, raw[query.page_size - 1], encode)
+        # Only an exact count is carried to the next pages (an estimate is asked again).
+        carried = total if counted == EXACT else None
+        next_after = After(values, query.page + 1, carried)
+    return OrderPage(rows, total, query.page, query.page_size, next_after, counted, rendered)
 
 
 def _rendered_columns(query: OrderQuery) -> list[Any]:

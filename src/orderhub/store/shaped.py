@@ -73,7 +73,7 @@ def shaped_sql(
     conn: Connection, query: OrderQuery, columns: list[Any]
 ) -> tuple[Shaped, dict[str, Any]] | None:
     """The query's compiled statements and its values, or None where this does not apply."""
-    key = _shape(conn, query, columns)
+    key = _shape(conn.dialect, query, columns)
     if key is None:
         return None
     shaped = _SHAPES.get(key)
@@ -88,9 +88,19 @@ def shaped_sql(
     return shaped, _values(query)
 
 
-def _shape(conn: Connection, query: OrderQuery, columns: list[Any]) -> tuple[Any, ...] | None:
+def compiled_shape(
+    dialect: Dialect, query: OrderQuery, columns: list[Any]
+) -> tuple[Shaped, dict[str, Any]] | None:
+    """`shaped_sql` where the query's shape is compiled already, else None (no connection to
+    compile it with: `shaped_sql` does, the first time)."""
+    key = _shape(dialect, query, columns)
+    shaped = None if key is None else _SHAPES.get(key)
+    return None if shaped is None else (shaped, _values(query))
+
+
+def _shape(dialect: Dialect, query: OrderQuery, columns: list[Any]) -> tuple[Any, ...] | None:
     if (
-        conn.dialect.name != "sqlite"
+        dialect.name != "sqlite"
         or query.search
         or query.count is Count.ESTIMATED
         or query.fields is not QUERY_FIELDS
@@ -107,7 +117,7 @@ def _shape(conn: Connection, query: OrderQuery, columns: list[Any]) -> tuple[Any
         None if query.after is None else tuple(map(_kind, query.after.values)),
         query.count is Count.NONE,
         tuple(id(column) for column in columns),  # module-level column lists: stable ids
-        conn.dialect.paramstyle,
+        dialect.paramstyle,
     )
 
 
