@@ -28,14 +28,14 @@ from orderhub.channels.dexero import sandbox_payload as dexero_payload
 from orderhub.channels.dexero import sandbox_rows as dexero_rows
 from orderhub.channels.dexero.sandbox_orders import ORDERS as DEXERO_ORDERS
 from orderhub.channels.dexero.sandbox_state import DexeroSandbox
-from orderhub.channels.dexero.sandbox_store import DexeroStore
+from orderhub.channels.dexero.sandbox_store import DexeroStore, forms_cut, shown
 from orderhub.channels.mall import sandbox_rows
 from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
 from orderhub.channels.mall.sandbox_payload import mall_time
 from orderhub.channels.mall.sandbox_state import MallSandbox
 from orderhub.channels.mall.sandbox_store import MallOrderStore
 from orderhub.channels.sandbox_life import SampleOrders
-from orderhub.channels.sandbox_store import SqlOrderStore
+from orderhub.channels.sandbox_store import SqlOrderStore, compact_json
 from orderhub.domain import PaymentStatus
 
 Stored = tuple[datetime | None, list[tuple[Any, ...]]]
@@ -234,3 +234,14 @@ def test_dexero_rebates_are_the_plain_ones() -> None:
 
 def _units(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
+
+
+def test_a_dexero_snapshots_text_cut_of_its_forms_is_the_order_without_them() -> None:
+    """A snapshot keeps no Dexero summary: `forms_cut` of the text is the order as lists show
+    it by default (`shown(..., False)` written by the JSON writer), forms or none."""
+    orders = DEXERO_ORDERS.generated(3_000, 11, start=500)
+    payloads = [DEXERO_ORDERS.to_payload(order, 11) for order in orders]
+    assert sum(bool(p["order_form"]) for p in payloads) > 300
+    for payload in payloads:
+        expected = compact_json(shown(payload, False))
+        assert forms_cut(compact_json(payload)) == expected

@@ -109,8 +109,12 @@ class SqlOrderStore:
                 source.close()
             self.texts = texts
             if self._summary is not None:
-                self.summaries = texts.column("summary")
+                self.summaries = self.snapshot_summaries(texts)
             self.version += 1
+
+    def snapshot_summaries(self, texts: Any) -> MutableMapping[int, str]:
+        """The summaries of a snapshot's orders (`texts`, a `FileTexts`): its summary column."""
+        return texts.column("summary")
 
     def save(self, payload: Payload) -> None:
         with self.lock:

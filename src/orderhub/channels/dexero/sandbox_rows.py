@@ -59,7 +59,7 @@ def dexero_rows(
     count: int, seed: int, start: int = 0, anchor: datetime | None = None
 ) -> tuple[datetime | None, list[tuple[Any, ...]]] | None:
     """Orders start..start+count-1 of the Dexero sandbox as `SqlOrderStore.stored` keeps them
-    (row values, JSON text, text without forms), and the latest time any of them carries; None
+    (row values, JSON text, no summary), and the latest time any of them carries; None
     for an anchor this does not model (`sample_draws.anchor_seconds`)."""
     return drawn_rows(count, seed, start, _ACCOUNT, anchor, lambda sample: _stored(sample, seed))
 
@@ -104,8 +104,8 @@ def _time(seconds: int, offset: int) -> str:
 
 
 def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
-    """One order's row values, JSON text and text without forms (`to_payload`, then the store),
-    and its last change's time."""
+    """One order's row values and JSON text (`to_payload`, then the store: a snapshot keeps no
+    summary), and its last change's time."""
     number = sample.number
     shape = _shape(sample.path_index, sample.cod)
     rng = random.Random(f"dexero:{seed}:{number}")
@@ -158,16 +158,14 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
         f'"reference_number":"DX-{number}","is_test":{_B[sample.test]},'
         f'"billing_address":{billing},"shipping_address":{shipping_address},'
     )
-    tail = f'"product":[{products}],"customer":null'
-    if updated != times[0]:
-        tail += f',"updated_date":"{_time(updated, offset)}"'
-    text = f'{head}"order_form":[{forms}],{tail}}}'
+    tail = f',"updated_date":"{_time(updated, offset)}"' if updated != times[0] else ""
+    text = f'{head}"order_form":[{forms}],"product":[{products}],"customer":null{tail}}}'
     row = (
         number, word, int(sample.test), email.lower(), times[0] * 1_000_000,
         updated * 1_000_000, _pairs("engraving", engravings), _pairs("colour", colours),
         f"DX-{number}",
     )  # fmt: skip
-    return (*row, text, f"{head}{tail}}}"), updated
+    return (*row, text, None), updated
 
 
 def _products(sample: Sample, rng: random.Random) -> tuple[str, int, int, int, set[str], set[str]]:

@@ -1,6 +1,7 @@
 """The Dexero sandbox's orders: an in-memory SQLite table of the values its list calls filter and
 sort on, each order's Dexero JSON text beside it (`SqlOrderStore`: in a dict, or from a
-snapshot on disk), with and without its forms.
+snapshot on disk), with and without its forms (a snapshot keeps the text with them only: the
+one without is cut from it when read).
 
 Dexero's filters (a list's statuses, test orders, a time window, an id window, an e-mail, the
 presence of a custom field or attribute in any product) and its two timestamp sort keys run in
@@ -13,7 +14,7 @@ docs/performance.md, "Sandboxes", has the figures.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,16 @@ def _without_forms(payload: Payload) -> Payload:
     return shown(payload, False)
 
 
+def forms_cut(text: str) -> str:
+    """A starting order's text without its forms (`shown(..., False)`): a snapshot keeps only
+    the full text, written by the sandbox with "order_form" right before "product"."""
+    cut = text.replace(',"order_form":[],', ",", 1)  # most orders have none
+    if len(cut) != len(text):
+        return cut
+    start = text.index(',"order_form":[')
+    return text[:start] + text[text.index(',"product":[', start) :]
+
+
 #: Sort keys with names of their own; any other Order field name sorts by that field.
 PURCHASED = "purchasedTimestamp"
 UPDATED = "updatedTimestamp"
@@ -130,6 +141,15 @@ class DexeroStore(SqlOrderStore):
 
     def __init__(self) -> None:
         super().__init__(dexero_orders, C.id, row, _without_forms)
+
+    def stored(self, payload: Payload) -> tuple[Any, ...]:
+        """What a snapshot keeps of an order: no summary (`forms_cut` makes it when read; the
+        texts would take twice the disk)."""
+        return (*super().stored(payload)[:-1], None)
+
+    def snapshot_summaries(self, texts: Any) -> MutableMapping[int, str]:
+        """A snapshot's orders without their forms: cut from their texts."""
+        return texts.column("text", forms_cut)
 
     def save(self, payload: Payload) -> None:
         """Store a changed order, or a new one (as JSON written and read back)."""
