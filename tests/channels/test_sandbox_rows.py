@@ -20,6 +20,10 @@ from typing import Any, NamedTuple
 import pytest
 
 from orderhub.channels import sandbox_snapshot
+from orderhub.channels.cdon.sandbox_drawn import cdon_drawn
+from orderhub.channels.cdon.sandbox_orders import ORDERS as CDON_ORDERS
+from orderhub.channels.cdon.sandbox_state import CdonSandbox
+from orderhub.channels.cdon.sandbox_store import CdonOrderStore
 from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
 from orderhub.channels.cscart.sandbox_rows import cscart_rows
 from orderhub.channels.cscart.sandbox_state import CsCartSandbox
@@ -57,6 +61,7 @@ CHANNELS = {
     "dexero": Channel(
         DEXERO_ORDERS, DexeroStore, dexero_rows.dexero_rows, DexeroSandbox, "dexero_orders"
     ),
+    "cdon": Channel(CDON_ORDERS, CdonOrderStore, cdon_drawn, CdonSandbox, "cdon_orders"),
 }
 
 
@@ -245,3 +250,32 @@ def test_a_dexero_snapshots_text_cut_of_its_forms_is_the_order_without_them() ->
     for payload in payloads:
         expected = compact_json(shown(payload, False))
         assert forms_cut(compact_json(payload)) == expected
+
+
+def test_the_cdon_orders_compared_take_every_branch_of_their_history() -> None:
+    """The seeds above reach each rule the replay mirrors: a shipping step that delivers a
+    whole row, part of one or nothing, paid on delivery, returned and credited, cancelled
+    paid and unpaid, the texts' rare forms."""
+    texts = [row[-2] for row in _plain(CHANNELS["cdon"], 3_000, 1, 0, None)[1]]
+    texts += [row[-2] for row in _plain(CHANNELS["cdon"], 2_700, 7, 1_500, None)[1]]
+    orders = [json.loads(text) for text in texts]
+    details = [order["OrderDetails"] for order in orders]
+    rows = [row for d in details for row in d["OrderRows"]]
+    pending = [d["OrderRows"] for d in details if d["State"] == "Pending"]
+    assert any(r[0]["FulfillmentStatus"] == "Delivered" for r in pending)
+    assert any(0 < r[0]["DeliveredQuantity"] < r[0]["Quantity"] for r in pending)
+    assert {"Pending", "Invoiced", "Returned", "Cancelled"} <= {d["State"] for d in details}
+    assert {"Paid", "AwaitingPayment", "Refunded", "NotApplicable"} <= {
+        d["PaymentStatus"] for d in details
+    }
+    assert any(o["Invoices"] and o["Invoices"][0]["TotalCreditNoteAmount"] > 0 for o in orders)
+    assert any(d["LastModifiedDateUtc"] > o["Invoices"][0]["BookingDateUtc"]
+               for d, o in zip(details, orders, strict=True) if o["Invoices"])  # fmt: skip
+    assert {"Article", "Postage", "Fee"} <= {row["ProductType"] for row in rows}
+    assert any(isinstance(row["VatPercentage"], str) for row in rows)
+    assert any(row["OrdinaryPricePerUnit"] > row["PricePerUnit"] for row in rows)
+    customers = [d["CustomerInfo"] for d in details]
+    assert any(c["ShippingAddress"]["CoAddress"] for c in customers)
+    assert any(c["BillingAddress"]["StreetAddress"] == "Box 1234" for c in customers)
+    assert any(c["EmailAddress"] for c in customers)
+    assert len({json.dumps(c["Phones"]) for c in customers if not c["Phones"]["PhoneWork"]}) > 3
