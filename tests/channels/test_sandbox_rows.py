@@ -32,7 +32,7 @@ from orderhub.channels.dexero import sandbox_payload as dexero_payload
 from orderhub.channels.dexero import sandbox_rows as dexero_rows
 from orderhub.channels.dexero.sandbox_orders import ORDERS as DEXERO_ORDERS
 from orderhub.channels.dexero.sandbox_state import DexeroSandbox
-from orderhub.channels.dexero.sandbox_store import DexeroStore, forms_cut, shown
+from orderhub.channels.dexero.sandbox_store import DexeroStore, shown, with_forms
 from orderhub.channels.mall import sandbox_rows
 from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
 from orderhub.channels.mall.sandbox_payload import mall_time
@@ -188,9 +188,11 @@ def test_the_dexero_orders_compared_take_every_branch_of_its_writer() -> None:
     """The seeds above reach each rare branch of `dexero_payload` (so the comparison covers
     it): a product bought twice, digital, someone else's billing, forms, both cancelled
     spellings, partly paid, refunded, a rebate, custom fields, an order never changed."""
-    texts = [row[-2] for row in _plain(CHANNELS["dexero"], 3_000, 1, 0, None)[1]]
-    texts += [row[-2] for row in _plain(CHANNELS["dexero"], 2_700, 7, 1_500, None)[1]]
-    payloads = [json.loads(text) for text in texts]
+    payloads = [
+        json.loads(compact_json(DEXERO_ORDERS.to_payload(order, seed)))
+        for seed, start, count in ((1, 0, 3_000), (7, 1_500, 2_700))
+        for order in DEXERO_ORDERS.generated(count, seed, start=start)
+    ]
     twice = [p for p in payloads if len({x["id"] for x in p["product"]}) < len(p["product"])]
     assert twice
     assert any(p["shipping_address"] is None for p in payloads)
@@ -241,15 +243,19 @@ def _units(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def test_a_dexero_snapshots_text_cut_of_its_forms_is_the_order_without_them() -> None:
-    """A snapshot keeps no Dexero summary: `forms_cut` of the text is the order as lists show
-    it by default (`shown(..., False)` written by the JSON writer), forms or none."""
+def test_a_dexero_snapshots_text_with_its_forms_put_back_is_the_orders_text() -> None:
+    """A snapshot keeps a Dexero order's text without forms and its forms apart
+    (`DexeroStore.stored`): `with_forms` of them, as the file gives them, is the order's JSON
+    (`to_payload` written by the JSON writer), forms or none."""
     orders = DEXERO_ORDERS.generated(3_000, 11, start=500)
     payloads = [DEXERO_ORDERS.to_payload(order, 11) for order in orders]
     assert sum(bool(p["order_form"]) for p in payloads) > 300
+    store = DexeroStore()
     for payload in payloads:
-        expected = compact_json(shown(payload, False))
-        assert forms_cut(compact_json(payload)) == expected
+        *_, without, forms = store.stored(payload)
+        assert without == compact_json(shown(payload, False))
+        kept = without if forms is None else f"{without}\x01{forms}"
+        assert with_forms(kept) == compact_json(payload)
 
 
 def test_the_cdon_orders_compared_take_every_branch_of_their_history() -> None:

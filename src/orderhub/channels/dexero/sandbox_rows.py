@@ -58,9 +58,9 @@ _SUFFIXES = {
 def dexero_rows(
     count: int, seed: int, start: int = 0, anchor: datetime | None = None
 ) -> tuple[datetime | None, list[tuple[Any, ...]]] | None:
-    """Orders start..start+count-1 of the Dexero sandbox as `SqlOrderStore.stored` keeps them
-    (row values, JSON text, no summary), and the latest time any of them carries; None
-    for an anchor this does not model (`sample_draws.anchor_seconds`)."""
+    """Orders start..start+count-1 of the Dexero sandbox as `DexeroStore.stored` keeps them
+    (row values, JSON text without forms, the forms' JSON), and the latest time any of them
+    carries; None for an anchor this does not model (`sample_draws.anchor_seconds`)."""
     return drawn_rows(count, seed, start, _ACCOUNT, anchor, lambda sample: _stored(sample, seed))
 
 
@@ -104,8 +104,8 @@ def _time(seconds: int, offset: int) -> str:
 
 
 def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
-    """One order's row values and JSON text (`to_payload`, then the store: a snapshot keeps no
-    summary), and its last change's time."""
+    """One order's row values, JSON text without forms and its forms' JSON (`to_payload`, then
+    `DexeroStore.stored`), and its last change's time."""
     number = sample.number
     shape = _shape(sample.path_index, sample.cod)
     rng = random.Random(f"dexero:{seed}:{number}")
@@ -159,13 +159,13 @@ def _stored(sample: Sample, seed: int) -> tuple[tuple[Any, ...], int]:
         f'"billing_address":{billing},"shipping_address":{shipping_address},'
     )
     tail = f',"updated_date":"{_time(updated, offset)}"' if updated != times[0] else ""
-    text = f'{head}"order_form":[{forms}],"product":[{products}],"customer":null{tail}}}'
+    text = f'{head}"product":[{products}],"customer":null{tail}}}'
     row = (
         number, word, int(sample.test), email.lower(), times[0] * 1_000_000,
         updated * 1_000_000, _pairs("engraving", engravings), _pairs("colour", colours),
         f"DX-{number}",
     )  # fmt: skip
-    return (*row, text, None), updated
+    return (*row, text, forms or None), updated
 
 
 def _products(sample: Sample, rng: random.Random) -> tuple[str, int, int, int, set[str], set[str]]:

@@ -1,7 +1,7 @@
 """The Dexero sandbox's orders: an in-memory SQLite table of the values its list calls filter and
 sort on, each order's Dexero JSON text beside it (`SqlOrderStore`: in a dict, or from a
-snapshot on disk), with and without its forms (a snapshot keeps the text with them only: the
-one without is cut from it when read).
+snapshot on disk), with and without its forms (a snapshot keeps the text without them and the
+forms apart: the full text is put together when read).
 
 Dexero's filters (a list's statuses, test orders, a time window, an id window, an e-mail, the
 presence of a custom field or attribute in any product) and its two timestamp sort keys run in
@@ -24,7 +24,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
 from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
-from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, micros, texts_of
+from orderhub.channels.sandbox_store import (
+    SqlOrderStore,
+    compact_json,
+    exact_loads,
+    micros,
+    texts_of,
+)
 from orderhub.domain.jsonfmt import dumps
 
 _metadata = MetaData()
@@ -88,14 +94,16 @@ def _without_forms(payload: Payload) -> Payload:
     return shown(payload, False)
 
 
-def forms_cut(text: str) -> str:
-    """A starting order's text without its forms (`shown(..., False)`): a snapshot keeps only
-    the full text, written by the sandbox with "order_form" right before "product"."""
-    cut = text.replace(',"order_form":[],', ",", 1)  # most orders have none
-    if len(cut) != len(text):
-        return cut
-    start = text.index(',"order_form":[')
-    return text[:start] + text[text.index(',"product":[', start) :]
+#: A snapshot's order text (`DexeroStore.stored`): the text without forms, then its forms.
+_WITH_FORMS = "text || coalesce(char(1) || summary, '')"
+
+
+def with_forms(stored: str) -> str:
+    """An order's text from what a snapshot keeps of it (`_WITH_FORMS`): its forms put back
+    where the sandbox writes them, right before "product"."""
+    without, _, forms = stored.partition("\x01")
+    at = without.index(',"product":[')
+    return f'{without[:at]},"order_form":[{forms}]{without[at:]}'
 
 
 #: Sort keys with names of their own; any other Order field name sorts by that field.
@@ -143,13 +151,16 @@ class DexeroStore(SqlOrderStore):
         super().__init__(dexero_orders, C.id, row, _without_forms)
 
     def stored(self, payload: Payload) -> tuple[Any, ...]:
-        """What a snapshot keeps of an order: no summary (`forms_cut` makes it when read; the
-        texts would take twice the disk)."""
-        return (*super().stored(payload)[:-1], None)
+        """What a snapshot keeps of an order: its row, its text without forms (what lists show
+        by default) and its forms' JSON (the items of its order_form, None when it has none):
+        each text once (`with_forms` makes the full one when read)."""
+        *values, _, without = super().stored(payload)
+        forms = compact_json(payload.get("order_form") or [])[1:-1]
+        return (*values, without, forms or None)
 
-    def snapshot_summaries(self, texts: Any) -> MutableMapping[int, str]:
-        """A snapshot's orders without their forms: cut from their texts."""
-        return texts.column("text", forms_cut)
+    def snapshot_texts(self, texts: Any) -> tuple[MutableMapping[int, str], Any]:
+        """A snapshot's texts (with forms, made when read) and its texts without forms."""
+        return texts.column(_WITH_FORMS, with_forms), texts.column("text")
 
     def save(self, payload: Payload) -> None:
         """Store a changed order, or a new one (as JSON written and read back)."""
