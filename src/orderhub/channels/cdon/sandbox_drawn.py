@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from orderhub.channels.cdon.sandbox_orders import (
@@ -53,21 +54,25 @@ def cdon_drawn(
 
 
 class _Order:
-    """A CDON order's rows as numbers while its history is replayed (`with_history`)."""
+    """A CDON order's rows as numbers while its history is replayed (`with_history`): its
+    times as the index of the generated time, its amounts as multiples of each row's price."""
 
-    __slots__ = ("counts", "goods", "invoices", "modified", "package", "payment", "state")
+    __slots__ = ("counts", "goods", "invoices", "modified", "outcome", "packed", "payment", "state")
 
-    def __init__(self, goods: list[bool], quantities: list[int], paid: str) -> None:
+    def __init__(self, goods: tuple[bool, ...], quantities: tuple[int, ...], paid: str) -> None:
         self.goods = goods
         #: [quantity, delivered, invoiced, cancelled, returned] of each row.
         self.counts = [[quantity, 0, 0, 0, 0] for quantity in quantities]
-        #: Each row's PaymentStatus and FulfillmentStatus, and the package it went in.
+        #: Each row's PaymentStatus and FulfillmentStatus, and whether it went in the package.
         self.payment = [paid] * len(goods)
         self.state = ["Pending"] * len(goods)
-        self.package: list[str | None] = [None] * len(goods)
-        #: Each invoice: (booking time, [(row index, quantity)], credit note cents).
+        self.packed = [False] * len(goods)
+        #: Each invoice: (its booking time, [(row index, quantity)], its credit note: the
+        #: quantity of each row's price).
         self.invoices: list[tuple[int, list[tuple[int, int]], list[int]]] = []
         self.modified = 0
+        #: The order's State and PaymentStatus, and its table row's four flags (`row`).
+        self.outcome: tuple[str, str, tuple[int, ...]] = ("", "", ())
 
     def open(self, row: int) -> int:
         counts = self.counts[row]
@@ -78,47 +83,58 @@ class _Order:
         return next((s for s in _PAYMENTS if s in states), "NotApplicable")
 
 
-def _replay(order: _Order, sample: Sample, prices: list[int]) -> None:
-    """`with_history` after `placed`: each generated status's row call, then `settle`."""
-    tracking = f"TRK{sample.number}" if Status.SHIPPED in sample.path else None
-    rows = range(len(order.goods))
-    for status, at in zip(sample.path[1:], sample.times[1:], strict=True):
+@cache
+def _history(path: tuple[Status, ...], goods: tuple[bool, ...], quantities: tuple[int, ...],
+             paid: str) -> _Order:  # fmt: skip
+    """`with_history`: the order `placed`, then each generated status's row call and `settle`,
+    once for each status path and rows. Not to be changed: shared."""
+    order = _Order(goods, quantities, paid)
+    _settle(order, 0)
+    tracking = Status.SHIPPED in path  # the package: the order's tracking number
+    rows = range(len(goods))
+    for at, status in enumerate(path[1:], start=1):
         if status is Status.SHIPPING:
             first = order.counts[0]  # the first goods row: always the first article
-            part = first[_QTY] if sum(order.goods) > 1 else first[_QTY] - 1
+            part = first[_QTY] if sum(goods) > 1 else first[_QTY] - 1
             if part > 0:
                 _deliver(order, [(0, part)], tracking)
-                _settle(order, at, prices)
+                _settle(order, at)
         elif status is Status.SHIPPED:
             _deliver(order, [(row, order.open(row)) for row in rows if order.open(row) > 0],
                      tracking)  # fmt: skip
-            _settle(order, at, prices)
+            _settle(order, at)
         elif status is Status.DELIVERED:
             if order.order_payment() == "AwaitingPayment":
                 order.payment = ["Paid" if p == "AwaitingPayment" else p for p in order.payment]
-                _settle(order, at, prices)
+                _settle(order, at)
         elif status is Status.RETURNED:
             for counts in order.counts:
                 counts[_RET] = counts[_DLV]  # every returnable quantity
-            _settle(order, at, prices)
+            _settle(order, at)
         elif status in _CANCELS:
             for row in rows:
                 order.counts[row][_CAN] += max(order.open(row), 0)
-            _settle(order, at, prices)
+            _settle(order, at)
+    payment = order.order_payment()
+    open_goods = sum(g and order.open(row) > 0 for row, g in enumerate(goods))
+    untouched = open_goods > 0 and all(counts[_DLV] == 0 for counts in order.counts)
+    flags = (payment == "AwaitingPayment", open_goods > 0, untouched, open_goods > 1)
+    order.outcome = (_order_state(order.state), payment, tuple(int(f) for f in flags))
+    return order
 
 
-def _deliver(order: _Order, requests: list[tuple[int, int]], package: str | None) -> None:
+def _deliver(order: _Order, requests: list[tuple[int, int]], packed: bool) -> None:
     for row, quantity in requests:
         order.counts[row][_DLV] += quantity
-        if package:
-            order.package[row] = package
+        if packed:
+            order.packed[row] = True
 
 
-def _settle(order: _Order, at: int, prices: list[int]) -> None:
+def _settle(order: _Order, at: int) -> None:
     """`sandbox_rows.settle`: the rows' states, an invoice when every row is done."""
     _settle_rows(order)
     if all(state in _DONE for state in order.state):
-        _invoice(order, at, prices)
+        _invoice(order, at)
         _settle_rows(order)
     order.modified = at
 
@@ -157,17 +173,19 @@ def _order_state(states: list[str]) -> str:
     return "Invoiced" if kept - {"Returned"} == {"Invoiced"} else "Delivered"
 
 
-def _invoice(order: _Order, at: int, prices: list[int]) -> None:
-    """`sandbox_rows._invoice`, then `_credit`."""
+def _invoice(order: _Order, at: int) -> None:
+    """`sandbox_rows._invoice`, then `_credit` (the credit: the returned quantities less what
+    the earlier invoices credited)."""
     billed = [(row, c[_DLV] - c[_INV]) for row, c in enumerate(order.counts) if c[_DLV] > c[_INV]]
     if billed:
         for row, _ in billed:
             order.counts[row][_INV] = order.counts[row][_DLV]
-        order.invoices.append((at, billed, [0]))
+        order.invoices.append((at, billed, [0] * len(order.counts)))
     if order.invoices:
-        credited = sum(price * c[_RET] for price, c in zip(prices, order.counts, strict=True))
-        earlier = sum(credit[0] for _, _, credit in order.invoices[:-1])
-        order.invoices[-1][2][0] = credited - earlier
+        credit = [c[_RET] for c in order.counts]
+        for _, _, earlier in order.invoices[:-1]:
+            credit = [c - e for c, e in zip(credit, earlier, strict=True)]
+        order.invoices[-1][2][:] = credit
 
 
 def _time(seconds: int) -> str:
@@ -188,45 +206,39 @@ def _stored(sample: Sample) -> tuple[Any, ...]:
         rows.append(("FEE", "Fakturaavgift", "Fee", 1, _FEE, _FEE))
     rate = '"25.0000"' if rng.random() < TEXT_VAT_SHARE else "25.00"
     customer = _customer(sample, rng)
-    quantities = [quantity for _, _, _, quantity, _, _ in rows]
-    paid = "AwaitingPayment" if later else "Paid"
-    order = _Order([kind != "Postage" for _, _, kind, *_ in rows], quantities, paid)
+    quantities = tuple(quantity for _, _, _, quantity, _, _ in rows)
+    goods = tuple(kind != "Postage" for _, _, kind, *_ in rows)
+    order = _history(sample.path, goods, quantities, "AwaitingPayment" if later else "Paid")
     prices = [price for *_, price, _ in rows]
     vats = [_half_even(price, 5) for price in prices]  # price * 25 / 125, to the cent
-    created = sample.times[0]
-    _settle(order, created, prices)
-    _replay(order, sample, prices)
+    times = sample.times
     total = sum(price * q for price, q in zip(prices, quantities, strict=True))
     vat = sum(v * q for v, q in zip(vats, quantities, strict=True))
-    texts = _row_texts(order, rows, vats, rate)
-    invoices, numbers = _invoices(order, number, prices, vats)
-    payment = order.order_payment()
+    texts = _row_texts(order, rows, vats, rate, f'"TRK{number}"')
+    invoices, numbers = _invoices(order, number, prices, vats, times)
+    state, payment, flags = order.outcome
+    modified = times[order.modified]
     text = (
         f'{{"OrderDetails":{{"OrderKey":"{MERCHANT_ID}-{number}","OrderId":{number},'
-        f'"State":"{_order_state(order.state)}","PaymentStatus":"{payment}",'
-        f'"CreatedDateUtc":"{_time(created)}","LastModifiedDateUtc":"{_time(order.modified)}",'
+        f'"State":"{state}","PaymentStatus":"{payment}",'
+        f'"CreatedDateUtc":"{_time(times[0])}","LastModifiedDateUtc":"{_time(modified)}",'
         f'"MerchantId":"{MERCHANT_ID}","CountryCode":"{COUNTRY}","CurrencyCode":"SEK",'
         f'"TotalAmount":{_money_text(total)},"TotalAmountExcludingVat":{_money_text(total - vat)},'
         f'"TotalSalesAmount":{_money_text(total)},"CustomerInfo":{customer},'
         f'"OrderRows":[{",".join(texts)}],"InvoiceNumbers":[{numbers}],'
         f'"TotalVat":{_money_text(vat)}}},"Invoices":[{invoices}]}}'
     )
-    open_goods = sum(g and order.open(row) > 0 for row, g in enumerate(order.goods))
-    untouched = open_goods > 0 and all(counts[_DLV] == 0 for counts in order.counts)
-    row = (number, order.modified * 1_000_000, COUNTRY, int(payment == "AwaitingPayment"),
-           int(open_goods > 0), int(untouched), int(open_goods > 1))  # fmt: skip
+    row = (number, modified * 1_000_000, COUNTRY, *flags)
     return (*row, text, None)
 
 
-def _row_texts(
-    order: _Order, rows: list[tuple[str, str, str, int, int, int]], vats: list[int], rate: str
-) -> list[str]:
+def _row_texts(order: _Order, rows: list[tuple[str, str, str, int, int, int]], vats: list[int],
+               rate: str, package: str) -> list[str]:  # fmt: skip
     """Each row's JSON (`sandbox_orders._row_fields` as `settle` leaves it)."""
     texts = []
     for index, (product, name, kind, quantity, price, ordinary) in enumerate(rows):
         counts = order.counts[index]
         paid = order.payment[index] in _PAID
-        package = order.package[index]
         texts.append(
             f'{{"OrderRowId":{index + 1},"FulfillmentStatus":"{order.state[index]}",'
             f'"PaymentStatus":"{order.payment[index]}","ProductId":"{product}",'
@@ -236,7 +248,7 @@ def _row_texts(
             f'"PickedQuantity":null,"PricePerUnit":{_money_text(price)},'
             f'"OrdinaryPricePerUnit":{_money_text(ordinary)},'
             f'"VatPerUnit":{_money_text(vats[index])},"VatPercentage":{rate},'
-            f'"PackageId":{"null" if package is None else f"{chr(34)}{package}{chr(34)}"},'
+            f'"PackageId":{package if order.packed[index] else "null"},'
             f'"DebitedAmount":{_money_text(price * counts[_INV])},'
             f'"CreditedAmount":{_money_text(price * min(counts[_RET], counts[_INV]))},'
             f'"PaidAmount":{_money_text(price * quantity if paid else 0)},'
@@ -263,7 +275,8 @@ def _articles(sample: Sample) -> list[tuple[str, str, str, int, int, int]]:
     return rows
 
 
-def _invoices(order: _Order, number: int, prices: list[int], vats: list[int]) -> tuple[str, str]:
+def _invoices(order: _Order, number: int, prices: list[int], vats: list[int],
+              times: list[int]) -> tuple[str, str]:  # fmt: skip
     """The Invoices' JSON and the InvoiceNumbers' items."""
     texts = []
     numbers = []
@@ -274,10 +287,11 @@ def _invoices(order: _Order, number: int, prices: list[int], vats: list[int]) ->
         )
         total = sum(prices[row] * quantity for row, quantity in billed)
         vat = sum(vats[row] * quantity for row, quantity in billed)
+        credited = sum(price * q for price, q in zip(prices, credit, strict=True))
         texts.append(
-            f'{{"InvoiceNumber":"{number}-{n}","BookingDateUtc":"{_time(at)}",'
+            f'{{"InvoiceNumber":"{number}-{n}","BookingDateUtc":"{_time(times[at])}",'
             f'"TotalPaymentAmount":{_money_text(total)},'
-            f'"TotalCreditNoteAmount":{_money_text(credit[0])},"TotalVat":{_money_text(vat)},'
+            f'"TotalCreditNoteAmount":{_money_text(credited)},"TotalVat":{_money_text(vat)},'
             f'"InvoiceRows":[{lines}]}}'
         )
         numbers.append(f'"{number}-{n}"')
