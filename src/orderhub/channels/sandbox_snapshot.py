@@ -9,9 +9,9 @@ processes, whole generator chunks a part (each chunk has its own random stream, 
 same orders whatever the number of workers), a contiguous run of parts a worker, each writing
 its own texts file (kept) and rows file (copied into the snapshot's table in order), then
 opened as above.
-A channel that has one gives a `PartMaker` (MALL's and CS-Cart's `sandbox_rows`): a part's rows
-and texts made straight from the random stream, the same bytes without `Order` objects or
-payload dicts (a third of the CPU).
+Each channel gives a `PartMaker` (MALL's, CS-Cart's and Dexero's `sandbox_rows`, CDON's
+`sandbox_drawn`): a part's rows and texts made straight from the random stream, the same bytes
+without `Order` objects or payload dicts (a third of the CPU).
 
 Without a directory nothing changes: the orders are generated in the process, as before.
 docs/performance.md, "Sandboxes", has the figures.

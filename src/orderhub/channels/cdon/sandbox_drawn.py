@@ -204,6 +204,7 @@ def _stored(sample: Sample) -> tuple[Any, ...]:
         rows.append(("POSTAGE", "Frakt", "Postage", 1, sample.shipping, sample.shipping))
     if later:
         rows.append(("FEE", "Fakturaavgift", "Fee", 1, _FEE, _FEE))
+    # Every row's VAT rate is 25 % (Sweden's, and `placed`'s on postage and the fee).
     rate = '"25.0000"' if rng.random() < TEXT_VAT_SHARE else "25.00"
     customer = _customer(sample, rng)
     quantities = tuple(quantity for _, _, _, quantity, _, _ in rows)
