@@ -1,8 +1,9 @@
-"""The MALL and CS-Cart sandboxes' starting orders made straight from the random stream
-(channels/<name>/sandbox_rows.py, domain/sample_draws.py) are those of the plain path, byte for
-byte: the generated `Order`, reshaped (MALL's `as_mall`), written as the channel's JSON
-(`to_payload`), then kept by the store (`SqlOrderStore.stored`: row values, JSON text, summary
-text). The expected side is always the plain path, never the new code.
+"""The MALL, CS-Cart and Dexero sandboxes' starting orders made straight from the random
+stream (channels/<name>/sandbox_rows.py, domain/sample_draws.py) are those of the plain path,
+byte for byte: the generated `Order`, reshaped (MALL's `as_mall`, Dexero's `as_dexero`),
+written as the channel's JSON (`to_payload`), then kept by the store (`SqlOrderStore.stored`:
+row values, JSON text, summary text). The expected side is always the plain path, never the
+new code.
 """
 
 from __future__ import annotations
@@ -12,23 +13,34 @@ import random
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
 from orderhub.channels import sandbox_snapshot
+from orderhub.channels.cdon.sandbox_drawn import cdon_drawn
+from orderhub.channels.cdon.sandbox_orders import ORDERS as CDON_ORDERS
+from orderhub.channels.cdon.sandbox_state import CdonSandbox
+from orderhub.channels.cdon.sandbox_store import CdonOrderStore
 from orderhub.channels.cscart.sandbox_orders import ORDERS as CSCART_ORDERS
 from orderhub.channels.cscart.sandbox_rows import cscart_rows
 from orderhub.channels.cscart.sandbox_state import CsCartSandbox
 from orderhub.channels.cscart.sandbox_store import CsCartOrderStore
+from orderhub.channels.dexero import sandbox_payload as dexero_payload
+from orderhub.channels.dexero import sandbox_rows as dexero_rows
+from orderhub.channels.dexero.sandbox_orders import ORDERS as DEXERO_ORDERS
+from orderhub.channels.dexero.sandbox_state import DexeroSandbox
+from orderhub.channels.dexero.sandbox_store import DexeroStore, shown, with_forms
 from orderhub.channels.mall import sandbox_rows
 from orderhub.channels.mall.sandbox_orders import ORDERS as MALL_ORDERS
 from orderhub.channels.mall.sandbox_payload import mall_time
 from orderhub.channels.mall.sandbox_state import MallSandbox
 from orderhub.channels.mall.sandbox_store import MallOrderStore
 from orderhub.channels.sandbox_life import SampleOrders
-from orderhub.channels.sandbox_store import SqlOrderStore
+from orderhub.channels.sandbox_store import SqlOrderStore, compact_json
+from orderhub.domain import PaymentStatus
 
 Stored = tuple[datetime | None, list[tuple[Any, ...]]]
 
@@ -46,6 +58,10 @@ CHANNELS = {
         MALL_ORDERS, MallOrderStore, sandbox_rows.mall_rows, MallSandbox, "mall_orders"
     ),
     "cscart": Channel(CSCART_ORDERS, CsCartOrderStore, cscart_rows, CsCartSandbox, "cscart_orders"),
+    "dexero": Channel(
+        DEXERO_ORDERS, DexeroStore, dexero_rows.dexero_rows, DexeroSandbox, "dexero_orders"
+    ),
+    "cdon": Channel(CDON_ORDERS, CdonOrderStore, cdon_drawn, CdonSandbox, "cdon_orders"),
 }
 
 
@@ -166,3 +182,106 @@ def test_a_snapshot_built_from_the_stream_is_the_plain_one(
         built.append((contents, (path / sandbox_snapshot.META).read_text()))
     assert built[0] == built[1]
     assert len(built[0][0][0]) == len(built[0][0][1]) == 2_500
+
+
+def test_the_dexero_orders_compared_take_every_branch_of_its_writer() -> None:
+    """The seeds above reach each rare branch of `dexero_payload` (so the comparison covers
+    it): a product bought twice, digital, someone else's billing, forms, both cancelled
+    spellings, partly paid, refunded, a rebate, custom fields, an order never changed."""
+    payloads = [
+        json.loads(compact_json(DEXERO_ORDERS.to_payload(order, seed)))
+        for seed, start, count in ((1, 0, 3_000), (7, 1_500, 2_700))
+        for order in DEXERO_ORDERS.generated(count, seed, start=start)
+    ]
+    twice = [p for p in payloads if len({x["id"] for x in p["product"]}) < len(p["product"])]
+    assert twice
+    assert any(p["shipping_address"] is None for p in payloads)
+    assert any(" att. " in (p["billing_address"] or {}).get("name", "") for p in payloads)
+    assert any(p["order_form"] for p in payloads)
+    assert {"canceled", "cancelled", "refunded", "pending", "untreated"} <= {
+        p["status"] for p in payloads
+    }
+    assert any(0 < p["total_payment"] < p["total_order"] for p in payloads)
+    assert any(p["total_refunded"] == p["total_order"] > 0 for p in payloads)
+    assert any(x["rebate_amount"] > 0 for p in payloads for x in p["product"])
+    assert any(x["custom_param"] for p in payloads for x in p["product"])
+    assert any("updated_date" not in p for p in payloads)
+    assert any(p["billing_address"] and p["billing_address"]["iso_country"] == "dk"
+               for p in payloads)  # fmt: skip
+
+
+@pytest.mark.parametrize("payment", list(PaymentStatus))
+def test_dexero_payment_totals_are_the_plain_ones(payment: PaymentStatus) -> None:
+    """Every total of a cent up to 30.00 (the sample orders' are nearly all multiples of 9
+    cents: a third is rarely rounded there)."""
+    for cents in range(3_001):
+        plain = dexero_payload._payment_totals(random.Random(cents), payment, _units(cents))
+        made = dexero_rows._payment_totals(random.Random(cents), payment, cents)
+        assert [_units(c) for c in made] == list(plain), (payment, cents)
+
+
+def test_dexero_rebates_are_the_plain_ones() -> None:
+    """A line's rebate: of the sample orders' discounts (5 or 10 % of the subtotal, to the
+    cent: half a cent of rebate is common) and of any discount (no whole share of the
+    subtotal: rounded through Decimal's 28 digits)."""
+    draw = random.Random(15)
+    for n in range(40_000):
+        subtotal = draw.randrange(1, 10**6)
+        gross = draw.randrange(1, subtotal + 1)
+        if n % 2:
+            discount = draw.randrange(1, subtotal + 1)
+        else:
+            discount = int((_units(subtotal) * draw.choice((5, 10))).quantize(Decimal(1)))
+            if not discount:
+                continue
+        share = _units(discount) / _units(subtotal)
+        expected = dexero_payload._money(_units(gross) * share)
+        assert _units(dexero_rows._rebate(gross, share)) == expected
+
+
+def _units(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def test_a_dexero_snapshots_text_with_its_forms_put_back_is_the_orders_text() -> None:
+    """A snapshot keeps a Dexero order's text without forms and its forms apart
+    (`DexeroStore.stored`): `with_forms` of them, as the file gives them, is the order's JSON
+    (`to_payload` written by the JSON writer), forms or none."""
+    orders = DEXERO_ORDERS.generated(3_000, 11, start=500)
+    payloads = [DEXERO_ORDERS.to_payload(order, 11) for order in orders]
+    assert sum(bool(p["order_form"]) for p in payloads) > 300
+    store = DexeroStore()
+    for payload in payloads:
+        *_, without, forms = store.stored(payload)
+        assert without == compact_json(shown(payload, False))
+        kept = without if forms is None else f"{without}\x01{forms}"
+        assert with_forms(kept) == compact_json(payload)
+
+
+def test_the_cdon_orders_compared_take_every_branch_of_their_history() -> None:
+    """The seeds above reach each rule the replay mirrors: a shipping step that delivers a
+    whole row, part of one or nothing, paid on delivery, returned and credited, cancelled
+    paid and unpaid, the texts' rare forms."""
+    texts = [row[-2] for row in _plain(CHANNELS["cdon"], 3_000, 1, 0, None)[1]]
+    texts += [row[-2] for row in _plain(CHANNELS["cdon"], 2_700, 7, 1_500, None)[1]]
+    orders = [json.loads(text) for text in texts]
+    details = [order["OrderDetails"] for order in orders]
+    rows = [row for d in details for row in d["OrderRows"]]
+    pending = [d["OrderRows"] for d in details if d["State"] == "Pending"]
+    assert any(r[0]["FulfillmentStatus"] == "Delivered" for r in pending)
+    assert any(0 < r[0]["DeliveredQuantity"] < r[0]["Quantity"] for r in pending)
+    assert {"Pending", "Invoiced", "Returned", "Cancelled"} <= {d["State"] for d in details}
+    assert {"Paid", "AwaitingPayment", "Refunded", "NotApplicable"} <= {
+        d["PaymentStatus"] for d in details
+    }
+    assert any(o["Invoices"] and o["Invoices"][0]["TotalCreditNoteAmount"] > 0 for o in orders)
+    assert any(d["LastModifiedDateUtc"] > o["Invoices"][0]["BookingDateUtc"]
+               for d, o in zip(details, orders, strict=True) if o["Invoices"])  # fmt: skip
+    assert {"Article", "Postage", "Fee"} <= {row["ProductType"] for row in rows}
+    assert any(isinstance(row["VatPercentage"], str) for row in rows)
+    assert any(row["OrdinaryPricePerUnit"] > row["PricePerUnit"] for row in rows)
+    customers = [d["CustomerInfo"] for d in details]
+    assert any(c["ShippingAddress"]["CoAddress"] for c in customers)
+    assert any(c["BillingAddress"]["StreetAddress"] == "Box 1234" for c in customers)
+    assert any(c["EmailAddress"] for c in customers)
+    assert len({json.dumps(c["Phones"]) for c in customers if not c["Phones"]["PhoneWork"]}) > 3

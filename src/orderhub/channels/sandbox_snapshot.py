@@ -9,9 +9,9 @@ processes, whole generator chunks a part (each chunk has its own random stream, 
 same orders whatever the number of workers), a contiguous run of parts a worker, each writing
 its own texts file (kept) and rows file (copied into the snapshot's table in order), then
 opened as above.
-A channel that has one gives a `PartMaker` (MALL's and CS-Cart's `sandbox_rows`): a part's rows
-and texts made straight from the random stream, the same bytes without `Order` objects or
-payload dicts (a third of the CPU).
+Each channel gives a `PartMaker` (MALL's, CS-Cart's and Dexero's `sandbox_rows`, CDON's
+`sandbox_drawn`): a part's rows and texts made straight from the random stream, the same bytes
+without `Order` objects or payload dicts (a third of the CPU).
 
 Without a directory nothing changes: the orders are generated in the process, as before.
 docs/performance.md, "Sandboxes", has the figures.
@@ -279,7 +279,15 @@ class FileTexts(MutableMapping[int, str]):
     built it, each a contiguous run of the orders), those set since kept in memory over them.
     Thread-safe."""
 
-    def __init__(self, paths: list[Path], count: int, column: str = "text") -> None:
+    def __init__(
+        self,
+        paths: list[Path],
+        count: int,
+        column: str = "text",
+        derive: Callable[[str], str] | None = None,
+    ) -> None:
+        """`derive`, when given, makes what is read of a file's `column` the text asked for
+        (a part of it: Dexero keeps no summary, cuts it from the full text)."""
         self.paths = paths
         #: A connection to each file (not one with the others attached: SQLite attaches ten at
         #: most, a machine may build with more workers) and the lowest and highest id in it;
@@ -303,10 +311,12 @@ class FileTexts(MutableMapping[int, str]):
         self._changed: dict[int, str] = {}
         self._count = count
         self._column = column
+        self._derive = derive
 
-    def column(self, column: str) -> FileTexts:
-        """The same snapshot's other text column (the list summaries)."""
-        return FileTexts(self.paths, self._count, column)
+    def column(self, column: str, derive: Callable[[str], str] | None = None) -> FileTexts:
+        """The same snapshot's other text column (the list summaries), or what `derive` makes
+        of one."""
+        return FileTexts(self.paths, self._count, column, derive)
 
     def __getitem__(self, order_id: int) -> str:
         changed = self._changed.get(order_id)
@@ -316,7 +326,7 @@ class FileTexts(MutableMapping[int, str]):
             found = self._read(order_id, self._column)
         if found is None:
             raise KeyError(order_id)
-        return found
+        return found if self._derive is None else self._derive(found)
 
     def _read(self, order_id: object, column: str) -> Any:
         """The column of `order_id` in the file that holds it; None when none does."""
@@ -342,6 +352,9 @@ class FileTexts(MutableMapping[int, str]):
                         marks = ",".join("?" * len(some))
                         sql = f"SELECT id, {self._column} FROM texts WHERE id IN ({marks})"
                         found.update(db.execute(sql, some).fetchall())
+            if self._derive is not None:
+                derive = self._derive
+                found = {i: derive(text) for i, text in found.items()}
             found.update((i, self._changed[i]) for i in order_ids if i in self._changed)
         return [found[i] for i in order_ids]
 

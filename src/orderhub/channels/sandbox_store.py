@@ -107,10 +107,15 @@ class SqlOrderStore:
             finally:
                 raw.close()
                 source.close()
-            self.texts = texts
+            self.texts, summaries = self.snapshot_texts(texts)
             if self._summary is not None:
-                self.summaries = texts.column("summary")
+                self.summaries = summaries
             self.version += 1
+
+    def snapshot_texts(self, texts: Any) -> tuple[MutableMapping[int, str], Any]:
+        """The JSON texts and the summaries of a snapshot's orders (`texts`, a `FileTexts`):
+        its text column, its summary column (what `stored` gave)."""
+        return texts, texts.column("summary")
 
     def save(self, payload: Payload) -> None:
         with self.lock:

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 
 from orderhub.channels.cdon.sandbox_api import ROW_CALLS, list_query, page_of, row_body
+from orderhub.channels.cdon.sandbox_drawn import cdon_drawn
 from orderhub.channels.cdon.sandbox_life import CdonLife
 from orderhub.channels.cdon.sandbox_orders import ORDERS
 from orderhub.channels.cdon.sandbox_rows import ORDER_NOT_FOUND, CdonError, Payload
@@ -31,7 +32,7 @@ class CdonSandbox(SandboxState):
         snapshots: Path | None = None,
     ):
         store = CdonOrderStore()
-        fill_from_snapshot(store, ORDERS, "cdon", orders, seed, anchor, snapshots)
+        fill_from_snapshot(store, ORDERS, "cdon", orders, seed, anchor, snapshots, part=cdon_drawn)
         # The clock starts after the latest LastModifiedDateUtc (some generated changes leave
         # no trace in a CDON order: its latest stamp can be before the order's updated_at).
         self._set_up(seed, faults, store, store.latest(), CdonLife, orders)

@@ -22,6 +22,7 @@ from orderhub.channels.dexero.sandbox_listing import (
     shown,
 )
 from orderhub.channels.dexero.sandbox_orders import ORDERS, Payload
+from orderhub.channels.dexero.sandbox_rows import dexero_rows
 from orderhub.channels.dexero.sandbox_store import DexeroStore, Selection
 from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.channels.sandbox_snapshot import fill_from_snapshot
@@ -92,7 +93,9 @@ class DexeroSandbox(SandboxState):
         snapshots: Path | None = None,
     ) -> None:
         store = DexeroStore()
-        latest = fill_from_snapshot(store, ORDERS, "dexero", orders, seed, anchor, snapshots)
+        latest = fill_from_snapshot(
+            store, ORDERS, "dexero", orders, seed, anchor, snapshots, part=dexero_rows
+        )
         self._set_up(seed, faults, store, latest, DexeroLife, orders)
         self.tokens = Tokens(token_ttl, token_clock)
 

@@ -1,6 +1,7 @@
 """The Dexero sandbox's orders: an in-memory SQLite table of the values its list calls filter and
 sort on, each order's Dexero JSON text beside it (`SqlOrderStore`: in a dict, or from a
-snapshot on disk), with and without its forms.
+snapshot on disk), with and without its forms (a snapshot keeps the text without them and the
+forms apart: the full text is put together when read).
 
 Dexero's filters (a list's statuses, test orders, a time window, an id window, an e-mail, the
 presence of a custom field or attribute in any product) and its two timestamp sort keys run in
@@ -13,7 +14,7 @@ docs/performance.md, "Sandboxes", has the figures.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from orderhub.channels.dexero.sandbox_orders import Payload, loads
 from orderhub.channels.dexero.sandbox_payload import UPDATED as UPDATED_FIELD
 from orderhub.channels.dexero.sandbox_payload import read_time
-from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, micros, texts_of
+from orderhub.channels.sandbox_store import (
+    SqlOrderStore,
+    compact_json,
+    exact_loads,
+    micros,
+    texts_of,
+)
 from orderhub.domain.jsonfmt import dumps
 
 _metadata = MetaData()
@@ -87,6 +94,18 @@ def _without_forms(payload: Payload) -> Payload:
     return shown(payload, False)
 
 
+#: A snapshot's order text (`DexeroStore.stored`): the text without forms, then its forms.
+_WITH_FORMS = "text || coalesce(char(1) || summary, '')"
+
+
+def with_forms(stored: str) -> str:
+    """An order's text from what a snapshot keeps of it (`_WITH_FORMS`): its forms put back
+    where the sandbox writes them, right before "product"."""
+    without, _, forms = stored.partition("\x01")
+    at = without.index(',"product":[')
+    return f'{without[:at]},"order_form":[{forms}]{without[at:]}'
+
+
 #: Sort keys with names of their own; any other Order field name sorts by that field.
 PURCHASED = "purchasedTimestamp"
 UPDATED = "updatedTimestamp"
@@ -130,6 +149,18 @@ class DexeroStore(SqlOrderStore):
 
     def __init__(self) -> None:
         super().__init__(dexero_orders, C.id, row, _without_forms)
+
+    def stored(self, payload: Payload) -> tuple[Any, ...]:
+        """What a snapshot keeps of an order: its row, its text without forms (what lists show
+        by default) and its forms' JSON (the items of its order_form, None when it has none):
+        each text once (`with_forms` makes the full one when read)."""
+        *values, _, without = super().stored(payload)
+        forms = compact_json(payload.get("order_form") or [])[1:-1]
+        return (*values, without, forms or None)
+
+    def snapshot_texts(self, texts: Any) -> tuple[MutableMapping[int, str], Any]:
+        """A snapshot's texts (with forms, made when read) and its texts without forms."""
+        return texts.column(_WITH_FORMS, with_forms), texts.column("text")
 
     def save(self, payload: Payload) -> None:
         """Store a changed order, or a new one (as JSON written and read back)."""
