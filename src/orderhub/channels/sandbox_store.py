@@ -275,8 +275,14 @@ def compact_json(value: Any) -> str:
 
 def exact_loads(text: str | bytes) -> Payload:
     """Channel JSON with exact amounts (a JSON number with a fraction is read as Decimal)."""
-    value: Payload = json.loads(text, parse_float=Decimal)
+    if isinstance(text, str):  # json.loads would make this decoder anew on every call
+        value: Payload = _EXACT.decode(text)
+    else:
+        value = json.loads(text, parse_float=Decimal)
     return value
+
+
+_EXACT = json.JSONDecoder(parse_float=Decimal)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
