@@ -107,6 +107,7 @@ def test_a_page_that_updates_stored_orders_is_indexed_by_sqlite(sqlite_engine: E
         {"lines": '{"sku": "a"}'},
         {"lines": "[]", "customer": 5},
         {"lines": "[]", "email": "nul\x00inside"},
+        {"lines": '[{"sku": "a", "total": 1' + "0" * 400 + "}]"},
     ],
 )
 def test_a_document_sqlite_might_write_otherwise_is_left_to_it(row: dict[str, Any]) -> None:

@@ -82,9 +82,12 @@ _DOC_TEXTS = _DOC_PARTS[1:]
 def row_document(row: Mapping[str, Any]) -> str | None:
     """SQLITE_DOCUMENT of an `order_row` row without its leading id (`indexed_as_a_batch`'s
     `documents`); None when SQLite might write it otherwise (a value not text, a line's SKU
-    not text, a NUL character): the caller then lets SQLite build it."""
+    not text, a NUL character, lines orjson cannot read): the caller then lets SQLite build it."""
     values = [row[name] for name in _DOC_TEXTS]
-    lines = orjson.loads(row["lines"]) if row["lines"] is not None else []
+    try:
+        lines = orjson.loads(row["lines"]) if row["lines"] is not None else []
+    except orjson.JSONDecodeError:  # valid JSON orjson refuses: a number past a double's range
+        return None
     if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
         return None
     # group_concat leaves out a line without a SKU (json_extract gives NULL there)
