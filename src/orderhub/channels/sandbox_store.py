@@ -280,8 +280,16 @@ def compact_json(value: Any) -> str:
 
 def exact_loads(text: str | bytes) -> Payload:
     """Channel JSON with exact amounts (a JSON number with a fraction is read as Decimal)."""
-    value: Payload = json.loads(text, parse_float=Decimal)
+    # What json.loads(text, parse_float=Decimal) does, without making the decoder every call.
+    if isinstance(text, bytes | bytearray):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    elif text.startswith("\ufeff"):
+        return json.loads(text, parse_float=Decimal)  # its error for a BOM
+    value: Payload = _EXACT.decode(text)
     return value
+
+
+_EXACT = json.JSONDecoder(parse_float=Decimal)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

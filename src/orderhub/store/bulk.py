@@ -8,10 +8,13 @@ gets plain tuples or dicts. Measured by bench/read.py's generate phase.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Column, Connection, Dialect, Table
 from sqlalchemy.sql.dml import Insert
+
+from orderhub.store.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 #: (statement, dialect, column names) -> (SQL, positional order or None, bind processors).
@@ -45,15 +48,31 @@ def _compile(conn: Connection, stmt: Insert, table: Table, names: tuple[str, ...
         return found
     # inline(): no per-row fetch of generated keys, so the driver can batch the rows.
     compiled = stmt.inline().compile(dialect=dialect, column_keys=list(names))
-    processors: dict[str, Processor] = {
-        name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    }
+    processors = {name: bind_processor(table.c[name], dialect) for name in names}
     order = compiled.positiontup
     entry: _Compiled = (stmt, compiled.string, None if order is None else tuple(order), processors)
     if len(_COMPILED) >= _COMPILED_MAX:
         _COMPILED.clear()
     _COMPILED[key] = entry
     return entry
+
+
+def bind_processor(column: Column[Any], dialect: Dialect) -> Processor:
+    """The column's bind conversion on this database (SQLAlchemy's own, or its equal)."""
+    if dialect.name == "sqlite" and isinstance(column.type, UTCDateTime):
+        return sqlite_utc_text
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def sqlite_utc_text(value: Any) -> str | None:
+    """UTCDateTime's value on SQLite as SQLAlchemy binds it (the UTC time, its DATETIME text
+    "YYYY-MM-DD HH:MM:SS.ffffff"), in one step instead of two (~2 us a value less)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"a zoned datetime is required, got {value!r}")
+    in_utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return in_utc.isoformat(" ", "microseconds")[:26]
 
 
 def _positional(

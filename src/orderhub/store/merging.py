@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from orderhub.domain import ChannelType, Order, StatusSource
 from orderhub.domain.events import (
@@ -84,16 +84,12 @@ def _updated_at(
     """The stored `updated_at` of each (channel, external_id) that is stored, those rows
     locked until the merge commits (on SQLite the unit of work holds the write lock)."""
     found: dict[tuple[str, str], datetime] = {}
+    # A PUT committing between this read and the upsert would be overwritten unseen (the diff,
+    # and so the history, taken from the older row): on PostgreSQL the rows are locked, in id
+    # order, so two merges of overlapping pages wait instead of deadlocking.
+    stmt = _UPDATED_AT_LOCKED if conn.dialect.name == "postgresql" else _UPDATED_AT
     for channel, external_ids in _by_channel(keys).items():
-        stmt = select(orders.c.external_id, orders.c.updated_at).where(
-            orders.c.channel == channel, orders.c.external_id.in_(external_ids)
-        )
-        if conn.dialect.name == "postgresql":
-            # A PUT committing between this read and the upsert would be overwritten
-            # unseen (the diff, and so the history, taken from the older row); locked in id
-            # order, so two merges of overlapping pages wait instead of deadlocking.
-            stmt = stmt.order_by(orders.c.id).with_for_update()
-        for external_id, updated_at in conn.execute(stmt):
+        for external_id, updated_at in conn.execute(stmt, _keys(channel, external_ids)):
             found[(channel, external_id)] = updated_at
     return found
 
@@ -142,10 +138,22 @@ def _ids_for(conn: Connection, batch: Sequence[Order]) -> list[int]:
 
 def ids_by_external(conn: Connection, channel: str, external_ids: Iterable[str]) -> dict[str, int]:
     """The hub's id of each of the channel's stored external ids."""
-    stmt = select(orders.c.external_id, orders.c.id).where(
-        orders.c.channel == channel, orders.c.external_id.in_(list(external_ids))
-    )
-    return {row.external_id: row.id for row in conn.execute(stmt)}
+    rows = conn.execute(_IDS, _keys(channel, list(external_ids)))
+    return {external_id: order_id for external_id, order_id in rows}
+
+
+def _keys(channel: str, external_ids: list[str]) -> dict[str, Any]:
+    return {"channel": channel, "external_ids": external_ids}
+
+
+# Per page of a sync: built once (building and keying one per call cost more than running it).
+_OF_CHANNEL = (
+    orders.c.channel == bindparam("channel"),
+    orders.c.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+_UPDATED_AT = select(orders.c.external_id, orders.c.updated_at).where(*_OF_CHANNEL)
+_UPDATED_AT_LOCKED = _UPDATED_AT.order_by(orders.c.id).with_for_update()
+_IDS = select(orders.c.external_id, orders.c.id).where(*_OF_CHANNEL)
 
 
 def _compared(channel_type: ChannelType, reports: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -14,7 +14,7 @@ from orderhub.domain import SCALAR_FIELDS, ChannelType, Order
 from orderhub.domain.codec import NESTED_FIELDS, nested_texts, order_from_parts, scalars_of
 from orderhub.domain.jsonfmt import loads
 from orderhub.store.bulk import execute_many
-from orderhub.store.search import indexed_as_a_batch
+from orderhub.store.search import indexed_as_a_batch, row_document
 from orderhub.store.tables import ORDER_COLUMNS, orders
 from orderhub.store.tags import TAGS_TEXT, tags_of
 from orderhub.store.upsert import upsert_statement
@@ -72,12 +72,21 @@ def upsert_rows(
 ) -> None:
     """`OrderRepository.upsert_many` of rows `order_row` made."""
     postgres = conn.dialect.name == "postgresql"
+    groups = _by_channel_type(rows)
     # Rows given their id may land below the largest one: the trigger indexes those.
     many = len(rows) >= INDEXED_AS_A_BATCH_FROM and all("id" not in row for row in rows)
-    with indexed_as_a_batch(conn, len(rows)) if many else nullcontext():
-        for channel_type, group in _by_channel_type(rows).items():
+    documents = _documents(groups) if many and not postgres else None
+    with indexed_as_a_batch(conn, len(rows), documents) if many else nullcontext():
+        for channel_type, group in groups.items():
             stmt = upsert_statement(postgres, keep_confirmed, channel_type, or_same_time)
             execute_many(conn, stmt, orders, group)
+
+
+def _documents(groups: Mapping[ChannelType, Sequence[Mapping[str, Any]]]) -> list[str] | None:
+    """The rows' search documents in the order they are written (used if all are new: a first
+    sync's page); None when one of them is SQLite's to write."""
+    documents = [row_document(row) for group in groups.values() for row in group]
+    return None if None in documents else documents  # type: ignore[return-value]
 
 
 def _by_channel_type(rows: Sequence[dict[str, Any]]) -> dict[ChannelType, list[dict[str, Any]]]:

@@ -21,9 +21,11 @@ through the trigram index (which needs 3 characters: shorter terms are scanned).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
+import orjson
 from sqlalchemy import (
     CompoundSelect,
     Connection,
@@ -73,6 +75,29 @@ _DOC_SKUS = (
 SQLITE_DOCUMENT = " || ' ' || ".join(
     [*(f"coalesce({name}, '')" for name in _DOC_PARTS), f"coalesce({_DOC_SKUS}, '')"]
 )
+
+_DOC_TEXTS = _DOC_PARTS[1:]
+
+
+def row_document(row: Mapping[str, Any]) -> str | None:
+    """SQLITE_DOCUMENT of an `order_row` row without its leading id (`indexed_as_a_batch`'s
+    `documents`); None when SQLite might write it otherwise (a value not text, a line's SKU
+    not text, a NUL character, lines orjson cannot read): the caller then lets SQLite build it."""
+    values = [row[name] for name in _DOC_TEXTS]
+    try:
+        lines = orjson.loads(row["lines"]) if row["lines"] is not None else []
+    except orjson.JSONDecodeError:  # valid JSON orjson refuses: a number past a double's range
+        return None
+    if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+        return None
+    # group_concat leaves out a line without a SKU (json_extract gives NULL there)
+    skus = [line["sku"] for line in lines if line.get("sku") is not None]
+    texts = [*skus, *(value for value in values if value is not None)]
+    if not all(isinstance(text, str) for text in texts):
+        return None
+    document = " " + " ".join([*(value or "" for value in values), " ".join(skus)])
+    return None if "\x00" in document else document
+
 
 #: SQLite's largest rowid: a table holding it gives new rows free ids at random.
 _MAX_ROWID = 2**63 - 1

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -22,12 +23,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     case,
     delete,
     func,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from orderhub.domain.jsonfmt import dumps, loads
 from orderhub.store.repository import Repository, from_row
@@ -173,8 +177,10 @@ class SyncRepository(Repository):
     def save_cursor(
         self, channel: str, channel_type: str, cursor: dict[str, Any] | None, at: datetime
     ) -> None:
-        values = {"cursor": None if cursor is None else dumps(cursor).decode(), "updated_at": at}
-        self._upsert_state(channel, channel_type, values)
+        text = None if cursor is None else dumps(cursor).decode()
+        postgres = self.conn.dialect.name == "postgresql"
+        params = {"channel": channel, "channel_type": channel_type, "cursor": text, "at": at}
+        self.conn.execute(_save_cursor(postgres), params)
 
     def mark_success(self, channel: str, channel_type: str, run_id: int, at: datetime) -> None:
         values = {"last_success_at": at, "last_run_id": run_id, "updated_at": at}
@@ -202,7 +208,7 @@ class SyncRepository(Repository):
 
     def save_counts(self, run_id: int, counts: RunCounts) -> None:
         values = {name: getattr(counts, name) for name in COUNT_NAMES}
-        self.conn.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
+        self.conn.execute(_SAVE_COUNTS, {"run_id": run_id, **values})
 
     def finish_run(
         self, run_id: int, status: str, at: datetime, counts: RunCounts, error: str | None = None
@@ -299,12 +305,8 @@ class SyncRepository(Repository):
         """Drop quarantined records of these ids (they have now been decoded and stored)."""
         if not external_ids:
             return 0
-        result = self.conn.execute(
-            delete(quarantine).where(
-                quarantine.c.channel == channel, quarantine.c.record_key.in_(list(external_ids))
-            )
-        )
-        return result.rowcount or 0
+        params = {"channel": channel, "keys": list(external_ids)}
+        return self.conn.execute(_RELEASE, params).rowcount or 0
 
     def quarantined(
         self, channel: str | None, offset: int, limit: int
@@ -322,6 +324,32 @@ class SyncRepository(Repository):
         """Quarantined records per account (the (channel, record_key) index)."""
         stmt = select(quarantine.c.channel, func.count()).group_by(quarantine.c.channel)
         return {channel: int(count) for channel, count in self.conn.execute(stmt)}
+
+
+# Per page of a sync: built once (building and keying one per call cost more than running it).
+_SAVE_COUNTS = (
+    update(sync_runs)
+    .where(sync_runs.c.id == bindparam("run_id"))
+    .values({name: bindparam(name) for name in COUNT_NAMES})
+)
+_RELEASE = delete(quarantine).where(
+    quarantine.c.channel == bindparam("channel"),
+    quarantine.c.record_key.in_(bindparam("keys", expanding=True)),
+)
+
+
+@cache
+def _save_cursor(postgres: bool) -> Insert:
+    """channel_state's cursor and updated_at, the row made if missing."""
+    insert = (postgresql if postgres else sqlite).insert(channel_state)
+    stmt = insert.values(
+        channel=bindparam("channel"),
+        channel_type=bindparam("channel_type"),
+        cursor=bindparam("cursor"),
+        updated_at=bindparam("at"),
+    )
+    updated = {"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at}
+    return stmt.on_conflict_do_update(index_elements=["channel"], set_=updated)
 
 
 def _zero_counts() -> dict[str, Any]:

@@ -147,6 +147,10 @@ def filter_predicate(raw: str) -> ColumnElement[bool]:
     return compile_query(query, FILTER_COLUMNS).where
 
 
+# Built once: asked by every recorded batch of events (a sync's every page).
+_ACTIVE = select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
+
+
 class WebhookRepository(Repository):
     def insert(
         self,
@@ -208,8 +212,7 @@ class WebhookRepository(Repository):
         return count
 
     def active(self) -> list[Subscription]:
-        stmt = select(webhook_subscriptions).where(webhook_subscriptions.c.active.is_(True))
-        return self._all(stmt, _subscription)
+        return self._all(_ACTIVE, _subscription)
 
     def rotate(self, subscription_id: int, secret: str, grace_until: datetime) -> bool:
         """A new secret; the current one keeps signing until `grace_until`."""

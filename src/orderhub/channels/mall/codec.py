@@ -56,7 +56,9 @@ ITEMS_EXTRA = "items_extra"
 ADDRESS_EXTRA = {"address": "address_extra", "billing_address": "billing_address_extra"}
 
 _ADDRESS_FIELDS = ("name", "company", "street", "city", "zip", "country", "phone", "email")
-_ITEM_FIELDS = ("id", "title", "quantity", "price", "vat")
+# Sets: `_rest` asks of each key of every item and address whether it is one of them.
+_ADDRESS_KEYS = frozenset(_ADDRESS_FIELDS)
+_ITEM_KEYS = frozenset({"id", "title", "quantity", "price", "vat"})
 #: Top-level MALL fields decoded into canonical fields; every other field is kept in `extra`.
 CONSUMED = frozenset({
     "id", "status", "confirmed", "test", "customer_id", "customer", "cod", "ship_date",
@@ -219,16 +221,16 @@ def _address(value: object, where: str) -> Address | None:
 def _extra(payload: Payload, items: list[Any]) -> dict[str, Any]:
     """Every field without a canonical place, verbatim; nested leftovers under their own keys."""
     extra = {key: value for key, value in payload.items() if key not in CONSUMED}
-    leftovers = {str(n): _rest(item, _ITEM_FIELDS) for n, item in enumerate(items, start=1)}
+    leftovers = {str(n): _rest(item, _ITEM_KEYS) for n, item in enumerate(items, start=1)}
     if any(leftovers.values()):
         extra[ITEMS_EXTRA] = {key: rest for key, rest in leftovers.items() if rest}
     for key, extra_key in ADDRESS_EXTRA.items():
-        if rest := _rest(payload.get(key), _ADDRESS_FIELDS):
+        if rest := _rest(payload.get(key), _ADDRESS_KEYS):
             extra[extra_key] = rest
     return extra
 
 
-def _rest(value: object, known: tuple[str, ...]) -> dict[str, Any]:
+def _rest(value: object, known: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         return {}
     return {key: item for key, item in value.items() if key not in known}

@@ -96,9 +96,11 @@ def apply_update(payload: Payload, body: object, now: datetime) -> Payload:
         _refuse_extra(fields, frozenset(), "no status")
     elif "confirmed" in fields and not isinstance(confirmed, bool):
         raise invalid("confirmed", "true or false", confirmed)
-    changed = copy.deepcopy(payload)
     if "status" in fields:
+        changed = copy.deepcopy(payload)
         _change_status(changed, fields, now)
+    else:  # a confirmation changes one top-level field: the nested parts are not touched
+        changed = dict(payload)
     if confirmed is True:
         changed["confirmed"] = True
     return changed
