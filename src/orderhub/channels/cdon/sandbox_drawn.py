@@ -28,6 +28,7 @@ from orderhub.channels.cdon.sandbox_orders import (
     OTHER_BILLING_SHARE,
     TEXT_VAT_SHARE,
 )
+from orderhub.channels.cdon.sandbox_payload import state_of
 from orderhub.domain.sample_draws import Sample, drawn_rows
 from orderhub.domain.sample_rows import _clock, _day, _half_even, _money_text
 from orderhub.domain.samples import ACCOUNTS
@@ -119,7 +120,7 @@ def _history(path: tuple[Status, ...], goods: tuple[bool, ...], quantities: tupl
     open_goods = sum(g and order.open(row) > 0 for row, g in enumerate(goods))
     untouched = open_goods > 0 and all(counts[_DLV] == 0 for counts in order.counts)
     flags = (payment == "AwaitingPayment", open_goods > 0, untouched, open_goods > 1)
-    order.outcome = (_order_state(order.state), payment, tuple(int(f) for f in flags))
+    order.outcome = (state_of(order.state), payment, tuple(int(f) for f in flags))
     return order
 
 
@@ -159,18 +160,6 @@ def _row_state(counts: list[int]) -> str:
     if counts[_DLV] >= active:
         return "Invoiced" if counts[_INV] >= active else "Delivered"
     return "Pending"
-
-
-def _order_state(states: list[str]) -> str:
-    """`sandbox_payload.order_state`."""
-    kept = set(states) - {"Cancelled"}
-    if not kept:
-        return "Cancelled" if states else "Pending"
-    if "Pending" in kept:
-        return "Pending"
-    if kept == {"Returned"}:
-        return "Returned"
-    return "Invoiced" if kept - {"Returned"} == {"Invoiced"} else "Delivered"
 
 
 def _invoice(order: _Order, at: int) -> None:

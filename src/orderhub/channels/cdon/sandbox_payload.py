@@ -38,14 +38,19 @@ def row_state(row: Payload) -> str:
 
 
 def order_state(rows: list[Payload]) -> str:
-    """The order's State from the set of its rows' FulfillmentStatus: cancelled rows left out,
-    any Pending row keeps it Pending, all returned is Returned, else Invoiced when every row
-    kept is. (The same rules as the hub's `states.py`, stated over sets, not written from it.)"""
-    states = {row["FulfillmentStatus"] for row in rows} - {"Cancelled"}
-    if not states:
-        return "Cancelled" if rows else "Pending"
-    if "Pending" in states:
+    """The order's State from its rows' FulfillmentStatus (`state_of`)."""
+    return state_of([row["FulfillmentStatus"] for row in rows])
+
+
+def state_of(statuses: list[str]) -> str:
+    """An order's State from its rows' FulfillmentStatus: cancelled rows left out, any Pending
+    row keeps it Pending, all returned is Returned, else Invoiced when every row kept is. (The
+    same rules as the hub's `states.py`, stated over sets, not written from it.)"""
+    kept = set(statuses) - {"Cancelled"}
+    if not kept:
+        return "Cancelled" if statuses else "Pending"
+    if "Pending" in kept:
         return "Pending"
-    if states == {"Returned"}:
+    if kept == {"Returned"}:
         return "Returned"
-    return "Invoiced" if states - {"Returned"} == {"Invoiced"} else "Delivered"
+    return "Invoiced" if kept - {"Returned"} == {"Invoiced"} else "Delivered"
