@@ -17,6 +17,7 @@ import random
 import select
 import signal
 import sys
+from collections.abc import Iterator
 
 from orderhub.cli import main
 
@@ -53,16 +54,34 @@ def reap(children: set[int]) -> None:
             report(f"ended {pid} {os.waitstatus_to_exitcode(status)}")
 
 
+def commands() -> Iterator[str | None]:
+    """stdin's lines as they come, None when none came within 5 ms (time to reap).
+
+    Read with `os.read`, not through `sys.stdin`: its buffer may hold a second line already
+    read from the pipe, which `select` on the descriptor no longer shows (a `run` written right
+    after a `kill` then waited forever)."""
+    pending = b""
+    while True:
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            yield line.decode()
+        ready, _, _ = select.select([0], [], [], 0.005)
+        if not ready:
+            yield None
+            continue
+        chunk = os.read(0, 4096)
+        if not chunk:
+            return
+        pending += chunk
+
+
 def serve() -> None:
     children: set[int] = set()
-    while True:
-        ready, _, _ = select.select([sys.stdin], [], [], 0.005)
+    for line in commands():
         reap(children)
-        if not ready:
+        if line is None:
             continue
-        line = sys.stdin.readline()
-        if not line:
-            break
         command, _, argument = line.strip().partition(" ")
         if command == "kill":
             if int(argument) in children:  # not reaped yet: still this forker's child
