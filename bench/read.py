@@ -190,8 +190,9 @@ def generate(db: Path, orders: int, console: Console) -> Generated:
     return Generated(orders, wall, lines[-1] if lines else "", other.cores)
 
 
-def create_api_key(db: Path) -> str | None:
-    """A read key for the benchmark, or None if this orderhub has no API keys.
+def create_api_key(db: Path, *, migrate: bool = True) -> str | None:
+    """A read key for the benchmark, or None if this orderhub has no API keys; `migrate`
+    False: the schema left as it is (a file another tree serves).
 
     It has no daily limit, so requests are authenticated (one indexed lookup) but not counted.
     """
@@ -201,7 +202,8 @@ def create_api_key(db: Path) -> str | None:
         return None
     engine = make_engine(database_url(db))
     try:
-        upgrade(engine)  # a --reuse'd database may predate the keys table
+        if migrate:
+            upgrade(engine)  # a --reuse'd database may predate the keys table
         return create_key(engine, "bench-read", (READ,), None, replace=True).token
     finally:
         engine.dispose()

@@ -47,6 +47,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database", type=Path, help="a SQLite file of orderhub generate")
     parser.add_argument("--base", required=True, help="the `src` directory of the tree before")
+    parser.add_argument(
+        "--base-database", type=Path,
+        help="the file the tree before serves (default: the same; another when the schema moved)",
+    )  # fmt: skip
     parser.add_argument("--slices", type=int, default=4, help="wrk runs per query and server")
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=1)
@@ -56,13 +60,17 @@ def main() -> None:
     if wrk is None:
         raise SystemExit("wrk is not installed")
     sample = pick_sample(args.database)
-    token = create_api_key(args.database)
+    base_database = args.base_database or args.database
     with ExitStack() as stack:
         servers = {}
-        for name, src in (("before", args.base), ("after", str(HERE))):
+        for name, src, database in (
+            ("before", args.base, base_database),
+            ("after", str(HERE), args.database),
+        ):
             os.environ["PYTHONPATH"] = src  # inherited by the server's process
+            token = create_api_key(database, migrate=database == args.database)
             logs = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            servers[name] = stack.enter_context(orderhub_server(args.database, logs, token))
+            servers[name] = stack.enter_context(orderhub_server(database, logs, token))
         os.environ.pop("PYTHONPATH")
         cursor, after_id = deep_cursor(servers["after"], min(DEEP_PAGE, sample.depth), TIMEOUT)
         queries = build_queries(sample, args.database.stem, cursor, after_id)

@@ -144,6 +144,9 @@ def test_the_search_trigger_is_back_after_a_bulk_write(engine: Engine) -> None:
                 )
             ).scalars()
             assert list(triggers) == [
+                "order_texts_delete",
+                "order_texts_insert",
+                "order_texts_update",
                 "orders_search_delete",
                 "orders_search_insert",
                 "orders_search_update",

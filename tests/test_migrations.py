@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import orderhub.store  # noqa: F401  (imports every module whose tables join the metadata)
 from orderhub.store import make_engine
 from orderhub.store.migrate import MIGRATIONS, current_revision
-from orderhub.store.search import not_search_object
+from orderhub.store.search import modelled
 from orderhub.store.tables import metadata
 
 
@@ -46,7 +46,7 @@ def test_the_models_and_the_migrations_agree(engine: Engine) -> None:
             opts={
                 "compare_type": True,
                 "compare_server_default": True,
-                "include_name": not_search_object,
+                "include_name": modelled,
             },
         )
         differences = compare_metadata(context, metadata)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from orderhub.api.paging import LINK_HEADER_DOC, cursor_links, link_header
 from orderhub.api.problems import request_format
 from orderhub.api.query_params import fields_param, query_parameters
 from orderhub.api.render import (
+    JSON_TYPE,
     Format,
     full_order,
     page_envelope,
@@ -116,17 +118,28 @@ def get_order(order_id: str, request: Request) -> Response:
     number = parse_order_id(order_id)
     picked = picked_param(request)
     fmt = request_format(request)
+    engine = request.app.state.engine
+    if fmt is Format.JSON and picked is None:
+        kept = service.order_text(engine, number)  # SQLite's text of it, when it has one
+        if kept is not None:
+            text, version = kept
+            return _detail(request, version, lambda: (text.encode(), JSON_TYPE))
     xml = fmt is Format.XML
-    order = service.get_order(request.app.state.engine, number, encoded=not xml)
-    etag = f'"{order.version}"'
-    if etag in _etags(request.headers.get("if-none-match")):
-        return Response(status_code=304, headers={"ETag": etag})
+    order = service.get_order(engine, number, encoded=not xml)
     if picked is None:
         document = full_order(order, parse_nested=xml)
     else:
         document = picked_order(order, picked, parse_nested=xml)
-    body, media_type = render(document, fmt, root="order")
-    return Response(body, media_type=media_type, headers={"ETag": etag})
+    return _detail(request, order.version, lambda: render(document, fmt, root="order"))
+
+
+def _detail(request: Request, version: int, body: Callable[[], tuple[bytes, str]]) -> Response:
+    """An order's answer with its ETag; 304 (the body not made) when If-None-Match names it."""
+    etag = f'"{version}"'
+    if etag in _etags(request.headers.get("if-none-match")):
+        return Response(status_code=304, headers={"ETag": etag})
+    content, media_type = body()
+    return Response(content, media_type=media_type, headers={"ETag": etag})
 
 
 def picked_param(request: Request) -> tuple[str, ...] | None:

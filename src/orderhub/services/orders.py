@@ -58,6 +58,16 @@ def get_order(engine: Engine, order_id: int, *, encoded: bool = False) -> Stored
     return found
 
 
+def order_text(engine: Engine, order_id: int) -> tuple[str, int] | None:
+    """The order's JSON answer as text and its version, where SQLite keeps it
+    (store/texts.py); None when it cannot be had now (then `get_order`). OrderNotFound if
+    there is no such order."""
+    found = OrderRepository.text_held(engine, order_id)
+    if found is None:
+        raise OrderNotFound(order_id)
+    return found or None
+
+
 def count_orders(engine: Engine) -> int:
     with engine.connect() as conn:
         return OrderRepository(conn).count()

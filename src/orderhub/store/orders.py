@@ -29,12 +29,13 @@ from orderhub.store.order_rows import (
     stored,
     upsert_rows,
 )
-from orderhub.store.rendered import HEAD, TAIL, rendered_objects, rendered_rows, scalars_object
+from orderhub.store.rendered import order_text, rendered_objects, rendered_rows, scalars_object
 from orderhub.store.repository import Repository
 from orderhub.store.search import compile_orders
 from orderhub.store.shaped import compiled_shape, shaped_sql
 from orderhub.store.tables import orders
 from orderhub.store.tags import TAGS_TEXT, replace_tags
+from orderhub.store.texts import KEPT_HEAD, KEPT_TAIL, rows_of
 
 __all__ = [
     "BASIC_FIELDS",
@@ -72,6 +73,10 @@ _BASIC_HEAD = scalars_object(BASIC_FIELDS)
 # Built once: a statement made per call costs more to build and key than to run.
 _BY_ID = select(*FULL_COLUMNS).where(orders.c.id == bindparam("order_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
+#: An order's JSON text in parts (store/texts.py) and its version.
+_TEXT_BY_ID = rows_of([KEPT_HEAD, TAGS_TEXT, KEPT_TAIL, orders.c.version]).where(
+    orders.c.id == bindparam("order_id")
+)
 _TOUCH = (
     orders.update().where(orders.c.id == bindparam("order_id")).values(version=orders.c.version)
 )
@@ -129,6 +134,27 @@ class OrderRepository(Repository):
         if rows is None:
             return False
         return stored(rows[0]) if rows else None
+
+    @staticmethod
+    def text_held(engine: Engine, order_id: int) -> tuple[str, int] | Literal[False] | None:
+        """The order's JSON answer text and its version, read on the engine's held connection
+        (SQLite); None when there is no such order; False when the text cannot be had now
+        (the held connection busy or failing, a value SQLite could not write): the caller
+        then reads the order itself."""
+        params = {"order_id": order_id}
+        rows = on_held(
+            engine,
+            lambda held: held.driver.execute(
+                *held.parameters(_TEXT_BY_ID, engine, params)
+            ).fetchall(),
+        )
+        if rows is None:
+            return False
+        if not rows:
+            return None
+        head, tags, tail, version = rows[0]
+        text = order_text(head, tags, tail)
+        return False if text is None else (text, version)
 
     def get(self, order_id: int, *, encoded: bool = False) -> StoredOrder | None:
         """The order; `encoded`: on SQLite its scalars as the JSON answer writes them."""
@@ -255,7 +281,7 @@ class OrderRepository(Repository):
             # SQLite sorts whole result rows: a page's ids first (from an index alone where
             # one covers the filters), then only those rows read in full.
             ids = page_of(select(orders.c.id), compiled, query).correlate(None)
-            stmt = select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
+            stmt = rows_of(columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
         rows: Sequence[Any]
         if encode:
             rows, raw = encoded_rows(self.conn, stmt, columns)
@@ -295,9 +321,9 @@ def _paged(
 
 
 def _rendered_columns(query: OrderQuery) -> list[Any]:
-    """The order's JSON text (a full one in parts, store/rendered.py), then the sort keys'
-    columns."""
-    text = [_BASIC_HEAD] if query.view is View.BASIC else [HEAD, TAGS_TEXT, TAIL]
+    """The order's JSON text (a full one in parts, store/rendered.py, as kept by
+    store/texts.py), then the sort keys' columns."""
+    text = [_BASIC_HEAD] if query.view is View.BASIC else [KEPT_HEAD, TAGS_TEXT, KEPT_TAIL]
     return [*text, *(orders.c[k.field] for k in query.sort)]
 
 

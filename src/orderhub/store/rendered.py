@@ -86,8 +86,8 @@ def _integer(column: str) -> str:
     return _case(column, f"WHEN typeof({column}) = 'integer' THEN {column}")
 
 
-def _value(name: str) -> str:
-    column = f"orders.{name}"
+def _value(name: str, row: str) -> str:
+    column = f"{row}.{name}"
     kind = orders.c[name].type
     if isinstance(kind, Amount):
         return _money(column)
@@ -106,20 +106,36 @@ def _key(name: str) -> str:
     return orjson.dumps(name).decode()
 
 
+def object_sql(names: Sequence[str], row: str = "orders") -> str:
+    """SQL of these scalar columns of `row` (a table or a trigger's `new`) as one JSON
+    object, keys in this order."""
+    members = ", ".join(f"'{name}', {_value(name, row)}" for name in names)
+    return f"json_object({members})"
+
+
+def head_sql(row: str) -> str:
+    """SQL of a full order's scalars as an object, in `full_order`'s order (the tags follow
+    them)."""
+    return object_sql(list(SCALAR_FIELDS), row)
+
+
+def tail_sql(row: str) -> str:
+    """SQL of the rest of a full order's object after the tags: the nested parts spliced as
+    stored."""
+    parts = (f"',{_key(name)}:' || coalesce({row}.{name}, 'null')" for name in NESTED_FIELDS)
+    return " || ".join(parts) + " || '}'"
+
+
 def scalars_object(names: Sequence[str]) -> ColumnElement[Any]:
     """These scalar columns as one JSON object, keys in this order (made once per caller:
     store/shaped.py keys a statement on its columns' identity)."""
-    members = ", ".join(f"'{name}', {_value(name)}" for name in names)
-    return literal_column(f"json_object({members})").label("json_head")
+    return literal_column(object_sql(names)).label("json_head")
 
 
 #: The order's scalars as an object, in `full_order`'s order (the tags follow them).
-HEAD = scalars_object(list(SCALAR_FIELDS))
-#: The rest of the object after the tags: the nested parts spliced as stored.
-TAIL: ColumnElement[Any] = literal_column(
-    " || ".join(f"',{_key(name)}:' || coalesce(orders.{name}, 'null')" for name in NESTED_FIELDS)
-    + " || '}'"
-).label("json_tail")
+HEAD: ColumnElement[Any] = literal_column(head_sql("orders")).label("json_head")
+#: The rest of the object after the tags.
+TAIL: ColumnElement[Any] = literal_column(tail_sql("orders")).label("json_tail")
 
 
 def rendered_objects(raw: Sequence[Any]) -> list[orjson.Fragment] | None:
@@ -138,8 +154,17 @@ def rendered_rows(raw: Sequence[Any]) -> list[orjson.Fragment] | None:
     None when SQLite could not write one of them."""
     texts = []
     for head, tags, tail, *_ in raw:
-        if _MARK in head:
+        text = order_text(head, tags, tail)
+        if text is None:
             return None
-        listed = orjson.dumps(sorted(tags.split())).decode() if tags else "[]"
-        texts.append(orjson.Fragment(f'{head[:-1]},"tags":{listed}{tail}'))
+        texts.append(orjson.Fragment(text))
     return texts
+
+
+def order_text(head: str, tags: str | None, tail: str) -> str | None:
+    """A full order's JSON text from its parts (`HEAD`, the tags joined by spaces, `TAIL`);
+    None when SQLite could not write one of its values."""
+    if _MARK in head:
+        return None
+    listed = orjson.dumps(sorted(tags.split())).decode() if tags else "[]"
+    return f'{head[:-1]},"tags":{listed}{tail}'

@@ -47,6 +47,7 @@ from orderhub.query.compiler import Compiled, Search
 from orderhub.store.fulfilment import shipments
 from orderhub.store.tables import orders
 from orderhub.store.tags import FILTER_COLUMNS
+from orderhub.store.texts import TEXTS_TABLE
 
 #: What migration 0017 made: left out of the models' comparison with the database.
 SEARCH_TABLE = "orders_search"
@@ -241,11 +242,12 @@ def compile_orders(query: OrderQuery, conn: Connection) -> Compiled:
     return compile_query(query, FILTER_COLUMNS, search_for(conn, query))
 
 
-def not_search_object(name: str | None, type_: str, parent_names: object = None) -> bool:
-    """False for what migrations 0017, 0019 and 0022 made outside the models (the FTS5 tables
-    and their shadow tables, the trigram indexes): Alembic's `include_name` for comparing."""
+def modelled(name: str | None, type_: str, parent_names: object = None) -> bool:
+    """False for what migrations made outside the models (0017, 0019 and 0022: the FTS5
+    tables and their shadow tables, the trigram indexes; 0026: SQLite's `order_texts`,
+    store/texts.py): Alembic's `include_name` for comparing."""
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith((SEARCH_TABLE, TRACKING_TABLE))
+        return not name.startswith((SEARCH_TABLE, TRACKING_TABLE)) and name != TEXTS_TABLE
     return not (type_ == "index" and name in (SEARCH_INDEX, TRACKING_INDEX))

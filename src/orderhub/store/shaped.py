@@ -36,6 +36,7 @@ from orderhub.query.values import Day
 from orderhub.store.search import compile_orders
 from orderhub.store.tables import orders
 from orderhub.store.tags import FILTER_COLUMNS
+from orderhub.store.texts import rows_of
 
 _OFFSET = "page_offset"
 _MAX_SHAPES = 512
@@ -204,7 +205,7 @@ def _page(columns: list[Any], compiled: Compiled, query: OrderQuery) -> Select[A
     ids = ids.limit(query.page_size + 1).correlate(None)
     if len(columns) == 1:
         return ids
-    return select(*columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
+    return rows_of(columns).where(orders.c.id.in_(ids)).order_by(*compiled.order_by)
 
 
 def _compile(stmt: Select[Any], dialect: Dialect) -> ShapedSql | None:

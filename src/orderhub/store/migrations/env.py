@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from orderhub.store.engine import make_engine
-from orderhub.store.search import not_search_object
+from orderhub.store.search import modelled
 from orderhub.store.tables import metadata
 
 config = context.config
@@ -29,7 +29,7 @@ def _migrate(connection: object) -> None:
         render_as_batch=True,
         compare_type=True,
         compare_server_default=True,
-        include_name=not_search_object,  # migration 0017's index, kept outside the models
+        include_name=modelled,  # what migrations keep outside the models (search, texts)
     )
     with context.begin_transaction():
         context.run_migrations()
