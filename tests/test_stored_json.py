@@ -70,7 +70,8 @@ def _assert_stored_as_before(order: Order) -> None:
 @pytest.mark.parametrize(
     "amount",
     ["0", "-0", "-0.00", "0.5", "12.50", "12.345", "1E+2", "1.5E+3", "1E-7", "-3.10",
-     "100", "99999999999999.99", "0.001", "1.00E+2", "NaN", "-Infinity", "7.000"],
+     "100", "99999999999999.99", "0.001", "1.00E+2", "NaN", "-Infinity", "7.000",
+     "1398.0", "-0.5", "21", "-7", "0.0", "1.5E+3", "sNaN"],
 )  # fmt: skip
 def test_money_text_is_what_it_was(amount: str) -> None:
     assert money_text(Decimal(amount)) == _old_money_text(Decimal(amount))
