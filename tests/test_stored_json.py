@@ -127,3 +127,10 @@ def test_any_times_and_amounts_are_stored_as_before(
     _assert_stored_as_before(
         dataclasses.replace(base, status_history=history, lines=[line], extra=extra)
     )
+
+
+@pytest.mark.parametrize("amount", [5, 1.5, -0.0, None, True, Decimal("-0"), Decimal("1E+3")])
+def test_lines_whose_amounts_are_not_plain_decimals_are_stored_as_before(amount: object) -> None:
+    base = next(generate_orders(1, seed=4))
+    line = dataclasses.replace(base.lines[0], unit_price=amount, tax_amount=amount)  # type: ignore[arg-type]
+    _assert_stored_as_before(dataclasses.replace(base, lines=[line, *base.lines]))
