@@ -125,8 +125,11 @@ class SqlOrderStore:
         its text column, its summary column (what `stored` gave)."""
         return texts, texts.column("summary")
 
-    def save(self, payload: Payload, columns: Collection[str] | None = None) -> None:
-        """Replace the stored order; `columns`, when the caller knows them, are the only ones
+    def save(self, payload: Payload) -> None:
+        self.save_columns(payload, None)
+
+    def save_columns(self, payload: Payload, columns: Collection[str] | None) -> None:
+        """Replace a stored order; `columns`, when the caller knows them, are the only ones
         whose values may have changed: only they are written (a MALL confirmation's one)."""
         with self.lock:
             order_id = int(payload[self.id_column.name])

@@ -120,7 +120,7 @@ class MallSandbox(SandboxState):
             order = self.order(order_id)
             changed = apply_update(order, body, self.clock.now())
             # Each column is the top-level field of its name: only the changed ones are written.
-            self.store.save(changed, changed_fields(order, changed))
+            self.store.save_columns(changed, changed_fields(order, changed))
         return changed
 
     def update_tracking(self, order_id: int, body: object) -> Payload:
