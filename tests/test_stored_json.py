@@ -70,7 +70,8 @@ def _assert_stored_as_before(order: Order) -> None:
 @pytest.mark.parametrize(
     "amount",
     ["0", "-0", "-0.00", "0.5", "12.50", "12.345", "1E+2", "1.5E+3", "1E-7", "-3.10",
-     "100", "99999999999999.99", "0.001", "1.00E+2", "NaN", "-Infinity", "7.000"],
+     "100", "99999999999999.99", "0.001", "1.00E+2", "NaN", "-Infinity", "7.000",
+     "1398.0", "-0.5", "21", "-7", "0.0", "1.5E+3", "sNaN"],
 )  # fmt: skip
 def test_money_text_is_what_it_was(amount: str) -> None:
     assert money_text(Decimal(amount)) == _old_money_text(Decimal(amount))
@@ -126,3 +127,10 @@ def test_any_times_and_amounts_are_stored_as_before(
     _assert_stored_as_before(
         dataclasses.replace(base, status_history=history, lines=[line], extra=extra)
     )
+
+
+@pytest.mark.parametrize("amount", [5, 1.5, -0.0, None, True, Decimal("-0"), Decimal("1E+3")])
+def test_lines_whose_amounts_are_not_plain_decimals_are_stored_as_before(amount: object) -> None:
+    base = next(generate_orders(1, seed=4))
+    line = dataclasses.replace(base.lines[0], unit_price=amount, tax_amount=amount)  # type: ignore[arg-type]
+    _assert_stored_as_before(dataclasses.replace(base, lines=[line, *base.lines]))

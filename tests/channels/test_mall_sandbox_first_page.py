@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from orderhub.channels.mall.sandbox_listing import parse_mall_query
 from orderhub.channels.mall.sandbox_state import MallSandbox
-from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, mall_orders
+from orderhub.channels.mall.sandbox_store import COLUMNS, MallOrderStore, _keyset_walk, mall_orders
 from orderhub.channels.sandbox_kit import FaultSpec
 from orderhub.query import compile_query
 
@@ -45,6 +45,14 @@ PARAMS: list[list[tuple[str, str]]] = [
     [("_sort", "id:asc"), ("id", "gt:99999999999"), BOTH],  # nothing matches
     [("_sort", "open:asc"), BOTH, ("page_size", "10")],  # not a total order: the cached list
     [("_sort", "id:asc"), BOTH, ("page", "3"), ("page_size", "20")],  # not a first page
+    # Keyset walks' pages (from the walk's ids) and shapes that are not one (SQL or the list).
+    [("id", "gt:0"), ("_sort", "id:asc"), BOTH, ("page_size", "25")],
+    [("id", "gt:0"), ("_sort", "id:asc"), ("status", "blocked"), BOTH, ("page_size", "5")],
+    [("id", "gt:0"), ("_sort", "id:asc"), ("page", "2"), ("page_size", "25")],
+    [("id", "gt:0"), ("_sort", "id:desc"), BOTH],
+    [("id", "ge:0"), ("_sort", "id:asc"), BOTH, ("page_size", "25")],
+    [("id", "gt:0"), ("id", "lt:99999999999"), ("_sort", "id:asc"), ("page_size", "25")],
+    [("id", "gt:0"), ("_sort", "open:asc,id:asc"), ("page_size", "25")],
 ]
 
 
@@ -71,3 +79,43 @@ def test_a_keyset_walk_lists_every_order_once_with_the_totals_of_the_old_path(
         after = ids[-1]
     listed = [int(p["id"]) for p in store.all() if p["status"] != "blocked"]  # MALL's rule
     assert seen == sorted(listed)
+
+
+@pytest.mark.parametrize(
+    ("params", "walk"),
+    [
+        ([("id", "gt:5"), ("_sort", "id:asc"), BOTH], True),
+        ([("id", "gt:5"), ("_sort", "id:asc"), ("status", "blocked")], True),
+        ([("id", "gt:5"), ("_sort", "id:desc")], False),
+        ([("id", "ge:5"), ("_sort", "id:asc")], False),
+        ([("id", "gt:5"), ("id", "lt:9"), ("_sort", "id:asc")], False),
+        ([("id", "in:5,6"), ("_sort", "id:asc")], False),
+        ([("_sort", "id:asc")], False),
+    ],
+)
+def test_only_a_keyset_walks_page_is_read_from_the_walks_ids(
+    params: list[tuple[str, str]], walk: bool
+) -> None:
+    found = _keyset_walk(parse_mall_query(params, unconfirmed=False))
+    assert (found is not None) == walk
+    if found is not None:
+        rest, after = found
+        assert after == 5 and not rest.filters_on("id")
+
+
+def test_a_walk_with_writes_between_its_pages_gives_what_the_old_path_gives() -> None:
+    """Each write (a confirmation, an order that changed status) makes the walk's ids stale."""
+    sandbox = MallSandbox(300, 8, FaultSpec.parse(None))
+    unconfirmed = [p["id"] for p in sandbox.orders_json() if not p["confirmed"]]
+    after = 0
+    for _ in range(12):
+        params: list[tuple[str, Any]] = [("id", f"gt:{after}"), ("_sort", "id:asc"), BOTH]
+        params += [("confirmed", "false"), ("page_size", "9")]
+        total, ids = _page(sandbox.store, params)
+        assert (total, ids) == _old_page(sandbox.store, params)
+        if not ids:
+            break
+        sandbox.update(ids[0], {"confirmed": True})  # leaves the walk's ids
+        assert _page(sandbox.store, params) == _old_page(sandbox.store, params)
+        after = ids[-1]
+    assert len(unconfirmed) > 12

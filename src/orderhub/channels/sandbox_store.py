@@ -18,7 +18,15 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -118,9 +126,17 @@ class SqlOrderStore:
         return texts, texts.column("summary")
 
     def save(self, payload: Payload) -> None:
+        self.save_columns(payload, None)
+
+    def save_columns(self, payload: Payload, columns: Collection[str] | None) -> None:
+        """Replace a stored order; `columns`, when the caller knows them, are the only ones
+        whose values may have changed: only they are written (a MALL confirmation's one)."""
         with self.lock:
             order_id = int(payload[self.id_column.name])
-            self._raw.update(self.id_column.name, order_id, self._row(payload))
+            row = self._row(payload)
+            if columns is not None:
+                row = {name: row[name] for name in columns if name in row}
+            self._raw.update(self.id_column.name, order_id, row)
             self._keep(order_id, payload)
             self.version += 1
 
@@ -232,8 +248,11 @@ class _RawWrites:
             self._commit(self.insert_sql, [self.values(r) for r in rows])
 
     def update(self, id_name: str, order_id: int, row: Mapping[str, Any]) -> None:
-        """Set the columns `row` names on the row `order_id`, in one prepared UPDATE."""
+        """Set the columns `row` names on the row `order_id`, in one prepared UPDATE (none
+        named: nothing to write)."""
         named = [(name, process) for name, process in self.processors if name in row]
+        if not named:
+            return
         names = tuple(name for name, _ in named)
         sql = self._updates.get(names)
         if sql is None:

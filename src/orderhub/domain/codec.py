@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from orjson import Fragment
+
 from orderhub.domain import (
     SCALAR_FIELDS,
     Address,
@@ -21,7 +23,7 @@ from orderhub.domain import (
     StatusChange,
     StatusSource,
 )
-from orderhub.domain.jsonfmt import dumps, dumps_utc
+from orderhub.domain.jsonfmt import dumps, dumps_utc, money_text
 
 #: The nested parts of an order, each stored and rendered as one JSON document.
 NESTED_FIELDS = ("shipping_address", "billing_address", "lines", "status_history", "extra")
@@ -54,7 +56,7 @@ def nested_texts(order: Order) -> dict[str, str | None]:
     return {
         "shipping_address": _text(dumps_utc, order.shipping_address),
         "billing_address": _text(dumps_utc, order.billing_address),
-        "lines": _text(dumps_utc, order.lines),
+        "lines": None if order.lines is None else _lines_text(order.lines),
         "status_history": _text(dumps_utc if history_in_utc else dumps, history),
         "extra": _text(dumps, order.extra),
     }
@@ -62,6 +64,35 @@ def nested_texts(order: Order) -> dict[str, str | None]:
 
 def _text(encode: Callable[[Any], bytes], value: Any) -> str | None:
     return None if value is None else encode(value).decode()
+
+
+def _lines_text(lines: list[OrderLine]) -> str:
+    """`dumps_utc(lines)`, each line as the dict of its fields (in their order) with its
+    amounts as orjson's fragments: orjson calls back into Python for each Decimal otherwise
+    (four a line, ~0.7 us each)."""
+    return dumps_utc([_line_document(line) for line in lines]).decode()
+
+
+def _line_document(line: OrderLine) -> dict[str, Any]:
+    return {
+        "line_id": line.line_id,
+        "sku": line.sku,
+        "name": line.name,
+        "type": line.type,
+        "quantity": line.quantity,
+        "unit_price": _amount(line.unit_price),
+        "tax_rate": _amount(line.tax_rate),
+        "tax_amount": _amount(line.tax_amount),
+        "total": _amount(line.total),
+        "delivered_quantity": line.delivered_quantity,
+        "cancelled_quantity": line.cancelled_quantity,
+        "returned_quantity": line.returned_quantity,
+    }
+
+
+def _amount(value: Any) -> Any:
+    """A Decimal as `jsonfmt`'s hook writes it; anything else left to `dumps_utc`."""
+    return Fragment(money_text(value)) if type(value) is Decimal else value
 
 
 def order_from_parts(scalars: dict[str, Any], nested: dict[str, Any]) -> Order:

@@ -17,7 +17,11 @@ def money_text(amount: Decimal) -> str:
     text = str(amount)
     if text[-3:-2] == ".":  # exactly two places (most amounts): the text as it is, 8x faster
         return text
+    if text[-2:-1] == ".":  # one place (a float's repr read as Decimal: 1398.0): pad it
+        return text + "0"
     if "E" not in text:  # plain digits (every stored amount): trim the text, 5x faster
+        if "." not in text:  # a whole amount (a tax rate of 21): the two places added
+            return text + ".00"
         whole, _, places = text.partition(".")
         places = places.rstrip("0")
         return f"{whole}.{places:0<2}"

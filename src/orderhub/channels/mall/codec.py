@@ -76,6 +76,7 @@ BASIC_FIELDS = (
 _STATUS_WORDS = f"one of {', '.join(STATUS_MAP)}"
 _FLAGS_FALSE_BY_DEFAULT = frozenset({"mdp", "mdp_classic", "mdp_spectrum"})
 _CENT = Decimal("0.01")
+_NO_ADDRESS = Address()
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -83,32 +84,33 @@ _CENT = Decimal("0.01")
 
 def decode_order(payload: Payload, *, channel: str) -> Order:
     """Decode one MALL order object; a ValueError names the field that is not as expected."""
-    status_name = _one_of(payload.get("status"), "status", STATUS_MAP, _STATUS_WORDS)
+    get = payload.get
+    status_name = _one_of(get("status"), "status", STATUS_MAP, _STATUS_WORDS)
     history = status_history(payload)
     created_at, updated_at = _times(payload, history)
-    items = _list(payload.get("items"), "items")
+    items = _list(get("items"), "items")
     lines = [_line(number, item) for number, item in enumerate(items, start=1)]
-    cod = _money(payload.get("cod"), "cod") or None
-    shipping_address = _address(payload.get("address"), "address")
+    cod = _amount(get("cod"), "cod") or None
+    shipping_address = _address(get("address"), "address")
     return Order(
         channel=channel,
         channel_type=ChannelType.MALL,
-        external_id=_order_id(payload.get("id"), "id"),
+        external_id=_order_id(get("id"), "id"),
         status=STATUS_MAP[status_name],
         channel_status=status_name,
         payment_status=_payment_status(status_name, cod, history),
         created_at=created_at,
         updated_at=updated_at,
-        confirmed=_flag(payload.get("confirmed"), "confirmed"),
-        test=_flag(payload.get("test"), "test"),
-        ship_date=_date(payload.get("ship_date"), "ship_date"),
-        delivered_at=_moment(payload.get("delivered_at"), "delivered_at"),
+        confirmed=_flag(get("confirmed"), "confirmed"),
+        test=_flag(get("test"), "test"),
+        ship_date=_date(get("ship_date"), "ship_date"),
+        delivered_at=_moment(get("delivered_at"), "delivered_at"),
         cod=cod,
-        payment_method=_text(payload.get("payment_type"), "payment_type"),
-        tracking_number=_text(payload.get("tracking_number"), "tracking_number"),
-        tracking_url=_text(payload.get("tracking_url"), "tracking_url"),
+        payment_method=_text(get("payment_type"), "payment_type"),
+        tracking_number=_text(get("tracking_number"), "tracking_number"),
+        tracking_url=_text(get("tracking_url"), "tracking_url"),
         shipping_address=shipping_address,
-        billing_address=_address(payload.get("billing_address"), "billing_address"),
+        billing_address=_address(get("billing_address"), "billing_address"),
         lines=lines,
         status_history=history,
         extra=_extra(payload, items),
@@ -134,8 +136,9 @@ def _payment_status(name: str, cod: Decimal | None, history: list[StatusChange])
         return PaymentStatus.UNPAID
     if cod is None:
         return PaymentStatus.PAID
-    was_delivered = any(change.status is Status.DELIVERED for change in history)
-    if name == "delivered" or (name == "returned" and was_delivered):
+    if name == "delivered":
+        return PaymentStatus.PAID
+    if name == "returned" and any(change.status is Status.DELIVERED for change in history):
         return PaymentStatus.PAID
     return PaymentStatus.UNPAID
 
@@ -143,7 +146,7 @@ def _payment_status(name: str, cod: Decimal | None, history: list[StatusChange])
 def _party(payload: Payload, address: Address | None) -> dict[str, Any]:
     """Customer fields: top-level values first, then the shipping address, then `source`."""
     _, source_country, language = _source(payload)
-    fallback = address or Address()
+    fallback = address or _NO_ADDRESS
     customer_id = _int(payload.get("customer_id"), "customer_id")
     if customer_id is None and isinstance(payload.get("address"), Mapping):
         customer_id = _int(payload["address"].get("customer_id"), "address.customer_id")
@@ -158,13 +161,26 @@ def _party(payload: Payload, address: Address | None) -> dict[str, Any]:
 
 
 def _amounts(payload: Payload, lines: list[OrderLine], cod: Decimal | None) -> dict[str, Any]:
+    """The order's amounts; each value read once, in the order the checks name a bad one."""
+    currency = _text(payload.get("currency"), "currency") or _source(payload)[0]
+    price = _amount(payload.get("price"), "price")
+    shipping_cost = _amount(payload.get("delivery_price"), "delivery_price")
+    # `cod_price` counts only towards a total the order does not state.
+    cod_fee = _amount(payload.get("cod_price"), "cod_price") if price is None and lines else None
+    discount = _amount(payload.get("discount"), "discount")
+    subtotal = tax_total = None
+    if lines:
+        subtotal = tax_total = Decimal(0)
+        for line in lines:
+            subtotal += line.total
+            tax_total += line.tax_amount
     return {
-        "currency": _text(payload.get("currency"), "currency") or _source(payload)[0],
-        "total": _total(payload, lines, cod),
-        "subtotal": _sum(line.total for line in lines) if lines else None,
-        "tax_total": _sum(line.tax_amount for line in lines) if lines else None,
-        "shipping_cost": _money(payload.get("delivery_price"), "delivery_price"),
-        "discount": _money(payload.get("discount"), "discount"),
+        "currency": currency,
+        "total": _total(price, subtotal, (shipping_cost, cod_fee), discount, cod),
+        "subtotal": subtotal,
+        "tax_total": tax_total,
+        "shipping_cost": shipping_cost,
+        "discount": discount,
     }
 
 
@@ -176,54 +192,88 @@ def _source(payload: Payload) -> tuple[str, str | None, str | None]:
     return DEFAULT_CURRENCY, None, None
 
 
-def _total(payload: Payload, lines: list[OrderLine], cod: Decimal | None) -> Decimal:
+def _total(
+    price: Decimal | None,
+    subtotal: Decimal | None,
+    charges: tuple[Decimal | None, Decimal | None],
+    discount: Decimal | None,
+    cod: Decimal | None,
+) -> Decimal:
     """`price` if sent; else items + delivery + COD fee - discount; else the COD amount."""
-    price = _money(payload.get("price"), "price")
     if price is not None:
         return price
-    if not lines:
+    if subtotal is None:
         return cod if cod is not None else Decimal(0)
-    charges = [_money(payload.get(name), name) for name in ("delivery_price", "cod_price")]
-    discount = _money(payload.get("discount"), "discount") or Decimal(0)
-    return _sum(line.total for line in lines) + _sum(c or Decimal(0) for c in charges) - discount
+    return subtotal + _sum(c or Decimal(0) for c in charges) - (discount or Decimal(0))
 
 
 def _line(number: int, item: object) -> OrderLine:
     """One MALL item (prices include VAT, `vat` is a percentage) as an article line."""
-    where = f"items[{number - 1}]"
-    data = _object(item, where)
-    quantity = _int(data.get("quantity"), f"{where}.quantity")
-    unit_price = _money(data.get("price"), f"{where}.price")
+    data = item if isinstance(item, Mapping) else _object(item, _item_field(number))
+    quantity = data.get("quantity")
+    if type(quantity) is not int:
+        quantity = _int(quantity, _item_field(number, ".quantity"))
+    unit_price = _item_money(data.get("price"), number, ".price")
     if quantity is None or unit_price is None:
-        _fail(where, "an item with quantity and price", item)
-    rate = _money(data.get("vat"), f"{where}.vat") or Decimal(0)
+        _fail(_item_field(number), "an item with quantity and price", item)
+    rate = _item_money(data.get("vat"), number, ".vat") or Decimal(0)
     total = unit_price * quantity
     return OrderLine(
-        line_id=str(number),
-        sku=_text(data.get("id"), f"{where}.id"),
-        name=_text(data.get("title"), f"{where}.title") or "",
-        type=LineType.ARTICLE,
-        quantity=quantity,
-        unit_price=unit_price,
-        tax_rate=rate,
-        tax_amount=(total * rate / (100 + rate)).quantize(_CENT),
-        total=total,
+        str(number),
+        _item_text(data.get("id"), number, ".id"),
+        _item_text(data.get("title"), number, ".title") or "",
+        LineType.ARTICLE,
+        quantity,
+        unit_price,
+        rate,
+        (total * rate / (100 + rate)).quantize(_CENT),
+        total,
     )
+
+
+# An item's values are read without naming the field unless they fail (the name is text
+# built per value otherwise): plain text, whole numbers and finite floats, as `_text` and
+# `_money` read them.
+
+
+def _item_field(number: int, name: str = "") -> str:
+    return f"items[{number - 1}]{name}"
+
+
+def _item_text(value: object, number: int, name: str) -> str | None:
+    if type(value) is str:
+        return value or None
+    return None if value is None else _text(value, _item_field(number, name))
+
+
+def _item_money(value: object, number: int, name: str) -> Decimal | None:
+    amount = _plain_amount(value)
+    return amount if amount is not None else _money(value, _item_field(number, name))
 
 
 def _address(value: object, where: str) -> Address | None:
     if value is None:
         return None
-    data = _object(value, where)
-    return Address(**{name: _text(data.get(name), f"{where}.{name}") for name in _ADDRESS_FIELDS})
+    data = value if isinstance(value, Mapping) else _object(value, where)
+    fields: dict[str, str | None] = {}
+    for name in _ADDRESS_FIELDS:
+        found = data.get(name)
+        if type(found) is str:
+            fields[name] = found or None
+        else:
+            fields[name] = None if found is None else _text(found, f"{where}.{name}")
+    return Address(**fields)
 
 
 def _extra(payload: Payload, items: list[Any]) -> dict[str, Any]:
     """Every field without a canonical place, verbatim; nested leftovers under their own keys."""
     extra = {key: value for key, value in payload.items() if key not in CONSUMED}
-    leftovers = {str(n): _rest(item, _ITEM_KEYS) for n, item in enumerate(items, start=1)}
-    if any(leftovers.values()):
-        extra[ITEMS_EXTRA] = {key: rest for key, rest in leftovers.items() if rest}
+    items_rest = {}
+    for number, item in enumerate(items, start=1):
+        if rest := _rest(item, _ITEM_KEYS):
+            items_rest[str(number)] = rest
+    if items_rest:
+        extra[ITEMS_EXTRA] = items_rest
     for key, extra_key in ADDRESS_EXTRA.items():
         if rest := _rest(payload.get(key), _ADDRESS_KEYS):
             extra[extra_key] = rest
@@ -234,6 +284,20 @@ def _rest(value: object, known: frozenset[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         return {}
     return {key: item for key, item in value.items() if key not in known}
+
+
+def _amount(value: object, field: str) -> Decimal | None:
+    """`_money` of a value, a plain number read without its calls."""
+    amount = _plain_amount(value)
+    return amount if amount is not None else _money(value, field)
+
+
+def _plain_amount(value: object) -> Decimal | None:
+    """An int or a finite float as `to_decimal` reads it; None for anything else."""
+    if type(value) is float:
+        amount = Decimal(repr(value))
+        return amount if amount.is_finite() else None
+    return Decimal(value) if type(value) is int else None
 
 
 # --- encoding -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ parcel, not the order, and stay only in `extra`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from orderhub.channels.mall.codec_values import array, mapping, moment, text
@@ -30,20 +31,26 @@ CONSIGNMENT_STATUS: dict[str, Status] = {
     "RETURNED": Status.RETURNED, "LOST": Status.LOST,
 }  # fmt: skip
 CONSIGNMENTS = "consignment_status_history"
+_CHANNEL = StatusSource.CHANNEL
+_at = attrgetter("at")
 
 
 def status_history(payload: Mapping[str, Any]) -> list[StatusChange]:
     """The timestamps' changes, then the consignment's they lack; by time, ties in that order."""
-    changes = [
-        StatusChange(status, at, StatusSource.CHANNEL)
-        for name, status in STATUS_MAP.items()
-        if (at := moment(payload.get(name), name)) is not None
-    ]
-    stamped = {change.status for change in changes}
-    for change in consignment_changes(payload.get(CONSIGNMENTS)):
-        if change.status not in stamped and change not in changes:
-            changes.append(change)
-    return sorted(changes, key=lambda change: change.at)
+    get = payload.get
+    changes = []
+    for name, status in STATUS_MAP.items():
+        value = get(name)
+        if value is not None and (at := moment(value, name)) is not None:
+            changes.append(StatusChange(status, at, _CHANNEL))
+    consignments = get(CONSIGNMENTS)
+    if consignments is not None:
+        stamped = {change.status for change in changes}
+        for change in consignment_changes(consignments):
+            if change.status not in stamped and change not in changes:
+                changes.append(change)
+    changes.sort(key=_at)  # stable: ties keep the order above
+    return changes
 
 
 def consignment_changes(value: object) -> list[StatusChange]:
@@ -51,9 +58,12 @@ def consignment_changes(value: object) -> list[StatusChange]:
     changes = []
     for index, entry in enumerate(array(value, CONSIGNMENTS) if value is not None else []):
         where = f"{CONSIGNMENTS}[{index}]"
-        data = mapping(entry, where)
-        status = CONSIGNMENT_STATUS.get(text(data.get("status"), f"{where}.status") or "")
+        data = entry if isinstance(entry, Mapping) else mapping(entry, where)
+        code = data.get("status")
+        if type(code) is not str:
+            code = text(code, f"{where}.status")
+        status = CONSIGNMENT_STATUS.get(code or "")
         at = moment(data.get("date"), f"{where}.date")
         if status is not None and at is not None:
-            changes.append(StatusChange(status, at, StatusSource.CHANNEL))
+            changes.append(StatusChange(status, at, _CHANNEL))
     return changes

@@ -15,7 +15,12 @@ from orderhub.channels.mall.sandbox_rows import mall_rows
 from orderhub.channels.mall.sandbox_serials import apply_serial_numbers
 from orderhub.channels.mall.sandbox_stats import order_stats, parse_days
 from orderhub.channels.mall.sandbox_store import MallOrderStore, Payload
-from orderhub.channels.mall.sandbox_updates import MallError, apply_tracking, apply_update
+from orderhub.channels.mall.sandbox_updates import (
+    MallError,
+    apply_tracking,
+    apply_update,
+    changed_fields,
+)
 from orderhub.channels.sandbox_kit import (
     DailyQuota,
     FaultSpec,
@@ -112,8 +117,10 @@ class MallSandbox(SandboxState):
 
     def update(self, order_id: int, body: object) -> Payload:
         with self.store.lock:
-            changed = apply_update(self.order(order_id), body, self.clock.now())
-            self.store.save(changed)
+            order = self.order(order_id)
+            changed = apply_update(order, body, self.clock.now())
+            # Each column is the top-level field of its name: only the changed ones are written.
+            self.store.save_columns(changed, changed_fields(order, changed))
         return changed
 
     def update_tracking(self, order_id: int, body: object) -> Payload:

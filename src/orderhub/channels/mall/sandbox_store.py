@@ -7,7 +7,9 @@ the time columns hold MALL's wall time as it is written (labelled UTC only to fi
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +33,7 @@ from orderhub.channels.mall.sandbox_payload import TIMESTAMPS, WALL_TIME
 from orderhub.channels.sandbox_store import SqlOrderStore, exact_loads, texts_of
 from orderhub.domain import FieldKind, ScalarField
 from orderhub.domain.money import to_decimal
-from orderhub.query import OrderQuery, compile_query
+from orderhub.query import OrderQuery, SortKey, compile_query
 from orderhub.store.types import Amount, UTCDateTime
 
 #: MALL's order statuses, in lifecycle order; each also names the order's timestamp for it.
@@ -116,7 +118,10 @@ class MallOrderStore(SqlOrderStore):
         key = ("list", query.filters, query.implicit, query.sort, query.search)
         with self.lock:
             ids = self.fresh_ids(key)
-            if ids is None and query.offset == 0 and _ends_with_id(query):
+            walk = _keyset_walk(query) if ids is None and query.offset == 0 else None
+            if walk is not None:
+                page, total = self._walk_page(*walk, query.page_size)
+            elif ids is None and query.offset == 0 and _ends_with_id(query):
                 # A first page (every page of a keyset walk: `id=gt:LAST`) in SQL, the page
                 # and the count: not every matching id, each walk's page a new query.
                 page, total = self._first_page(query)
@@ -124,6 +129,15 @@ class MallOrderStore(SqlOrderStore):
                 ids = self.ordered_ids(lambda: _ordered(query), key) if ids is None else ids
                 page, total = ids[query.offset : query.offset + query.page_size], len(ids)
             return total, list(zip(page, texts_of(self.texts, page), strict=True))
+
+    def _walk_page(self, rest: OrderQuery, after: int, size: int) -> tuple[list[int], int]:
+        """A keyset walk's page (`id=gt:after`, by id) and its total, from the ids of the walk's
+        query without the bound (cached until the next write): its COUNT(*) in SQL read every
+        row after the bound, each page (a 20,000-order walk: 4.5 ms a page on average)."""
+        key = ("walk", rest.filters, rest.implicit, rest.sort, rest.search)
+        ids = self.ordered_ids(lambda: _ordered(rest), key)
+        start = bisect_right(ids, after)
+        return ids[start : start + size], len(ids) - start
 
     def _first_page(self, query: OrderQuery) -> tuple[list[int], int]:
         ordered = _ordered(query)
@@ -135,6 +149,24 @@ class MallOrderStore(SqlOrderStore):
 def _ordered(query: OrderQuery) -> Select[Any]:
     compiled = compile_query(query, COLUMNS)
     return select(mall_orders.c.id).where(compiled.where).order_by(*compiled.order_by)
+
+
+def _keyset_walk(query: OrderQuery) -> tuple[OrderQuery, int] | None:
+    """(the query without its bound, the bound) of a keyset walk's page: ordered by id alone,
+    bounded by one `id=gt:N` (a whole number); None for any other query."""
+    if query.sort != _BY_ID or query.after is not None or query.search:
+        return None
+    bounds = [f for f in (*query.filters, *query.implicit) if f.field == "id"]
+    if len(bounds) != 1 or bounds[0] not in query.filters or bounds[0].operator != "gt":
+        return None
+    values = bounds[0].values
+    if len(values) != 1 or type(values[0]) is not int:
+        return None
+    rest = tuple(f for f in query.filters if f is not bounds[0])
+    return replace(query, filters=rest, page=1), values[0]
+
+
+_BY_ID = (SortKey("id"),)
 
 
 def _ends_with_id(query: OrderQuery) -> bool:

@@ -106,6 +106,22 @@ def apply_update(payload: Payload, body: object, now: datetime) -> Payload:
     return changed
 
 
+def changed_fields(before: Payload, after: Payload) -> list[str]:
+    """The top-level fields that may read differently: all but the equal scalars of one type
+    (0 and False are equal, and a column may read them apart); added and dropped ones too."""
+    gone = [name for name in before if name not in after]
+    return [
+        name for name, value in after.items() if not _same(before.get(name, _NONE), value)
+    ] + gone
+
+
+def _same(old: object, new: object) -> bool:
+    return type(old) is type(new) and not isinstance(new, dict | list) and old == new
+
+
+_NONE = object()
+
+
 def apply_tracking(payload: Payload, body: object) -> Payload:
     """PUT /orders/{id}/tracking: a tracking number and/or URL, only in shipped."""
     fields = _object(body, _TRACKING_KEYS)
