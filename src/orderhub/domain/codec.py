@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -73,21 +73,12 @@ def _lines_text(lines: list[OrderLine]) -> str:
     return dumps_utc([_line_document(line) for line in lines]).decode()
 
 
+#: An order line's keys in the stored JSON: its fields, in their order (as `asdict` gives them).
+_LINE_FIELDS = tuple(f.name for f in fields(OrderLine))
+
+
 def _line_document(line: OrderLine) -> dict[str, Any]:
-    return {
-        "line_id": line.line_id,
-        "sku": line.sku,
-        "name": line.name,
-        "type": line.type,
-        "quantity": line.quantity,
-        "unit_price": _amount(line.unit_price),
-        "tax_rate": _amount(line.tax_rate),
-        "tax_amount": _amount(line.tax_amount),
-        "total": _amount(line.total),
-        "delivered_quantity": line.delivered_quantity,
-        "cancelled_quantity": line.cancelled_quantity,
-        "returned_quantity": line.returned_quantity,
-    }
+    return {name: _amount(getattr(line, name)) for name in _LINE_FIELDS}
 
 
 def _amount(value: Any) -> Any:
